@@ -1,0 +1,109 @@
+// Package dagspec is gust's model of a DAG file: the dag-factory-style YAML
+// format users write, its validation, and the normalised, serialisable DAG
+// that the DAG processor stores in the metadata database and that schedulers
+// and workers read back.
+package dagspec
+
+import (
+	"time"
+)
+
+// Operator names after normalisation. Class paths from Airflow map onto them.
+const (
+	OperatorBash  = "bash"
+	OperatorEmpty = "empty"
+)
+
+// Trigger rules, with Airflow's names.
+const (
+	TriggerAllSuccess              = "all_success"
+	TriggerAllFailed               = "all_failed"
+	TriggerAllDone                 = "all_done"
+	TriggerAllSkipped              = "all_skipped"
+	TriggerOneSuccess              = "one_success"
+	TriggerOneFailed               = "one_failed"
+	TriggerOneDone                 = "one_done"
+	TriggerNoneFailed              = "none_failed"
+	TriggerNoneFailedMinOneSuccess = "none_failed_min_one_success"
+	TriggerNoneSkipped             = "none_skipped"
+	TriggerAlways                  = "always"
+)
+
+// Weight rules, with Airflow's names.
+const (
+	WeightDownstream = "downstream"
+	WeightUpstream   = "upstream"
+	WeightAbsolute   = "absolute"
+)
+
+// DAG is one parsed, validated and normalised DAG. It is what gets serialised
+// (as JSON) into the metadata database; Hash identifies one version.
+type DAG struct {
+	DagID       string `json:"dag_id"`
+	Fileloc     string `json:"fileloc"`
+	Description string `json:"description,omitempty"`
+	// Schedule is the normalised schedule string: a cron expression, a preset
+	// ("@daily", "@once", ...), a duration ("30m0s" style, see schedule
+	// package) or "" for no schedule (YAML null / "None").
+	Schedule  string     `json:"schedule"`
+	StartDate *time.Time `json:"start_date,omitempty"`
+	EndDate   *time.Time `json:"end_date,omitempty"`
+	Timezone  string     `json:"timezone,omitempty"` // IANA name, "" means UTC
+	// Catchup is nil when the file does not say, so that the scheduler applies
+	// [scheduler] catchup_by_default.
+	Catchup              *bool          `json:"catchup,omitempty"`
+	Tags                 []string       `json:"tags,omitempty"`
+	Params               map[string]any `json:"params,omitempty"`
+	MaxActiveRuns        int            `json:"max_active_runs,omitempty"`  // 0: [core] max_active_runs_per_dag
+	MaxActiveTasks       int            `json:"max_active_tasks,omitempty"` // 0: [core] max_active_tasks_per_dag
+	DagrunTimeoutSec     float64        `json:"dagrun_timeout_sec,omitempty"`
+	IsPausedUponCreation *bool          `json:"is_paused_upon_creation,omitempty"`
+	Owner                string         `json:"owner,omitempty"`
+	// Tasks in a deterministic order (topological, ties by task id).
+	Tasks []*Task `json:"tasks"`
+}
+
+// Task is one task of a DAG with every default resolved.
+type Task struct {
+	TaskID   string `json:"task_id"`
+	Operator string `json:"operator"` // OperatorBash, OperatorEmpty
+	// Upstream are the ids of the task's direct upstream tasks, sorted.
+	Upstream []string `json:"upstream,omitempty"`
+
+	// Operator arguments.
+	BashCommand    string            `json:"bash_command,omitempty"`
+	Env            map[string]string `json:"env,omitempty"`
+	AppendEnv      bool              `json:"append_env,omitempty"`
+	Cwd            string            `json:"cwd,omitempty"`
+	SkipOnExitCode []int             `json:"skip_on_exit_code,omitempty"`
+
+	// BaseOperator arguments with Airflow's names.
+	Owner                   string  `json:"owner,omitempty"`
+	Retries                 int     `json:"retries"`
+	RetryDelaySec           float64 `json:"retry_delay_sec"`
+	RetryExponentialBackoff bool    `json:"retry_exponential_backoff,omitempty"`
+	MaxRetryDelaySec        float64 `json:"max_retry_delay_sec,omitempty"`
+	ExecutionTimeoutSec     float64 `json:"execution_timeout_secs,omitempty"`
+	TriggerRule             string  `json:"trigger_rule"`
+	Pool                    string  `json:"pool"`
+	PoolSlots               int     `json:"pool_slots"`
+	Queue                   string  `json:"queue,omitempty"` // "" means [celery] default_queue
+	PriorityWeight          int     `json:"priority_weight"`
+	WeightRule              string  `json:"weight_rule"`
+	// EffectivePriority is PriorityWeight folded by WeightRule over the graph.
+	EffectivePriority  int  `json:"effective_priority"`
+	DependsOnPast      bool `json:"depends_on_past,omitempty"`
+	WaitForDownstream  bool `json:"wait_for_downstream,omitempty"`
+	MaxActiveTIsPerDag int  `json:"max_active_tis_per_dag,omitempty"`
+	DoXcomPush         bool `json:"do_xcom_push"`
+}
+
+// Task returns the task with the given id, or nil.
+func (d *DAG) Task(id string) *Task {
+	for _, t := range d.Tasks {
+		if t.TaskID == id {
+			return t
+		}
+	}
+	return nil
+}

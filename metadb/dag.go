@@ -1,0 +1,269 @@
+package metadb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// ErrNotFound is returned when a named DAG, run or task does not exist.
+var ErrNotFound = errors.New("not found")
+
+// DagRow is one row of the dag table.
+type DagRow struct {
+	DagID                       string     `json:"dag_id"`
+	IsPaused                    bool       `json:"is_paused"`
+	IsActive                    bool       `json:"is_active"`
+	Fileloc                     string     `json:"fileloc"`
+	Description                 string     `json:"description"`
+	Owners                      string     `json:"owners"`
+	Tags                        []string   `json:"tags"`
+	ScheduleInterval            string     `json:"schedule_interval"`
+	MaxActiveRuns               int        `json:"max_active_runs"`
+	MaxActiveTasks              int        `json:"max_active_tasks"`
+	DagHash                     string     `json:"dag_hash"`
+	LastParsedTime              time.Time  `json:"last_parsed_time"`
+	NextDagrun                  *time.Time `json:"next_dagrun"`
+	NextDagrunDataIntervalStart *time.Time `json:"next_dagrun_data_interval_start"`
+	NextDagrunDataIntervalEnd   *time.Time `json:"next_dagrun_data_interval_end"`
+	NextDagrunCreateAfter       *time.Time `json:"next_dagrun_create_after"`
+}
+
+const dagColumns = `dag_id, is_paused, is_active, fileloc, coalesce(description, ''), coalesce(owners, ''), tags,
+	coalesce(schedule_interval, ''), max_active_runs, max_active_tasks, dag_hash, last_parsed_time,
+	next_dagrun, next_dagrun_data_interval_start, next_dagrun_data_interval_end, next_dagrun_create_after`
+
+func scanDag(row pgx.Row) (*DagRow, error) {
+	var d DagRow
+	err := row.Scan(&d.DagID, &d.IsPaused, &d.IsActive, &d.Fileloc, &d.Description, &d.Owners, &d.Tags,
+		&d.ScheduleInterval, &d.MaxActiveRuns, &d.MaxActiveTasks, &d.DagHash, &d.LastParsedTime,
+		&d.NextDagrun, &d.NextDagrunDataIntervalStart, &d.NextDagrunDataIntervalEnd, &d.NextDagrunCreateAfter)
+	if err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+// DagSync is what the DAG processor writes for one parsed DAG.
+type DagSync struct {
+	DagID            string
+	Fileloc          string
+	Description      string
+	Owners           string
+	Tags             []string
+	ScheduleInterval string
+	MaxActiveRuns    int
+	MaxActiveTasks   int
+	DagHash          string
+	Data             []byte // serialized DAG (JSON)
+	PausedAtCreation bool
+}
+
+// SyncDAG stores one serialized DAG version (once per hash) and upserts its
+// dag row. Unchanged DAGs (same hash, still active, same file) cost one
+// no-op statement and no write. It reports whether anything changed. A
+// changed DAG gets next_dagrun_create_after = now() so that a scheduler
+// recomputes its next run at once.
+func SyncDAG(ctx context.Context, tx pgx.Tx, s DagSync) (bool, error) {
+	if s.Tags == nil {
+		s.Tags = []string{}
+	}
+	tag, err := tx.Exec(ctx, `INSERT INTO dag (dag_id, is_paused, is_active, fileloc, description, owners, tags,
+			schedule_interval, max_active_runs, max_active_tasks, dag_hash, last_parsed_time, next_dagrun_create_after)
+		VALUES ($1, $2, true, $3, $4, $5, $6, $7, $8, $9, $10, now(), now())
+		ON CONFLICT (dag_id) DO UPDATE SET is_active = true, fileloc = EXCLUDED.fileloc,
+			description = EXCLUDED.description, owners = EXCLUDED.owners, tags = EXCLUDED.tags,
+			schedule_interval = EXCLUDED.schedule_interval, max_active_runs = EXCLUDED.max_active_runs,
+			max_active_tasks = EXCLUDED.max_active_tasks, dag_hash = EXCLUDED.dag_hash,
+			last_parsed_time = now(), next_dagrun_create_after = now()
+		WHERE dag.dag_hash <> EXCLUDED.dag_hash OR NOT dag.is_active OR dag.fileloc <> EXCLUDED.fileloc`,
+		s.DagID, s.PausedAtCreation, s.Fileloc, s.Description, s.Owners, s.Tags, s.ScheduleInterval,
+		s.MaxActiveRuns, s.MaxActiveTasks, s.DagHash)
+	if err != nil {
+		return false, fmt.Errorf("upsert dag %s: %w", s.DagID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return false, nil
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO serialized_dag (dag_hash, dag_id, fileloc, data) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (dag_hash) DO NOTHING`, s.DagHash, s.DagID, s.Fileloc, s.Data); err != nil {
+		return false, fmt.Errorf("store serialized dag %s: %w", s.DagID, err)
+	}
+	return true, nil
+}
+
+// TouchDAGs records that the DAGs of a file were parsed again unchanged.
+func TouchDAGs(ctx context.Context, q DBTX, ids []string) error {
+	_, err := q.Exec(ctx, `UPDATE dag SET last_parsed_time = now() WHERE dag_id = ANY($1)`, ids)
+	if err != nil {
+		return fmt.Errorf("touch dags: %w", err)
+	}
+	return nil
+}
+
+// DeactivateStale marks inactive every active DAG that no parsed file
+// defines any more: those whose file is not in files, and those of files
+// in files that no longer define them (keep lists every DAG id seen).
+func DeactivateStale(ctx context.Context, q DBTX, files, keep []string) (int64, error) {
+	tag, err := q.Exec(ctx, `UPDATE dag SET is_active = false, next_dagrun_create_after = NULL
+		WHERE is_active AND (fileloc <> ALL($1) OR dag_id <> ALL($2))`, files, keep)
+	if err != nil {
+		return 0, fmt.Errorf("deactivate stale dags: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// GetDAG returns one DAG row.
+func GetDAG(ctx context.Context, q DBTX, dagID string) (*DagRow, error) {
+	d, err := scanDag(q.QueryRow(ctx, `SELECT `+dagColumns+` FROM dag WHERE dag_id = $1`, dagID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("dag %q: %w", dagID, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get dag %s: %w", dagID, err)
+	}
+	return d, nil
+}
+
+// ListDAGs returns every DAG, active ones unless all is set, by dag_id.
+func ListDAGs(ctx context.Context, q DBTX, all bool) ([]*DagRow, error) {
+	rows, err := q.Query(ctx, `SELECT `+dagColumns+` FROM dag WHERE is_active OR $1 ORDER BY dag_id`, all)
+	if err != nil {
+		return nil, fmt.Errorf("list dags: %w", err)
+	}
+	defer rows.Close()
+	var out []*DagRow
+	for rows.Next() {
+		d, err := scanDag(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list dags: %w", err)
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// SetPaused pauses or unpauses a DAG. Unpausing asks the schedulers to
+// recompute its next run.
+func SetPaused(ctx context.Context, q DBTX, dagID string, paused bool) error {
+	tag, err := q.Exec(ctx, `UPDATE dag SET is_paused = $2,
+		next_dagrun_create_after = CASE WHEN $2 THEN next_dagrun_create_after ELSE now() END
+		WHERE dag_id = $1`, dagID, paused)
+	if err != nil {
+		return fmt.Errorf("set paused on %s: %w", dagID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("dag %q: %w", dagID, ErrNotFound)
+	}
+	return nil
+}
+
+// LockDueDAGs locks, skipping rows other schedulers hold, up to limit
+// active, unpaused DAGs whose next run may be due.
+func LockDueDAGs(ctx context.Context, tx pgx.Tx, limit int) ([]*DagRow, error) {
+	rows, err := tx.Query(ctx, `SELECT `+dagColumns+` FROM dag
+		WHERE is_active AND NOT is_paused AND next_dagrun_create_after <= now()
+		ORDER BY next_dagrun_create_after LIMIT $1 FOR UPDATE SKIP LOCKED`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("lock due dags: %w", err)
+	}
+	defer rows.Close()
+	var out []*DagRow
+	for rows.Next() {
+		d, err := scanDag(rows)
+		if err != nil {
+			return nil, fmt.Errorf("lock due dags: %w", err)
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// SetNextDagrun records a DAG's next automated run; a nil createAfter means
+// "nothing to create until something changes".
+func SetNextDagrun(ctx context.Context, q DBTX, dagID string, logical, ivStart, ivEnd, createAfter *time.Time) error {
+	_, err := q.Exec(ctx, `UPDATE dag SET next_dagrun = $2, next_dagrun_data_interval_start = $3,
+		next_dagrun_data_interval_end = $4, next_dagrun_create_after = $5 WHERE dag_id = $1`,
+		dagID, logical, ivStart, ivEnd, createAfter)
+	if err != nil {
+		return fmt.Errorf("set next dagrun of %s: %w", dagID, err)
+	}
+	return nil
+}
+
+// WakeBlockedDAG re-arms run creation of a DAG that waited on
+// max_active_runs (next run known, creation time cleared).
+func WakeBlockedDAG(ctx context.Context, q DBTX, dagID string) error {
+	_, err := q.Exec(ctx, `UPDATE dag SET next_dagrun_create_after = now()
+		WHERE dag_id = $1 AND next_dagrun IS NOT NULL AND next_dagrun_create_after IS NULL`, dagID)
+	if err != nil {
+		return fmt.Errorf("wake dag %s: %w", dagID, err)
+	}
+	return nil
+}
+
+// LoadSerializedDAG returns the serialized DAG with the given hash.
+func LoadSerializedDAG(ctx context.Context, q DBTX, hash string) ([]byte, error) {
+	var data []byte
+	err := q.QueryRow(ctx, `SELECT data FROM serialized_dag WHERE dag_hash = $1`, hash).Scan(&data)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("serialized dag %s: %w", hash, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load serialized dag %s: %w", hash, err)
+	}
+	return data, nil
+}
+
+// ImportError is a DAG file that failed to parse.
+type ImportError struct {
+	ID         int64     `json:"import_error_id"`
+	Filename   string    `json:"filename"`
+	Stacktrace string    `json:"stack_trace"`
+	Timestamp  time.Time `json:"timestamp"`
+}
+
+// SetImportError records (or replaces) the import error of a file.
+func SetImportError(ctx context.Context, q DBTX, filename, msg string) error {
+	_, err := q.Exec(ctx, `INSERT INTO import_error (filename, stacktrace) VALUES ($1, $2)
+		ON CONFLICT (filename) DO UPDATE SET stacktrace = EXCLUDED.stacktrace, timestamp = now()
+		WHERE import_error.stacktrace <> EXCLUDED.stacktrace`, filename, msg)
+	if err != nil {
+		return fmt.Errorf("record import error of %s: %w", filename, err)
+	}
+	return nil
+}
+
+// ClearImportErrors deletes the import errors of the given files.
+func ClearImportErrors(ctx context.Context, q DBTX, filenames []string) error {
+	_, err := q.Exec(ctx, `DELETE FROM import_error WHERE filename = ANY($1)`, filenames)
+	if err != nil {
+		return fmt.Errorf("clear import errors: %w", err)
+	}
+	return nil
+}
+
+// ClearImportErrorsNotIn deletes the import errors of files that are gone.
+func ClearImportErrorsNotIn(ctx context.Context, q DBTX, filenames []string) error {
+	_, err := q.Exec(ctx, `DELETE FROM import_error WHERE filename <> ALL($1)`, filenames)
+	if err != nil {
+		return fmt.Errorf("clear import errors: %w", err)
+	}
+	return nil
+}
+
+// ListImportErrors returns every import error by file name.
+func ListImportErrors(ctx context.Context, q DBTX) ([]ImportError, error) {
+	rows, err := q.Query(ctx, `SELECT id, filename, stacktrace, timestamp FROM import_error ORDER BY filename`)
+	if err != nil {
+		return nil, fmt.Errorf("list import errors: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[ImportError])
+	if err != nil {
+		return nil, fmt.Errorf("list import errors: %w", err)
+	}
+	return out, nil
+}
