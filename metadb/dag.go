@@ -104,12 +104,14 @@ func TouchDAGs(ctx context.Context, q DBTX, ids []string) error {
 	return nil
 }
 
-// DeactivateStale marks inactive every active DAG that no parsed file
-// defines any more: those whose file is not in files, and those of files
-// in files that no longer define them (keep lists every DAG id seen).
-func DeactivateStale(ctx context.Context, q DBTX, files, keep []string) (int64, error) {
+// DeactivateStale marks inactive the active DAGs that no file defines any
+// more: those whose file is not in files (gone), and those of a file in
+// parsed (parsed without error this time) that it no longer defines (keep
+// lists every DAG id that parsed files define). DAGs of files that failed
+// to parse stay as they were, as Airflow keeps them.
+func DeactivateStale(ctx context.Context, q DBTX, files, parsed, keep []string) (int64, error) {
 	tag, err := q.Exec(ctx, `UPDATE dag SET is_active = false, next_dagrun_create_after = NULL
-		WHERE is_active AND (fileloc <> ALL($1) OR dag_id <> ALL($2))`, files, keep)
+		WHERE is_active AND (fileloc <> ALL($1) OR (fileloc = ANY($2) AND dag_id <> ALL($3)))`, files, parsed, keep)
 	if err != nil {
 		return 0, fmt.Errorf("deactivate stale dags: %w", err)
 	}

@@ -1,0 +1,162 @@
+// Package bench measures gust end to end against the real services with
+// two scheduler and two worker processes: no-op task throughput and the
+// delay from one task's success to its downstream's start along a chain.
+//
+//	make bench   (go test ./bench -run '^$' -bench . -benchtime 1x -v)
+package bench
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gust-sched/gust/internal/testenv"
+)
+
+func gustBinary(b *testing.B) string {
+	b.Helper()
+	if p := os.Getenv("GUST_BIN"); p != "" {
+		return p
+	}
+	bin, err := testenv.BuildGust(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return bin
+}
+
+func startCluster(b *testing.B) *testenv.Cluster {
+	c := testenv.NewCluster(b, gustBinary(b),
+		"GUST__CORE__PARALLELISM=512",
+		"GUST__CORE__MAX_ACTIVE_TASKS_PER_DAG=512",
+		"GUST__CORE__DEFAULT_POOL_TASK_SLOT_COUNT=1024",
+		"GUST__SCHEDULER__PARSING_PROCESSES=1",
+	)
+	c.Start("scheduler-1", "scheduler")
+	c.Start("scheduler-2", "scheduler")
+	c.Start("worker-1", "worker", "-c", "16", "--hostname", "bench-w1")
+	c.Start("worker-2", "worker", "-c", "16", "--hostname", "bench-w2")
+	return c
+}
+
+func waitParsed(b *testing.B, c *testenv.Cluster, dagID string) {
+	testenv.Eventually(b, 60*time.Second, "DAG "+dagID+" to be parsed", func() (bool, string) {
+		out, _, err := c.Run("dags", "list", "-o", "plain")
+		return err == nil && strings.Contains(out, dagID), out
+	})
+}
+
+func header(b *testing.B) {
+	host, _ := os.Hostname()
+	b.Logf("gust bench on %s: %s %s/%s, %d CPUs; 2 schedulers + 2 workers (-c 16) as processes; PostgreSQL, RabbitMQ, Redis on loopback",
+		host, runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
+}
+
+// BenchmarkThroughput runs 2,000 independent no-op bash tasks in one run and
+// reports tasks per second from trigger to run success.
+func BenchmarkThroughput(b *testing.B) {
+	header(b)
+	const n = 2000
+	c := startCluster(b)
+	var dag strings.Builder
+	dag.WriteString("throughput:\n  schedule: null\n  max_active_tasks: 2000\n  default_args: {start_date: 2024-01-01}\n  tasks:\n")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&dag, "    t%04d: {operator: bash, bash_command: 'true'}\n", i)
+	}
+	c.WriteDAG("throughput.yaml", dag.String())
+	waitParsed(b, c, "throughput")
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		runID := fmt.Sprintf("bench_%d", i)
+		start := time.Now()
+		c.MustRun("dags", "trigger", "throughput", "--run-id", runID)
+		testenv.Eventually(b, 10*time.Minute, "throughput run", func() (bool, string) {
+			for _, r := range c.Runs("throughput") {
+				if r.RunID == runID {
+					return r.State == "success" || r.State == "failed", r.State
+				}
+			}
+			return false, "missing"
+		})
+		elapsed := time.Since(start)
+		tis := c.TIs("throughput", runID)
+		ok := 0
+		for _, ti := range tis {
+			if testenv.State(ti) == "success" {
+				ok++
+			}
+		}
+		if ok != n {
+			b.Fatalf("%d of %d tasks succeeded", ok, n)
+		}
+		b.ReportMetric(float64(n)/elapsed.Seconds(), "tasks/s")
+		b.Logf("throughput: %d no-op tasks in %s = %.1f tasks/s", n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds())
+	}
+}
+
+// BenchmarkChainLatency runs a chain of 100 tasks and reports the p50 and
+// p99 delay from a task's end to its downstream's start.
+func BenchmarkChainLatency(b *testing.B) {
+	header(b)
+	const n = 100
+	c := startCluster(b)
+	var dag strings.Builder
+	dag.WriteString("chain:\n  schedule: null\n  default_args: {start_date: 2024-01-01}\n  tasks:\n")
+	for i := 0; i < n; i++ {
+		dep := ""
+		if i > 0 {
+			dep = fmt.Sprintf(", dependencies: [t%03d]", i-1)
+		}
+		fmt.Fprintf(&dag, "    t%03d: {operator: bash, bash_command: 'true'%s}\n", i, dep)
+	}
+	c.WriteDAG("chain.yaml", dag.String())
+	waitParsed(b, c, "chain")
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		runID := fmt.Sprintf("bench_%d", i)
+		c.MustRun("dags", "trigger", "chain", "--run-id", runID)
+		testenv.Eventually(b, 10*time.Minute, "chain run", func() (bool, string) {
+			for _, r := range c.Runs("chain") {
+				if r.RunID == runID {
+					return r.State == "success" || r.State == "failed", r.State
+				}
+			}
+			return false, "missing"
+		})
+		var tis []struct {
+			TaskID    string  `json:"task_id"`
+			StartDate *string `json:"start_date"`
+			EndDate   *string `json:"end_date"`
+		}
+		c.MustJSON(&tis, "tasks", "states-for-dag-run", "chain", runID)
+		starts, ends := map[string]time.Time{}, map[string]time.Time{}
+		for _, ti := range tis {
+			if ti.StartDate == nil || ti.EndDate == nil {
+				b.Fatalf("%s has no start or end date", ti.TaskID)
+			}
+			starts[ti.TaskID] = parseISO(b, *ti.StartDate)
+			ends[ti.TaskID] = parseISO(b, *ti.EndDate)
+		}
+		var gaps []time.Duration
+		for j := 1; j < n; j++ {
+			gaps = append(gaps, starts[fmt.Sprintf("t%03d", j)].Sub(ends[fmt.Sprintf("t%03d", j-1)]))
+		}
+		sort.Slice(gaps, func(x, y int) bool { return gaps[x] < gaps[y] })
+		p50, p99 := gaps[len(gaps)/2], gaps[len(gaps)*99/100]
+		b.ReportMetric(float64(p50.Microseconds())/1000, "p50-ms")
+		b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")
+		b.Logf("chain of %d: success-to-downstream-start p50 %s, p99 %s, max %s", n, p50, p99, gaps[len(gaps)-1])
+	}
+}
+
+func parseISO(b *testing.B, s string) time.Time {
+	t, err := time.Parse("2006-01-02T15:04:05.999999-07:00", s)
+	if err != nil {
+		b.Fatalf("parse %q: %v", s, err)
+	}
+	return t
+}

@@ -1,0 +1,296 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/gust-sched/gust/broker"
+	"github.com/gust-sched/gust/common/monitor"
+	"github.com/gust-sched/gust/config"
+	"github.com/gust-sched/gust/dagprocessor"
+	"github.com/gust-sched/gust/flower"
+	"github.com/gust-sched/gust/metadb"
+	"github.com/gust-sched/gust/scheduler"
+	"github.com/gust-sched/gust/worker"
+)
+
+// parts says which long-lived parts a process runs together.
+type parts struct {
+	processor bool
+	scheduler bool
+	worker    *workerFlags
+	flower    bool
+}
+
+type workerFlags struct {
+	queues      []string
+	concurrency int
+	hostname    string
+}
+
+func brokerOptions(cfg *config.Config) broker.Options {
+	return broker.Options{URL: cfg.Celery.BrokerURL, Exchange: cfg.Celery.Exchange}
+}
+
+func processorOptions(cfg *config.Config) dagprocessor.Options {
+	return dagprocessor.Options{
+		DagsFolder:             cfg.Core.DagsFolder,
+		MinFileProcessInterval: cfg.Scheduler.MinFileProcessInterval,
+		DagDirListInterval:     cfg.Scheduler.DagDirListInterval,
+		ParsingProcesses:       cfg.Scheduler.ParsingProcesses,
+		PausedAtCreation:       cfg.Core.DagsArePausedAtCreation,
+		MaxActiveRunsPerDag:    cfg.Core.MaxActiveRunsPerDag,
+		MaxActiveTasksPerDag:   cfg.Core.MaxActiveTasksPerDag,
+	}
+}
+
+func schedulerOptions(cfg *config.Config) scheduler.Options {
+	s := cfg.Scheduler
+	return scheduler.Options{
+		Parallelism:                 cfg.Core.Parallelism,
+		MaxActiveRunsPerDag:         cfg.Core.MaxActiveRunsPerDag,
+		MaxActiveTasksPerDag:        cfg.Core.MaxActiveTasksPerDag,
+		MaxDagrunsToCreatePerLoop:   s.MaxDagrunsToCreatePerLoop,
+		MaxDagrunsPerLoopToSchedule: s.MaxDagrunsPerLoopToSchedule,
+		MaxTisPerQuery:              s.MaxTisPerQuery,
+		CatchupByDefault:            s.CatchupByDefault,
+		DefaultQueue:                cfg.Celery.DefaultQueue,
+		HeartbeatInterval:           s.SchedulerHeartbeatSec,
+		HealthCheckThreshold:        s.SchedulerHealthCheckThreshold,
+		OrphanedTasksCheckInterval:  s.OrphanedTasksCheckInterval,
+		TaskQueuedTimeout:           s.TaskQueuedTimeout,
+		ZombieThreshold:             s.ZombieTaskThreshold,
+		ZombieDetectionInterval:     s.ZombieDetectionInterval,
+		IdleSleep:                   s.SchedulerIdleSleepTime,
+		Broker:                      brokerOptions(cfg),
+	}
+}
+
+func redisClient(cfg *config.Config) (*redis.Client, error) {
+	opts, err := redis.ParseURL(cfg.Monitor.RedisURL)
+	if err != nil {
+		return nil, fmt.Errorf("[monitor] redis_url: %w", err)
+	}
+	opts.DialTimeout = 2 * time.Second
+	opts.ReadTimeout = 2 * time.Second
+	opts.WriteTimeout = 2 * time.Second
+	opts.MaxRetries = 1
+	return redis.NewClient(opts), nil
+}
+
+// runParts runs the chosen parts until a signal. The first SIGINT/SIGTERM
+// starts a warm shutdown (a worker finishes its running tasks within
+// [celery] worker_shutdown_grace); a second one stops at once.
+func (a *app) runParts(c *cli.Context, p parts) error {
+	cfg, err := a.config()
+	if err != nil {
+		return err
+	}
+	log := a.log()
+	// The caller's context is cancelled on the first signal; take signals
+	// over here to tell a warm shutdown from a cold one.
+	ctx, cancel := context.WithCancel(context.WithoutCancel(c.Context))
+	defer cancel()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+
+	var db *metadb.DB
+	if p.processor || p.scheduler || p.worker != nil {
+		db, err = a.openDB(ctx)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		err = metadb.Retry(ctx, log, "check schema", func(ctx context.Context) error {
+			cur, latest, err := db.SchemaVersion(ctx)
+			if err == nil && cur < latest {
+				return fmt.Errorf("metadata database schema is at version %d, this gust needs %d: run `gust db migrate`", cur, latest)
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	var rdb *redis.Client
+	if p.worker != nil || p.flower {
+		if rdb, err = redisClient(cfg); err != nil {
+			return err
+		}
+		defer rdb.Close()
+	}
+
+	var w *worker.Worker
+	g, gctx := errgroup.WithContext(ctx)
+	if p.processor {
+		proc := dagprocessor.New(processorOptions(cfg), db, log)
+		g.Go(func() error { return proc.Run(gctx) })
+	}
+	if p.scheduler {
+		s := scheduler.New(schedulerOptions(cfg), db, log.With("component", "scheduler"))
+		g.Go(func() error { return s.Run(gctx) })
+	}
+	if p.worker != nil {
+		pub := monitor.NewPublisher(rdb, cfg.Monitor.KeyPrefix, int64(cfg.Monitor.EventStreamMaxLen), cfg.Monitor.WorkerHeartbeatTTL, log)
+		pubCtx, stopPub := context.WithCancel(context.WithoutCancel(ctx))
+		defer stopPub()
+		pubDone := make(chan struct{})
+		go func() { _ = pub.Run(pubCtx); close(pubDone) }()
+		defer func() { stopPub(); <-pubDone }()
+		w, err = worker.New(worker.Options{
+			Hostname:           p.worker.hostname,
+			Queues:             p.worker.queues,
+			Concurrency:        p.worker.concurrency,
+			PrefetchMultiplier: cfg.Celery.WorkerPrefetchMultiplier,
+			Broker:             brokerOptions(cfg),
+			BaseLogFolder:      cfg.Logging.BaseLogFolder,
+			HeartbeatInterval:  cfg.Scheduler.JobHeartbeatSec,
+			ShutdownGrace:      cfg.Celery.WorkerShutdownGrace,
+			Version:            version,
+		}, db, pub, log.With("component", "worker"))
+		if err != nil {
+			return err
+		}
+		g.Go(func() error { return w.Run(gctx) })
+	}
+	if p.flower {
+		addr := net.JoinHostPort(cfg.Flower.Address, strconv.Itoa(cfg.Flower.Port))
+		srv := flower.New(flower.Options{Addr: addr}, monitor.NewReader(rdb, cfg.Monitor.KeyPrefix, cfg.Monitor.WorkerHeartbeatTTL), log)
+		g.Go(func() error { return srv.Run(gctx) })
+	}
+	go func() {
+		select {
+		case <-sigs:
+		case <-gctx.Done():
+			return
+		}
+		log.Info("shutting down (send the signal again to stop at once)")
+		cancel()
+		select {
+		case <-sigs:
+			log.Warn("second signal: stopping at once")
+			if w != nil {
+				w.Abort()
+			}
+		case <-time.After(24 * time.Hour):
+		}
+	}()
+	return g.Wait()
+}
+
+func (a *app) schedulerCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "scheduler",
+		Usage: "run a scheduler (with its DAG processor unless [scheduler] standalone_dag_processor); run as many as you like",
+		Action: func(c *cli.Context) error {
+			cfg, err := a.config()
+			if err != nil {
+				return err
+			}
+			return a.runParts(c, parts{scheduler: true, processor: !cfg.Scheduler.StandaloneDagProcessor})
+		},
+	}
+}
+
+func (a *app) dagProcessorCommand() *cli.Command {
+	return &cli.Command{
+		Name:   "dag-processor",
+		Usage:  "run only the DAG processor (for [scheduler] standalone_dag_processor = True)",
+		Action: func(c *cli.Context) error { return a.runParts(c, parts{processor: true}) },
+	}
+}
+
+func queueFlag() *cli.StringFlag {
+	return &cli.StringFlag{Name: "queues", Aliases: []string{"q"}, Usage: "comma-separated queues to consume (default: [celery] default_queue)"}
+}
+
+func concurrencyFlag() *cli.IntFlag {
+	return &cli.IntFlag{Name: "concurrency", Aliases: []string{"c"}, Usage: "tasks run at once (default: [celery] worker_concurrency)"}
+}
+
+func (a *app) workerFlags(c *cli.Context) (*workerFlags, error) {
+	cfg, err := a.config()
+	if err != nil {
+		return nil, err
+	}
+	wf := &workerFlags{concurrency: cfg.Celery.WorkerConcurrency, hostname: c.String("hostname")}
+	if c.IsSet("concurrency") {
+		wf.concurrency = c.Int("concurrency")
+		if wf.concurrency < 1 {
+			return nil, fmt.Errorf("--concurrency must be >= 1 (got %d)", wf.concurrency)
+		}
+	}
+	qs := c.String("queues")
+	if qs == "" {
+		qs = cfg.Celery.DefaultQueue
+	}
+	for _, q := range strings.Split(qs, ",") {
+		if q = strings.TrimSpace(q); q != "" {
+			wf.queues = append(wf.queues, q)
+		}
+	}
+	if len(wf.queues) == 0 {
+		return nil, fmt.Errorf("--queues names no queue")
+	}
+	return wf, nil
+}
+
+func (a *app) workerCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "worker",
+		Usage: "run a worker: consume queues and run tasks; add workers to scale out",
+		Flags: []cli.Flag{
+			queueFlag(),
+			concurrencyFlag(),
+			&cli.StringFlag{Name: "hostname", Aliases: []string{"H"}, Usage: "worker name (default gust.<pid>@<host>)"},
+		},
+		Action: func(c *cli.Context) error {
+			wf, err := a.workerFlags(c)
+			if err != nil {
+				return err
+			}
+			return a.runParts(c, parts{worker: wf})
+		},
+	}
+}
+
+func (a *app) flowerCommand() *cli.Command {
+	return &cli.Command{
+		Name:   "flower",
+		Usage:  "run the monitor: workers and task events from Redis, on [flower] flower_host:flower_port",
+		Action: func(c *cli.Context) error { return a.runParts(c, parts{flower: true}) },
+	}
+}
+
+func (a *app) standaloneCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "standalone",
+		Usage: "run the DAG processor, a scheduler, a worker and the monitor in one process",
+		Flags: []cli.Flag{queueFlag(), concurrencyFlag(), &cli.StringFlag{Name: "hostname", Aliases: []string{"H"}, Usage: "worker name"}},
+		Action: func(c *cli.Context) error {
+			cfg, err := a.config()
+			if err != nil {
+				return err
+			}
+			wf, err := a.workerFlags(c)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "gust standalone\n  dags folder: %s\n  task logs:   %s\n  monitor:     http://%s/\n  try:         gust dags list; gust dags list-runs -d DAG; gust tasks states-for-dag-run DAG RUN_ID\n  stop:        Ctrl-C\n",
+				cfg.Core.DagsFolder, cfg.Logging.BaseLogFolder, net.JoinHostPort(cfg.Flower.Address, strconv.Itoa(cfg.Flower.Port)))
+			return a.runParts(c, parts{processor: true, scheduler: true, worker: wf, flower: true})
+		},
+	}
+}

@@ -1,0 +1,280 @@
+// Package monitor is gust's monitor plane in Redis: workers publish their
+// status (heartbeat and counters, with a TTL) and task events (a capped
+// stream); the flower monitor reads them. Publishing never blocks task
+// execution: with Redis down, statuses and events are dropped and the
+// dashboard goes stale until Redis is back.
+package monitor
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// WorkerStatus is what a worker reports about itself.
+type WorkerStatus struct {
+	Hostname      string    `json:"hostname"`
+	PID           int       `json:"pid"`
+	Status        string    `json:"status"` // online | offline
+	Queues        []string  `json:"queues"`
+	Concurrency   int       `json:"concurrency"`
+	Active        int       `json:"active"`
+	Processed     int64     `json:"processed"`
+	Succeeded     int64     `json:"succeeded"`
+	Failed        int64     `json:"failed"`
+	Retried       int64     `json:"retried"`
+	LoadAvg       []float64 `json:"loadavg,omitempty"`
+	StartedAt     time.Time `json:"started_at"`
+	LastHeartbeat time.Time `json:"last_heartbeat"`
+	Version       string    `json:"version,omitempty"`
+}
+
+// Event is one task or worker event, as Celery's events.
+type Event struct {
+	Type      string    `json:"type"` // task-received, task-started, task-succeeded, task-failed, task-retried, task-rejected, worker-online, worker-offline
+	Time      time.Time `json:"timestamp"`
+	Hostname  string    `json:"hostname"`
+	DagID     string    `json:"dag_id,omitempty"`
+	RunID     string    `json:"run_id,omitempty"`
+	TaskID    string    `json:"task_id,omitempty"`
+	MapIndex  int       `json:"map_index,omitempty"`
+	TryNumber int       `json:"try_number,omitempty"`
+	State     string    `json:"state,omitempty"`
+	Reason    string    `json:"reason,omitempty"`
+	Runtime   float64   `json:"runtime,omitempty"`
+	ID        string    `json:"id,omitempty"` // stream id, set by the reader
+}
+
+// Status values.
+const (
+	Online  = "online"
+	Offline = "offline"
+)
+
+// Key names under the configured prefix.
+func workersKey(prefix string) string      { return prefix + "workers" }
+func workerKey(prefix, host string) string { return prefix + "worker:" + host }
+func eventsKey(prefix string) string       { return prefix + "events" }
+
+// statusRetention is how long a silent worker's last status is kept (and
+// shown as offline) before it disappears from the monitor.
+const statusRetention = 24 * time.Hour
+
+const eventBuffer = 4096
+
+// Publisher sends statuses and events to Redis from a background loop.
+type Publisher struct {
+	rdb    *redis.Client
+	prefix string
+	maxLen int64
+	ttl    time.Duration
+	logger *slog.Logger
+
+	mu      sync.Mutex
+	status  *WorkerStatus // latest, not yet written
+	events  []Event
+	dropped int64
+	wake    chan struct{}
+}
+
+// NewPublisher returns a publisher; call Run to start writing.
+func NewPublisher(rdb *redis.Client, prefix string, maxLen int64, ttl time.Duration, logger *slog.Logger) *Publisher {
+	return &Publisher{rdb: rdb, prefix: prefix, maxLen: maxLen, ttl: ttl, logger: logger, wake: make(chan struct{}, 1)}
+}
+
+// Heartbeat records the worker's latest status; it never blocks.
+func (p *Publisher) Heartbeat(s WorkerStatus) {
+	p.mu.Lock()
+	p.status = &s
+	p.mu.Unlock()
+	p.signal()
+}
+
+// Offline marks the worker offline (on shutdown); it never blocks.
+func (p *Publisher) Offline(hostname string) {
+	p.mu.Lock()
+	s := WorkerStatus{Hostname: hostname}
+	if p.status != nil {
+		s = *p.status
+	}
+	s.Status = Offline
+	s.Active = 0
+	s.LastHeartbeat = time.Now()
+	p.status = &s
+	p.events = append(p.events, Event{Type: "worker-offline", Hostname: hostname, Time: time.Now()})
+	p.mu.Unlock()
+	p.signal()
+}
+
+// Event queues one event; when Redis cannot keep up the oldest are dropped.
+func (p *Publisher) Event(e Event) {
+	p.mu.Lock()
+	if len(p.events) >= eventBuffer {
+		p.events = p.events[1:]
+		p.dropped++
+	}
+	p.events = append(p.events, e)
+	p.mu.Unlock()
+	p.signal()
+}
+
+func (p *Publisher) signal() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run writes to Redis until ctx ends, then flushes what is pending (briefly).
+func (p *Publisher) Run(ctx context.Context) error {
+	down := false
+	for {
+		select {
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+			defer cancel()
+			_ = p.flush(fctx)
+			return nil
+		case <-p.wake:
+		}
+		err := p.flush(ctx)
+		switch {
+		case err != nil && !down && ctx.Err() == nil:
+			down = true
+			p.logger.Warn("monitor: cannot write to Redis; the dashboard will be stale (tasks are not affected)", "err", err)
+		case err == nil && down:
+			down = false
+			p.logger.Info("monitor: Redis is reachable again")
+		}
+		if err != nil {
+			// Do not spin while Redis is down.
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
+	}
+}
+
+func (p *Publisher) flush(ctx context.Context) error {
+	p.mu.Lock()
+	st, evs, dropped := p.status, p.events, p.dropped
+	p.status, p.events, p.dropped = nil, nil, 0
+	p.mu.Unlock()
+	if st == nil && len(evs) == 0 {
+		return nil
+	}
+	pipe := p.rdb.Pipeline()
+	if st != nil {
+		b, err := json.Marshal(st)
+		if err != nil {
+			return fmt.Errorf("encode worker status: %w", err)
+		}
+		pipe.Set(ctx, workerKey(p.prefix, st.Hostname), b, statusRetention)
+		pipe.SAdd(ctx, workersKey(p.prefix), st.Hostname)
+	}
+	for _, e := range evs {
+		b, err := json.Marshal(e)
+		if err != nil {
+			return fmt.Errorf("encode event: %w", err)
+		}
+		pipe.XAdd(ctx, &redis.XAddArgs{Stream: eventsKey(p.prefix), MaxLen: p.maxLen, Approx: true, Values: []any{"event", b}})
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		// What was not written is dropped, except the latest status, which
+		// is kept unless a newer one arrived meanwhile.
+		p.mu.Lock()
+		if p.status == nil {
+			p.status = st
+		}
+		p.dropped += dropped + int64(len(evs))
+		p.mu.Unlock()
+		return fmt.Errorf("write monitor data: %w", err)
+	}
+	if dropped > 0 {
+		p.logger.Warn("monitor: events were dropped while Redis was slow or down", "dropped", dropped)
+	}
+	return nil
+}
+
+// Reader reads the monitor plane.
+type Reader struct {
+	rdb    *redis.Client
+	prefix string
+	ttl    time.Duration
+}
+
+// NewReader returns a reader; a worker silent for longer than ttl is shown
+// as offline.
+func NewReader(rdb *redis.Client, prefix string, ttl time.Duration) *Reader {
+	return &Reader{rdb: rdb, prefix: prefix, ttl: ttl}
+}
+
+// Workers returns every known worker's status, sorted by hostname.
+func (r *Reader) Workers(ctx context.Context) ([]WorkerStatus, error) {
+	hosts, err := r.rdb.SMembers(ctx, workersKey(r.prefix)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read workers: %w", err)
+	}
+	out := []WorkerStatus{}
+	if len(hosts) == 0 {
+		return out, nil
+	}
+	sort.Strings(hosts)
+	keys := make([]string, len(hosts))
+	for i, h := range hosts {
+		keys[i] = workerKey(r.prefix, h)
+	}
+	vals, err := r.rdb.MGet(ctx, keys...).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read worker statuses: %w", err)
+	}
+	now := time.Now()
+	var gone []any
+	for i, v := range vals {
+		s, ok := v.(string)
+		if !ok {
+			gone = append(gone, hosts[i])
+			continue
+		}
+		var ws WorkerStatus
+		if err := json.Unmarshal([]byte(s), &ws); err != nil {
+			continue
+		}
+		if ws.Status != Offline && now.Sub(ws.LastHeartbeat) > r.ttl {
+			ws.Status = Offline
+			ws.Active = 0
+		}
+		out = append(out, ws)
+	}
+	if len(gone) > 0 {
+		_ = r.rdb.SRem(ctx, workersKey(r.prefix), gone...).Err()
+	}
+	return out, nil
+}
+
+// Events returns the latest n events, newest first.
+func (r *Reader) Events(ctx context.Context, n int64) ([]Event, error) {
+	msgs, err := r.rdb.XRevRangeN(ctx, eventsKey(r.prefix), "+", "-", n).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("read events: %w", err)
+	}
+	out := make([]Event, 0, len(msgs))
+	for _, m := range msgs {
+		raw, _ := m.Values["event"].(string)
+		var e Event
+		if err := json.Unmarshal([]byte(raw), &e); err != nil {
+			continue
+		}
+		e.ID = m.ID
+		out = append(out, e)
+	}
+	return out, nil
+}

@@ -1,0 +1,335 @@
+// Package config loads gust's configuration: $GUST_HOME/gust.cfg (INI, with
+// Airflow's section and key names), overridden key by key by GUST__SECTION__KEY
+// environment variables, on top of built-in defaults (Airflow 2's, unless
+// docs/design.md argues for another).
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/ini.v1"
+)
+
+// Source says where an effective value came from.
+type Source string
+
+// Sources, from weakest to strongest.
+const (
+	SourceDefault Source = "default"
+	SourceFile    Source = "gust.cfg"
+	SourceEnv     Source = "env var"
+)
+
+// Config is the effective configuration of one process.
+type Config struct {
+	Home      string
+	File      string // path of gust.cfg (it may not exist)
+	Core      Core
+	Database  Database
+	Scheduler Scheduler
+	Celery    Celery
+	Logging   Logging
+	Monitor   Monitor
+	Flower    Flower
+	Webserver Webserver
+	// Warnings are non-fatal findings, e.g. unknown keys in gust.cfg.
+	Warnings []string
+
+	values []Value
+}
+
+// Core is the [core] section.
+type Core struct {
+	DagsFolder               string
+	Parallelism              int
+	MaxActiveTasksPerDag     int
+	MaxActiveRunsPerDag      int
+	DagsArePausedAtCreation  bool
+	DefaultPoolTaskSlotCount int
+}
+
+// Database is the [database] section.
+type Database struct {
+	SQLConn  string
+	MaxConns int
+}
+
+// Scheduler is the [scheduler] section. Durations are written in seconds.
+type Scheduler struct {
+	MinFileProcessInterval        time.Duration
+	DagDirListInterval            time.Duration
+	ParsingProcesses              int
+	MaxDagrunsToCreatePerLoop     int
+	MaxDagrunsPerLoopToSchedule   int
+	MaxTisPerQuery                int
+	UseRowLevelLocking            bool
+	SchedulerHeartbeatSec         time.Duration
+	JobHeartbeatSec               time.Duration
+	SchedulerHealthCheckThreshold time.Duration
+	OrphanedTasksCheckInterval    time.Duration
+	TaskQueuedTimeout             time.Duration
+	ScheduleAfterTaskExecution    bool
+	AllowTriggerInFuture          bool
+	CatchupByDefault              bool
+	SchedulerIdleSleepTime        time.Duration
+	ZombieTaskThreshold           time.Duration
+	ZombieDetectionInterval       time.Duration
+	StandaloneDagProcessor        bool
+}
+
+// Celery is the [celery] section (the distributed executor).
+type Celery struct {
+	BrokerURL                string
+	Exchange                 string
+	WorkerConcurrency        int
+	WorkerPrefetchMultiplier int
+	DefaultQueue             string
+	WorkerShutdownGrace      time.Duration
+}
+
+// Logging is the [logging] section.
+type Logging struct {
+	BaseLogFolder string
+	LoggingLevel  string
+}
+
+// Monitor is the [monitor] section (the Redis monitor plane).
+type Monitor struct {
+	RedisURL           string
+	KeyPrefix          string
+	EventStreamMaxLen  int
+	WorkerHeartbeatTTL time.Duration
+}
+
+// Flower is the [flower] section.
+type Flower struct {
+	Address string
+	Port    int
+}
+
+// Webserver is the [webserver] section.
+type Webserver struct {
+	WebServerHost string
+	WebServerPort int
+}
+
+// Option describes one configuration key.
+type Option struct {
+	Section     string
+	Key         string
+	Default     string
+	Description string
+	set         func(c *Config, v string) error
+}
+
+// Value is the effective value of one option and where it came from.
+type Value struct {
+	Option Option
+	Value  string
+	Source Source
+}
+
+// EnvPrefix starts every override variable: GUST__SECTION__KEY.
+const EnvPrefix = "GUST__"
+
+// Load reads the configuration. home "" means $GUST_HOME, else ~/gust.
+// environ is the process environment (os.Environ()); it is passed in so that
+// nothing here reads global state.
+func Load(home string, environ []string) (*Config, error) {
+	env := envMap(environ)
+	if home == "" {
+		home = env["GUST_HOME"]
+	}
+	if home == "" {
+		h := env["HOME"]
+		if h == "" {
+			var err error
+			if h, err = os.UserHomeDir(); err != nil {
+				return nil, fmt.Errorf("GUST_HOME is not set and the home directory is unknown: %w", err)
+			}
+		}
+		home = filepath.Join(h, "gust")
+	}
+	c := &Config{Home: home, File: filepath.Join(home, "gust.cfg")}
+	opts := options(home)
+	byName := map[string]int{}
+	for i, o := range opts {
+		byName[o.Section+"."+o.Key] = i
+	}
+	vals := make([]Value, len(opts))
+	for i, o := range opts {
+		vals[i] = Value{Option: o, Value: o.Default, Source: SourceDefault}
+	}
+
+	f, err := ini.LoadSources(ini.LoadOptions{Loose: true, Insensitive: true, IgnoreInlineComment: false}, c.File)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", c.File, err)
+	}
+	for _, sec := range f.Sections() {
+		if sec.Name() == ini.DefaultSection && len(sec.Keys()) == 0 {
+			continue
+		}
+		for _, k := range sec.Keys() {
+			i, ok := byName[strings.ToLower(sec.Name())+"."+strings.ToLower(k.Name())]
+			if !ok {
+				c.Warnings = append(c.Warnings, fmt.Sprintf("%s: unknown option [%s] %s (ignored)", c.File, sec.Name(), k.Name()))
+				continue
+			}
+			vals[i].Value, vals[i].Source = k.Value(), SourceFile
+		}
+	}
+	envKeys := make([]string, 0)
+	for k := range env {
+		if strings.HasPrefix(k, EnvPrefix) {
+			envKeys = append(envKeys, k)
+		}
+	}
+	sort.Strings(envKeys)
+	for _, k := range envKeys {
+		parts := strings.SplitN(strings.TrimPrefix(k, EnvPrefix), "__", 2)
+		if len(parts) != 2 {
+			c.Warnings = append(c.Warnings, fmt.Sprintf("environment variable %s is not of the form GUST__SECTION__KEY (ignored)", k))
+			continue
+		}
+		i, ok := byName[strings.ToLower(parts[0])+"."+strings.ToLower(parts[1])]
+		if !ok {
+			c.Warnings = append(c.Warnings, fmt.Sprintf("environment variable %s names no known option (ignored)", k))
+			continue
+		}
+		vals[i].Value, vals[i].Source = env[k], SourceEnv
+	}
+	var errs []error
+	for _, v := range vals {
+		if err := v.Option.set(c, strings.TrimSpace(v.Value)); err != nil {
+			errs = append(errs, fmt.Errorf("[%s] %s = %q (from %s): %w", v.Option.Section, v.Option.Key, v.Value, v.Source, err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	c.values = vals
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Values returns every option with its effective value, in section order.
+func (c *Config) Values() []Value { return append([]Value(nil), c.values...) }
+
+// Get returns the effective value of one option.
+func (c *Config) Get(section, key string) (Value, bool) {
+	for _, v := range c.values {
+		if strings.EqualFold(v.Option.Section, section) && strings.EqualFold(v.Option.Key, key) {
+			return v, true
+		}
+	}
+	return Value{}, false
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	positive := func(name string, n int) {
+		if n < 1 {
+			errs = append(errs, fmt.Errorf("%s must be at least 1, got %d", name, n))
+		}
+	}
+	positive("[core] parallelism", c.Core.Parallelism)
+	positive("[core] max_active_tasks_per_dag", c.Core.MaxActiveTasksPerDag)
+	positive("[core] max_active_runs_per_dag", c.Core.MaxActiveRunsPerDag)
+	positive("[scheduler] parsing_processes", c.Scheduler.ParsingProcesses)
+	positive("[scheduler] max_tis_per_query", c.Scheduler.MaxTisPerQuery)
+	positive("[celery] worker_concurrency", c.Celery.WorkerConcurrency)
+	positive("[celery] worker_prefetch_multiplier", c.Celery.WorkerPrefetchMultiplier)
+	positive("[database] max_conns", c.Database.MaxConns)
+	if c.Core.DefaultPoolTaskSlotCount < 0 {
+		errs = append(errs, fmt.Errorf("[core] default_pool_task_slot_count must not be negative"))
+	}
+	for name, raw := range map[string]string{"[celery] broker_url": c.Celery.BrokerURL} {
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "amqp" && u.Scheme != "amqps") {
+			errs = append(errs, fmt.Errorf("%s must be an amqp:// or amqps:// URL, got %q", name, raw))
+		}
+	}
+	if u, err := url.Parse(c.Monitor.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix") {
+		errs = append(errs, fmt.Errorf("[monitor] redis_url must be a redis:// URL, got %q", c.Monitor.RedisURL))
+	}
+	if c.Celery.DefaultQueue == "" {
+		errs = append(errs, errors.New("[celery] default_queue must not be empty"))
+	}
+	return errors.Join(errs...)
+}
+
+func envMap(environ []string) map[string]string {
+	m := make(map[string]string, len(environ))
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+// Setters for the option table.
+
+func str(p func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error { *p(c) = v; return nil }
+}
+
+func path(p func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		if strings.HasPrefix(v, "~/") {
+			if h, err := os.UserHomeDir(); err == nil {
+				v = filepath.Join(h, v[2:])
+			}
+		}
+		*p(c) = v
+		return nil
+	}
+}
+
+func integer(p func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("not an integer")
+		}
+		*p(c) = n
+		return nil
+	}
+}
+
+func boolean(p func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		switch strings.ToLower(v) {
+		case "true", "t", "1", "yes", "y", "on":
+			*p(c) = true
+		case "false", "f", "0", "no", "n", "off":
+			*p(c) = false
+		default:
+			return fmt.Errorf("not a boolean (use True or False)")
+		}
+		return nil
+	}
+}
+
+// seconds parses a number of seconds (fractions allowed), as Airflow writes
+// its intervals.
+func seconds(p func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 0 {
+			return fmt.Errorf("not a non-negative number of seconds")
+		}
+		*p(c) = time.Duration(f * float64(time.Second))
+		return nil
+	}
+}

@@ -1,0 +1,115 @@
+package config
+
+import (
+	"path/filepath"
+	"time"
+)
+
+// options is the table of every key gust reads, with Airflow's names and
+// defaults. Where gust's default differs from Airflow's, the description
+// says why.
+func options(home string) []Option {
+	return []Option{
+		// [core]
+		{"core", "dags_folder", filepath.Join(home, "dags"), "Folder of the DAG files (YAML).",
+			path(func(c *Config) *string { return &c.Core.DagsFolder })},
+		{"core", "parallelism", "32", "Task instances allowed to run at once across all schedulers (global in gust; per scheduler in Airflow).",
+			integer(func(c *Config) *int { return &c.Core.Parallelism })},
+		{"core", "max_active_tasks_per_dag", "16", "Task instances of one DAG allowed to run at once, unless the DAG sets max_active_tasks.",
+			integer(func(c *Config) *int { return &c.Core.MaxActiveTasksPerDag })},
+		{"core", "max_active_runs_per_dag", "16", "Active runs of one DAG, unless the DAG sets max_active_runs.",
+			integer(func(c *Config) *int { return &c.Core.MaxActiveRunsPerDag })},
+		{"core", "dags_are_paused_at_creation", "False", "Whether new DAGs start paused. Airflow's default is True; gust starts them unpaused so that a dropped-in file runs, as its core issue asks.",
+			boolean(func(c *Config) *bool { return &c.Core.DagsArePausedAtCreation })},
+		{"core", "default_pool_task_slot_count", "128", "Slots of default_pool when it is first created.",
+			integer(func(c *Config) *int { return &c.Core.DefaultPoolTaskSlotCount })},
+
+		// [database]
+		{"database", "sql_conn", "postgres://postgres@127.0.0.1:5432/gust?sslmode=disable", "PostgreSQL URL of the metadata database.",
+			str(func(c *Config) *string { return &c.Database.SQLConn })},
+		{"database", "max_conns", "10", "Connections per process in the pool.",
+			integer(func(c *Config) *int { return &c.Database.MaxConns })},
+
+		// [scheduler]
+		{"scheduler", "min_file_process_interval", "30", "Seconds between two parses of the same DAG file.",
+			seconds(func(c *Config) *time.Duration { return &c.Scheduler.MinFileProcessInterval })},
+		{"scheduler", "dag_dir_list_interval", "30", "Seconds between two listings of the DAG folder (Airflow: 300; a YAML listing is cheap).",
+			seconds(func(c *Config) *time.Duration { return &c.Scheduler.DagDirListInterval })},
+		{"scheduler", "parsing_processes", "2", "DAG files parsed in parallel.",
+			integer(func(c *Config) *int { return &c.Scheduler.ParsingProcesses })},
+		{"scheduler", "max_dagruns_to_create_per_loop", "10", "DAGs for which one scheduler loop creates runs.",
+			integer(func(c *Config) *int { return &c.Scheduler.MaxDagrunsToCreatePerLoop })},
+		{"scheduler", "max_dagruns_per_loop_to_schedule", "20", "DAG runs one scheduler loop examines.",
+			integer(func(c *Config) *int { return &c.Scheduler.MaxDagrunsPerLoopToSchedule })},
+		{"scheduler", "max_tis_per_query", "512", "Task instances queued per scheduler loop at most.",
+			integer(func(c *Config) *int { return &c.Scheduler.MaxTisPerQuery })},
+		{"scheduler", "use_row_level_locking", "True", "Kept for Airflow compatibility; gust always uses row locks.",
+			boolean(func(c *Config) *bool { return &c.Scheduler.UseRowLevelLocking })},
+		{"scheduler", "scheduler_heartbeat_sec", "5", "Seconds between scheduler job heartbeats, and the longest idle sleep.",
+			seconds(func(c *Config) *time.Duration { return &c.Scheduler.SchedulerHeartbeatSec })},
+		{"scheduler", "job_heartbeat_sec", "5", "Seconds between worker heartbeats of running task instances.",
+			seconds(func(c *Config) *time.Duration { return &c.Scheduler.JobHeartbeatSec })},
+		{"scheduler", "scheduler_health_check_threshold", "30", "Seconds without heartbeat after which a scheduler counts as dead.",
+			seconds(func(c *Config) *time.Duration { return &c.Scheduler.SchedulerHealthCheckThreshold })},
+		{"scheduler", "orphaned_tasks_check_interval", "300", "Seconds between checks for task instances queued by dead schedulers.",
+			seconds(func(c *Config) *time.Duration { return &c.Scheduler.OrphanedTasksCheckInterval })},
+		{"scheduler", "task_queued_timeout", "600", "Seconds a task instance may stay queued before it is queued again.",
+			seconds(func(c *Config) *time.Duration { return &c.Scheduler.TaskQueuedTimeout })},
+		{"scheduler", "schedule_after_task_execution", "True", "Kept for Airflow compatibility; a finishing task wakes the schedulers through NOTIFY.",
+			boolean(func(c *Config) *bool { return &c.Scheduler.ScheduleAfterTaskExecution })},
+		{"scheduler", "allow_trigger_in_future", "False", "Allow manual runs with a logical date in the future.",
+			boolean(func(c *Config) *bool { return &c.Scheduler.AllowTriggerInFuture })},
+		{"scheduler", "catchup_by_default", "True", "Catchup of DAGs that do not say.",
+			boolean(func(c *Config) *bool { return &c.Scheduler.CatchupByDefault })},
+		{"scheduler", "scheduler_idle_sleep_time", "1", "Seconds a scheduler sleeps when a loop found nothing, unless woken by NOTIFY.",
+			seconds(func(c *Config) *time.Duration { return &c.Scheduler.SchedulerIdleSleepTime })},
+		{"scheduler", "scheduler_zombie_task_threshold", "300", "Seconds without task heartbeat after which a running task is a zombie.",
+			seconds(func(c *Config) *time.Duration { return &c.Scheduler.ZombieTaskThreshold })},
+		{"scheduler", "zombie_detection_interval", "10", "Seconds between zombie checks.",
+			seconds(func(c *Config) *time.Duration { return &c.Scheduler.ZombieDetectionInterval })},
+		{"scheduler", "standalone_dag_processor", "False", "When True, `gust scheduler` does not parse DAG files; run `gust dag-processor`.",
+			boolean(func(c *Config) *bool { return &c.Scheduler.StandaloneDagProcessor })},
+
+		// [celery]
+		{"celery", "broker_url", "amqp://guest:guest@127.0.0.1:5672/", "RabbitMQ URL; its path is the vhost.",
+			str(func(c *Config) *string { return &c.Celery.BrokerURL })},
+		{"celery", "exchange", "gust", "Durable direct exchange that task messages go through.",
+			str(func(c *Config) *string { return &c.Celery.Exchange })},
+		{"celery", "worker_concurrency", "16", "Tasks one worker runs at once (-c).",
+			integer(func(c *Config) *int { return &c.Celery.WorkerConcurrency })},
+		{"celery", "worker_prefetch_multiplier", "1", "Messages prefetched per concurrency slot.",
+			integer(func(c *Config) *int { return &c.Celery.WorkerPrefetchMultiplier })},
+		{"celery", "default_queue", "default", "Queue of tasks that name none.",
+			str(func(c *Config) *string { return &c.Celery.DefaultQueue })},
+		{"celery", "worker_shutdown_grace", "60", "Seconds a worker waits for running tasks on a warm shutdown (SIGTERM).",
+			seconds(func(c *Config) *time.Duration { return &c.Celery.WorkerShutdownGrace })},
+
+		// [logging]
+		{"logging", "base_log_folder", filepath.Join(home, "logs"), "Folder of the task logs (dag_id=/run_id=/task_id=/attempt=N.log).",
+			path(func(c *Config) *string { return &c.Logging.BaseLogFolder })},
+		{"logging", "logging_level", "INFO", "DEBUG, INFO, WARNING or ERROR.",
+			str(func(c *Config) *string { return &c.Logging.LoggingLevel })},
+
+		// [monitor]
+		{"monitor", "redis_url", "redis://127.0.0.1:6379/0", "Redis URL of the monitor plane; its path is the DB number.",
+			str(func(c *Config) *string { return &c.Monitor.RedisURL })},
+		{"monitor", "key_prefix", "gust:", "Prefix of every Redis key gust writes.",
+			str(func(c *Config) *string { return &c.Monitor.KeyPrefix })},
+		{"monitor", "event_stream_maxlen", "10000", "Approximate length cap of the task event stream.",
+			integer(func(c *Config) *int { return &c.Monitor.EventStreamMaxLen })},
+		{"monitor", "worker_heartbeat_ttl", "15", "Seconds after which a worker that stopped reporting shows as offline.",
+			seconds(func(c *Config) *time.Duration { return &c.Monitor.WorkerHeartbeatTTL })},
+
+		// [flower]
+		{"flower", "flower_host", "127.0.0.1", "Address the monitor listens on.",
+			str(func(c *Config) *string { return &c.Flower.Address })},
+		{"flower", "flower_port", "5555", "Port of the monitor.",
+			integer(func(c *Config) *int { return &c.Flower.Port })},
+
+		// [webserver]
+		{"webserver", "web_server_host", "127.0.0.1", "Address the webserver listens on.",
+			str(func(c *Config) *string { return &c.Webserver.WebServerHost })},
+		{"webserver", "web_server_port", "8080", "Port of the webserver.",
+			integer(func(c *Config) *int { return &c.Webserver.WebServerPort })},
+	}
+}

@@ -1,0 +1,378 @@
+// Package dagprocessor turns the DAG folder into serialized DAGs in the
+// metadata database. It lists the folder every dag_dir_list_interval,
+// parses each YAML file whose content changed or that was last parsed more
+// than min_file_process_interval ago (parsing_processes at a time), stores
+// each DAG with its hash (no write when the hash is unchanged), records an
+// import error per bad file without touching the others, and deactivates
+// DAGs whose file is gone.
+package dagprocessor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/gust-sched/gust/common/dagspec"
+	"github.com/gust-sched/gust/common/logkey"
+	"github.com/gust-sched/gust/metadb"
+)
+
+// Options configures the processor. Field names follow the config keys.
+type Options struct {
+	DagsFolder             string
+	MinFileProcessInterval time.Duration
+	DagDirListInterval     time.Duration
+	ParsingProcesses       int
+	PausedAtCreation       bool // [core] dags_are_paused_at_creation
+	MaxActiveRunsPerDag    int
+	MaxActiveTasksPerDag   int
+}
+
+// Processor parses the DAG folder. Create it with New; Run loops, ProcessAll
+// makes one full pass.
+type Processor struct {
+	opts   Options
+	db     *metadb.DB
+	logger *slog.Logger
+
+	mu    sync.Mutex
+	files map[string]*fileState // by absolute path
+}
+
+type fileState struct {
+	modTime    time.Time
+	size       int64
+	parsedAt   time.Time
+	dagIDs     []string
+	hashes     map[string]string // dag_id -> hash stored
+	importErr  string
+	parseError bool
+}
+
+// New returns a processor.
+func New(opts Options, db *metadb.DB, logger *slog.Logger) *Processor {
+	if opts.ParsingProcesses < 1 {
+		opts.ParsingProcesses = 1
+	}
+	return &Processor{opts: opts, db: db, logger: logger.With("component", "dag-processor"), files: map[string]*fileState{}}
+}
+
+// Stats says what one pass did.
+type Stats struct {
+	Files        int // DAG files in the folder
+	Parsed       int // files parsed this pass
+	DAGs         int // DAGs defined by the folder
+	Changed      int // DAGs written (new or changed hash)
+	ImportErrors int // files with errors
+	Deactivated  int64
+}
+
+// Run processes the folder until ctx is done: a full listing every
+// dag_dir_list_interval, and in between re-parses of files that are due.
+func (p *Processor) Run(ctx context.Context) error {
+	tick := min(p.opts.MinFileProcessInterval, p.opts.DagDirListInterval)
+	tick = max(tick, 500*time.Millisecond)
+	for {
+		st, err := p.ProcessAll(ctx, false)
+		if err != nil && ctx.Err() == nil {
+			p.logger.Error("processing the DAG folder failed", logkey.Err, err)
+		} else if st.Parsed > 0 {
+			p.logger.Info("processed DAG folder", "files", st.Files, "parsed", st.Parsed, "dags", st.DAGs,
+				"changed", st.Changed, "import_errors", st.ImportErrors, "deactivated", st.Deactivated)
+		}
+		t := time.NewTimer(tick)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// ProcessAll lists the folder and parses every file that is due (all of
+// them when force is set), then syncs the results to the database.
+func (p *Processor) ProcessAll(ctx context.Context, force bool) (Stats, error) {
+	var st Stats
+	paths, err := listDagFiles(p.opts.DagsFolder)
+	if err != nil {
+		return st, err
+	}
+	st.Files = len(paths)
+	now := time.Now()
+
+	type job struct {
+		path string
+		info fs.FileInfo
+	}
+	var due []job
+	p.mu.Lock()
+	for _, path := range paths {
+		info, err := os.Stat(path)
+		if err != nil {
+			continue // vanished between listing and stat
+		}
+		fsState := p.files[path]
+		changed := fsState == nil || !info.ModTime().Equal(fsState.modTime) || info.Size() != fsState.size
+		if force || changed || now.Sub(fsState.parsedAt) >= p.opts.MinFileProcessInterval {
+			due = append(due, job{path, info})
+		}
+	}
+	for path := range p.files {
+		if !contains(paths, path) {
+			delete(p.files, path)
+		}
+	}
+	p.mu.Unlock()
+
+	// Parse in parallel; write in path order so that a DAG id defined twice
+	// is resolved the same way by every processor (the first file wins).
+	results := make([]parsed, len(due))
+	sem := make(chan struct{}, p.opts.ParsingProcesses)
+	var wg sync.WaitGroup
+	for i, j := range due {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			results[i] = parseFile(j.path)
+			results[i].info = j.info
+		}()
+	}
+	wg.Wait()
+	st.Parsed = len(due)
+
+	if err := p.sync(ctx, paths, results, &st); err != nil {
+		return st, err
+	}
+	return st, nil
+}
+
+type parsed struct {
+	path string
+	info fs.FileInfo
+	dags []*dagspec.DAG
+	err  error
+}
+
+func parseFile(path string) (out parsed) {
+	out.path = path
+	defer func() {
+		// A parser bug must not take the processor down with it.
+		if r := recover(); r != nil {
+			out.dags, out.err = nil, fmt.Errorf("internal error parsing %s: %v", path, r)
+		}
+	}()
+	out.dags, out.err = dagspec.ParseFile(path)
+	return out
+}
+
+func (p *Processor) sync(ctx context.Context, paths []string, results []parsed, st *Stats) error {
+	owner := map[string]string{} // dag_id -> file that defines it
+	p.mu.Lock()
+	for path, fs := range p.files {
+		for _, id := range fs.dagIDs {
+			if o, ok := owner[id]; !ok || path < o {
+				owner[id] = path
+			}
+		}
+	}
+	p.mu.Unlock()
+
+	for _, r := range results {
+		fst := &fileState{modTime: r.info.ModTime(), size: r.info.Size(), parsedAt: time.Now(), hashes: map[string]string{}}
+		p.mu.Lock()
+		prev := p.files[r.path]
+		p.mu.Unlock()
+		if r.err == nil {
+			for _, d := range r.dags {
+				if o, ok := owner[d.DagID]; ok && o != r.path && o < r.path {
+					r.err = fmt.Errorf("%s: DAG id %q is already defined in %s", r.path, d.DagID, o)
+					break
+				}
+			}
+		}
+		if r.err != nil {
+			fst.parseError = true
+			fst.importErr = r.err.Error()
+			if prev != nil {
+				fst.dagIDs = prev.dagIDs // Airflow keeps a broken file's DAGs
+			}
+			if err := metadb.Retry(ctx, p.logger, "record import error", func(ctx context.Context) error {
+				return metadb.SetImportError(ctx, p.db.Pool, r.path, r.err.Error())
+			}); err != nil {
+				return err
+			}
+			if prev == nil || prev.importErr != fst.importErr {
+				p.logger.Warn("DAG file has errors", logkey.File, r.path, logkey.Err, r.err)
+			}
+			p.setFile(r.path, fst)
+			continue
+		}
+		for _, d := range r.dags {
+			fst.dagIDs = append(fst.dagIDs, d.DagID)
+			owner[d.DagID] = r.path
+			data, hash, err := dagspec.Serialize(d)
+			if err != nil {
+				return fmt.Errorf("serialize %s: %w", d.DagID, err)
+			}
+			fst.hashes[d.DagID] = hash
+			if prev != nil && prev.hashes[d.DagID] == hash {
+				continue // unchanged: no write
+			}
+			changed := false
+			err = metadb.Retry(ctx, p.logger, "store dag", func(ctx context.Context) error {
+				return p.db.InTx(ctx, func(tx pgx.Tx) error {
+					var err error
+					changed, err = metadb.SyncDAG(ctx, tx, p.dagSync(d, data, hash))
+					return err
+				})
+			})
+			if err != nil {
+				return err
+			}
+			if changed {
+				st.Changed++
+				p.logger.Info("stored DAG", logkey.DagID, d.DagID, "hash", hash[:12], logkey.File, r.path)
+			}
+		}
+		if prev == nil || prev.parseError {
+			if err := metadb.Retry(ctx, p.logger, "clear import error", func(ctx context.Context) error {
+				return metadb.ClearImportErrors(ctx, p.db.Pool, []string{r.path})
+			}); err != nil {
+				return err
+			}
+		}
+		p.setFile(r.path, fst)
+	}
+
+	var okFiles, keep []string
+	p.mu.Lock()
+	for path, fs := range p.files {
+		if fs.parseError {
+			st.ImportErrors++
+		} else {
+			okFiles = append(okFiles, path)
+		}
+		keep = append(keep, fs.dagIDs...)
+		st.DAGs += len(fs.dagIDs)
+	}
+	p.mu.Unlock()
+	if paths == nil {
+		paths = []string{}
+	}
+	if okFiles == nil {
+		okFiles = []string{}
+	}
+	if keep == nil {
+		keep = []string{}
+	}
+	return metadb.Retry(ctx, p.logger, "deactivate stale dags", func(ctx context.Context) error {
+		n, err := metadb.DeactivateStale(ctx, p.db.Pool, paths, okFiles, keep)
+		if err != nil {
+			return err
+		}
+		st.Deactivated = n
+		return metadb.ClearImportErrorsNotIn(ctx, p.db.Pool, paths)
+	})
+}
+
+func (p *Processor) setFile(path string, fs *fileState) {
+	p.mu.Lock()
+	p.files[path] = fs
+	p.mu.Unlock()
+}
+
+func (p *Processor) dagSync(d *dagspec.DAG, data []byte, hash string) metadb.DagSync {
+	paused := p.opts.PausedAtCreation
+	if d.IsPausedUponCreation != nil {
+		paused = *d.IsPausedUponCreation
+	}
+	maxRuns := d.MaxActiveRuns
+	if maxRuns <= 0 {
+		maxRuns = p.opts.MaxActiveRunsPerDag
+	}
+	maxTasks := d.MaxActiveTasks
+	if maxTasks <= 0 {
+		maxTasks = p.opts.MaxActiveTasksPerDag
+	}
+	owners := d.Owner
+	if owners == "" {
+		seen := map[string]bool{}
+		var os []string
+		for _, t := range d.Tasks {
+			if t.Owner != "" && !seen[t.Owner] {
+				seen[t.Owner] = true
+				os = append(os, t.Owner)
+			}
+		}
+		sort.Strings(os)
+		owners = strings.Join(os, ", ")
+	}
+	schedule := d.Schedule
+	return metadb.DagSync{
+		DagID:            d.DagID,
+		Fileloc:          d.Fileloc,
+		Description:      d.Description,
+		Owners:           owners,
+		Tags:             d.Tags,
+		ScheduleInterval: schedule,
+		MaxActiveRuns:    maxRuns,
+		MaxActiveTasks:   maxTasks,
+		DagHash:          hash,
+		Data:             data,
+		PausedAtCreation: paused,
+	}
+}
+
+// listDagFiles returns the absolute paths of the YAML files under folder,
+// skipping hidden files and folders.
+func listDagFiles(folder string) ([]string, error) {
+	abs, err := filepath.Abs(folder)
+	if err != nil {
+		return nil, fmt.Errorf("dags folder %s: %w", folder, err)
+	}
+	var out []string
+	err = filepath.WalkDir(abs, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if path == abs {
+				return err
+			}
+			return nil // unreadable entry: skip it, keep the rest
+		}
+		name := d.Name()
+		if path != abs && strings.HasPrefix(name, ".") {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.IsDir() && (strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")) {
+			out = append(out, path)
+		}
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("dags folder %s does not exist ([core] dags_folder)", abs)
+		}
+		return nil, fmt.Errorf("list dags folder %s: %w", abs, err)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func contains(xs []string, x string) bool {
+	i := sort.SearchStrings(xs, x)
+	return i < len(xs) && xs[i] == x
+}

@@ -1,0 +1,99 @@
+package scheduler
+
+import (
+	"time"
+
+	"github.com/gust-sched/gust/common/dagspec"
+	"github.com/gust-sched/gust/common/tistate"
+	"github.com/gust-sched/gust/metadb"
+)
+
+// decideRun looks at one running DAG run and returns the state changes its
+// task instances are due, and the run's final state when it has one ("" if
+// it goes on). Tasks are visited in topological order with the decisions
+// applied in memory, so that upstream_failed and skipped propagate through
+// the whole graph in one pass.
+func decideRun(dag *dagspec.DAG, tis []*metadb.TaskInstance, now time.Time) ([]metadb.Decision, string) {
+	state := make(map[string]string, len(tis))
+	byTask := make(map[string]*metadb.TaskInstance, len(tis))
+	for _, ti := range tis {
+		if ti.MapIndex < 0 {
+			state[ti.TaskID] = ti.State
+			byTask[ti.TaskID] = ti
+		}
+	}
+	var ds []metadb.Decision
+	decide := func(ti *metadb.TaskInstance, to string, newTry bool) {
+		ds = append(ds, metadb.Decision{TaskID: ti.TaskID, MapIndex: ti.MapIndex, From: ti.State, To: to, NewTry: newTry})
+		state[ti.TaskID] = to
+	}
+	hasDownstream := map[string]bool{}
+	for _, task := range dag.Tasks {
+		for _, up := range task.Upstream {
+			hasDownstream[up] = true
+		}
+		ti := byTask[task.TaskID]
+		if ti == nil {
+			continue
+		}
+		switch ti.State {
+		case tistate.None:
+			var c upstreamCounts
+			c.upstream = len(task.Upstream)
+			for _, up := range task.Upstream {
+				c.add(state[up])
+			}
+			switch evaluate(task.TriggerRule, c) {
+			case run:
+				if task.Operator == dagspec.OperatorEmpty {
+					// As Airflow: an EmptyOperator never goes to a worker.
+					decide(ti, tistate.Success, true)
+				} else {
+					decide(ti, tistate.Scheduled, true)
+				}
+			case skip:
+				decide(ti, tistate.Skipped, false)
+			case failUpstream:
+				decide(ti, tistate.UpstreamFailed, false)
+			}
+		case tistate.UpForRetry:
+			if ti.NextRetryAt == nil || !ti.NextRetryAt.After(now) {
+				decide(ti, tistate.Scheduled, true)
+			}
+		}
+	}
+
+	unfinished, active := 0, 0
+	leafFailed, leavesOK := false, true
+	for _, task := range dag.Tasks {
+		s, ok := state[task.TaskID]
+		if !ok {
+			continue
+		}
+		if !tistate.Finished(s) {
+			unfinished++
+			if s != tistate.None {
+				active++
+			}
+		}
+		if !hasDownstream[task.TaskID] {
+			switch s {
+			case tistate.Failed, tistate.UpstreamFailed:
+				leafFailed = true
+			case tistate.Success, tistate.Skipped, tistate.Removed:
+			default:
+				leavesOK = false
+			}
+		}
+	}
+	switch {
+	case unfinished == 0 && leafFailed:
+		return ds, tistate.RunFailed
+	case unfinished == 0 && leavesOK:
+		return ds, tistate.RunSuccess
+	case unfinished > 0 && active == 0 && len(ds) == 0:
+		// Deadlock: nothing is running or can be scheduled.
+		return ds, tistate.RunFailed
+	}
+	return ds, ""
+}

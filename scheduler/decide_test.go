@@ -1,0 +1,89 @@
+package scheduler
+
+import (
+	"testing"
+	"time"
+
+	"github.com/gust-sched/gust/common/dagspec"
+	"github.com/gust-sched/gust/common/tistate"
+	"github.com/gust-sched/gust/metadb"
+)
+
+func task(id, op, rule string, up ...string) *dagspec.Task {
+	if rule == "" {
+		rule = dagspec.TriggerAllSuccess
+	}
+	return &dagspec.Task{TaskID: id, Operator: op, TriggerRule: rule, Upstream: up}
+}
+
+func tiIn(id, state string) *metadb.TaskInstance {
+	return &metadb.TaskInstance{TIKey: metadb.TIKey{TaskID: id, MapIndex: -1}, State: state}
+}
+
+func TestDecideRun(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2024, 1, 1, 12, 0, 0, 0, time.UTC)
+	const bash, empty = dagspec.OperatorBash, dagspec.OperatorEmpty
+	chain := &dagspec.DAG{Tasks: []*dagspec.Task{
+		task("a", bash, ""), task("b", bash, "", "a"), task("c", empty, "", "b"), task("d", bash, "", "c"),
+	}}
+	type want struct {
+		decisions map[string]string
+		run       string
+	}
+	past, future := now.Add(-time.Second), now.Add(time.Minute)
+	cases := []struct {
+		name string
+		dag  *dagspec.DAG
+		tis  []*metadb.TaskInstance
+		want want
+	}{
+		{"start: only the root is scheduled", chain,
+			[]*metadb.TaskInstance{tiIn("a", ""), tiIn("b", ""), tiIn("c", ""), tiIn("d", "")},
+			want{map[string]string{"a": tistate.Scheduled}, ""}},
+		{"empty operator succeeds in place and unblocks its downstream", chain,
+			[]*metadb.TaskInstance{tiIn("a", "success"), tiIn("b", "success"), tiIn("c", ""), tiIn("d", "")},
+			want{map[string]string{"c": tistate.Success, "d": tistate.Scheduled}, ""}},
+		{"failure propagates upstream_failed through the chain and fails the run", chain,
+			[]*metadb.TaskInstance{tiIn("a", "failed"), tiIn("b", ""), tiIn("c", ""), tiIn("d", "")},
+			want{map[string]string{"b": tistate.UpstreamFailed, "c": tistate.UpstreamFailed, "d": tistate.UpstreamFailed}, tistate.RunFailed}},
+		{"all leaves succeeded", chain,
+			[]*metadb.TaskInstance{tiIn("a", "success"), tiIn("b", "success"), tiIn("c", "success"), tiIn("d", "success")},
+			want{map[string]string{}, tistate.RunSuccess}},
+		{"retry due is scheduled as a new try", chain,
+			[]*metadb.TaskInstance{{TIKey: metadb.TIKey{TaskID: "a", MapIndex: -1}, State: tistate.UpForRetry, NextRetryAt: &past}, tiIn("b", ""), tiIn("c", ""), tiIn("d", "")},
+			want{map[string]string{"a": tistate.Scheduled}, ""}},
+		{"retry not yet due waits", chain,
+			[]*metadb.TaskInstance{{TIKey: metadb.TIKey{TaskID: "a", MapIndex: -1}, State: tistate.UpForRetry, NextRetryAt: &future}, tiIn("b", ""), tiIn("c", ""), tiIn("d", "")},
+			want{map[string]string{}, ""}},
+		{"a skipped leaf with a succeeded one is success", &dagspec.DAG{Tasks: []*dagspec.Task{task("x", bash, ""), task("y", bash, "")}},
+			[]*metadb.TaskInstance{tiIn("x", "success"), tiIn("y", "skipped")},
+			want{map[string]string{}, tistate.RunSuccess}},
+		{"all_done leaf runs after a failure and decides the run", &dagspec.DAG{Tasks: []*dagspec.Task{task("x", bash, ""), task("cleanup", bash, dagspec.TriggerAllDone, "x")}},
+			[]*metadb.TaskInstance{tiIn("x", "failed"), tiIn("cleanup", "success")},
+			want{map[string]string{}, tistate.RunSuccess}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ds, run := decideRun(tc.dag, tc.tis, now)
+			got := map[string]string{}
+			for _, d := range ds {
+				got[d.TaskID] = d.To
+				if d.To == tistate.Scheduled && !d.NewTry {
+					t.Errorf("%s scheduled without a new try number", d.TaskID)
+				}
+			}
+			if len(got) != len(tc.want.decisions) {
+				t.Errorf("decisions %v, want %v", got, tc.want.decisions)
+			}
+			for k, v := range tc.want.decisions {
+				if got[k] != v {
+					t.Errorf("decision for %s: %q, want %q (all: %v)", k, got[k], v, got)
+				}
+			}
+			if run != tc.want.run {
+				t.Errorf("run state %q, want %q", run, tc.want.run)
+			}
+		})
+	}
+}

@@ -1,0 +1,105 @@
+package scheduler
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/gust-sched/gust/common/logkey"
+	"github.com/gust-sched/gust/common/tistate"
+	"github.com/gust-sched/gust/metadb"
+)
+
+// examineRuns locks up to max_dagruns_per_loop_to_schedule active runs,
+// starts queued runs within max_active_runs, applies trigger rules and
+// retries to their task instances, and finishes the runs that are done.
+func (s *Scheduler) examineRuns(ctx context.Context) (examined, decided int, err error) {
+	var finished []string
+	err = s.db.InTx(ctx, func(tx pgx.Tx) error {
+		runs, err := metadb.LockRunsToExamine(ctx, tx, s.opts.MaxDagrunsPerLoopToSchedule)
+		if err != nil {
+			return err
+		}
+		ids := make([]int64, 0, len(runs))
+		for _, run := range runs {
+			ids = append(ids, run.ID)
+			n, done, err := s.examineRun(ctx, tx, run)
+			if err != nil {
+				return fmt.Errorf("run %s/%s: %w", run.DagID, run.RunID, err)
+			}
+			decided += n
+			if done {
+				finished = append(finished, run.DagID)
+			}
+		}
+		examined = len(runs)
+		if len(ids) == 0 {
+			return nil
+		}
+		return metadb.MarkRunsExamined(ctx, tx, ids)
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	// After the run locks are gone (lock order is dag -> dag_run).
+	for _, dagID := range finished {
+		if err := metadb.WakeBlockedDAG(ctx, s.db.Pool, dagID); err != nil {
+			return examined, decided, err
+		}
+	}
+	return examined, decided + len(finished), nil
+}
+
+func (s *Scheduler) examineRun(ctx context.Context, tx pgx.Tx, run *metadb.DagRun) (int, bool, error) {
+	dag, err := s.dags.Get(ctx, tx, run.DagHash)
+	if err != nil {
+		return 0, false, err
+	}
+	changes := 0
+	if run.State == tistate.RunQueued {
+		// One admission at a time per DAG, so that max_active_runs holds
+		// across schedulers.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('gust.run_admission.' || $1))`, run.DagID); err != nil {
+			return 0, false, fmt.Errorf("lock run admission: %w", err)
+		}
+		_, running, err := metadb.CountActiveRuns(ctx, tx, run.DagID)
+		if err != nil {
+			return 0, false, err
+		}
+		if run.RunType != tistate.RunTypeBackfill && running >= s.maxActiveRuns(dag) {
+			return 0, false, nil
+		}
+		if _, err := metadb.SetRunState(ctx, tx, run.ID, tistate.RunQueued, tistate.RunRunning); err != nil {
+			return 0, false, err
+		}
+		run.State = tistate.RunRunning
+		changes++
+	}
+	tis, err := metadb.ListRunTIs(ctx, tx, run.DagID, run.RunID)
+	if err != nil {
+		return 0, false, err
+	}
+	ds, final := decideRun(dag, tis, s.now())
+	n, err := metadb.ApplyDecisions(ctx, tx, run.DagID, run.RunID, ds)
+	if err != nil {
+		return 0, false, err
+	}
+	if int(n) != len(ds) {
+		// Someone changed a task instance meanwhile: decide again next loop
+		// rather than finish the run on stale information.
+		return changes + int(n), false, nil
+	}
+	changes += int(n)
+	if final == "" {
+		return changes, false, nil
+	}
+	ok, err := metadb.SetRunState(ctx, tx, run.ID, tistate.RunRunning, final)
+	if err != nil {
+		return 0, false, err
+	}
+	if ok {
+		s.logger.Info("dag run finished", logkey.DagID, run.DagID, logkey.RunID, run.RunID, "state", final)
+	}
+	return changes, ok, nil
+}

@@ -1,0 +1,220 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/gust-sched/gust/common/dagspec"
+	"github.com/gust-sched/gust/common/tistate"
+	"github.com/gust-sched/gust/metadb"
+)
+
+// taskLog is one try's log file.
+type taskLog struct {
+	mu sync.Mutex
+	f  *os.File
+}
+
+func openTaskLog(path string) (*taskLog, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("create log folder: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open task log: %w", err)
+	}
+	return &taskLog{f: f}, nil
+}
+
+func (l *taskLog) line(level, format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fmt.Fprintf(l.f, "[%s] {gust} %s - %s\n", time.Now().UTC().Format("2006-01-02T15:04:05.000Z07:00"), level, fmt.Sprintf(format, args...))
+}
+
+func (l *taskLog) Infof(format string, args ...any)  { l.line("INFO", format, args...) }
+func (l *taskLog) Errorf(format string, args ...any) { l.line("ERROR", format, args...) }
+
+// Write lets the task's output go to the log, between our own lines.
+func (l *taskLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.f.Write(p)
+}
+
+func (l *taskLog) Close() error { return l.f.Close() }
+
+type bashSpec struct {
+	command        string
+	env            []string
+	cwd            string
+	timeout        time.Duration
+	skipOnExitCode []int
+}
+
+type outcome struct {
+	state  string
+	reason string
+}
+
+// killGrace is how long a task's process group has between SIGTERM and
+// SIGKILL.
+const killGrace = 5 * time.Second
+
+// runBash runs a bash command in its own process group, with its output in
+// the log. It stops the whole group when ctx is done or the execution
+// timeout passes.
+func runBash(ctx context.Context, tl *taskLog, s bashSpec) outcome {
+	dir := s.cwd
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "gusttmp")
+		if err != nil {
+			return outcome{state: tistate.Failed, reason: fmt.Sprintf("create working directory: %v", err)}
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	}
+	tl.Infof("Running command: %s", s.command)
+	cmd := exec.Command("bash", "-c", s.command)
+	cmd.Dir = dir
+	cmd.Env = s.env
+	cmd.Stdin = nil
+	cmd.Stdout = tl
+	cmd.Stderr = tl
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return outcome{state: tistate.Failed, reason: fmt.Sprintf("start bash: %v", err)}
+	}
+	tl.Infof("Output:")
+	waitErr := make(chan error, 1)
+	go func() { waitErr <- cmd.Wait() }()
+
+	var timeout <-chan time.Time
+	if s.timeout > 0 {
+		t := time.NewTimer(s.timeout)
+		defer t.Stop()
+		timeout = t.C
+	}
+	var stopReason string
+	var err error
+	select {
+	case err = <-waitErr:
+	case <-timeout:
+		stopReason = fmt.Sprintf("execution_timeout of %s exceeded", s.timeout)
+		err = stopGroup(cmd, waitErr)
+	case <-ctx.Done():
+		stopReason = "task stopped: " + context.Cause(ctx).Error()
+		err = stopGroup(cmd, waitErr)
+	}
+	// Whatever the shell left behind in its group goes too.
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	if stopReason != "" {
+		tl.Errorf("%s; killed the task's process group", stopReason)
+		return outcome{state: tistate.Failed, reason: stopReason}
+	}
+	code := 0
+	if err != nil {
+		var exitErr *exec.ExitError
+		if !errors.As(err, &exitErr) {
+			return outcome{state: tistate.Failed, reason: fmt.Sprintf("wait for bash: %v", err)}
+		}
+		if ws, ok := exitErr.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			reason := fmt.Sprintf("task process killed by signal %s", ws.Signal())
+			tl.Errorf("%s", reason)
+			return outcome{state: tistate.Failed, reason: reason}
+		}
+		code = exitErr.ExitCode()
+	}
+	tl.Infof("Command exited with return code %d", code)
+	switch {
+	case code == 0:
+		return outcome{state: tistate.Success}
+	case slices.Contains(s.skipOnExitCode, code):
+		return outcome{state: tistate.Skipped, reason: fmt.Sprintf("bash command exited with skip code %d", code)}
+	default:
+		return outcome{state: tistate.Failed, reason: fmt.Sprintf("bash command failed: exit code %d", code)}
+	}
+}
+
+// stopGroup sends SIGTERM to the command's process group, then SIGKILL
+// after killGrace, and returns the command's exit.
+func stopGroup(cmd *exec.Cmd, waitErr <-chan error) error {
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+	t := time.NewTimer(killGrace)
+	defer t.Stop()
+	select {
+	case err := <-waitErr:
+		return err
+	case <-t.C:
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		return <-waitErr
+	}
+}
+
+// taskEnv builds a bash task's environment as Airflow's BashOperator does:
+// the worker's environment (or only the task's env when it sets env without
+// append_env), then the task's env, then the context variables, each as
+// AIRFLOW_CTX_* and GUST_CTX_*.
+func taskEnv(task *dagspec.Task, dag *dagspec.DAG, run *metadb.DagRun, ti *metadb.TaskInstance) []string {
+	env := map[string]string{}
+	if task.Env == nil || task.AppendEnv {
+		for _, kv := range os.Environ() {
+			if k, v, ok := strings.Cut(kv, "="); ok {
+				env[k] = v
+			}
+		}
+	}
+	for k, v := range task.Env {
+		env[k] = v
+	}
+	if _, ok := env["PATH"]; !ok {
+		env["PATH"] = os.Getenv("PATH")
+	}
+	owner := task.Owner
+	if owner == "" {
+		owner = dag.Owner
+	}
+	ctxVars := map[string]string{
+		"DAG_ID":         ti.DagID,
+		"TASK_ID":        ti.TaskID,
+		"DAG_RUN_ID":     ti.RunID,
+		"TRY_NUMBER":     fmt.Sprint(ti.TryNumber),
+		"EXECUTION_DATE": pyISO(run.LogicalDate),
+		"LOGICAL_DATE":   pyISO(run.LogicalDate),
+		"DAG_OWNER":      owner,
+	}
+	if ti.MapIndex >= 0 {
+		ctxVars["MAP_INDEX"] = fmt.Sprint(ti.MapIndex)
+	}
+	for k, v := range ctxVars {
+		env["AIRFLOW_CTX_"+k] = v
+		env["GUST_CTX_"+k] = v
+	}
+	out := make([]string, 0, len(env))
+	for k, v := range env {
+		out = append(out, k+"="+v)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// pyISO formats t as Python's datetime.isoformat() of an aware UTC time.
+func pyISO(t time.Time) string {
+	t = t.UTC()
+	if t.Nanosecond()/1000 != 0 {
+		return t.Format("2006-01-02T15:04:05.000000") + "+00:00"
+	}
+	return t.Format("2006-01-02T15:04:05") + "+00:00"
+}
+
+var _ io.Writer = (*taskLog)(nil)

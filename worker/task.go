@@ -1,0 +1,211 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/gust-sched/gust/broker"
+	"github.com/gust-sched/gust/common/dagspec"
+	"github.com/gust-sched/gust/common/logkey"
+	"github.com/gust-sched/gust/common/monitor"
+	"github.com/gust-sched/gust/common/retry"
+	"github.com/gust-sched/gust/common/tistate"
+	"github.com/gust-sched/gust/metadb"
+)
+
+// handle takes one delivery through claim, run and result.
+func (w *Worker) handle(ctx context.Context, d broker.Delivery) {
+	if d.Err != nil {
+		w.logger.Error("dropping undecodable message", logkey.Err, d.Err)
+		_ = d.Reject(false)
+		w.event(monitor.Event{Type: "task-rejected", Reason: d.Err.Error()})
+		return
+	}
+	m := d.Msg
+	try := metadb.TryKey{TIKey: metadb.TIKey{DagID: m.DagID, RunID: m.RunID, TaskID: m.TaskID, MapIndex: m.MapIndex}, TryNumber: m.TryNumber}
+	log := w.logger.With(logkey.DagID, m.DagID, logkey.RunID, m.RunID, logkey.TaskID, m.TaskID, logkey.TryNumber, m.TryNumber)
+	w.event(monitor.Event{Type: "task-received", DagID: m.DagID, RunID: m.RunID, TaskID: m.TaskID, MapIndex: m.MapIndex, TryNumber: m.TryNumber})
+
+	var ti *metadb.TaskInstance
+	var claimed bool
+	err := metadb.Retry(ctx, log, "claim", func(ctx context.Context) error {
+		var err error
+		ti, claimed, err = metadb.Claim(ctx, w.db.Pool, try, w.opts.Hostname, os.Getpid())
+		return err
+	})
+	if err != nil {
+		// The message goes back to the queue; nothing was claimed.
+		log.Error("cannot claim task; returning message to the queue", logkey.Err, err)
+		_ = d.Reject(true)
+		return
+	}
+	if ackErr := d.Ack(); ackErr != nil {
+		log.Warn("ack failed (the broker will redeliver; the claim makes that a no-op)", logkey.Err, ackErr)
+	}
+	if !claimed {
+		log.Info("message is stale or a duplicate: try is not queued; ignoring it")
+		w.event(monitor.Event{Type: "task-rejected", DagID: m.DagID, RunID: m.RunID, TaskID: m.TaskID, MapIndex: m.MapIndex,
+			TryNumber: m.TryNumber, Reason: "try not queued"})
+		return
+	}
+
+	taskCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	w.mu.Lock()
+	w.running[try] = cancel
+	w.mu.Unlock()
+	w.active.Add(1)
+	defer func() {
+		w.mu.Lock()
+		delete(w.running, try)
+		w.mu.Unlock()
+		w.active.Add(-1)
+	}()
+	w.event(monitor.Event{Type: "task-started", DagID: m.DagID, RunID: m.RunID, TaskID: m.TaskID, MapIndex: m.MapIndex, TryNumber: m.TryNumber})
+	start := time.Now()
+
+	res := w.run(taskCtx, log, ti)
+
+	state := res.state
+	var nextRetry *time.Time
+	if state == tistate.Failed && res.task != nil && ti.TryNumber <= ti.MaxTries && !res.noRetry {
+		state = tistate.UpForRetry
+		delay := retry.Delay(retry.Policy{
+			Delay:              secs(res.task.RetryDelaySec),
+			ExponentialBackoff: res.task.RetryExponentialBackoff,
+			MaxDelay:           secs(res.task.MaxRetryDelaySec),
+		}, ti.DagID, ti.TaskID, res.logicalDate, ti.TryNumber)
+		at := time.Now().Add(delay)
+		nextRetry = &at
+	}
+	var applied bool
+	err = metadb.Retry(ctx, log, "record result", func(ctx context.Context) error {
+		return w.db.InTx(ctx, func(tx pgx.Tx) error {
+			var err error
+			applied, err = metadb.Finish(ctx, tx, try, state, nextRetry)
+			if err != nil {
+				return err
+			}
+			return metadb.NotifySchedule(ctx, tx)
+		})
+	})
+	runtime := time.Since(start).Seconds()
+	if err != nil {
+		log.Error("cannot record task result", "state", state, logkey.Err, err)
+		return
+	}
+	if !applied {
+		log.Warn("task result not recorded: the try was changed externally meanwhile", "state", state)
+		return
+	}
+	w.processed.Add(1)
+	ev := monitor.Event{DagID: m.DagID, RunID: m.RunID, TaskID: m.TaskID, MapIndex: m.MapIndex, TryNumber: m.TryNumber,
+		State: state, Reason: res.reason, Runtime: runtime}
+	switch state {
+	case tistate.Success, tistate.Skipped:
+		w.succeeded.Add(1)
+		ev.Type = "task-succeeded"
+	case tistate.UpForRetry:
+		w.retried.Add(1)
+		ev.Type = "task-retried"
+	default:
+		w.failed.Add(1)
+		ev.Type = "task-failed"
+	}
+	w.event(ev)
+	log.Info("task finished", "state", state, "runtime_s", runtime, "reason", res.reason)
+}
+
+func secs(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+
+type result struct {
+	state       string
+	reason      string
+	noRetry     bool
+	task        *dagspec.Task
+	logicalDate time.Time
+}
+
+// run executes a claimed try and returns its outcome. It never panics on
+// bad input: every problem becomes a failed try with a reason in its log.
+func (w *Worker) run(ctx context.Context, log *slog.Logger, ti *metadb.TaskInstance) result {
+	logPath := LogPath(w.opts.BaseLogFolder, ti.TIKey, ti.TryNumber)
+	tl, err := openTaskLog(logPath)
+	if err != nil {
+		log.Error("cannot open task log", logkey.Err, err)
+		return result{state: tistate.Failed, reason: err.Error()}
+	}
+	defer tl.Close()
+	tl.Infof("Executing %s on %s (try %d of %d), worker %s", ti.TaskID, ti.RunID, ti.TryNumber, ti.MaxTries+1, w.opts.Hostname)
+
+	var run *metadb.DagRun
+	var dag *dagspec.DAG
+	err = metadb.Retry(ctx, log, "load task", func(ctx context.Context) error {
+		var err error
+		if run, err = metadb.GetDagRun(ctx, w.db.Pool, ti.DagID, ti.RunID); err != nil {
+			return err
+		}
+		dag, err = w.dags.Get(ctx, w.db.Pool, run.DagHash)
+		return err
+	})
+	if err != nil {
+		tl.Errorf("cannot load the task's DAG: %v", err)
+		return result{state: tistate.Failed, reason: err.Error()}
+	}
+	task := dag.Task(ti.TaskID)
+	res := result{task: task, logicalDate: run.LogicalDate}
+	if task == nil {
+		msg := fmt.Sprintf("task %s is not in DAG %s version %s", ti.TaskID, ti.DagID, run.DagHash)
+		tl.Errorf("%s", msg)
+		res.state, res.reason, res.noRetry = tistate.Failed, msg, true
+		return res
+	}
+	var out outcome
+	switch task.Operator {
+	case dagspec.OperatorEmpty:
+		out = outcome{state: tistate.Success}
+	case dagspec.OperatorBash:
+		out = runBash(ctx, tl, bashSpec{
+			command:        task.BashCommand,
+			env:            taskEnv(task, dag, run, ti),
+			cwd:            task.Cwd,
+			timeout:        secs(task.ExecutionTimeoutSec),
+			skipOnExitCode: task.SkipOnExitCode,
+		})
+	default:
+		out = outcome{state: tistate.Failed, reason: "unknown operator " + task.Operator}
+	}
+	if cause := context.Cause(ctx); cause != nil && out.state != tistate.Success {
+		if errors.Is(cause, errShutdown) || errors.Is(cause, errExternallyChanged) {
+			out.reason = cause.Error()
+		}
+	}
+	switch out.state {
+	case tistate.Success:
+		tl.Infof("Marking task as SUCCESS. dag_id=%s, task_id=%s, run_id=%s", ti.DagID, ti.TaskID, ti.RunID)
+	case tistate.Skipped:
+		tl.Infof("Marking task as SKIPPED: %s", out.reason)
+	default:
+		tl.Errorf("Task failed: %s", out.reason)
+	}
+	res.state, res.reason = out.state, out.reason
+	return res
+}
+
+// LogPath is where a try's log goes, in Airflow's layout:
+// dag_id=D/run_id=R/task_id=T[/map_index=N]/attempt=K.log.
+func LogPath(base string, k metadb.TIKey, try int) string {
+	parts := []string{base, "dag_id=" + k.DagID, "run_id=" + k.RunID, "task_id=" + k.TaskID}
+	if k.MapIndex >= 0 {
+		parts = append(parts, fmt.Sprintf("map_index=%d", k.MapIndex))
+	}
+	parts = append(parts, fmt.Sprintf("attempt=%d.log", try))
+	return filepath.Join(parts...)
+}

@@ -1,0 +1,272 @@
+// Package worker runs task-instance tries: it consumes its queues from the
+// broker, claims each try in the metadata database (a guarded
+// queued -> running update, so stale and duplicate messages are no-ops),
+// runs it with a bounded concurrency, heartbeats it, writes its outcome,
+// wakes the schedulers, and reports to the monitor.
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gust-sched/gust/broker"
+	"github.com/gust-sched/gust/common/logkey"
+	"github.com/gust-sched/gust/common/monitor"
+	"github.com/gust-sched/gust/metadb"
+)
+
+// Options configures a worker.
+type Options struct {
+	Hostname           string
+	Queues             []string
+	Concurrency        int
+	PrefetchMultiplier int
+	Broker             broker.Options
+	BaseLogFolder      string
+	// HeartbeatInterval is how often running tries heartbeat in Postgres
+	// ([scheduler] job_heartbeat_sec).
+	HeartbeatInterval time.Duration
+	// ShutdownGrace is how long a warm shutdown lets running tries finish.
+	ShutdownGrace time.Duration
+	// MonitorInterval is how often the worker reports to the monitor.
+	MonitorInterval time.Duration
+	Version         string
+}
+
+// Worker consumes and runs tries. Create it with New and start it with Run.
+type Worker struct {
+	opts    Options
+	db      *metadb.DB
+	mon     *monitor.Publisher // nil: no monitor
+	logger  *slog.Logger
+	dags    *metadb.DAGCache
+	started time.Time
+
+	mu      sync.Mutex
+	running map[metadb.TryKey]context.CancelCauseFunc
+
+	active                                  atomic.Int64
+	processed, succeeded, failed, retried   atomic.Int64
+	abortOnce                               sync.Once
+	abort                                   chan struct{}
+}
+
+// New returns a worker. mon may be nil.
+func New(opts Options, db *metadb.DB, mon *monitor.Publisher, logger *slog.Logger) (*Worker, error) {
+	if opts.Concurrency < 1 {
+		return nil, fmt.Errorf("worker concurrency must be >= 1 (got %d)", opts.Concurrency)
+	}
+	if len(opts.Queues) == 0 {
+		return nil, errors.New("worker needs at least one queue")
+	}
+	if opts.PrefetchMultiplier < 1 {
+		opts.PrefetchMultiplier = 1
+	}
+	if opts.HeartbeatInterval <= 0 {
+		opts.HeartbeatInterval = 5 * time.Second
+	}
+	if opts.MonitorInterval <= 0 {
+		opts.MonitorInterval = 2 * time.Second
+	}
+	if opts.Hostname == "" {
+		opts.Hostname = DefaultHostname()
+	}
+	return &Worker{
+		opts:    opts,
+		db:      db,
+		mon:     mon,
+		logger:  logger.With(logkey.Worker, opts.Hostname),
+		dags:    metadb.NewDAGCache(256),
+		running: map[metadb.TryKey]context.CancelCauseFunc{},
+		abort:   make(chan struct{}),
+	}, nil
+}
+
+// DefaultHostname is the worker name used when none is given:
+// gust.<pid>@<host>, unique per process as Celery's %n@%h with a pid.
+func DefaultHostname() string {
+	h, err := os.Hostname()
+	if err != nil {
+		h = "localhost"
+	}
+	return fmt.Sprintf("gust.%d@%s", os.Getpid(), h)
+}
+
+// Hostname returns the worker's name.
+func (w *Worker) Hostname() string { return w.opts.Hostname }
+
+// Abort ends a warm shutdown at once (Celery's cold shutdown): running
+// tries are killed and recorded as failed or up for retry.
+func (w *Worker) Abort() { w.abortOnce.Do(func() { close(w.abort) }) }
+
+// Run consumes until ctx is done, then shuts down warmly: it stops taking
+// messages (what was prefetched returns to the queue), lets running tries
+// finish for up to ShutdownGrace (or until Abort), kills what is left and
+// records those tries' outcomes.
+func (w *Worker) Run(ctx context.Context) error {
+	w.started = time.Now()
+	// workCtx outlives ctx: running tries and their result writes go on
+	// during a warm shutdown.
+	workCtx, cancelWork := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer cancelWork(nil)
+
+	consumer := broker.NewConsumer(w.opts.Broker, w.opts.Queues, w.opts.Concurrency*w.opts.PrefetchMultiplier,
+		w.opts.Hostname, w.logger)
+	var bg sync.WaitGroup
+	bg.Go(func() { _ = consumer.Run(ctx) })
+	monCtx, stopMon := context.WithCancel(workCtx)
+	bg.Go(func() { w.monitorLoop(monCtx) })
+	hbCtx, stopHB := context.WithCancel(workCtx)
+	bg.Go(func() { w.heartbeatLoop(hbCtx) })
+	w.event(monitor.Event{Type: "worker-online"})
+	w.logger.Info("worker started", "queues", w.opts.Queues, "concurrency", w.opts.Concurrency)
+
+	slots := make(chan struct{}, w.opts.Concurrency)
+	var tasks sync.WaitGroup
+consume:
+	for {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			break consume
+		}
+		select {
+		case d := <-consumer.Deliveries():
+			tasks.Go(func() {
+				defer func() { <-slots }()
+				w.handle(workCtx, d)
+			})
+		case <-ctx.Done():
+			<-slots
+			break consume
+		}
+	}
+
+	w.logger.Info("warm shutdown: not taking new tasks", "running", w.active.Load(), "grace", w.opts.ShutdownGrace)
+	done := make(chan struct{})
+	go func() { tasks.Wait(); close(done) }()
+	grace := time.NewTimer(w.opts.ShutdownGrace)
+	defer grace.Stop()
+	select {
+	case <-done:
+	case <-grace.C:
+		w.logger.Warn("shutdown grace period over: stopping running tasks")
+		w.killAll(errShutdown)
+		<-done
+	case <-w.abort:
+		w.logger.Warn("cold shutdown: stopping running tasks")
+		w.killAll(errShutdown)
+		<-done
+	}
+	stopHB()
+	if w.mon != nil {
+		w.mon.Offline(w.opts.Hostname)
+	}
+	stopMon()
+	bg.Wait()
+	w.logger.Info("worker stopped", "processed", w.processed.Load())
+	return nil
+}
+
+var errShutdown = errors.New("worker shut down before the task finished")
+
+func (w *Worker) killAll(cause error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, cancel := range w.running {
+		cancel(cause)
+	}
+}
+
+// heartbeatLoop refreshes the heartbeat of running tries and stops the ones
+// that are no longer this worker's to run (cleared, or declared zombies).
+func (w *Worker) heartbeatLoop(ctx context.Context) {
+	t := time.NewTicker(w.opts.HeartbeatInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		w.mu.Lock()
+		tries := make([]metadb.TryKey, 0, len(w.running))
+		for k := range w.running {
+			tries = append(tries, k)
+		}
+		w.mu.Unlock()
+		if len(tries) == 0 {
+			continue
+		}
+		hctx, cancel := context.WithTimeout(ctx, w.opts.HeartbeatInterval)
+		gone, err := metadb.HeartbeatTIs(hctx, w.db.Pool, w.opts.Hostname, tries)
+		cancel()
+		if err != nil {
+			w.logger.Warn("heartbeat of running tasks failed", "err", err)
+			continue
+		}
+		w.mu.Lock()
+		for _, k := range gone {
+			if cancelTask, ok := w.running[k]; ok {
+				w.logger.Warn("task instance is no longer running this try; stopping it",
+					logkey.DagID, k.DagID, logkey.RunID, k.RunID, logkey.TaskID, k.TaskID, logkey.TryNumber, k.TryNumber)
+				cancelTask(errExternallyChanged)
+			}
+		}
+		w.mu.Unlock()
+	}
+}
+
+var errExternallyChanged = errors.New("task instance state was changed externally (cleared, or declared a zombie)")
+
+func (w *Worker) monitorLoop(ctx context.Context) {
+	if w.mon == nil {
+		return
+	}
+	t := time.NewTicker(w.opts.MonitorInterval)
+	defer t.Stop()
+	for {
+		w.mon.Heartbeat(w.status())
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (w *Worker) status() monitor.WorkerStatus {
+	return monitor.WorkerStatus{
+		Hostname:      w.opts.Hostname,
+		PID:           os.Getpid(),
+		Queues:        w.opts.Queues,
+		Concurrency:   w.opts.Concurrency,
+		Active:        int(w.active.Load()),
+		Processed:     w.processed.Load(),
+		Succeeded:     w.succeeded.Load(),
+		Failed:        w.failed.Load(),
+		Retried:       w.retried.Load(),
+		LoadAvg:       loadAvg(),
+		StartedAt:     w.started,
+		LastHeartbeat: time.Now(),
+		Status:        "online",
+		Version:       w.opts.Version,
+	}
+}
+
+func (w *Worker) event(e monitor.Event) {
+	if w.mon == nil {
+		return
+	}
+	e.Hostname = w.opts.Hostname
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	w.mon.Event(e)
+}
