@@ -26,7 +26,8 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	a := &app{stdout: os.Stdout, stderr: os.Stderr, environ: os.Environ()}
-	if err := a.cli().RunContext(ctx, os.Args); err != nil {
+	app := a.cli()
+	if err := app.RunContext(ctx, intersperse(app, os.Args)); err != nil {
 		fmt.Fprintf(os.Stderr, "gust: %s\n", oneLine(err))
 		os.Exit(exitCode(err))
 	}

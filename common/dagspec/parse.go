@@ -391,9 +391,6 @@ func (p *parser) dag(df field, def []field) (*DAG, error) {
 	if d.StartDate != nil && d.EndDate != nil && d.EndDate.Before(*d.StartDate) {
 		return nil, p.errf(nil, "%s: end_date %s is before start_date %s", where, d.EndDate.Format(time.RFC3339), d.StartDate.Format(time.RFC3339))
 	}
-	if d.Schedule != "" && d.StartDate == nil {
-		return nil, p.errf(df.knod, "%s: a scheduled DAG needs a start_date (in the DAG or its default_args)", where)
-	}
 	if f, ok := get(args, "owner"); ok {
 		if d.Owner, err = p.str(f.val, where+": default_args.owner"); err != nil {
 			return nil, err
@@ -404,6 +401,9 @@ func (p *parser) dag(df field, def []field) (*DAG, error) {
 	}
 	if err := p.tasks(d, *tasksField, args); err != nil {
 		return nil, err
+	}
+	if d.Schedule != "" && d.StartDate == nil {
+		return nil, p.errf(df.knod, "%s: a scheduled DAG needs a start_date (in the DAG or its default_args)", where)
 	}
 	return d, nil
 }

@@ -205,8 +205,8 @@ func TestCoreEndToEnd(t *testing.T) {
 			t.Errorf("ledger: unexpected try %q (%d times)", line, n)
 		}
 	}
-	if len(expected) < 2*(3+3+3+24) {
-		t.Errorf("only %d tries expected; the test lost its workload", len(expected))
+	if len(expected) != 2*(3+3+2+24) { // chain 3, flaky 2 tries + after, failing boom + fine, fanout 24
+		t.Errorf("%d tries expected, want 64; the test lost its workload", len(expected))
 	}
 
 	// The try's log is in Airflow's layout.
