@@ -51,10 +51,10 @@ type Worker struct {
 	mu      sync.Mutex
 	running map[metadb.TryKey]context.CancelCauseFunc
 
-	active                                  atomic.Int64
-	processed, succeeded, failed, retried   atomic.Int64
-	abortOnce                               sync.Once
-	abort                                   chan struct{}
+	active                                atomic.Int64
+	processed, succeeded, failed, retried atomic.Int64
+	abortOnce                             sync.Once
+	abort                                 chan struct{}
 }
 
 // New returns a worker. mon may be nil.
