@@ -58,8 +58,9 @@ type Core struct {
 
 // Database is the [database] section.
 type Database struct {
-	SQLConn  string
-	MaxConns int
+	SQLConn        string
+	MaxConns       int
+	MigrateOnStart bool
 }
 
 // Scheduler is the [scheduler] section. Durations are written in seconds.

@@ -29,6 +29,8 @@ func options(home string) []Option {
 			str(func(c *Config) *string { return &c.Database.SQLConn })},
 		{"database", "max_conns", "10", "Connections per process in the pool.",
 			integer(func(c *Config) *int { return &c.Database.MaxConns })},
+		{"database", "migrate_on_start", "True", "Whether schedulers, workers and the DAG processor create the database and apply pending migrations when they start (as `gust db migrate`). Set False to manage migrations only by hand.",
+			boolean(func(c *Config) *bool { return &c.Database.MigrateOnStart })},
 
 		// [scheduler]
 		{"scheduler", "min_file_process_interval", "30", "Seconds between two parses of the same DAG file.",

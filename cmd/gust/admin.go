@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -121,7 +120,12 @@ func ensureDatabase(ctx context.Context, conn string) error {
 	}
 	defer admin.Close(ctx)
 	_, err = admin.Exec(cctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
-	if err != nil && !strings.Contains(err.Error(), "already exists") {
+	// Two processes creating it at once: the loser sees 42P04 or, racing in
+	// the catalog, a unique violation; either way the database exists.
+	if err != nil && !errors.As(err, &pgErr) {
+		return fmt.Errorf("create database %q: %w", name, err)
+	}
+	if err != nil && pgErr.Code != "42P04" && pgErr.Code != "23505" {
 		return fmt.Errorf("create database %q: %w", name, err)
 	}
 	return nil

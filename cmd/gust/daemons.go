@@ -108,12 +108,30 @@ func (a *app) runParts(c *cli.Context, p parts) error {
 
 	var db *metadb.DB
 	if p.processor || p.scheduler || p.worker != nil {
+		if cfg.Database.MigrateOnStart {
+			// As `gust db migrate`: idempotent and safe with several
+			// processes starting at once (an advisory lock serialises it).
+			if err := metadb.Retry(ctx, log, "create database", func(ctx context.Context) error {
+				return ensureDatabase(ctx, cfg.Database.SQLConn)
+			}); err != nil {
+				return err
+			}
+		}
 		db, err = a.openDB(ctx)
 		if err != nil {
 			return err
 		}
 		defer db.Close()
 		err = metadb.Retry(ctx, log, "check schema", func(ctx context.Context) error {
+			if cfg.Database.MigrateOnStart {
+				applied, err := db.Migrate(ctx, cfg.Core.DefaultPoolTaskSlotCount)
+				if len(applied) > 0 {
+					log.Info("applied schema migrations", "versions", applied)
+				}
+				if err != nil {
+					return err
+				}
+			}
 			cur, latest, err := db.SchemaVersion(ctx)
 			if err == nil && cur < latest {
 				return fmt.Errorf("metadata database schema is at version %d, this gust needs %d: run `gust db migrate`", cur, latest)

@@ -138,15 +138,13 @@ func (p *Publisher) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
-			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-			defer cancel()
-			_ = p.flush(fctx)
+			_ = p.flush(ctx)
 			return nil
 		case <-p.wake:
 		}
 		err := p.flush(ctx)
 		switch {
-		case err != nil && !down && ctx.Err() == nil:
+		case err != nil && !down:
 			down = true
 			p.logger.Warn("monitor: cannot write to Redis; the dashboard will be stale (tasks are not affected)", "err", err)
 		case err == nil && down:
@@ -163,7 +161,12 @@ func (p *Publisher) Run(ctx context.Context) error {
 	}
 }
 
+// flush writes what is pending in one pipeline. A write that has started is
+// not cut by ctx's cancellation (a shutdown still records the worker as
+// offline), only bounded in time.
 func (p *Publisher) flush(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
+	defer cancel()
 	p.mu.Lock()
 	st, evs, dropped := p.status, p.events, p.dropped
 	p.status, p.events, p.dropped = nil, nil, 0
@@ -188,13 +191,20 @@ func (p *Publisher) flush(ctx context.Context) error {
 		pipe.XAdd(ctx, &redis.XAddArgs{Stream: eventsKey(p.prefix), MaxLen: p.maxLen, Approx: true, Values: []any{"event", b}})
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
-		// What was not written is dropped, except the latest status, which
-		// is kept unless a newer one arrived meanwhile.
+		// Keep what was not written for the next try: the latest status
+		// unless a newer one arrived meanwhile, and the events in order,
+		// within the buffer's bound (the oldest go first).
 		p.mu.Lock()
 		if p.status == nil {
 			p.status = st
 		}
-		p.dropped += dropped + int64(len(evs))
+		all := append(evs, p.events...)
+		if over := len(all) - eventBuffer; over > 0 {
+			all = all[over:]
+			dropped += int64(over)
+		}
+		p.events = all
+		p.dropped += dropped
 		p.mu.Unlock()
 		return fmt.Errorf("write monitor data: %w", err)
 	}

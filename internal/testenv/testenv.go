@@ -137,11 +137,11 @@ func Redis(t testing.TB) (url, prefix string) {
 	b := make([]byte, 1)
 	_, _ = rand.Read(b)
 	db := 1 + int(b[0])%15
-	prefix = Name("gusttest")
+	prefix = Name("gusttest") + ":"
 	url = fmt.Sprintf("redis://%s/%d", RedisAddr, db)
 	t.Cleanup(func() {
 		// Keys expire on their own; delete them to leave nothing behind.
-		out, err := exec.Command("redis-cli", "-h", "127.0.0.1", "-n", fmt.Sprint(db), "--scan", "--pattern", prefix+":*").Output()
+		out, err := exec.Command("redis-cli", "-h", "127.0.0.1", "-n", fmt.Sprint(db), "--scan", "--pattern", prefix+"*").Output()
 		if err != nil {
 			return
 		}

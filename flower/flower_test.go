@@ -1,0 +1,73 @@
+package flower
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/gust-sched/gust/common/monitor"
+	"github.com/gust-sched/gust/internal/testenv"
+)
+
+func TestRoutes(t *testing.T) {
+	url, prefix := testenv.Redis(t)
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opts)
+	defer rdb.Close()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	pub := monitor.NewPublisher(rdb, prefix, 100, time.Minute, logger)
+	done := make(chan struct{})
+	go func() { _ = pub.Run(ctx); close(done) }()
+	pub.Heartbeat(monitor.WorkerStatus{Hostname: "w<1>", Status: monitor.Online, Queues: []string{"a", "b"}, Concurrency: 3, Succeeded: 2, LastHeartbeat: time.Now()})
+	pub.Event(monitor.Event{Type: "task-succeeded", Hostname: "w<1>", DagID: "d", TaskID: "t", TryNumber: 1, Time: time.Now()})
+	cancel()
+	<-done
+
+	srv := httptest.NewServer(New(Options{}, monitor.NewReader(rdb, prefix, time.Minute), logger).Handler())
+	defer srv.Close()
+	get := func(path string) (int, string) {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	code, body := get("/api/workers")
+	var ws []map[string]any
+	if err := json.Unmarshal([]byte(body), &ws); code != 200 || err != nil || len(ws) != 1 {
+		t.Fatalf("/api/workers: %d %s", code, body)
+	}
+	for _, k := range []string{"hostname", "status", "queues", "concurrency", "active", "processed", "succeeded", "failed", "last_heartbeat"} {
+		if _, ok := ws[0][k]; !ok {
+			t.Errorf("/api/workers entry lacks %q: %v", k, ws[0])
+		}
+	}
+	code, body = get("/api/events?limit=5")
+	if code != 200 || !strings.Contains(body, `"task-succeeded"`) {
+		t.Errorf("/api/events: %d %s", code, body)
+	}
+	if code, body = get("/api/events?limit=zero"); code != 400 || !strings.Contains(body, "limit") {
+		t.Errorf("bad limit: %d %s", code, body)
+	}
+	code, body = get("/")
+	if code != 200 || !strings.Contains(body, "w&lt;1&gt;") || !strings.Contains(body, "online") {
+		t.Errorf("/: %d, page does not list the (escaped) worker:\n%s", code, body)
+	}
+	if code, _ = get("/nope"); code != 404 {
+		t.Errorf("/nope: %d", code)
+	}
+}

@@ -1,0 +1,136 @@
+package e2e
+
+import (
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gust-sched/gust/internal/testenv"
+)
+
+func iso(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05+00:00") }
+
+// TestSchedulersRaceOnScheduledRuns runs three schedulers on the same
+// scheduled DAGs: catchup creates every missed interval exactly once, a DAG
+// without catchup gets only the latest interval, a DAG paused upon creation
+// gets nothing until it is unpaused, and every try runs once.
+func TestSchedulersRaceOnScheduledRuns(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t)
+	ledger := filepath.Join(c.Home, "ledger.txt")
+	l := ledgerCmd(ledger)
+	start := time.Now().UTC().Truncate(time.Hour).Add(-5 * time.Hour)
+	c.WriteDAG("sched.yaml", fmt.Sprintf(`
+default:
+  default_args:
+    start_date: %[2]s
+  max_active_runs: 16
+
+hourly_catchup:
+  schedule: "@hourly"
+  catchup: true
+  tasks:
+    a: {operator: bash, bash_command: '%[1]s'}
+    b: {operator: bash, bash_command: '%[1]s', dependencies: [a]}
+
+daily_latest:
+  schedule: "0 0 * * *"
+  catchup: false
+  default_args:
+    start_date: 2024-01-01
+  tasks:
+    only: {operator: bash, bash_command: '%[1]s'}
+
+paused_first:
+  schedule: "@hourly"
+  catchup: false
+  is_paused_upon_creation: true
+  tasks:
+    p: {operator: bash, bash_command: '%[1]s'}
+`, l, start.Format(time.RFC3339)))
+	for i := 1; i <= 3; i++ {
+		c.Start(fmt.Sprintf("scheduler-%d", i), "scheduler")
+	}
+	c.Start("worker-1", "worker", "-c", "4", "--hostname", "w1@sched")
+	c.Start("worker-2", "worker", "-c", "4", "--hostname", "w2@sched")
+
+	// Expected runs are computed from the clock at each poll, so that an
+	// hour boundary during the test does not make it flaky.
+	hourlyWant := func() []string {
+		var ids []string
+		for s := start; !s.Add(time.Hour).After(time.Now()); s = s.Add(time.Hour) {
+			ids = append(ids, "scheduled__"+iso(s))
+		}
+		return ids
+	}
+	dailyWant := func() string {
+		today := time.Now().UTC().Truncate(24 * time.Hour)
+		return "scheduled__" + iso(today.Add(-24*time.Hour))
+	}
+	runIDs := func(rs []testenv.DagRun) []string {
+		var ids []string
+		for _, r := range rs {
+			ids = append(ids, r.RunID)
+		}
+		sort.Strings(ids)
+		return ids
+	}
+	testenv.Eventually(t, 60*time.Second, "scheduled runs to be created and finish", func() (bool, string) {
+		h, d := c.Runs("hourly_catchup"), c.Runs("daily_latest")
+		done := true
+		for _, r := range append(h, d...) {
+			done = done && r.State == "success"
+		}
+		return done && strings.Join(runIDs(h), ",") == strings.Join(hourlyWant(), ",") &&
+				len(d) == 1 && d[0].RunID == dailyWant(),
+			fmt.Sprintf("hourly %v daily %v", runIDs(h), runIDs(d))
+	})
+	for _, r := range c.Runs("hourly_catchup") {
+		if r.RunType != "scheduled" || r.DataIntervalStart == nil || r.DataIntervalEnd == nil {
+			t.Fatalf("run %+v: want a scheduled run with a data interval", r)
+		}
+		s, err1 := time.Parse(time.RFC3339, *r.DataIntervalStart)
+		e, err2 := time.Parse(time.RFC3339, *r.DataIntervalEnd)
+		lg, err3 := time.Parse(time.RFC3339, r.LogicalDate)
+		if err1 != nil || err2 != nil || err3 != nil {
+			t.Fatalf("run %s: unparsable dates %v %v %v", r.RunID, err1, err2, err3)
+		}
+		if !lg.Equal(s) || e.Sub(s) != time.Hour || r.RunID != "scheduled__"+iso(s) {
+			t.Errorf("run %s: logical %s interval [%s, %s), want logical = start, one hour", r.RunID, r.LogicalDate, *r.DataIntervalStart, *r.DataIntervalEnd)
+		}
+	}
+	if rs := c.Runs("paused_first"); len(rs) != 0 {
+		t.Fatalf("a DAG paused upon creation has runs: %v", runIDs(rs))
+	}
+
+	c.MustRun("dags", "unpause", "paused_first")
+	testenv.Eventually(t, 30*time.Second, "the unpaused DAG to run its latest interval", func() (bool, string) {
+		rs := c.Runs("paused_first")
+		return len(rs) == 1 && rs[0].State == "success", fmt.Sprint(runIDs(rs))
+	})
+
+	// Each try of each run ran exactly once.
+	counts := readLedger(t, ledger)
+	want := map[string]bool{}
+	for _, d := range []string{"hourly_catchup", "daily_latest", "paused_first"} {
+		for _, r := range c.Runs(d) {
+			for task, ti := range c.TIs(d, r.RunID) {
+				if testenv.State(ti) != "success" || ti.TryNumber != 1 {
+					t.Errorf("%s/%s/%s: %s try %d, want success on try 1", d, r.RunID, task, testenv.State(ti), ti.TryNumber)
+				}
+				want[fmt.Sprintf("%s %s %s 1", d, r.RunID, task)] = true
+			}
+		}
+	}
+	for line := range want {
+		if counts[line] != 1 {
+			t.Errorf("ledger: %q ran %d times, want 1", line, counts[line])
+		}
+	}
+	if len(counts) != len(want) {
+		t.Errorf("ledger has %d distinct tries, want %d", len(counts), len(want))
+	}
+}
