@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -219,6 +220,26 @@ func (p *Processor) sync(ctx context.Context, paths []string, results []parsed, 
 			p.setFile(r.path, fst)
 			continue
 		}
+		// DAGs unchanged since the last parse are only touched; one whose
+		// row is gone (`gust dags delete`) is stored again.
+		var unchanged []string
+		for _, d := range r.dags {
+			if prev != nil && prev.hashes[d.DagID] != "" {
+				if _, hash, err := dagspec.Serialize(d); err == nil && hash == prev.hashes[d.DagID] {
+					unchanged = append(unchanged, d.DagID)
+				}
+			}
+		}
+		var missing []string
+		if len(unchanged) > 0 {
+			if err := metadb.Retry(ctx, p.logger, "touch dags", func(ctx context.Context) error {
+				var err error
+				missing, err = metadb.TouchDAGs(ctx, p.db.Pool, unchanged)
+				return err
+			}); err != nil {
+				return err
+			}
+		}
 		for _, d := range r.dags {
 			fst.dagIDs = append(fst.dagIDs, d.DagID)
 			owner[d.DagID] = r.path
@@ -227,7 +248,7 @@ func (p *Processor) sync(ctx context.Context, paths []string, results []parsed, 
 				return fmt.Errorf("serialize %s: %w", d.DagID, err)
 			}
 			fst.hashes[d.DagID] = hash
-			if prev != nil && prev.hashes[d.DagID] == hash {
+			if prev != nil && prev.hashes[d.DagID] == hash && !slices.Contains(missing, d.DagID) {
 				continue // unchanged: no write
 			}
 			changed := false

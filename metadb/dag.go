@@ -95,13 +95,29 @@ func SyncDAG(ctx context.Context, tx pgx.Tx, s DagSync) (bool, error) {
 	return true, nil
 }
 
-// TouchDAGs records that the DAGs of a file were parsed again unchanged.
-func TouchDAGs(ctx context.Context, q DBTX, ids []string) error {
-	_, err := q.Exec(ctx, `UPDATE dag SET last_parsed_time = now() WHERE dag_id = ANY($1)`, ids)
+// TouchDAGs records that the DAGs of a file were parsed again unchanged. It
+// returns the ids that have no dag row (deleted meanwhile), which the caller
+// stores again.
+func TouchDAGs(ctx context.Context, q DBTX, ids []string) ([]string, error) {
+	rows, err := q.Query(ctx, `UPDATE dag SET last_parsed_time = now() WHERE dag_id = ANY($1) RETURNING dag_id`, ids)
 	if err != nil {
-		return fmt.Errorf("touch dags: %w", err)
+		return nil, fmt.Errorf("touch dags: %w", err)
 	}
-	return nil
+	found, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("touch dags: %w", err)
+	}
+	have := make(map[string]bool, len(found))
+	for _, id := range found {
+		have[id] = true
+	}
+	var missing []string
+	for _, id := range ids {
+		if !have[id] {
+			missing = append(missing, id)
+		}
+	}
+	return missing, nil
 }
 
 // DeactivateStale marks inactive the active DAGs that no file defines any

@@ -12,8 +12,9 @@ import (
 // task instances are due, and the run's final state when it has one ("" if
 // it goes on). Tasks are visited in topological order with the decisions
 // applied in memory, so that upstream_failed and skipped propagate through
-// the whole graph in one pass.
-func decideRun(dag *dagspec.DAG, tis []*metadb.TaskInstance, now time.Time) ([]metadb.Decision, string) {
+// the whole graph in one pass. prev holds the task states of the previous run
+// (nil if none or not needed) for depends_on_past and wait_for_downstream.
+func decideRun(dag *dagspec.DAG, tis []*metadb.TaskInstance, prev map[string]string, now time.Time) ([]metadb.Decision, string) {
 	state := make(map[string]string, len(tis))
 	byTask := make(map[string]*metadb.TaskInstance, len(tis))
 	for _, ti := range tis {
@@ -27,11 +28,16 @@ func decideRun(dag *dagspec.DAG, tis []*metadb.TaskInstance, now time.Time) ([]m
 		ds = append(ds, metadb.Decision{TaskID: ti.TaskID, MapIndex: ti.MapIndex, From: ti.State, To: to, NewTry: newTry})
 		state[ti.TaskID] = to
 	}
-	hasDownstream := map[string]bool{}
+	downstream := map[string][]string{}
 	for _, task := range dag.Tasks {
 		for _, up := range task.Upstream {
-			hasDownstream[up] = true
+			downstream[up] = append(downstream[up], task.TaskID)
 		}
+	}
+	// waiting counts TIs held back only by the previous run: the run is not
+	// deadlocked while they wait (Airflow's "premature" TIs).
+	waiting := 0
+	for _, task := range dag.Tasks {
 		ti := byTask[task.TaskID]
 		if ti == nil {
 			continue
@@ -45,6 +51,10 @@ func decideRun(dag *dagspec.DAG, tis []*metadb.TaskInstance, now time.Time) ([]m
 			}
 			switch evaluate(task.TriggerRule, c) {
 			case run:
+				if !pastAllows(task, prev, downstream) {
+					waiting++
+					continue
+				}
 				if task.Operator == dagspec.OperatorEmpty {
 					// As Airflow: an EmptyOperator never goes to a worker.
 					decide(ti, tistate.Success, true)
@@ -76,7 +86,7 @@ func decideRun(dag *dagspec.DAG, tis []*metadb.TaskInstance, now time.Time) ([]m
 				active++
 			}
 		}
-		if !hasDownstream[task.TaskID] {
+		if len(downstream[task.TaskID]) == 0 {
 			switch s {
 			case tistate.Failed, tistate.UpstreamFailed:
 				leafFailed = true
@@ -91,9 +101,44 @@ func decideRun(dag *dagspec.DAG, tis []*metadb.TaskInstance, now time.Time) ([]m
 		return ds, tistate.RunFailed
 	case unfinished == 0 && leavesOK:
 		return ds, tistate.RunSuccess
-	case unfinished > 0 && active == 0 && len(ds) == 0:
+	case unfinished > 0 && active == 0 && len(ds) == 0 && waiting == 0:
 		// Deadlock: nothing is running or can be scheduled.
 		return ds, tistate.RunFailed
 	}
 	return ds, ""
+}
+
+// needsPast reports whether any task depends on the previous run.
+func needsPast(dag *dagspec.DAG) bool {
+	for _, t := range dag.Tasks {
+		if t.DependsOnPast {
+			return true
+		}
+	}
+	return false
+}
+
+// pastAllows applies depends_on_past (the task's TI in the previous run
+// succeeded or was skipped) and wait_for_downstream (so did that TI's direct
+// downstream TIs). A task absent from the previous run, or no previous run,
+// does not block, as in Airflow.
+func pastAllows(task *dagspec.Task, prev map[string]string, downstream map[string][]string) bool {
+	if !task.DependsOnPast || prev == nil {
+		return true
+	}
+	done := func(id string) bool {
+		s, ok := prev[id]
+		return !ok || s == tistate.Success || s == tistate.Skipped
+	}
+	if !done(task.TaskID) {
+		return false
+	}
+	if task.WaitForDownstream {
+		for _, d := range downstream[task.TaskID] {
+			if !done(d) {
+				return false
+			}
+		}
+	}
+	return true
 }

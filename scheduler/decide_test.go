@@ -65,7 +65,7 @@ func TestDecideRun(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			ds, run := decideRun(tc.dag, tc.tis, now)
+			ds, run := decideRun(tc.dag, tc.tis, nil, now)
 			got := map[string]string{}
 			for _, d := range ds {
 				got[d.TaskID] = d.To
@@ -85,5 +85,41 @@ func TestDecideRun(t *testing.T) {
 				t.Errorf("run state %q, want %q", run, tc.want.run)
 			}
 		})
+	}
+}
+
+func TestDecideRunDependsOnPast(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2024, 1, 1, 12, 0, 0, 0, time.UTC)
+	a := task("a", dagspec.OperatorBash, "")
+	a.DependsOnPast = true
+	b := task("b", dagspec.OperatorBash, "", "a")
+	dag := &dagspec.DAG{Tasks: []*dagspec.Task{a, b}}
+	fresh := func() []*metadb.TaskInstance { return []*metadb.TaskInstance{tiIn("a", ""), tiIn("b", "")} }
+	cases := []struct {
+		name      string
+		wait      bool
+		prev      map[string]string
+		scheduled bool
+	}{
+		{"no previous run", false, nil, true},
+		{"previous TI succeeded", false, map[string]string{"a": "success", "b": "failed"}, true},
+		{"previous TI skipped", false, map[string]string{"a": "skipped"}, true},
+		{"previous TI failed", false, map[string]string{"a": "failed", "b": "upstream_failed"}, false},
+		{"previous TI still running", false, map[string]string{"a": "running", "b": ""}, false},
+		{"task absent from the previous run", false, map[string]string{"b": "success"}, true},
+		{"wait_for_downstream: downstream not done", true, map[string]string{"a": "success", "b": "running"}, false},
+		{"wait_for_downstream: downstream done", true, map[string]string{"a": "success", "b": "success"}, true},
+	}
+	for _, tc := range cases {
+		a.WaitForDownstream = tc.wait
+		ds, run := decideRun(dag, fresh(), tc.prev, now)
+		got := len(ds) == 1 && ds[0].TaskID == "a" && ds[0].To == tistate.Scheduled
+		if got != tc.scheduled || (!tc.scheduled && len(ds) != 0) {
+			t.Errorf("%s: decisions %+v, want a scheduled = %v", tc.name, ds, tc.scheduled)
+		}
+		if run != "" {
+			t.Errorf("%s: run state %q; a run waiting on its past is not deadlocked", tc.name, run)
+		}
 	}
 }

@@ -67,7 +67,12 @@ func (s *Scheduler) examineRun(ctx context.Context, tx pgx.Tx, run *metadb.DagRu
 		if err != nil {
 			return 0, false, err
 		}
-		if run.RunType != tistate.RunTypeBackfill && running >= s.maxActiveRuns(dag) {
+		if running >= s.maxActiveRuns(dag) {
+			return 0, false, nil
+		}
+		if run.RunType == tistate.RunTypeManual && run.LogicalDate.After(s.now()) {
+			// Triggered in the future ([scheduler] allow_trigger_in_future):
+			// it waits for its logical date.
 			return 0, false, nil
 		}
 		if _, err := metadb.SetRunState(ctx, tx, run.ID, tistate.RunQueued, tistate.RunRunning); err != nil {
@@ -76,11 +81,31 @@ func (s *Scheduler) examineRun(ctx context.Context, tx pgx.Tx, run *metadb.DagRu
 		run.State = tistate.RunRunning
 		changes++
 	}
+	if dag.DagrunTimeoutSec > 0 && run.StartDate != nil && s.now().Sub(*run.StartDate) > secs(dag.DagrunTimeoutSec) {
+		// As Airflow: the run fails and what is unfinished is skipped.
+		n, err := metadb.SkipUnfinished(ctx, tx, run.DagID, run.RunID)
+		if err != nil {
+			return 0, false, err
+		}
+		ok, err := metadb.SetRunState(ctx, tx, run.ID, tistate.RunRunning, tistate.RunFailed)
+		if err != nil {
+			return 0, false, err
+		}
+		s.logger.Warn("dag run timed out (dagrun_timeout); failed it and skipped its unfinished tasks",
+			logkey.DagID, run.DagID, logkey.RunID, run.RunID, "skipped", n)
+		return changes + n + 1, ok, nil
+	}
 	tis, err := metadb.ListRunTIs(ctx, tx, run.DagID, run.RunID)
 	if err != nil {
 		return 0, false, err
 	}
-	ds, final := decideRun(dag, tis, s.now())
+	var prev map[string]string
+	if needsPast(dag) {
+		if prev, _, err = metadb.PrevRunTIStates(ctx, tx, run.DagID, run.LogicalDate); err != nil {
+			return 0, false, err
+		}
+	}
+	ds, final := decideRun(dag, tis, prev, s.now())
 	n, err := metadb.ApplyDecisions(ctx, tx, run.DagID, run.RunID, ds)
 	if err != nil {
 		return 0, false, err

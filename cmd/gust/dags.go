@@ -61,6 +61,8 @@ func (a *app) dagsCommand() *cli.Command {
 			},
 			a.pauseCommand("pause", true),
 			a.pauseCommand("unpause", false),
+			a.backfillCommand(),
+			a.dagsDeleteCommand(),
 			{
 				Name:      "trigger",
 				Usage:     "create a manual DAG run",

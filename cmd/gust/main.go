@@ -141,6 +141,7 @@ func (a *app) cli() *cli.App {
 			a.standaloneCommand(),
 			a.dagsCommand(),
 			a.tasksCommand(),
+			a.poolsCommand(),
 			a.jobsCommand(),
 			a.configCommand(),
 			{

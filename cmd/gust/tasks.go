@@ -12,6 +12,11 @@ func (a *app) tasksCommand() *cli.Command {
 		Name:  "tasks",
 		Usage: "inspect task instances",
 		Subcommands: []*cli.Command{
+			a.tasksListCommand(),
+			a.tasksClearCommand(),
+			a.tasksSetStateCommand("set-state", "", "set the state of a task instance by hand (Airflow's mark success / failed)"),
+			a.tasksSetStateCommand("mark-success", "success", "mark a task instance success (with --upstream/--downstream)"),
+			a.tasksSetStateCommand("mark-failed", "failed", "mark a task instance failed (with --upstream/--downstream)"),
 			{
 				Name:      "states-for-dag-run",
 				Usage:     "list the task instances of a DAG run with their states",

@@ -240,3 +240,30 @@ func (t *Timetable) skipToLatest(start, now time.Time) time.Time {
 	}
 	return latest
 }
+
+// MaxBackfillIntervals bounds Between, so that a typo in a date range does
+// not create millions of runs.
+const MaxBackfillIntervals = 10000
+
+// Between returns the data intervals whose start lies in [start, end], as
+// Airflow's backfill enumerates them. Only cron and duration timetables have
+// intervals to enumerate.
+func (t *Timetable) Between(start, end time.Time) ([]Interval, error) {
+	if t.kind != kindCron && t.kind != kindDelta {
+		return nil, fmt.Errorf("the DAG has no periodic schedule (none or @once): there are no intervals to backfill")
+	}
+	start, end = start.In(t.loc), end.In(t.loc)
+	var out []Interval
+	for s := t.alignNext(start); !s.IsZero() && !s.After(end); {
+		e := t.next(s)
+		if e.IsZero() {
+			break
+		}
+		if len(out) == MaxBackfillIntervals {
+			return nil, fmt.Errorf("more than %d intervals between %s and %s", MaxBackfillIntervals, start.Format(time.RFC3339), end.Format(time.RFC3339))
+		}
+		out = append(out, Interval{Start: s.UTC(), End: e.UTC()})
+		s = e
+	}
+	return out, nil
+}

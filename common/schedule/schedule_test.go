@@ -1,6 +1,7 @@
 package schedule
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -133,5 +134,27 @@ func TestBadSchedules(t *testing.T) {
 	}
 	if _, err := New("@daily", "Mars/Olympus"); err == nil {
 		t.Error("unknown timezone accepted")
+	}
+}
+
+func TestBetween(t *testing.T) {
+	tt, _ := New("@daily", "")
+	ivs, err := tt.Between(ts("2024-01-01T06:00:00Z"), ts("2024-01-04T00:00:00Z"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, iv := range ivs {
+		got = append(got, iv.Start.Format("01-02")+".."+iv.End.Format("01-02"))
+	}
+	if want := "01-02..01-03 01-03..01-04 01-04..01-05"; fmt.Sprint(got) != "["+want+"]" {
+		t.Errorf("got %v, want [%s]", got, want)
+	}
+	if _, err := tt.Between(ts("2000-01-01T00:00:00Z"), ts("2100-01-01T00:00:00Z")); err == nil {
+		t.Error("a century of daily runs was accepted")
+	}
+	none, _ := New("", "")
+	if _, err := none.Between(ts("2024-01-01T00:00:00Z"), ts("2024-01-04T00:00:00Z")); err == nil {
+		t.Error("backfill of an unscheduled DAG was accepted")
 	}
 }

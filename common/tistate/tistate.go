@@ -58,3 +58,6 @@ func Display(s string) string {
 	}
 	return s
 }
+
+// RunFinished reports whether a DAG run state is final.
+func RunFinished(s string) bool { return s == RunSuccess || s == RunFailed }

@@ -1,0 +1,112 @@
+package metadb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// DefaultPool is the pool of tasks that name none; it cannot be deleted.
+const DefaultPool = "default_pool"
+
+// Pool is a slot pool with its current use.
+type Pool struct {
+	Name            string `json:"pool"`
+	Slots           int    `json:"slots"` // -1: unlimited
+	Description     string `json:"description"`
+	IncludeDeferred bool   `json:"include_deferred"`
+	RunningSlots    int    `json:"running_slots"`
+	QueuedSlots     int    `json:"queued_slots"`
+	ScheduledSlots  int    `json:"scheduled_slots"`
+}
+
+// OpenSlots is what is left (Slots - running - queued), -1 when unlimited.
+func (p *Pool) OpenSlots() int {
+	if p.Slots < 0 {
+		return -1
+	}
+	return p.Slots - p.RunningSlots - p.QueuedSlots
+}
+
+const poolSelect = `SELECT p.pool, p.slots, p.description, p.include_deferred,
+	coalesce(sum(ti.pool_slots) FILTER (WHERE ti.state = 'running'), 0),
+	coalesce(sum(ti.pool_slots) FILTER (WHERE ti.state = 'queued'), 0),
+	coalesce(sum(ti.pool_slots) FILTER (WHERE ti.state = 'scheduled'), 0)
+	FROM slot_pool p LEFT JOIN task_instance ti ON ti.pool = p.pool AND ti.state IN ('running', 'queued', 'scheduled')`
+
+func scanPools(rows pgx.Rows) ([]*Pool, error) {
+	defer rows.Close()
+	var out []*Pool
+	for rows.Next() {
+		p := &Pool{}
+		if err := rows.Scan(&p.Name, &p.Slots, &p.Description, &p.IncludeDeferred, &p.RunningSlots, &p.QueuedSlots, &p.ScheduledSlots); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// ListPools returns every pool, by name.
+func ListPools(ctx context.Context, q DBTX) ([]*Pool, error) {
+	rows, err := q.Query(ctx, poolSelect+` GROUP BY p.pool ORDER BY p.pool`)
+	if err != nil {
+		return nil, fmt.Errorf("list pools: %w", err)
+	}
+	ps, err := scanPools(rows)
+	if err != nil {
+		return nil, fmt.Errorf("list pools: %w", err)
+	}
+	return ps, nil
+}
+
+// GetPool returns one pool, or ErrNotFound.
+func GetPool(ctx context.Context, q DBTX, name string) (*Pool, error) {
+	rows, err := q.Query(ctx, poolSelect+` WHERE p.pool = $1 GROUP BY p.pool`, name)
+	if err != nil {
+		return nil, fmt.Errorf("get pool %s: %w", name, err)
+	}
+	ps, err := scanPools(rows)
+	if err != nil {
+		return nil, fmt.Errorf("get pool %s: %w", name, err)
+	}
+	if len(ps) == 0 {
+		return nil, fmt.Errorf("pool %q: %w", name, ErrNotFound)
+	}
+	return ps[0], nil
+}
+
+// SetPool creates or updates a pool. Waiting schedulers are woken, since
+// more slots may let tasks go.
+func SetPool(ctx context.Context, q DBTX, name string, slots int, description string, includeDeferred bool) error {
+	if name == "" {
+		return errors.New("pool name must not be empty")
+	}
+	if slots < -1 {
+		return fmt.Errorf("pool %s: slots must be -1 (unlimited) or more, got %d", name, slots)
+	}
+	_, err := q.Exec(ctx, `INSERT INTO slot_pool (pool, slots, description, include_deferred) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (pool) DO UPDATE SET slots = EXCLUDED.slots, description = EXCLUDED.description,
+			include_deferred = EXCLUDED.include_deferred`, name, slots, description, includeDeferred)
+	if err != nil {
+		return fmt.Errorf("set pool %s: %w", name, err)
+	}
+	return NotifySchedule(ctx, q)
+}
+
+// DeletePool deletes a pool; default_pool cannot be deleted.
+func DeletePool(ctx context.Context, q DBTX, name string) error {
+	if name == DefaultPool {
+		return errors.New("default_pool cannot be deleted")
+	}
+	tag, err := q.Exec(ctx, `DELETE FROM slot_pool WHERE pool = $1`, name)
+	if err != nil {
+		return fmt.Errorf("delete pool %s: %w", name, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("pool %q: %w", name, ErrNotFound)
+	}
+	return nil
+}

@@ -1,0 +1,343 @@
+package scheduler
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"sort"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/gust-sched/gust/common/dagspec"
+	"github.com/gust-sched/gust/common/schedule"
+	"github.com/gust-sched/gust/common/tistate"
+	"github.com/gust-sched/gust/metadb"
+)
+
+// Operator actions, shared by the CLI and the API. Each runs in one
+// transaction and wakes the schedulers; the schedulers do the running.
+
+// currentDAG returns a DAG's row and its current version.
+func currentDAG(ctx context.Context, tx pgx.Tx, dagID string) (*metadb.DagRow, *dagspec.DAG, error) {
+	row, err := metadb.GetDAG(ctx, tx, dagID)
+	if err != nil {
+		return nil, nil, err
+	}
+	dag, err := metadb.NewDAGCache(1).Get(ctx, tx, row.DagHash)
+	if err != nil {
+		return nil, nil, err
+	}
+	return row, dag, nil
+}
+
+// BackfillRequest asks for a run of every data interval starting in
+// [Start, End], as `airflow dags backfill`.
+type BackfillRequest struct {
+	DagID            string
+	Start, End       time.Time
+	ResetDagRuns     bool // clear existing runs in the range and run them again
+	RerunFailedTasks bool // in existing runs, clear failed and upstream_failed tasks
+	DefaultQueue     string
+}
+
+// BackfillResult says what the backfill did for each interval.
+type BackfillResult struct {
+	Created, Reset, Rerun, Kept []string // run ids
+}
+
+// Backfill creates backfill runs (in state queued: the schedulers admit
+// them under max_active_runs) for every interval in the range.
+func Backfill(ctx context.Context, db *metadb.DB, req BackfillRequest) (*BackfillResult, error) {
+	if req.End.Before(req.Start) {
+		return nil, fmt.Errorf("%w: end date %s is before start date %s", ErrInvalidTrigger, isoformat(req.End), isoformat(req.Start))
+	}
+	res := &BackfillResult{}
+	err := db.InTx(ctx, func(tx pgx.Tx) error {
+		row, dag, err := currentDAG(ctx, tx, req.DagID)
+		if err != nil {
+			return err
+		}
+		tt, err := schedule.New(dag.Schedule, dag.Timezone)
+		if err != nil {
+			return err
+		}
+		ivs, err := tt.Between(req.Start, req.End)
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrInvalidTrigger, err)
+		}
+		existing, err := metadb.LockRunsBetween(ctx, tx, req.DagID, &req.Start, &req.End)
+		if err != nil {
+			return err
+		}
+		byDate := map[time.Time]*metadb.DagRun{}
+		for _, r := range existing {
+			byDate[r.LogicalDate.UTC()] = r
+		}
+		for _, iv := range ivs {
+			iv := iv
+			if r := byDate[iv.Start]; r != nil {
+				switch {
+				case req.ResetDagRuns:
+					if err := clearRun(ctx, tx, dag, r, func(*metadb.TaskInstance) bool { return true }); err != nil {
+						return err
+					}
+					res.Reset = append(res.Reset, r.RunID)
+				case req.RerunFailedTasks:
+					n := 0
+					if err := clearRunCounting(ctx, tx, dag, r, func(ti *metadb.TaskInstance) bool {
+						return ti.State == tistate.Failed || ti.State == tistate.UpstreamFailed
+					}, &n); err != nil {
+						return err
+					}
+					if n > 0 {
+						res.Rerun = append(res.Rerun, r.RunID)
+					} else {
+						res.Kept = append(res.Kept, r.RunID)
+					}
+				default:
+					res.Kept = append(res.Kept, r.RunID)
+				}
+				continue
+			}
+			run := &metadb.DagRun{
+				DagID:             req.DagID,
+				RunID:             RunID(tistate.RunTypeBackfill, iv.Start),
+				LogicalDate:       iv.Start,
+				DataIntervalStart: &iv.Start,
+				DataIntervalEnd:   &iv.End,
+				RunType:           tistate.RunTypeBackfill,
+				DagHash:           row.DagHash,
+			}
+			if err := metadb.InsertDagRun(ctx, tx, run, NewTIs(dag, req.DefaultQueue)); err != nil {
+				return err
+			}
+			res.Created = append(res.Created, run.RunID)
+		}
+		return metadb.NotifySchedule(ctx, tx)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// ClearRequest selects task instances to run again, as `airflow tasks clear`.
+type ClearRequest struct {
+	DagID       string
+	TaskRegex   string     // "" = every task; Python re.search semantics
+	Start, End  *time.Time // logical date bounds, inclusive
+	RunID       string     // "" = every run in the bounds
+	Upstream    bool       // also the matched tasks' upstream tasks
+	Downstream  bool       // also their downstream tasks
+	OnlyFailed  bool       // only failed and upstream_failed TIs
+	OnlyRunning bool       // only running TIs
+	DryRun      bool       // report, change nothing
+}
+
+// ClearedTI is one task instance a clear selected.
+type ClearedTI struct {
+	DagID, RunID, TaskID string
+	State                string
+	TryNumber            int
+}
+
+// Clear resets the selected task instances to none, so that the schedulers
+// run them again with new try numbers, and puts their runs back to queued.
+func Clear(ctx context.Context, db *metadb.DB, req ClearRequest) ([]ClearedTI, error) {
+	var re *regexp.Regexp
+	if req.TaskRegex != "" {
+		var err error
+		if re, err = regexp.Compile(req.TaskRegex); err != nil {
+			return nil, fmt.Errorf("%w: task regex %q: %v", ErrInvalidTrigger, req.TaskRegex, err)
+		}
+	}
+	var out []ClearedTI
+	err := db.InTx(ctx, func(tx pgx.Tx) error {
+		_, dag, err := currentDAG(ctx, tx, req.DagID)
+		if err != nil {
+			return err
+		}
+		tasks := selectTasks(dag, re, req.Upstream, req.Downstream)
+		var runs []*metadb.DagRun
+		if req.RunID != "" {
+			r, err := metadb.LockRun(ctx, tx, req.DagID, req.RunID)
+			if err != nil {
+				return err
+			}
+			runs = []*metadb.DagRun{r}
+		} else if runs, err = metadb.LockRunsBetween(ctx, tx, req.DagID, req.Start, req.End); err != nil {
+			return err
+		}
+		for _, r := range runs {
+			tis, err := metadb.ListRunTIs(ctx, tx, r.DagID, r.RunID)
+			if err != nil {
+				return err
+			}
+			for _, ti := range tis {
+				if !tasks[ti.TaskID] || ti.State == tistate.None {
+					continue
+				}
+				if req.OnlyFailed && ti.State != tistate.Failed && ti.State != tistate.UpstreamFailed {
+					continue
+				}
+				if req.OnlyRunning && ti.State != tistate.Running {
+					continue
+				}
+				out = append(out, ClearedTI{DagID: ti.DagID, RunID: ti.RunID, TaskID: ti.TaskID, State: ti.State, TryNumber: ti.TryNumber})
+			}
+		}
+		if req.DryRun {
+			return nil
+		}
+		perRun := map[string]map[string]bool{}
+		for _, c := range out {
+			if perRun[c.RunID] == nil {
+				perRun[c.RunID] = map[string]bool{}
+			}
+			perRun[c.RunID][c.TaskID] = true
+		}
+		for _, r := range runs {
+			sel := perRun[r.RunID]
+			if len(sel) == 0 {
+				continue
+			}
+			// The run's own version of the DAG gives the retries.
+			rdag, err := metadb.NewDAGCache(1).Get(ctx, tx, r.DagHash)
+			if err != nil {
+				return err
+			}
+			if err := clearRun(ctx, tx, rdag, r, func(ti *metadb.TaskInstance) bool { return sel[ti.TaskID] }); err != nil {
+				return err
+			}
+		}
+		return metadb.NotifySchedule(ctx, tx)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func clearRun(ctx context.Context, tx pgx.Tx, dag *dagspec.DAG, r *metadb.DagRun, pick func(*metadb.TaskInstance) bool) error {
+	var n int
+	return clearRunCounting(ctx, tx, dag, r, pick, &n)
+}
+
+// clearRunCounting clears the picked TIs of a locked run and requeues it.
+func clearRunCounting(ctx context.Context, tx pgx.Tx, dag *dagspec.DAG, r *metadb.DagRun, pick func(*metadb.TaskInstance) bool, n *int) error {
+	tis, err := metadb.ListRunTIs(ctx, tx, r.DagID, r.RunID)
+	if err != nil {
+		return err
+	}
+	retries := map[string]int{}
+	for _, ti := range tis {
+		if ti.State == tistate.None || !pick(ti) {
+			continue
+		}
+		if t := dag.Task(ti.TaskID); t != nil {
+			retries[ti.TaskID] = t.Retries
+		} else {
+			retries[ti.TaskID] = ti.MaxTries
+		}
+	}
+	if len(retries) == 0 {
+		return nil
+	}
+	if *n, err = metadb.ClearTIs(ctx, tx, r.DagID, r.RunID, retries); err != nil {
+		return err
+	}
+	return metadb.RequeueRun(ctx, tx, r.ID)
+}
+
+// selectTasks returns the tasks matching re (all when nil), with their
+// upstream and/or downstream closures.
+func selectTasks(dag *dagspec.DAG, re *regexp.Regexp, upstream, downstream bool) map[string]bool {
+	down := map[string][]string{}
+	for _, t := range dag.Tasks {
+		for _, u := range t.Upstream {
+			down[u] = append(down[u], t.TaskID)
+		}
+	}
+	sel := map[string]bool{}
+	var walk func(id string, next func(string) []string)
+	walk = func(id string, next func(string) []string) {
+		for _, n := range next(id) {
+			if !sel[n] {
+				sel[n] = true
+				walk(n, next)
+			}
+		}
+	}
+	var matched []string
+	for _, t := range dag.Tasks {
+		if re == nil || re.MatchString(t.TaskID) {
+			matched = append(matched, t.TaskID)
+			sel[t.TaskID] = true
+		}
+	}
+	for _, id := range matched {
+		if upstream {
+			walk(id, func(x string) []string { return dag.Task(x).Upstream })
+		}
+		if downstream {
+			walk(id, func(x string) []string { return down[x] })
+		}
+	}
+	return sel
+}
+
+// SetStateRequest marks task instances of one run by hand, as Airflow's
+// "mark success / mark failed" with its upstream/downstream options.
+type SetStateRequest struct {
+	DagID, RunID, TaskID string
+	State                string // success or failed
+	Upstream, Downstream bool
+}
+
+// SetState marks the task (and optionally its upstream/downstream tasks) in
+// one run, then requeues the run so that the scheduler decides what follows.
+// It returns the task ids that changed.
+func SetState(ctx context.Context, db *metadb.DB, req SetStateRequest) ([]string, error) {
+	if req.State != tistate.Success && req.State != tistate.Failed && req.State != tistate.Skipped {
+		return nil, fmt.Errorf("%w: state must be success, failed or skipped, got %q", ErrInvalidTrigger, req.State)
+	}
+	var changed []string
+	err := db.InTx(ctx, func(tx pgx.Tx) error {
+		r, err := metadb.LockRun(ctx, tx, req.DagID, req.RunID)
+		if err != nil {
+			return err
+		}
+		dag, err := metadb.NewDAGCache(1).Get(ctx, tx, r.DagHash)
+		if err != nil {
+			return err
+		}
+		if dag.Task(req.TaskID) == nil {
+			return fmt.Errorf("task %q of %s: %w", req.TaskID, req.DagID, metadb.ErrNotFound)
+		}
+		sel := selectTasks(dag, regexp.MustCompile("^"+regexp.QuoteMeta(req.TaskID)+"$"), req.Upstream, req.Downstream)
+		tis, err := metadb.ListRunTIs(ctx, tx, r.DagID, r.RunID)
+		if err != nil {
+			return err
+		}
+		for _, ti := range tis {
+			if sel[ti.TaskID] && ti.State != req.State {
+				changed = append(changed, ti.TaskID)
+			}
+		}
+		sort.Strings(changed)
+		if len(changed) == 0 {
+			return nil
+		}
+		if _, err := metadb.SetTIStates(ctx, tx, r.DagID, r.RunID, changed, req.State); err != nil {
+			return err
+		}
+		if tistate.RunFinished(r.State) {
+			if err := metadb.RequeueRun(ctx, tx, r.ID); err != nil {
+				return err
+			}
+		}
+		return metadb.NotifySchedule(ctx, tx)
+	})
+	return changed, err
+}
