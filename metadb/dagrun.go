@@ -121,11 +121,12 @@ func InsertDagRun(ctx context.Context, tx pgx.Tx, r *DagRun, tis []NewTI) error 
 	return nil
 }
 
-// CountActiveRuns counts a DAG's queued and running runs that are not
-// backfills.
-func CountActiveRuns(ctx context.Context, q DBTX, dagID string) (queued, running int, err error) {
+// CountActiveRuns counts a DAG's queued and running runs, either those that
+// are not backfills or (backfill true) the backfills: as in Airflow, the two
+// are held to max_active_runs separately.
+func CountActiveRuns(ctx context.Context, q DBTX, dagID string, backfill bool) (queued, running int, err error) {
 	err = q.QueryRow(ctx, `SELECT count(*) FILTER (WHERE state = 'queued'), count(*) FILTER (WHERE state = 'running')
-		FROM dag_run WHERE dag_id = $1 AND state IN ('queued', 'running') AND run_type <> 'backfill'`, dagID).Scan(&queued, &running)
+		FROM dag_run WHERE dag_id = $1 AND state IN ('queued', 'running') AND (run_type = 'backfill') = $2`, dagID, backfill).Scan(&queued, &running)
 	if err != nil {
 		return 0, 0, fmt.Errorf("count active runs of %s: %w", dagID, err)
 	}

@@ -74,7 +74,7 @@ func (s *Scheduler) createDagRun(ctx context.Context, tx pgx.Tx, row *metadb.Dag
 	if runAfter.After(now) {
 		return false, metadb.SetNextDagrun(ctx, tx, row.DagID, &iv.Start, &iv.Start, &iv.End, &runAfter)
 	}
-	queued, running, err := metadb.CountActiveRuns(ctx, tx, row.DagID)
+	queued, running, err := metadb.CountActiveRuns(ctx, tx, row.DagID, false)
 	if err != nil {
 		return false, err
 	}

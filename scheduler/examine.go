@@ -63,7 +63,7 @@ func (s *Scheduler) examineRun(ctx context.Context, tx pgx.Tx, run *metadb.DagRu
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('gust.run_admission.' || $1))`, run.DagID); err != nil {
 			return 0, false, fmt.Errorf("lock run admission: %w", err)
 		}
-		_, running, err := metadb.CountActiveRuns(ctx, tx, run.DagID)
+		_, running, err := metadb.CountActiveRuns(ctx, tx, run.DagID, run.RunType == tistate.RunTypeBackfill)
 		if err != nil {
 			return 0, false, err
 		}
