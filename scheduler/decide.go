@@ -142,3 +142,9 @@ func pastAllows(task *dagspec.Task, prev map[string]string, downstream map[strin
 	}
 	return true
 }
+
+// Decide is decideRun for callers outside the scheduler loop (`gust dags
+// test` runs a DAG in process with the same decisions).
+func Decide(dag *dagspec.DAG, tis []*metadb.TaskInstance, prev map[string]string, now time.Time) ([]metadb.Decision, string) {
+	return decideRun(dag, tis, prev, now)
+}

@@ -19,10 +19,10 @@ import (
 	"github.com/gust-sched/gust/metadb"
 )
 
-// taskLog is one try's log file.
+// taskLog is one try's log: a file on a worker, stdout in `dags test`.
 type taskLog struct {
 	mu sync.Mutex
-	f  *os.File
+	f  io.WriteCloser
 }
 
 func openTaskLog(path string) (*taskLog, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -167,6 +168,31 @@ func (w *Worker) run(ctx context.Context, log *slog.Logger, ti *metadb.TaskInsta
 		res.state, res.reason, res.noRetry = tistate.Failed, msg, true
 		return res
 	}
+	out := execute(ctx, tl, task, dag, run, ti)
+	res.state, res.reason = out.state, out.reason
+	return res
+}
+
+// RunLocal runs one try of a task in this process, as a worker would, with
+// its log written to w (`gust dags test`). It returns the try's final state
+// and the reason for a failure or skip.
+func RunLocal(ctx context.Context, w io.Writer, dag *dagspec.DAG, run *metadb.DagRun, ti *metadb.TaskInstance) (state, reason string) {
+	tl := &taskLog{f: nopCloser{w}}
+	task := dag.Task(ti.TaskID)
+	if task == nil {
+		return tistate.Failed, "no such task " + ti.TaskID
+	}
+	tl.Infof("Executing %s on %s (try %d of %d), locally", ti.TaskID, ti.RunID, ti.TryNumber, ti.MaxTries+1)
+	out := execute(ctx, tl, task, dag, run, ti)
+	return out.state, out.reason
+}
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
+
+// execute runs the task's operator and logs the outcome.
+func execute(ctx context.Context, tl *taskLog, task *dagspec.Task, dag *dagspec.DAG, run *metadb.DagRun, ti *metadb.TaskInstance) outcome {
 	var out outcome
 	switch task.Operator {
 	case dagspec.OperatorEmpty:
@@ -195,8 +221,7 @@ func (w *Worker) run(ctx context.Context, log *slog.Logger, ti *metadb.TaskInsta
 	default:
 		tl.Errorf("Task failed: %s", out.reason)
 	}
-	res.state, res.reason = out.state, out.reason
-	return res
+	return out
 }
 
 // LogPath is where a try's log goes, in Airflow's layout:

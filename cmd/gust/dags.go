@@ -63,6 +63,7 @@ func (a *app) dagsCommand() *cli.Command {
 			a.pauseCommand("unpause", false),
 			a.backfillCommand(),
 			a.dagsDeleteCommand(),
+			a.dagsTestCommand(),
 			{
 				Name:      "trigger",
 				Usage:     "create a manual DAG run",

@@ -370,6 +370,32 @@ exec_timeout:
 		}
 	})
 
+	t.Run("operator actions", func(t *testing.T) {
+		tree := c.MustRun("tasks", "list", "chain", "--tree")
+		if !strings.Contains(tree, "<Task(bash): a>\n    <Task(bash): b>\n        <Task(bash): c>") {
+			t.Errorf("tasks list --tree:\n%s", tree)
+		}
+		// Marking the upstream_failed leaves success lets the run succeed.
+		c.MustRun("tasks", "mark-success", "rules", "r1", "all_success_t")
+		c.MustRun("tasks", "mark-success", "rules", "r1", "none_failed_t")
+		c.WaitRunsFinished(30*time.Second, 1, "rules")
+		if r := c.Runs("rules"); r[0].State != "success" {
+			t.Errorf("rules after mark-success: %s, want success", r[0].State)
+		}
+		if _, errOut, err := c.Run("tasks", "mark-success", "rules", "r1", "nope"); err == nil || !strings.Contains(errOut, "not found") {
+			t.Errorf("mark-success of an unknown task: %v %s", err, errOut)
+		}
+		// Deleting a DAG drops its runs; its file brings it back, empty.
+		c.MustRun("dags", "delete", "timeouts", "--yes")
+		testenv.Eventually(t, 20*time.Second, "the deleted DAG to come back from its file", func() (bool, string) {
+			out, _, err := c.Run("dags", "list", "-o", "plain")
+			return err == nil && strings.Contains(out, "timeouts"), out
+		})
+		if rs := c.Runs("timeouts"); len(rs) != 0 {
+			t.Errorf("deleted DAG still has runs: %+v", rs)
+		}
+	})
+
 	// No try ran twice anywhere.
 	for line, n := range readLedger(t, ledger) {
 		if n != 1 {

@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/gust-sched/gust/common/dagspec"
+	"github.com/gust-sched/gust/common/retry"
+	"github.com/gust-sched/gust/common/schedule"
+	"github.com/gust-sched/gust/common/tistate"
+	"github.com/gust-sched/gust/metadb"
+	"github.com/gust-sched/gust/scheduler"
+	"github.com/gust-sched/gust/worker"
+)
+
+// findDAG parses the DAG folder (or one file) and returns the DAG.
+func findDAG(folder, file, dagID string) (*dagspec.DAG, error) {
+	var files []string
+	if file != "" {
+		files = []string{file}
+	} else {
+		err := filepath.WalkDir(folder, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() && strings.HasPrefix(d.Name(), ".") && p != folder {
+				return filepath.SkipDir
+			}
+			if ext := filepath.Ext(p); !d.IsDir() && (ext == ".yaml" || ext == ".yml") {
+				files = append(files, p)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("list DAG folder %s: %w", folder, err)
+		}
+	}
+	sort.Strings(files)
+	var errs []error
+	for _, f := range files {
+		dags, err := dagspec.ParseFile(f)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, d := range dags {
+			if d.DagID == dagID {
+				return d, nil
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("DAG %q not found in %s; files with import errors: %w", dagID, folder, errors.Join(errs...))
+	}
+	return nil, fmt.Errorf("DAG %q not found in %s", dagID, folder)
+}
+
+func (a *app) dagsTestCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "test",
+		Usage:     "run one DAG run in this process from the DAG file, without database, broker or workers, printing each task's log and state",
+		ArgsUsage: "DAG_ID [LOGICAL_DATE]",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "conf", Aliases: []string{"c"}, Usage: "JSON object passed as dag_run.conf"},
+			&cli.StringFlag{Name: "subdir", Aliases: []string{"S"}, Usage: "DAG file or folder (default [core] dags_folder)"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() < 1 || c.NArg() > 2 {
+				return fmt.Errorf("expected arguments DAG_ID [LOGICAL_DATE] (see `gust dags test --help`)")
+			}
+			cfg, err := a.config()
+			if err != nil {
+				return err
+			}
+			folder, file := cfg.Core.DagsFolder, ""
+			if s := c.String("subdir"); s != "" {
+				if ext := filepath.Ext(s); ext == ".yaml" || ext == ".yml" {
+					file = s
+				} else {
+					folder = s
+				}
+			}
+			dag, err := findDAG(folder, file, c.Args().Get(0))
+			if err != nil {
+				return err
+			}
+			logical := time.Now().UTC()
+			if c.NArg() == 2 {
+				if logical, err = parseTime(c.Args().Get(1)); err != nil {
+					return fmt.Errorf("LOGICAL_DATE: %w", err)
+				}
+			}
+			run := &metadb.DagRun{DagID: dag.DagID, RunID: scheduler.RunID(tistate.RunTypeManual, logical), LogicalDate: logical,
+				RunType: tistate.RunTypeManual, State: tistate.RunRunning, ExternalTrigger: true}
+			if s := c.String("conf"); s != "" {
+				if err := json.Unmarshal([]byte(s), &run.Conf); err != nil {
+					return fmt.Errorf("--conf must be a JSON object: %w", err)
+				}
+			}
+			iv := schedule.Interval{Start: logical, End: logical}
+			if tt, err := schedule.New(dag.Schedule, dag.Timezone); err == nil {
+				iv = tt.InferManual(logical)
+			}
+			run.DataIntervalStart, run.DataIntervalEnd = &iv.Start, &iv.End
+			state, err := a.testRun(c.Context, dag, run)
+			if err != nil {
+				return err
+			}
+			if state != tistate.RunSuccess {
+				return &exitError{code: 1, err: fmt.Errorf("dag run %s of %s %s", run.RunID, dag.DagID, state)}
+			}
+			return nil
+		},
+	}
+}
+
+// testRun drives one run in memory with the scheduler's decisions and the
+// worker's execution, one task at a time, waiting out retry delays.
+func (a *app) testRun(ctx context.Context, dag *dagspec.DAG, run *metadb.DagRun) (string, error) {
+	tis := make([]*metadb.TaskInstance, 0, len(dag.Tasks))
+	byID := map[string]*metadb.TaskInstance{}
+	for _, t := range dag.Tasks {
+		ti := &metadb.TaskInstance{TIKey: metadb.TIKey{DagID: dag.DagID, RunID: run.RunID, TaskID: t.TaskID, MapIndex: -1},
+			MaxTries: t.Retries, Operator: t.Operator, Pool: t.Pool, PoolSlots: t.PoolSlots, Queue: t.Queue}
+		tis = append(tis, ti)
+		byID[t.TaskID] = ti
+	}
+	fmt.Fprintf(a.stdout, "Testing DAG %s, run %s (data interval %s to %s)\n", dag.DagID, run.RunID,
+		run.DataIntervalStart.Format(time.RFC3339), run.DataIntervalEnd.Format(time.RFC3339))
+	for {
+		if err := ctx.Err(); err != nil {
+			return "", err
+		}
+		now := time.Now()
+		ds, final := scheduler.Decide(dag, tis, nil, now)
+		for _, d := range ds {
+			ti := byID[d.TaskID]
+			ti.State = d.To
+			if d.NewTry {
+				ti.TryNumber++
+			}
+			if d.To != tistate.Scheduled {
+				fmt.Fprintf(a.stdout, "--- %s: %s\n", d.TaskID, d.To)
+			}
+		}
+		if final != "" {
+			fmt.Fprintf(a.stdout, "DAG run %s: %s\n", run.RunID, final)
+			return final, nil
+		}
+		ran := false
+		var nextRetry *time.Time
+		for _, t := range dag.Tasks {
+			ti := byID[t.TaskID]
+			if ti.State == tistate.UpForRetry && (nextRetry == nil || ti.NextRetryAt.Before(*nextRetry)) {
+				nextRetry = ti.NextRetryAt
+			}
+			if ti.State != tistate.Scheduled {
+				continue
+			}
+			ran = true
+			fmt.Fprintf(a.stdout, "--- %s: running try %d\n", t.TaskID, ti.TryNumber)
+			start := time.Now()
+			ti.StartDate = &start
+			state, reason := worker.RunLocal(ctx, a.stdout, dag, run, ti)
+			end := time.Now()
+			ti.EndDate = &end
+			if state == tistate.Failed && ti.TryNumber <= ti.MaxTries {
+				state = tistate.UpForRetry
+				at := end.Add(retry.Delay(retry.Policy{Delay: secs(t.RetryDelaySec), ExponentialBackoff: t.RetryExponentialBackoff,
+					MaxDelay: secs(t.MaxRetryDelaySec)}, dag.DagID, t.TaskID, run.LogicalDate, ti.TryNumber))
+				ti.NextRetryAt = &at
+			}
+			ti.State = state
+			msg := fmt.Sprintf("--- %s: %s (try %d, %.2fs)", t.TaskID, state, ti.TryNumber, end.Sub(start).Seconds())
+			if reason != "" {
+				msg += ": " + reason
+			}
+			if state == tistate.UpForRetry {
+				msg += fmt.Sprintf("; next try at %s", ti.NextRetryAt.UTC().Format(time.RFC3339))
+			}
+			fmt.Fprintln(a.stdout, msg)
+		}
+		if !ran && len(ds) == 0 && nextRetry != nil {
+			t := time.NewTimer(time.Until(*nextRetry))
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return "", ctx.Err()
+			case <-t.C:
+			}
+		}
+	}
+}
+
+func secs(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestDagsTestRunsInProcess(t *testing.T) {
+	home := t.TempDir()
+	dags := filepath.Join(home, "dags")
+	if err := os.MkdirAll(dags, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	counter := filepath.Join(home, "count")
+	dag := `
+local:
+  schedule: "@daily"
+  default_args: {start_date: 2024-01-01, retry_delay_sec: 0}
+  tasks:
+    flaky:
+      operator: bash
+      retries: 1
+      bash_command: 'echo x >> ` + counter + `; [ "$AIRFLOW_CTX_TRY_NUMBER" -ge 2 ] && echo "ds=$AIRFLOW_CTX_EXECUTION_DATE"'
+    boom: {operator: bash, bash_command: 'exit 4', dependencies: [flaky]}
+    never: {operator: empty, dependencies: [boom]}
+`
+	if err := os.WriteFile(filepath.Join(dags, "local.yaml"), []byte(dag), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	a := &app{stdout: &out, stderr: &errb, environ: []string{"GUST_HOME=" + home}}
+	app := a.cli()
+	err := app.Run([]string{"gust", "dags", "test", "local", "2024-03-01"})
+	if err == nil || exitCode(err) != 1 {
+		t.Fatalf("err = %v, want exit 1 for a failed run", err)
+	}
+	s := out.String()
+	for _, want := range []string{
+		"--- flaky: up_for_retry (try 1",
+		"--- flaky: success (try 2",
+		"ds=2024-03-01T00:00:00+00:00",
+		"--- boom: failed (try 1",
+		"exited with return code 4",
+		"--- never: upstream_failed",
+		"DAG run manual__2024-03-01T00:00:00+00:00: failed",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("output lacks %q:\n%s", want, s)
+		}
+	}
+	if b, _ := os.ReadFile(counter); strings.Count(string(b), "x") != 2 {
+		t.Errorf("flaky ran %d times, want 2", strings.Count(string(b), "x"))
+	}
+	if err := app.Run([]string{"gust", "dags", "test", "nope"}); err == nil || !strings.Contains(err.Error(), `"nope" not found`) {
+		t.Errorf("unknown DAG: %v", err)
+	}
+}
