@@ -6,7 +6,7 @@ GUST_HOME ?= $(HOME)/gust
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build run test test-unit bench services migrate vet fmt lint clean
+.PHONY: build run test test-unit bench chaos services migrate vet fmt lint clean
 
 build: bin/gust
 
@@ -36,6 +36,11 @@ test-unit:
 
 bench: build services
 	GUST_BIN=$(CURDIR)/bin/gust $(GO) test ./bench -run "^$$" -bench . -benchtime 1x -v -timeout 30m
+
+# The long chaos run: over 2,000 tries while schedulers and workers are
+# killed and RabbitMQ and PostgreSQL (private instances) are restarted.
+chaos: services
+	$(GO) test ./test/chaos -run '^TestChaos$$' -count=1 -v -timeout 40m -args -chaos.scale=7
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

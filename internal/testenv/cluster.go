@@ -266,3 +266,20 @@ func State(ti TaskInstance) string {
 	}
 	return *ti.State
 }
+
+// Kill sends SIGKILL to the process alone (not its task children, which
+// die with it through their parent-death signal), as `kill -9` would.
+func (p *Proc) Kill() {
+	_ = p.cmd.Process.Kill()
+	<-p.done
+}
+
+// Exited reports whether the process has ended.
+func (p *Proc) Exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
