@@ -341,10 +341,23 @@ func Claim(ctx context.Context, q DBTX, t TryKey, hostname string, pid int) (ti 
 // running state, so a try that was meanwhile declared a zombie or cleared is
 // not overwritten; ok says whether it applied.
 func Finish(ctx context.Context, q DBTX, t TryKey, state string, nextRetryAt *time.Time) (ok bool, err error) {
+	return finish(ctx, q, t, state, nextRetryAt, false)
+}
+
+// HandBack ends a try that a worker's shutdown interrupted: the task
+// instance goes to up_for_retry due now, and the interrupted try does not
+// count against its retries (max_tries + 1), so that nothing is lost.
+func HandBack(ctx context.Context, q DBTX, t TryKey) (ok bool, err error) {
+	now := time.Now()
+	return finish(ctx, q, t, "up_for_retry", &now, true)
+}
+
+func finish(ctx context.Context, q DBTX, t TryKey, state string, nextRetryAt *time.Time, extraTry bool) (ok bool, err error) {
 	tag, err := q.Exec(ctx, `UPDATE task_instance SET state = $6, end_date = now(),
-			duration = extract(epoch FROM now() - start_date), next_retry_at = $7, updated_at = now()
+			duration = extract(epoch FROM now() - start_date), next_retry_at = $7, updated_at = now(),
+			max_tries = max_tries + CASE WHEN $8 THEN 1 ELSE 0 END
 		WHERE dag_id = $1 AND run_id = $2 AND task_id = $3 AND map_index = $4 AND try_number = $5 AND state = 'running'`,
-		t.DagID, t.RunID, t.TaskID, t.MapIndex, t.TryNumber, state, nextRetryAt)
+		t.DagID, t.RunID, t.TaskID, t.MapIndex, t.TryNumber, state, nextRetryAt, extraTry)
 	if err != nil {
 		return false, fmt.Errorf("finish %s try %d as %s: %w", t.TIKey, t.TryNumber, state, err)
 	}

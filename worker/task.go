@@ -86,11 +86,21 @@ func (w *Worker) handle(ctx context.Context, d broker.Delivery) {
 		at := time.Now().Add(delay)
 		nextRetry = &at
 	}
+	// A try cut short by this worker's shutdown is handed back: it runs
+	// again elsewhere without using up a retry.
+	handBack := state != tistate.Success && state != tistate.Skipped && errors.Is(context.Cause(taskCtx), errShutdown)
+	if handBack {
+		state = tistate.UpForRetry
+	}
 	var applied bool
 	err = metadb.Retry(ctx, log, "record result", func(ctx context.Context) error {
 		return w.db.InTx(ctx, func(tx pgx.Tx) error {
 			var err error
-			applied, err = metadb.Finish(ctx, tx, try, state, nextRetry)
+			if handBack {
+				applied, err = metadb.HandBack(ctx, tx, try)
+			} else {
+				applied, err = metadb.Finish(ctx, tx, try, state, nextRetry)
+			}
 			if err != nil {
 				return err
 			}

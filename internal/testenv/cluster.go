@@ -283,3 +283,16 @@ func (p *Proc) Exited() bool {
 		return false
 	}
 }
+
+// Signal sends a signal to the process.
+func (p *Proc) Signal(sig syscall.Signal) { _ = p.cmd.Process.Signal(sig) }
+
+// Wait waits up to timeout for the process to end and reports whether it did.
+func (p *Proc) Wait(timeout time.Duration) bool {
+	select {
+	case <-p.done:
+		return true
+	case <-time.After(timeout):
+		return false
+	}
+}
