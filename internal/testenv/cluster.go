@@ -296,3 +296,20 @@ func (p *Proc) Wait(timeout time.Duration) bool {
 		return false
 	}
 }
+
+// WaitParsed waits until the DAG processor has stored every given DAG.
+func (c *Cluster) WaitParsed(timeout time.Duration, dagIDs ...string) {
+	c.t.Helper()
+	Eventually(c.t, timeout, "DAGs to be parsed", func() (bool, string) {
+		out, _, err := c.Run("dags", "list", "-o", "json")
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, id := range dagIDs {
+			if !strings.Contains(out, `"dag_id":"`+id+`"`) && !strings.Contains(out, `"dag_id": "`+id+`"`) {
+				return false, out
+			}
+		}
+		return true, ""
+	})
+}

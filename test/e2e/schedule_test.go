@@ -56,6 +56,7 @@ paused_first:
 	}
 	c.Start("worker-1", "worker", "-c", "4", "--hostname", "w1@sched")
 	c.Start("worker-2", "worker", "-c", "4", "--hostname", "w2@sched")
+	c.WaitParsed(60*time.Second, "hourly_catchup", "daily_latest", "paused_first")
 
 	// Expected runs are computed from the clock at each poll, so that an
 	// hour boundary during the test does not make it flaky.

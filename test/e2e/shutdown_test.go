@@ -16,7 +16,7 @@ import (
 // another worker without using up a retry; a second signal stops at once.
 func TestWorkerShutdown(t *testing.T) {
 	t.Parallel()
-	c := newCluster(t, "GUST__CELERY__WORKER_SHUTDOWN_GRACE=4")
+	c := newCluster(t, "GUST__CELERY__WORKER_SHUTDOWN_GRACE=6")
 	ledger := filepath.Join(c.Home, "ledger.txt")
 	l := ledgerCmd(ledger)
 	c.WriteDAG("shutdown.yaml", `
@@ -48,7 +48,7 @@ cold:
 	})
 	w1.Signal(syscall.SIGTERM)
 	if !w1.Wait(20 * time.Second) {
-		t.Fatal("worker did not stop within its 4s grace (+ margin) after SIGTERM")
+		t.Fatal("worker did not stop within its 6s grace (+ margin) after SIGTERM")
 	}
 	if ti := c.TIs("short", "r1")["s"]; testenv.State(ti) != "success" || ti.TryNumber != 1 {
 		t.Errorf("short task during warm shutdown: %s try %d, want success on try 1", testenv.State(ti), ti.TryNumber)
@@ -72,7 +72,7 @@ cold:
 	w2.Signal(syscall.SIGTERM)
 	time.Sleep(300 * time.Millisecond)
 	w2.Signal(syscall.SIGINT)
-	if !w2.Wait(3 * time.Second) {
+	if !w2.Wait(4500 * time.Millisecond) { // the grace is 6s
 		t.Fatal("worker did not stop at once on the second signal")
 	}
 	for _, d := range []string{"long", "cold"} {
