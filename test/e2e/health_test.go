@@ -101,3 +101,35 @@ bad_tasks:
 		return strings.TrimSpace(string(out)) == "", string(out)
 	})
 }
+
+// TestTriggerInFutureWaits: with allow_trigger_in_future a run with a future
+// logical date is accepted and waits for it.
+func TestTriggerInFutureWaits(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t, "GUST__SCHEDULER__ALLOW_TRIGGER_IN_FUTURE=True")
+	ledger := filepath.Join(c.Home, "ledger.txt")
+	c.WriteDAG("f.yaml", "future:\n  schedule: null\n  tasks:\n    t: {operator: bash, bash_command: '"+
+		`echo "$(date +%s.%N)" >> `+ledger+"'}\n")
+	c.Start("scheduler", "scheduler")
+	c.Start("worker", "worker", "-c", "1")
+	c.WaitParsed(30*time.Second, "future")
+	at := time.Now().Add(5 * time.Second).UTC().Truncate(time.Second)
+	c.MustRun("dags", "trigger", "future", "--run-id", "later", "--logical-date", at.Format(time.RFC3339))
+	time.Sleep(2 * time.Second)
+	if rs := c.Runs("future"); len(rs) != 1 || rs[0].State != "queued" {
+		t.Fatalf("before its logical date the run is %+v, want queued", rs)
+	}
+	runs := c.WaitRunsFinished(30*time.Second, 1, "future")
+	if runs["future"][0].State != "success" {
+		t.Fatalf("run %s, want success", runs["future"][0].State)
+	}
+	b, err := os.ReadFile(ledger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var started float64
+	fmt.Sscanf(strings.TrimSpace(string(b)), "%f", &started)
+	if started < float64(at.Unix()) {
+		t.Errorf("task started at %.2f, before the run's logical date %d", started, at.Unix())
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gust-sched/gust/common/retry"
 	"github.com/gust-sched/gust/internal/testenv"
 )
 
@@ -161,11 +162,15 @@ timeouts:
 exec_timeout:
   tasks:
     slow: {operator: bash, bash_command: '%[8]s', execution_timeout_secs: 1}
+
+backoff:
+  tasks:
+    b: {operator: bash, bash_command: '%[10]s', retries: 2, retry_delay_sec: 1, retry_exponential_backoff: true, max_retry_delay_sec: 60}
 `,
 		tm("exit 1"), tm("true"), tm("exit 99"), tm("sleep 0.5"),
 		tm("[ -f "+marker+" ]"), tm("sleep 0.6"),
 		tm(`case "$AIRFLOW_CTX_DAG_RUN_ID" in first) [ -f `+marker+` ];; *) true;; esac`),
-		tm("sleep 30"), poolTasks(tm("sleep 0.7"), 6)))
+		tm("sleep 30"), poolTasks(tm("sleep 0.7"), 6), tm(`[ "$AIRFLOW_CTX_TRY_NUMBER" -ge 3 ]`)))
 
 	c.Start("scheduler-1", "scheduler")
 	c.Start("scheduler-2", "scheduler")
@@ -195,7 +200,7 @@ exec_timeout:
 		t.Errorf("future trigger: %v %s", err, errOut)
 	}
 
-	for _, d := range []string{"rules", "pooled", "prio", "queues", "chain", "needs_marker", "timeouts", "exec_timeout"} {
+	for _, d := range []string{"rules", "pooled", "prio", "queues", "chain", "needs_marker", "timeouts", "exec_timeout", "backoff"} {
 		c.MustRun("dags", "trigger", d, "--run-id", "r1")
 	}
 	c.MustRun("dags", "trigger", "past", "--run-id", "first", "--logical-date", "2024-03-01")
@@ -205,7 +210,7 @@ exec_timeout:
 		t.Errorf("backfill output: %s", out)
 	}
 
-	c.WaitRunsFinished(90*time.Second, 12, "rules", "pooled", "prio", "chain", "needs_marker", "timeouts", "exec_timeout", "backfilled")
+	c.WaitRunsFinished(90*time.Second, 13, "rules", "pooled", "prio", "chain", "needs_marker", "timeouts", "exec_timeout", "backfilled", "backoff")
 
 	t.Run("trigger rules", func(t *testing.T) {
 		tis := c.TIs("rules", "r1")
@@ -254,6 +259,29 @@ exec_timeout:
 		}
 		if strings.Join(got, ",") != "hi,mid,lo" {
 			t.Errorf("one-slot pool ran %v, want hi,mid,lo", got)
+		}
+	})
+	t.Run("exponential retry backoff", func(t *testing.T) {
+		run := c.Runs("backoff")[0]
+		logical, err := time.Parse(time.RFC3339, run.LogicalDate)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tries []span
+		for _, s := range spans {
+			if s.dag == "backoff" {
+				tries = append(tries, s)
+			}
+		}
+		if len(tries) != 3 || run.State != "success" {
+			t.Fatalf("backoff: %d tries, run %s; want success on try 3", len(tries), run.State)
+		}
+		for try := 1; try <= 2; try++ {
+			want := retry.Delay(retry.Policy{Delay: time.Second, ExponentialBackoff: true, MaxDelay: time.Minute}, "backoff", "b", logical, try).Seconds()
+			got := tries[try].start - tries[try-1].end
+			if got < want-0.05 || got > want+2 {
+				t.Errorf("gap after try %d: %.2fs, want Airflow's %.2fs (+ scheduling latency)", try, got, want)
+			}
 		}
 	})
 	t.Run("dagrun and execution timeouts", func(t *testing.T) {
