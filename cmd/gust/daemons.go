@@ -117,7 +117,9 @@ func (a *app) runParts(c *cli.Context, p parts) error {
 				return err
 			}
 		}
-		db, err = a.openDB(ctx)
+		// Daemons open the pool lazily and wait for the database with
+		// backoff (below) rather than fail when it is not up yet.
+		db, err = metadb.Open(ctx, cfg.Database.SQLConn, cfg.Database.MaxConns)
 		if err != nil {
 			return err
 		}

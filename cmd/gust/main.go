@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/urfave/cli/v2"
 
 	"github.com/gust-sched/gust/config"
@@ -101,6 +102,16 @@ func (a *app) openDB(ctx context.Context) (*metadb.DB, error) {
 	}
 	db, err := metadb.Open(ctx, cfg.Database.SQLConn, cfg.Database.MaxConns)
 	if err != nil {
+		return nil, err
+	}
+	// pgxpool connects lazily: check now, so that a missing database gets
+	// its remedy rather than a failure deep in a command.
+	if err := db.Ping(ctx); err != nil {
+		db.Close()
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "3D000" {
+			return nil, fmt.Errorf("the metadata database does not exist yet: run `gust db migrate` (or start a scheduler): %w", err)
+		}
 		return nil, err
 	}
 	return db, nil
