@@ -1,0 +1,3 @@
+DROP TABLE xcom;
+DROP TABLE connection;
+DROP TABLE variable;

@@ -1,0 +1,325 @@
+// Package templating renders a task's templated fields with Jinja (the
+// maintained gonja/v2 engine) and Airflow's template context: ds, ts,
+// logical_date, data_interval_start/end, run_id, dag_run.conf, params,
+// ti.xcom_pull(...), var.value.X, var.json.X, conn.ID.host, macros.ds_add
+// and macros.ds_format. As in Airflow, an undefined name is an error
+// (StrictUndefined), not an empty string.
+package templating
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/nikolalohinski/gonja/v2"
+	"github.com/nikolalohinski/gonja/v2/config"
+	"github.com/nikolalohinski/gonja/v2/exec"
+	"github.com/nikolalohinski/gonja/v2/loaders"
+
+	"github.com/gust-sched/gust/common/connection"
+)
+
+// Input is what a task's template context is built from.
+type Input struct {
+	DagID, TaskID, RunID, RunType string
+	LogicalDate                   time.Time
+	DataIntervalStart             time.Time
+	DataIntervalEnd               time.Time
+	// PrevSuccessStart/End: the data interval of the DAG's latest
+	// successful run before this one (nil if none).
+	PrevSuccessStart, PrevSuccessEnd *time.Time
+	TryNumber, MapIndex              int
+	Conf                             map[string]any
+	Params                           map[string]any // resolved: defaults overridden by conf
+	Owner                            string
+	// Variable returns a variable's value; ok false when it does not exist.
+	Variable func(key string) (val string, ok bool, err error)
+	// Connection returns a connection; nil when it does not exist.
+	Connection func(connID string) (*connection.Connection, error)
+	// XCom returns the value a task of this run (or dagID's run with the same
+	// logical date) pushed under key; ok false when none.
+	XCom func(dagID, taskID, key string) (val any, ok bool, err error)
+}
+
+// Renderer renders strings with one context.
+type Renderer struct {
+	ctx *exec.Context
+	cfg *config.Config
+}
+
+// New builds the template context.
+func New(in Input) *Renderer {
+	cfg := config.New()
+	cfg.StrictUndefined = true
+	cfg.KeepTrailingNewline = false
+	ld := DateTime{in.LogicalDate.UTC()}
+	ds := ld.T.Format("2006-01-02")
+	ti := &taskInstance{in: in}
+	dagRun := map[string]any{
+		"run_id": in.RunID, "run_type": in.RunType, "conf": orEmpty(in.Conf), "logical_date": ld,
+		"execution_date": ld, "data_interval_start": DateTime{in.DataIntervalStart.UTC()},
+		"data_interval_end": DateTime{in.DataIntervalEnd.UTC()}, "dag_id": in.DagID,
+	}
+	values := map[string]any{
+		"ds":                               ds,
+		"ds_nodash":                        strings.ReplaceAll(ds, "-", ""),
+		"ts":                               ld.isoformat(),
+		"ts_nodash":                        ld.T.Format("20060102T150405"),
+		"ts_nodash_with_tz":                ld.T.Format("20060102T150405-0700"),
+		"logical_date":                     ld,
+		"execution_date":                   ld,
+		"data_interval_start":              DateTime{in.DataIntervalStart.UTC()},
+		"data_interval_end":                DateTime{in.DataIntervalEnd.UTC()},
+		"prev_data_interval_start_success": optDate(in.PrevSuccessStart),
+		"prev_data_interval_end_success":   optDate(in.PrevSuccessEnd),
+		"run_id":                           in.RunID,
+		"dag_run":                          dagRun,
+		"params":                           orEmpty(in.Params),
+		"task_instance":                    ti,
+		"ti":                               ti,
+		"task":                             map[string]any{"task_id": in.TaskID, "dag_id": in.DagID, "owner": in.Owner},
+		"dag":                              map[string]any{"dag_id": in.DagID},
+		"var":                              map[string]any{"value": &variables{in: in}, "json": &variables{in: in, json: true}},
+		"conn":                             &connections{in: in},
+		"macros": map[string]any{
+			"ds_add":    dsAdd,
+			"ds_format": dsFormat,
+		},
+		"map_index_template": nil,
+	}
+	return &Renderer{ctx: exec.NewContext(values), cfg: cfg}
+}
+
+func orEmpty(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	return m
+}
+
+func optDate(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return DateTime{t.UTC()}
+}
+
+// Render renders one template string.
+func (r *Renderer) Render(name, tpl string) (string, error) {
+	if !strings.Contains(tpl, "{{") && !strings.Contains(tpl, "{%") && !strings.Contains(tpl, "{#") {
+		return tpl, nil
+	}
+	sum := sha256.Sum256([]byte(tpl))
+	root := fmt.Sprintf("%s-%x", name, sum[:6])
+	loader, err := loaders.NewFileSystemLoader("")
+	if err != nil {
+		return "", fmt.Errorf("template %s: %w", name, err)
+	}
+	shifted, err := loaders.NewShiftedLoader(root, bytes.NewReader([]byte(tpl)), loader)
+	if err != nil {
+		return "", fmt.Errorf("template %s: %w", name, err)
+	}
+	t, err := exec.NewTemplate(root, r.cfg, shifted, gonja.DefaultEnvironment)
+	if err != nil {
+		return "", fmt.Errorf("template %s: %s", name, cleanErr(err))
+	}
+	out, err := t.ExecuteToString(r.ctx)
+	if err != nil {
+		return "", fmt.Errorf("template %s: %s", name, cleanErr(err))
+	}
+	return out, nil
+}
+
+// cleanErr drops the engine's internal template name from messages.
+func cleanErr(err error) string {
+	return strings.TrimSpace(err.Error())
+}
+
+// RenderFields renders a task's templated fields, in name order.
+func (r *Renderer) RenderFields(fields map[string]string) (map[string]string, error) {
+	names := make([]string, 0, len(fields))
+	for n := range fields {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	out := make(map[string]string, len(fields))
+	for _, n := range names {
+		s, err := r.Render(n, fields[n])
+		if err != nil {
+			return nil, err
+		}
+		out[n] = s
+	}
+	return out, nil
+}
+
+// DateTime renders as pendulum's str() (ISO 8601 with a T) and has the
+// methods templates use most.
+type DateTime struct{ T time.Time }
+
+func (d DateTime) String() string { return d.isoformat() }
+
+func (d DateTime) isoformat() string {
+	if d.T.Nanosecond()/1000 != 0 {
+		return d.T.Format("2006-01-02T15:04:05.000000-07:00")
+	}
+	return d.T.Format("2006-01-02T15:04:05-07:00")
+}
+
+// GetAttribute gives strftime, isoformat, and the date parts.
+func (d DateTime) GetAttribute(name string) (*exec.Value, bool) {
+	switch name {
+	case "strftime":
+		return exec.AsValue(func(format string) (string, error) { return strftime(d.T, format) }), true
+	case "isoformat":
+		return exec.AsValue(func() string { return d.isoformat() }), true
+	case "year":
+		return exec.AsValue(d.T.Year()), true
+	case "month":
+		return exec.AsValue(int(d.T.Month())), true
+	case "day":
+		return exec.AsValue(d.T.Day()), true
+	case "hour":
+		return exec.AsValue(d.T.Hour()), true
+	case "minute":
+		return exec.AsValue(d.T.Minute()), true
+	case "second":
+		return exec.AsValue(d.T.Second()), true
+	case "timestamp":
+		return exec.AsValue(func() float64 { return float64(d.T.UnixNano()) / 1e9 }), true
+	}
+	return exec.AsValue(nil), false
+}
+
+// taskInstance is `ti` / `task_instance`.
+type taskInstance struct{ in Input }
+
+func (t *taskInstance) GetAttribute(name string) (*exec.Value, bool) {
+	switch name {
+	case "try_number":
+		return exec.AsValue(t.in.TryNumber), true
+	case "task_id":
+		return exec.AsValue(t.in.TaskID), true
+	case "dag_id":
+		return exec.AsValue(t.in.DagID), true
+	case "run_id":
+		return exec.AsValue(t.in.RunID), true
+	case "map_index":
+		return exec.AsValue(t.in.MapIndex), true
+	case "xcom_pull":
+		return exec.AsValue(t.xcomPull), true
+	}
+	return exec.AsValue(nil), false
+}
+
+// xcomPull is Airflow's ti.xcom_pull(task_ids=None, key='return_value',
+// dag_id=None): a string task id gives one value, a list gives a list.
+func (t *taskInstance) xcomPull(va *exec.VarArgs) (any, error) {
+	args := va.Expect(0, []*exec.KwArg{{Name: "task_ids", Default: nil}, {Name: "key", Default: "return_value"},
+		{Name: "dag_id", Default: nil}, {Name: "include_prior_dates", Default: false}, {Name: "map_indexes", Default: nil}})
+	if args.IsError() {
+		return nil, fmt.Errorf("xcom_pull: %s", args.Error())
+	}
+	taskIDs := args.KwArgs["task_ids"]
+	if len(va.Args) > 0 {
+		taskIDs = va.Args[0]
+	}
+	key := args.KwArgs["key"].String()
+	dagID := t.in.DagID
+	if d := args.KwArgs["dag_id"]; !d.IsNil() {
+		dagID = d.String()
+	}
+	pull := func(task string) (any, error) {
+		v, ok, err := t.in.XCom(dagID, task, key)
+		if err != nil || !ok {
+			return nil, err
+		}
+		return v, nil
+	}
+	switch {
+	case taskIDs == nil || taskIDs.IsNil():
+		return pull("")
+	case taskIDs.IsList():
+		var out []any
+		for i := 0; i < taskIDs.Len(); i++ {
+			item, _ := taskIDs.GetItem(i)
+			v, err := pull(item.String())
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, nil
+	default:
+		return pull(taskIDs.String())
+	}
+}
+
+// variables is var.value / var.json.
+type variables struct {
+	in   Input
+	json bool
+}
+
+func (v *variables) GetAttribute(name string) (*exec.Value, bool) {
+	val, ok, err := v.in.Variable(name)
+	if err != nil {
+		return exec.AsValue(err), true
+	}
+	if !ok {
+		return exec.AsValue(fmt.Errorf("variable %s does not exist", name)), true
+	}
+	if !v.json {
+		return exec.AsValue(val), true
+	}
+	var x any
+	if err := json.Unmarshal([]byte(val), &x); err != nil {
+		return exec.AsValue(fmt.Errorf("variable %s is not JSON: %v", name, err)), true
+	}
+	return exec.AsValue(x), true
+}
+
+// GetItem supports var.value['name'] and var.value.get('name').
+func (v *variables) GetItem(key any) (*exec.Value, bool) { return v.GetAttribute(fmt.Sprint(key)) }
+
+// connections is conn.<id>.
+type connections struct{ in Input }
+
+func (c *connections) GetAttribute(name string) (*exec.Value, bool) {
+	cn, err := c.in.Connection(name)
+	if err != nil {
+		return exec.AsValue(err), true
+	}
+	if cn == nil {
+		return exec.AsValue(fmt.Errorf("the conn_id `%s` isn't defined", name)), true
+	}
+	return exec.AsValue(map[string]any{
+		"conn_id": cn.ConnID, "conn_type": cn.ConnType, "host": cn.Host, "schema": cn.Schema, "login": cn.Login,
+		"password": cn.Password, "port": cn.Port, "extra": cn.Extra, "extra_dejson": cn.ExtraMap(), "description": cn.Description,
+		"uri": cn.URI(),
+	}), true
+}
+
+func (c *connections) GetItem(key any) (*exec.Value, bool) { return c.GetAttribute(fmt.Sprint(key)) }
+
+// dsAdd is macros.ds_add(ds, days).
+func dsAdd(ds string, days int) (string, error) {
+	t, err := time.Parse("2006-01-02", ds)
+	if err != nil {
+		return "", fmt.Errorf("ds_add: %q is not a YYYY-MM-DD date", ds)
+	}
+	return t.AddDate(0, 0, days).Format("2006-01-02"), nil
+}
+
+// dsFormat is macros.ds_format(ds, input_format, output_format).
+func dsFormat(ds, in, out string) (string, error) {
+	t, err := strptime(ds, in)
+	if err != nil {
+		return "", fmt.Errorf("ds_format: %w", err)
+	}
+	return strftime(t, out)
+}

@@ -1,0 +1,112 @@
+package templating
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gust-sched/gust/common/connection"
+)
+
+func renderer() *Renderer {
+	ld := time.Date(2024, 3, 5, 0, 0, 0, 0, time.UTC)
+	prev := ld.Add(-24 * time.Hour)
+	return New(Input{
+		DagID: "d", TaskID: "t", RunID: "scheduled__2024-03-05T00:00:00+00:00", RunType: "scheduled",
+		LogicalDate: ld, DataIntervalStart: ld, DataIntervalEnd: ld.Add(24 * time.Hour),
+		PrevSuccessStart: &prev, PrevSuccessEnd: &ld, TryNumber: 2,
+		Conf:   map[string]any{"who": "conf"},
+		Params: map[string]any{"n": 3, "name": "x"},
+		Variable: func(k string) (string, bool, error) {
+			switch k {
+			case "plain":
+				return "hello", true, nil
+			case "cfg":
+				return `{"region": "eu", "ids": [1, 2]}`, true, nil
+			}
+			return "", false, nil
+		},
+		Connection: func(id string) (*connection.Connection, error) {
+			if id == "db" {
+				return &connection.Connection{ConnID: "db", ConnType: "postgres", Host: "h.example", Port: 5432, Login: "u", Password: "pw"}, nil
+			}
+			return nil, nil
+		},
+		XCom: func(dagID, taskID, key string) (any, bool, error) {
+			if dagID == "d" && (taskID == "up" || taskID == "") && key == "return_value" {
+				return "42", true, nil
+			}
+			if taskID == "up" && key == "extra" {
+				return map[string]any{"a": 1.0}, true, nil
+			}
+			if taskID == "boom" {
+				return nil, false, errors.New("database away")
+			}
+			return nil, false, nil
+		},
+	})
+}
+
+// TestAirflowContext checks the strings Airflow 2 renders for the same
+// templates and dates.
+func TestAirflowContext(t *testing.T) {
+	r := renderer()
+	cases := map[string]string{
+		"{{ ds }}":                                           "2024-03-05",
+		"{{ ds_nodash }}":                                    "20240305",
+		"{{ ts }}":                                           "2024-03-05T00:00:00+00:00",
+		"{{ ts_nodash }}":                                    "20240305T000000",
+		"{{ ts_nodash_with_tz }}":                            "20240305T000000+0000",
+		"{{ logical_date }}":                                 "2024-03-05T00:00:00+00:00",
+		"{{ data_interval_end }}":                            "2024-03-06T00:00:00+00:00",
+		"{{ prev_data_interval_start_success }}":             "2024-03-04T00:00:00+00:00",
+		"{{ data_interval_start.strftime('%Y/%m') }}":        "2024/03",
+		"{{ logical_date.year }}":                            "2024",
+		"{{ run_id }}":                                       "scheduled__2024-03-05T00:00:00+00:00",
+		"{{ dag_run.conf.who }}":                             "conf",
+		"{{ dag_run.conf['who'] }}":                          "conf",
+		"{{ params.n * 2 }}":                                 "6",
+		"{{ ti.try_number }}":                                "2",
+		"{{ task_instance.task_id }}":                        "t",
+		"{{ ti.xcom_pull(task_ids='up') }}":                  "42",
+		"{{ ti.xcom_pull('up') }}":                           "42",
+		"{{ ti.xcom_pull(task_ids='up', key='extra').a }}":   "1.0",
+		"{{ ti.xcom_pull(task_ids=['up', 'none']) }}":        "['42', None]",
+		"{{ var.value.plain }}":                              "hello",
+		"{{ var.json.cfg.region }}":                          "eu",
+		"{{ conn.db.host }}:{{ conn.db.port }}":              "h.example:5432",
+		"{{ macros.ds_add(ds, 5) }}":                         "2024-03-10",
+		"{{ macros.ds_add(ds, -5) }}":                        "2024-02-29",
+		"{{ macros.ds_format(ds, '%Y-%m-%d', '%d.%m.%Y') }}": "05.03.2024",
+		"{% for i in range(3) %}{{ i }}{% endfor %}":         "012",
+		"{{ 'a-b' | upper }} no template here":               "A-B no template here",
+		"echo plain":                                         "echo plain",
+	}
+	for tpl, want := range cases {
+		got, err := r.Render("bash_command", tpl)
+		if err != nil {
+			t.Errorf("%s: %v", tpl, err)
+			continue
+		}
+		if got != want {
+			t.Errorf("%s = %q, want %q", tpl, got, want)
+		}
+	}
+}
+
+func TestTemplateErrorsAreClear(t *testing.T) {
+	r := renderer()
+	for tpl, want := range map[string]string{
+		"{{ nope }}":                          "nope",
+		"{{ var.value.missing }}":             "variable missing does not exist",
+		"{{ conn.nodb.host }}":                "nodb",
+		"{{ ds ":                              "bash_command",
+		"{{ ti.xcom_pull(task_ids='boom') }}": "database away",
+	} {
+		_, err := r.Render("bash_command", tpl)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err = %v, want it to mention %q", tpl, err, want)
+		}
+	}
+}
