@@ -56,15 +56,18 @@ func (l *taskLog) Close() error { return l.f.Close() }
 
 type bashSpec struct {
 	command        string
+	output         io.Writer // stdout and stderr merged, as Airflow's; nil: the log
 	env            []string
 	cwd            string
 	timeout        time.Duration
 	skipOnExitCode []int
+	mask           func(string) string // masks secrets in what is logged; nil: none
 }
 
 type outcome struct {
 	state  string
 	reason string
+	xcoms  map[string]any // pushed on success
 }
 
 // killGrace is how long a task's process group has between SIGTERM and
@@ -84,13 +87,21 @@ func runBash(ctx context.Context, tl *taskLog, s bashSpec) outcome {
 		defer os.RemoveAll(tmp)
 		dir = tmp
 	}
-	tl.Infof("Running command: %s", s.command)
+	shown := s.command
+	if s.mask != nil {
+		shown = s.mask(shown)
+	}
+	tl.Infof("Running command: %s", shown)
 	cmd := exec.Command("bash", "-c", s.command)
 	cmd.Dir = dir
 	cmd.Env = s.env
 	cmd.Stdin = nil
-	cmd.Stdout = tl
-	cmd.Stderr = tl
+	var out io.Writer = tl
+	if s.output != nil {
+		out = s.output
+	}
+	cmd.Stdout = out
+	cmd.Stderr = out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		return outcome{state: tistate.Failed, reason: fmt.Sprintf("start bash: %v", err)}
@@ -165,7 +176,7 @@ func stopGroup(cmd *exec.Cmd, waitErr <-chan error) error {
 // the worker's environment (or only the task's env when it sets env without
 // append_env), then the task's env, then the context variables, each as
 // AIRFLOW_CTX_* and GUST_CTX_*.
-func taskEnv(task *dagspec.Task, dag *dagspec.DAG, run *metadb.DagRun, ti *metadb.TaskInstance) []string {
+func taskEnv(task *dagspec.Task, rendered, extra map[string]string, dag *dagspec.DAG, run *metadb.DagRun, ti *metadb.TaskInstance) []string {
 	env := map[string]string{}
 	if task.Env == nil || task.AppendEnv {
 		for _, kv := range os.Environ() {
@@ -174,7 +185,10 @@ func taskEnv(task *dagspec.Task, dag *dagspec.DAG, run *metadb.DagRun, ti *metad
 			}
 		}
 	}
-	for k, v := range task.Env {
+	for k, v := range rendered {
+		env[k] = v
+	}
+	for k, v := range extra {
 		env[k] = v
 	}
 	if _, ok := env["PATH"]; !ok {

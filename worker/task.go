@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sort"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -101,6 +102,18 @@ func (w *Worker) handle(ctx context.Context, d broker.Delivery) {
 			} else {
 				applied, err = metadb.Finish(ctx, tx, try, state, nextRetry)
 			}
+			if err == nil && applied && state == tistate.Success {
+				// XComs land with the success, so that downstream tasks,
+				// which start after it, always see them; a try starts clean.
+				if err := metadb.ClearXComs(ctx, tx, try.TIKey); err != nil {
+					return err
+				}
+				for _, k := range sortedKeys(res.xcoms) {
+					if err := metadb.PushXCom(ctx, tx, try.TIKey, k, res.xcoms[k]); err != nil {
+						return err
+					}
+				}
+			}
 			if err != nil {
 				return err
 			}
@@ -137,6 +150,7 @@ func (w *Worker) handle(ctx context.Context, d broker.Delivery) {
 func secs(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
 type result struct {
+	xcoms       map[string]any
 	state       string
 	reason      string
 	noRetry     bool
@@ -178,22 +192,27 @@ func (w *Worker) run(ctx context.Context, log *slog.Logger, ti *metadb.TaskInsta
 		res.state, res.reason, res.noRetry = tistate.Failed, msg, true
 		return res
 	}
-	out := execute(ctx, tl, task, dag, run, ti)
-	res.state, res.reason = out.state, out.reason
+	out := execute(ctx, tl, w.store, task, dag, run, ti)
+	res.state, res.reason, res.xcoms = out.state, out.reason, out.xcoms
 	return res
 }
 
 // RunLocal runs one try of a task in this process, as a worker would, with
 // its log written to w (`gust dags test`). It returns the try's final state
 // and the reason for a failure or skip.
-func RunLocal(ctx context.Context, w io.Writer, dag *dagspec.DAG, run *metadb.DagRun, ti *metadb.TaskInstance) (state, reason string) {
+func RunLocal(ctx context.Context, w io.Writer, store *MemStore, dag *dagspec.DAG, run *metadb.DagRun, ti *metadb.TaskInstance) (state, reason string) {
 	tl := &taskLog{f: nopCloser{w}}
 	task := dag.Task(ti.TaskID)
 	if task == nil {
 		return tistate.Failed, "no such task " + ti.TaskID
 	}
 	tl.Infof("Executing %s on %s (try %d of %d), locally", ti.TaskID, ti.RunID, ti.TryNumber, ti.MaxTries+1)
-	out := execute(ctx, tl, task, dag, run, ti)
+	out := execute(ctx, tl, store, task, dag, run, ti)
+	if out.state == tistate.Success {
+		for k, v := range out.xcoms {
+			store.Push(ti.DagID, ti.RunID, ti.TaskID, k, v)
+		}
+	}
 	return out.state, out.reason
 }
 
@@ -202,19 +221,13 @@ type nopCloser struct{ io.Writer }
 func (nopCloser) Close() error { return nil }
 
 // execute runs the task's operator and logs the outcome.
-func execute(ctx context.Context, tl *taskLog, task *dagspec.Task, dag *dagspec.DAG, run *metadb.DagRun, ti *metadb.TaskInstance) outcome {
+func execute(ctx context.Context, tl *taskLog, store Store, task *dagspec.Task, dag *dagspec.DAG, run *metadb.DagRun, ti *metadb.TaskInstance) outcome {
 	var out outcome
 	switch task.Operator {
 	case dagspec.OperatorEmpty:
 		out = outcome{state: tistate.Success}
 	case dagspec.OperatorBash:
-		out = runBash(ctx, tl, bashSpec{
-			command:        task.BashCommand,
-			env:            taskEnv(task, dag, run, ti),
-			cwd:            task.Cwd,
-			timeout:        secs(task.ExecutionTimeoutSec),
-			skipOnExitCode: task.SkipOnExitCode,
-		})
+		out = executeBash(ctx, tl, store, task, dag, run, ti)
 	default:
 		out = outcome{state: tistate.Failed, reason: "unknown operator " + task.Operator}
 	}
@@ -234,6 +247,53 @@ func execute(ctx context.Context, tl *taskLog, task *dagspec.Task, dag *dagspec.
 	return out
 }
 
+// executeBash renders the task, runs it with secrets masked in its log, and
+// collects its XComs: the last line of output as return_value (when
+// do_xcom_push) and the key=value lines written to $GUST_XCOM_FILE.
+func executeBash(ctx context.Context, tl *taskLog, store Store, task *dagspec.Task, dag *dagspec.DAG, run *metadb.DagRun, ti *metadb.TaskInstance) outcome {
+	p, err := prepare(ctx, store, task, dag, run, ti)
+	if err != nil {
+		return outcome{state: tistate.Failed, reason: "template error: " + err.Error()}
+	}
+	xf, err := os.CreateTemp("", "gust-xcom-")
+	if err != nil {
+		return outcome{state: tistate.Failed, reason: fmt.Sprintf("create XCom file: %v", err)}
+	}
+	xf.Close()
+	defer os.Remove(xf.Name())
+	p.extra["GUST_XCOM_FILE"] = xf.Name()
+	masked := p.masker.Writer(tl)
+	last := &lastLine{}
+	out := runBash(ctx, tl, bashSpec{
+		command:        p.command,
+		output:         io.MultiWriter(masked, last),
+		env:            taskEnv(task, p.env, p.extra, dag, run, ti),
+		cwd:            task.Cwd,
+		timeout:        secs(task.ExecutionTimeoutSec),
+		skipOnExitCode: task.SkipOnExitCode,
+		mask:           p.masker.Mask,
+	})
+	_ = masked.Flush()
+	if out.state != tistate.Success {
+		return out
+	}
+	xs, err := readXComFile(xf.Name())
+	if err != nil {
+		return outcome{state: tistate.Failed, reason: err.Error()}
+	}
+	if xs == nil {
+		xs = map[string]any{}
+	}
+	if task.DoXcomPush {
+		xs["return_value"] = last.String()
+	}
+	if err := checkXComs(xs); err != nil {
+		return outcome{state: tistate.Failed, reason: err.Error()}
+	}
+	out.xcoms = xs
+	return out
+}
+
 // LogPath is where a try's log goes, in Airflow's layout:
 // dag_id=D/run_id=R/task_id=T[/map_index=N]/attempt=K.log.
 func LogPath(base string, k metadb.TIKey, try int) string {
@@ -243,4 +303,13 @@ func LogPath(base string, k metadb.TIKey, try int) string {
 	}
 	parts = append(parts, fmt.Sprintf("attempt=%d.log", try))
 	return filepath.Join(parts...)
+}
+
+func sortedKeys(m map[string]any) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
 }

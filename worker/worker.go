@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gust-sched/gust/common/secrets"
 	"log/slog"
 	"os"
 	"sync"
@@ -37,6 +38,8 @@ type Options struct {
 	// MonitorInterval is how often the worker reports to the monitor.
 	MonitorInterval time.Duration
 	Version         string
+	// Keyring opens encrypted variables and connections ([core] fernet_key).
+	Keyring *secrets.Keyring
 }
 
 // Worker consumes and runs tries. Create it with New and start it with Run.
@@ -46,6 +49,7 @@ type Worker struct {
 	mon     *monitor.Publisher // nil: no monitor
 	logger  *slog.Logger
 	dags    *metadb.DAGCache
+	store   Store
 	started time.Time
 
 	mu      sync.Mutex
@@ -83,6 +87,7 @@ func New(opts Options, db *metadb.DB, mon *monitor.Publisher, logger *slog.Logge
 		mon:     mon,
 		logger:  logger.With(logkey.Worker, opts.Hostname),
 		dags:    metadb.NewDAGCache(256),
+		store:   &DBStore{DB: db, Keyring: opts.Keyring},
 		running: map[metadb.TryKey]context.CancelCauseFunc{},
 		abort:   make(chan struct{}),
 	}, nil

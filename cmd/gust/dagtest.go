@@ -134,6 +134,7 @@ func (a *app) testRun(ctx context.Context, dag *dagspec.DAG, run *metadb.DagRun)
 		tis = append(tis, ti)
 		byID[t.TaskID] = ti
 	}
+	store := worker.NewMemStore()
 	fmt.Fprintf(a.stdout, "Testing DAG %s, run %s (data interval %s to %s)\n", dag.DagID, run.RunID,
 		run.DataIntervalStart.Format(time.RFC3339), run.DataIntervalEnd.Format(time.RFC3339))
 	for {
@@ -170,7 +171,7 @@ func (a *app) testRun(ctx context.Context, dag *dagspec.DAG, run *metadb.DagRun)
 			fmt.Fprintf(a.stdout, "--- %s: running try %d\n", t.TaskID, ti.TryNumber)
 			start := time.Now()
 			ti.StartDate = &start
-			state, reason := worker.RunLocal(ctx, a.stdout, dag, run, ti)
+			state, reason := worker.RunLocal(ctx, a.stdout, store, dag, run, ti)
 			end := time.Now()
 			ti.EndDate = &end
 			if state == tistate.Failed && ti.TryNumber <= ti.MaxTries {

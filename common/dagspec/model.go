@@ -107,3 +107,41 @@ func (d *DAG) Task(id string) *Task {
 	}
 	return nil
 }
+
+// paramSchemaKeys are the keys of a param written as a JSON schema
+// ({default: 5, type: integer, minimum: 1}).
+var paramSchemaKeys = map[string]bool{
+	"default": true, "type": true, "enum": true, "minimum": true, "maximum": true, "exclusiveMinimum": true,
+	"exclusiveMaximum": true, "minLength": true, "maxLength": true, "pattern": true, "format": true,
+	"description": true, "title": true, "items": true, "const": true, "multipleOf": true, "examples": true,
+	"minItems": true, "maxItems": true, "uniqueItems": true, "properties": true, "required": true, "__type__": true,
+}
+
+// ParamSchema returns a param's JSON schema when it is written as one (a
+// mapping with "default" or "type" and only schema keys), else nil.
+func ParamSchema(v any) map[string]any {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil
+	}
+	_, hasDefault := m["default"]
+	_, hasType := m["type"]
+	if !hasDefault && !hasType {
+		return nil
+	}
+	for k := range m {
+		if !paramSchemaKeys[k] {
+			return nil
+		}
+	}
+	return m
+}
+
+// ParamDefault is the value a param has when the run's conf does not set
+// it: its default when written as a schema, else the value itself.
+func ParamDefault(v any) any {
+	if s := ParamSchema(v); s != nil {
+		return s["default"]
+	}
+	return v
+}

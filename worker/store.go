@@ -1,0 +1,191 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/gust-sched/gust/common/connection"
+	"github.com/gust-sched/gust/common/secrets"
+	"github.com/gust-sched/gust/metadb"
+)
+
+// Store is what a try reads besides its task: variables, connections,
+// XComs and the previous successful run. A worker's store is the metadata
+// database; `gust dags test` uses a memory store. Both look first at the
+// environment (AIRFLOW_VAR_<KEY>, AIRFLOW_CONN_<ID>), as Airflow's
+// environment-variables secrets backend does.
+type Store interface {
+	Variables(ctx context.Context) (map[string]string, error)
+	Connections(ctx context.Context) ([]*connection.Connection, error)
+	// XCom returns the latest value under key pushed by taskID ("" = any
+	// task) in the run runID of dagID.
+	XCom(ctx context.Context, dagID, runID, taskID, key string) (any, bool, error)
+	// PrevSuccess is the data interval of dagID's latest successful run
+	// before the logical date.
+	PrevSuccess(ctx context.Context, dagID string, before time.Time) (start, end *time.Time, err error)
+}
+
+// envVariables and envConnections read Airflow's environment backends.
+func envVariables() map[string]string {
+	out := map[string]string{}
+	for _, kv := range os.Environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "AIRFLOW_VAR_") {
+			out[strings.ToLower(strings.TrimPrefix(k, "AIRFLOW_VAR_"))] = v
+		}
+	}
+	return out
+}
+
+func envConnections() ([]*connection.Connection, error) {
+	var out []*connection.Connection
+	for _, kv := range os.Environ() {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || !strings.HasPrefix(k, "AIRFLOW_CONN_") {
+			continue
+		}
+		c, err := connection.ParseURI(strings.ToLower(strings.TrimPrefix(k, "AIRFLOW_CONN_")), v)
+		if err != nil {
+			return nil, fmt.Errorf("environment variable %s: %w", k, err)
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// DBStore reads the metadata database.
+type DBStore struct {
+	DB      *metadb.DB
+	Keyring *secrets.Keyring
+}
+
+// Variables returns every variable; the environment wins over the database.
+func (s *DBStore) Variables(ctx context.Context) (map[string]string, error) {
+	vs, err := metadb.ListVariables(ctx, s.DB.Pool, s.Keyring)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, v := range vs {
+		out[v.Key] = v.Val
+	}
+	for k, v := range envVariables() {
+		out[k] = v
+	}
+	return out, nil
+}
+
+// Connections returns every connection; the environment wins.
+func (s *DBStore) Connections(ctx context.Context) ([]*connection.Connection, error) {
+	cs, err := metadb.ListConnections(ctx, s.DB.Pool, s.Keyring)
+	if err != nil {
+		return nil, err
+	}
+	env, err := envConnections()
+	if err != nil {
+		return nil, err
+	}
+	return mergeConnections(cs, env), nil
+}
+
+func mergeConnections(base, over []*connection.Connection) []*connection.Connection {
+	byID := map[string]*connection.Connection{}
+	for _, c := range base {
+		byID[c.ConnID] = c
+	}
+	for _, c := range over {
+		byID[c.ConnID] = c
+	}
+	out := make([]*connection.Connection, 0, len(byID))
+	for _, c := range byID {
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ConnID < out[j].ConnID })
+	return out
+}
+
+// XCom reads one value.
+func (s *DBStore) XCom(ctx context.Context, dagID, runID, taskID, key string) (any, bool, error) {
+	var raw []byte
+	err := s.DB.Pool.QueryRow(ctx, `SELECT value FROM xcom WHERE dag_id = $1 AND run_id = $2 AND ($3 = '' OR task_id = $3)
+		AND key = $4 AND map_index = -1 ORDER BY timestamp DESC LIMIT 1`, dagID, runID, taskID, key).Scan(&raw)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("pull xcom %s of %s.%s: %w", key, dagID, taskID, err)
+	}
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, false, fmt.Errorf("pull xcom %s of %s.%s: %w", key, dagID, taskID, err)
+	}
+	return v, true, nil
+}
+
+// PrevSuccess reads the previous successful run's interval.
+func (s *DBStore) PrevSuccess(ctx context.Context, dagID string, before time.Time) (*time.Time, *time.Time, error) {
+	var start, end *time.Time
+	err := s.DB.Pool.QueryRow(ctx, `SELECT data_interval_start, data_interval_end FROM dag_run
+		WHERE dag_id = $1 AND logical_date < $2 AND state = 'success' ORDER BY logical_date DESC LIMIT 1`, dagID, before).Scan(&start, &end)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("previous successful run of %s: %w", dagID, err)
+	}
+	return start, end, nil
+}
+
+// MemStore is a store without a database: the environment's variables and
+// connections, and XComs kept in memory (`gust dags test`).
+type MemStore struct {
+	mu    sync.Mutex
+	xcoms map[string]any // dag run task key
+}
+
+// NewMemStore returns an empty memory store.
+func NewMemStore() *MemStore { return &MemStore{xcoms: map[string]any{}} }
+
+// Variables returns the environment's variables.
+func (m *MemStore) Variables(context.Context) (map[string]string, error) { return envVariables(), nil }
+
+// Connections returns the environment's connections.
+func (m *MemStore) Connections(context.Context) ([]*connection.Connection, error) {
+	return envConnections()
+}
+
+// Push records an XCom.
+func (m *MemStore) Push(dagID, runID, taskID, key string, v any) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.xcoms[dagID+" "+runID+" "+taskID+" "+key] = v
+}
+
+// XCom reads one value.
+func (m *MemStore) XCom(_ context.Context, dagID, runID, taskID, key string) (any, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if taskID != "" {
+		v, ok := m.xcoms[dagID+" "+runID+" "+taskID+" "+key]
+		return v, ok, nil
+	}
+	for k, v := range m.xcoms {
+		if strings.HasPrefix(k, dagID+" "+runID+" ") && strings.HasSuffix(k, " "+key) {
+			return v, true, nil
+		}
+	}
+	return nil, false, nil
+}
+
+// PrevSuccess knows no previous run.
+func (m *MemStore) PrevSuccess(context.Context, string, time.Time) (*time.Time, *time.Time, error) {
+	return nil, nil, nil
+}
