@@ -54,6 +54,7 @@ type Core struct {
 	MaxActiveRunsPerDag      int
 	DagsArePausedAtCreation  bool
 	DefaultPoolTaskSlotCount int
+	FernetKey                string
 }
 
 // Database is the [database] section.

@@ -24,6 +24,9 @@ func options(home string) []Option {
 		{"core", "default_pool_task_slot_count", "128", "Slots of default_pool when it is first created.",
 			integer(func(c *Config) *int { return &c.Core.DefaultPoolTaskSlotCount })},
 
+		{"core", "fernet_key", "", "Comma-separated keys (base64, 32 bytes; `gust config generate-key`) that encrypt variables, connection passwords and extras at rest; the first encrypts, all decrypt. Empty: stored in clear.",
+			str(func(c *Config) *string { return &c.Core.FernetKey })},
+
 		// [database]
 		{"database", "sql_conn", "postgres://postgres@127.0.0.1:5432/gust?sslmode=disable", "PostgreSQL URL of the metadata database.",
 			str(func(c *Config) *string { return &c.Database.SQLConn })},

@@ -60,7 +60,7 @@ func New(in Input) *Renderer {
 	ds := ld.T.Format("2006-01-02")
 	ti := &taskInstance{in: in}
 	dagRun := map[string]any{
-		"run_id": in.RunID, "run_type": in.RunType, "conf": orEmpty(in.Conf), "logical_date": ld,
+		"run_id": in.RunID, "run_type": in.RunType, "conf": Normalize(orEmpty(in.Conf)), "logical_date": ld,
 		"execution_date": ld, "data_interval_start": DateTime{in.DataIntervalStart.UTC()},
 		"data_interval_end": DateTime{in.DataIntervalEnd.UTC()}, "dag_id": in.DagID,
 	}
@@ -78,7 +78,7 @@ func New(in Input) *Renderer {
 		"prev_data_interval_end_success":   optDate(in.PrevSuccessEnd),
 		"run_id":                           in.RunID,
 		"dag_run":                          dagRun,
-		"params":                           orEmpty(in.Params),
+		"params":                           Normalize(orEmpty(in.Params)),
 		"task_instance":                    ti,
 		"ti":                               ti,
 		"task":                             map[string]any{"task_id": in.TaskID, "dag_id": in.DagID, "owner": in.Owner},
@@ -238,7 +238,7 @@ func (t *taskInstance) xcomPull(va *exec.VarArgs) (any, error) {
 		if err != nil || !ok {
 			return nil, err
 		}
-		return v, nil
+		return Normalize(v), nil
 	}
 	switch {
 	case taskIDs == nil || taskIDs.IsNil():
@@ -280,7 +280,7 @@ func (v *variables) GetAttribute(name string) (*exec.Value, bool) {
 	if err := json.Unmarshal([]byte(val), &x); err != nil {
 		return exec.AsValue(fmt.Errorf("variable %s is not JSON: %v", name, err)), true
 	}
-	return exec.AsValue(x), true
+	return exec.AsValue(Normalize(x)), true
 }
 
 // GetItem supports var.value['name'] and var.value.get('name').
@@ -322,4 +322,30 @@ func dsFormat(ds, in, out string) (string, error) {
 		return "", fmt.Errorf("ds_format: %w", err)
 	}
 	return strftime(t, out)
+}
+
+// Normalize makes JSON-decoded numbers look as Python's json module gives
+// them: an integral number is an int (renders "2", not "2.0").
+func Normalize(v any) any {
+	switch x := v.(type) {
+	case float64:
+		if x == float64(int64(x)) && x > -1e15 && x < 1e15 {
+			return int64(x)
+		}
+		return x
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = Normalize(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = Normalize(e)
+		}
+		return out
+	default:
+		return v
+	}
 }

@@ -71,7 +71,7 @@ func TestAirflowContext(t *testing.T) {
 		"{{ task_instance.task_id }}":                          "t",
 		"{{ ti.xcom_pull(task_ids='up') }}":                    "42",
 		"{{ ti.xcom_pull('up') }}":                             "42",
-		"{{ ti.xcom_pull(task_ids='up', key='extra').a }}":     "1.0",
+		"{{ ti.xcom_pull(task_ids='up', key='extra').a }}":     "1",
 		"{{ ti.xcom_pull(task_ids=['up', 'none'])[0] }}":       "42",
 		"{{ ti.xcom_pull(task_ids=['up', 'none']) | length }}": "2",
 		"{{ var.value.plain }}":                                "hello",

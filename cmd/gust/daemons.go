@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/gust-sched/gust/common/secrets"
 	"net"
 	"os"
 	"os/signal"
@@ -163,6 +164,10 @@ func (a *app) runParts(c *cli.Context, p parts) error {
 		g.Go(func() error { return s.Run(gctx) })
 	}
 	if p.worker != nil {
+		kr, err := secrets.NewKeyring(cfg.Core.FernetKey)
+		if err != nil {
+			return err
+		}
 		pub := monitor.NewPublisher(rdb, cfg.Monitor.KeyPrefix, int64(cfg.Monitor.EventStreamMaxLen), cfg.Monitor.WorkerHeartbeatTTL, log)
 		pubCtx, stopPub := context.WithCancel(context.WithoutCancel(ctx))
 		defer stopPub()
@@ -179,6 +184,7 @@ func (a *app) runParts(c *cli.Context, p parts) error {
 			HeartbeatInterval:  cfg.Scheduler.JobHeartbeatSec,
 			ShutdownGrace:      cfg.Celery.WorkerShutdownGrace,
 			Version:            version,
+			Keyring:            kr,
 		}, db, pub, log.With("component", "worker"))
 		if err != nil {
 			return err

@@ -153,6 +153,8 @@ func (a *app) cli() *cli.App {
 			a.dagsCommand(),
 			a.tasksCommand(),
 			a.poolsCommand(),
+			a.variablesCommand(),
+			a.connectionsCommand(),
 			a.jobsCommand(),
 			a.configCommand(),
 			{

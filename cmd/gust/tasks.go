@@ -13,6 +13,8 @@ func (a *app) tasksCommand() *cli.Command {
 		Usage: "inspect task instances",
 		Subcommands: []*cli.Command{
 			a.tasksListCommand(),
+			a.xcomCommand(),
+			a.tasksRenderCommand(),
 			a.tasksClearCommand(),
 			a.tasksSetStateCommand("set-state", "", "set the state of a task instance by hand (Airflow's mark success / failed)"),
 			a.tasksSetStateCommand("mark-success", "success", "mark a task instance success (with --upstream/--downstream)"),

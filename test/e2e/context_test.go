@@ -1,0 +1,155 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/gust-sched/gust/common/secrets"
+)
+
+// TestTemplatesXComsAndSecrets: templates render Airflow's context with
+// params overridden by conf, XComs go downstream (return_value and named
+// ones), variables and connections are encrypted at rest, reach tasks as
+// templates and AIRFLOW_CONN_* and are masked in logs; a template error and
+// an oversized XCom fail the try with a clear reason.
+func TestTemplatesXComsAndSecrets(t *testing.T) {
+	t.Parallel()
+	key, err := secrets.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newCluster(t, "GUST__CORE__FERNET_KEY="+key)
+	out := filepath.Join(c.Home, "out.txt")
+	c.WriteDAG("ctx.yaml", `
+ctx:
+  schedule: null
+  params:
+    who: world
+    n: {default: 2, type: integer}
+  tasks:
+    producer:
+      operator: bash
+      bash_command: |
+        echo "{{ ds }} {{ params.who }} {{ params.n }}"
+        echo 'k1=[1, 2]' >> "$GUST_XCOM_FILE"
+        echo "last line {{ run_id }}"
+    consumer:
+      operator: bash
+      dependencies: [producer]
+      env:
+        PULLED: "{{ ti.xcom_pull(task_ids='producer') }}"
+      bash_command: 'echo "$PULLED|{{ ti.xcom_pull(task_ids=''producer'', key=''k1'')[1] }}|{{ macros.ds_add(ds, 1) }}|{{ var.json.settings.region }}" > ` + out + `'
+    secretive:
+      operator: bash
+      bash_command: 'echo "uri=$AIRFLOW_CONN_MYDB token={{ var.value.api_token }} pw={{ conn.mydb.password }} host={{ conn.mydb.host }}"'
+broken:
+  schedule: null
+  tasks:
+    bad_template: {operator: bash, bash_command: 'echo {{ nope }}'}
+    big_xcom: {operator: bash, bash_command: 'head -c 60000 /dev/zero | tr "\0" a'}
+`)
+	c.MustRun("variables", "set", "api_token", "tok-98765-secret")
+	c.MustRun("variables", "set", "settings", `{"region": "eu-west"}`, "--json")
+	c.MustRun("connections", "add", "mydb", "--conn-uri", "postgres://app:sup3rs3cret@db.internal:5432/sales")
+	if got := strings.TrimSpace(c.MustRun("variables", "get", "api_token")); got != "tok-98765-secret" {
+		t.Errorf("variables get = %q", got)
+	}
+	var conns []map[string]any
+	c.MustJSON(&conns, "connections", "get", "mydb")
+	if len(conns) != 1 || conns[0]["password"] != "***" || conns[0]["host"] != "db.internal" {
+		t.Errorf("connections get = %v", conns)
+	}
+	if _, errOut, err := c.Run("connections", "add", "mydb", "--conn-uri", "http://x"); err == nil || !strings.Contains(errOut, "already exists") {
+		t.Errorf("duplicate connection: %v %s", err, errOut)
+	}
+
+	// Encrypted at rest.
+	dbURL := envValue(c.Env, "GUST__DATABASE__SQL_CONN")
+	conn, err := pgx.Connect(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var val, pw string
+	if err := conn.QueryRow(context.Background(), `SELECT v.val, c.password FROM variable v, connection c WHERE v.key = 'api_token' AND c.conn_id = 'mydb'`).Scan(&val, &pw); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(val, "tok-98765") || strings.Contains(pw, "sup3rs3cret") {
+		t.Errorf("secrets stored in clear: %q %q", val, pw)
+	}
+
+	c.Start("scheduler", "scheduler")
+	c.Start("worker", "worker", "-c", "2")
+	c.WaitParsed(30*time.Second, "ctx", "broken")
+	c.MustRun("dags", "trigger", "ctx", "--run-id", "r1", "--logical-date", "2024-05-10", "--conf", `{"who": "conf"}`)
+	c.MustRun("dags", "trigger", "broken", "--run-id", "r1")
+	runs := c.WaitRunsFinished(60*time.Second, 2, "ctx", "broken")
+	if runs["ctx"][0].State != "success" || runs["broken"][0].State != "failed" {
+		t.Fatalf("runs: ctx %s broken %s", runs["ctx"][0].State, runs["broken"][0].State)
+	}
+	logOf := func(dag, task string) string {
+		b, _ := os.ReadFile(filepath.Join(c.Logs, "dag_id="+dag, "run_id=r1", "task_id="+task, "attempt=1.log"))
+		return string(b)
+	}
+	if l := logOf("ctx", "producer"); !strings.Contains(l, "2024-05-10 conf 2") {
+		t.Errorf("producer log lacks the rendered params and ds:\n%s", l)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.TrimSpace(string(b)), "last line r1|2|2024-05-11|eu-west"; got != want {
+		t.Errorf("consumer wrote %q, want %q", got, want)
+	}
+	sl := logOf("ctx", "secretive")
+	for _, secret := range []string{"sup3rs3cret", "tok-98765-secret"} {
+		if strings.Contains(sl, secret) {
+			t.Errorf("secret %q appears in the task log:\n%s", secret, sl)
+		}
+	}
+	if !strings.Contains(sl, "uri=postgres://app:***@db.internal:5432/sales") || !strings.Contains(sl, "token=*** pw=*** host=db.internal") {
+		t.Errorf("secretive log:\n%s", sl)
+	}
+	var xs []struct {
+		TaskID string `json:"task_id"`
+		Key    string `json:"key"`
+		Value  any    `json:"value"`
+	}
+	c.MustJSON(&xs, "tasks", "xcom", "list", "ctx", "r1")
+	got := map[string]string{}
+	for _, x := range xs {
+		vb, _ := json.Marshal(x.Value)
+		got[x.TaskID+"/"+x.Key] = string(vb)
+	}
+	if got["producer/return_value"] != `"last line r1"` || got["producer/k1"] != "[1,2]" {
+		t.Errorf("xcom list = %v", got)
+	}
+	if l := logOf("broken", "bad_template"); !strings.Contains(l, "template error") || !strings.Contains(l, "nope") {
+		t.Errorf("bad_template log:\n%s", l)
+	}
+	if l := logOf("broken", "big_xcom"); !strings.Contains(l, "larger than") {
+		t.Errorf("big_xcom log:\n%s", l)
+	}
+
+	rendered := c.MustRun("tasks", "render", "ctx", "consumer", "2024-05-10")
+	if !strings.Contains(rendered, "# property: bash_command") || !strings.Contains(rendered, "|2|2024-05-11|eu-west") {
+		t.Errorf("tasks render:\n%s", rendered)
+	}
+}
+
+func envValue(env []string, key string) string {
+	v := ""
+	for _, kv := range env {
+		if k, val, ok := strings.Cut(kv, "="); ok && k == key {
+			v = val
+		}
+	}
+	return v
+}
