@@ -45,7 +45,7 @@ ctx:
       dependencies: [producer]
       env:
         PULLED: "{{ ti.xcom_pull(task_ids='producer') }}"
-      bash_command: 'echo "$PULLED|{{ ti.xcom_pull(task_ids=''producer'', key=''k1'')[1] }}|{{ macros.ds_add(ds, 1) }}|{{ var.json.settings.region }}" > ` + out + `'
+      bash_command: 'echo "$PULLED|{{ ti.xcom_pull(task_ids=''producer'', key=''k1'')[1] }}|{{ macros.ds_add(ds, 1) }}|{{ var.json.settings.region }}" > `+out+`'
     secretive:
       operator: bash
       bash_command: 'echo "uri=$AIRFLOW_CONN_MYDB token={{ var.value.api_token }} pw={{ conn.mydb.password }} host={{ conn.mydb.host }}"'
