@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/gust-sched/gust/common/dagspec"
 	"github.com/gust-sched/gust/common/schedule"
 	"github.com/gust-sched/gust/common/tistate"
 	"github.com/gust-sched/gust/metadb"
@@ -61,6 +62,9 @@ func Trigger(ctx context.Context, db *metadb.DB, req TriggerRequest) (*metadb.Da
 		dag, err := metadb.NewDAGCache(1).Get(ctx, tx, row.DagHash)
 		if err != nil {
 			return err
+		}
+		if err := dagspec.ValidateParams(dag.Params, req.Conf); err != nil {
+			return fmt.Errorf("%w: %v", ErrInvalidTrigger, err)
 		}
 		iv := schedule.Interval{Start: logical, End: logical}
 		if tt, err := schedule.New(dag.Schedule, dag.Timezone); err == nil {

@@ -155,6 +155,7 @@ func (a *app) cli() *cli.App {
 			a.poolsCommand(),
 			a.variablesCommand(),
 			a.connectionsCommand(),
+			a.rotateFernetKeyCommand(),
 			a.jobsCommand(),
 			a.configCommand(),
 			{

@@ -448,3 +448,47 @@ func (a *app) tasksRenderCommand() *cli.Command {
 		},
 	}
 }
+
+func (a *app) rotateFernetKeyCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "rotate-fernet-key",
+		Usage: "re-encrypt every variable and connection with the first key of [core] fernet_key (put the new key first, run this, then drop the old key)",
+		Action: func(c *cli.Context) error {
+			return a.withSecrets(c, func(db *metadb.DB, kr *secrets.Keyring) error {
+				if !kr.Enabled() {
+					return fmt.Errorf("[core] fernet_key is empty: there is no key to encrypt with")
+				}
+				var nv, nc int
+				err := db.InTx(c.Context, func(tx pgx.Tx) error {
+					vs, err := metadb.ListVariables(c.Context, tx, kr)
+					if err != nil {
+						return err
+					}
+					for _, v := range vs {
+						if err := metadb.SetVariable(c.Context, tx, kr, v.Key, v.Val, v.Description); err != nil {
+							return err
+						}
+					}
+					cs, err := metadb.ListConnections(c.Context, tx, kr)
+					if err != nil {
+						return err
+					}
+					for _, cn := range cs {
+						if err := metadb.DeleteConnection(c.Context, tx, cn.ConnID); err != nil {
+							return err
+						}
+						if err := metadb.AddConnection(c.Context, tx, kr, cn); err != nil {
+							return err
+						}
+					}
+					nv, nc = len(vs), len(cs)
+					return nil
+				})
+				if err == nil {
+					fmt.Fprintf(a.stdout, "Re-encrypted %d variables and %d connections with the first key\n", nv, nc)
+				}
+				return err
+			})
+		},
+	}
+}

@@ -402,6 +402,15 @@ func (p *parser) dag(df field, def []field) (*DAG, error) {
 	if err := p.tasks(d, *tasksField, args); err != nil {
 		return nil, err
 	}
+	// A param schema must compile, and a default that is set must fit it.
+	for n, v := range d.Params {
+		if spec := ParamSchema(v); spec != nil {
+			if _, err := compileParam(n, spec); err != nil {
+				f, _ := get(fs, "params")
+				return nil, p.errf(f.knod, "%s: param %s: invalid schema: %v", where, n, err)
+			}
+		}
+	}
 	if d.Schedule != "" && d.StartDate == nil {
 		return nil, p.errf(df.knod, "%s: a scheduled DAG needs a start_date (in the DAG or its default_args)", where)
 	}

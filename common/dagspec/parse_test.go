@@ -201,3 +201,38 @@ d:
 		t.Errorf("weights %d %d %d", d.Task("a").EffectivePriority, d.Task("b").EffectivePriority, d.Task("c").EffectivePriority)
 	}
 }
+
+func TestParamSchemas(t *testing.T) {
+	src := `
+d:
+  schedule: null
+  params:
+    n: {default: 2, type: integer, minimum: 1}
+    color: {default: red, enum: [red, green]}
+    free: anything
+    nested: {a: 1}
+  tasks:
+    a: {operator: empty}
+`
+	dags, err := Parse("p.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	params := dags[0].Params
+	if ParamDefault(params["n"]) != 2 || ParamDefault(params["free"]) != "anything" || ParamSchema(params["nested"]) != nil {
+		t.Errorf("defaults: %v", params)
+	}
+	if err := ValidateParams(params, nil); err != nil {
+		t.Errorf("defaults rejected: %v", err)
+	}
+	if err := ValidateParams(params, map[string]any{"n": 5.0, "color": "green", "free": 1.0}); err != nil {
+		t.Errorf("good conf rejected: %v", err)
+	}
+	err = ValidateParams(params, map[string]any{"n": "five", "color": "blue"})
+	if err == nil || !strings.Contains(err.Error(), "param n") || !strings.Contains(err.Error(), "param color") {
+		t.Errorf("bad conf: %v", err)
+	}
+	if _, err := Parse("p.yaml", []byte("d:\n  schedule: null\n  params:\n    n: {default: 1, type: integr}\n  tasks:\n    a: {operator: empty}\n")); err == nil || !strings.Contains(err.Error(), "invalid schema") {
+		t.Errorf("bad schema: %v", err)
+	}
+}

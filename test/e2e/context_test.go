@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -90,6 +91,10 @@ broken:
 	c.WaitParsed(30*time.Second, "ctx", "broken")
 	c.MustRun("dags", "trigger", "ctx", "--run-id", "r1", "--logical-date", "2024-05-10", "--conf", `{"who": "conf"}`)
 	c.MustRun("dags", "trigger", "broken", "--run-id", "r1")
+	// A param with a schema is checked at trigger time.
+	if _, errOut, err := c.Run("dags", "trigger", "ctx", "--conf", `{"n": "many"}`); err == nil || !strings.Contains(errOut, "param n") {
+		t.Errorf("bad param value: %v %s", err, errOut)
+	}
 	runs := c.WaitRunsFinished(60*time.Second, 2, "ctx", "broken")
 	if runs["ctx"][0].State != "success" || runs["broken"][0].State != "failed" {
 		t.Fatalf("runs: ctx %s broken %s", runs["ctx"][0].State, runs["broken"][0].State)
@@ -142,6 +147,25 @@ broken:
 	if !strings.Contains(rendered, "# property: bash_command") || !strings.Contains(rendered, "|2|2024-05-11|eu-west") {
 		t.Errorf("tasks render:\n%s", rendered)
 	}
+	// Key rotation: the new key first re-encrypts; then the new key alone
+	// reads everything.
+	newKey, _ := secrets.GenerateKey()
+	gust := func(key string, args ...string) (string, error) {
+		cmd := exec.Command(gustBin, args...)
+		cmd.Env = append(append([]string{}, c.Env...), "GUST__CORE__FERNET_KEY="+key)
+		b, err := cmd.CombinedOutput()
+		return string(b), err
+	}
+	if out, err := gust(newKey+","+key, "rotate-fernet-key"); err != nil || !strings.Contains(out, "2 variables and 1 connections") {
+		t.Fatalf("rotate-fernet-key: %v %s", err, out)
+	}
+	if out, err := gust(newKey, "variables", "get", "api_token"); err != nil || strings.TrimSpace(out) != "tok-98765-secret" {
+		t.Errorf("after rotation, the new key alone: %v %q", err, out)
+	}
+	if out, err := gust(key, "variables", "get", "api_token"); err == nil || !strings.Contains(out, "no key") {
+		t.Errorf("after rotation, the old key alone should not decrypt: %v %q", err, out)
+	}
+
 }
 
 func envValue(env []string, key string) string {
