@@ -235,3 +235,17 @@ func ListXComs(ctx context.Context, q DBTX, dagID, runID, taskID string) ([]XCom
 	}
 	return xs, nil
 }
+
+// SkipTIs sets the given task instances of a run to skipped if they are not
+// yet decided (a branch or short circuit skipping its downstream).
+func SkipTIs(ctx context.Context, q DBTX, dagID, runID string, taskIDs []string) error {
+	if len(taskIDs) == 0 {
+		return nil
+	}
+	_, err := q.Exec(ctx, `UPDATE task_instance SET state = 'skipped', start_date = coalesce(start_date, now()), end_date = now(),
+		updated_at = now() WHERE dag_id = $1 AND run_id = $2 AND task_id = ANY($3) AND state IS NULL`, dagID, runID, taskIDs)
+	if err != nil {
+		return fmt.Errorf("skip tasks of %s/%s: %w", dagID, runID, err)
+	}
+	return nil
+}

@@ -68,6 +68,8 @@ type outcome struct {
 	state  string
 	reason string
 	xcoms  map[string]any // pushed on success
+	last   string         // last line of output
+	skip   []string       // downstream task ids to skip on success (branch, short_circuit)
 }
 
 // killGrace is how long a task's process group has between SIGTERM and

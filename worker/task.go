@@ -113,6 +113,9 @@ func (w *Worker) handle(ctx context.Context, d broker.Delivery) {
 						return err
 					}
 				}
+				if err := metadb.SkipTIs(ctx, tx, try.DagID, try.RunID, res.skip); err != nil {
+					return err
+				}
 			}
 			if err != nil {
 				return err
@@ -151,6 +154,7 @@ func secs(s float64) time.Duration { return time.Duration(s * float64(time.Secon
 
 type result struct {
 	xcoms       map[string]any
+	skip        []string
 	state       string
 	reason      string
 	noRetry     bool
@@ -193,18 +197,18 @@ func (w *Worker) run(ctx context.Context, log *slog.Logger, ti *metadb.TaskInsta
 		return res
 	}
 	out := execute(ctx, tl, w.store, task, dag, run, ti)
-	res.state, res.reason, res.xcoms = out.state, out.reason, out.xcoms
+	res.state, res.reason, res.xcoms, res.skip = out.state, out.reason, out.xcoms, out.skip
 	return res
 }
 
 // RunLocal runs one try of a task in this process, as a worker would, with
 // its log written to w (`gust dags test`). It returns the try's final state
 // and the reason for a failure or skip.
-func RunLocal(ctx context.Context, w io.Writer, store *MemStore, dag *dagspec.DAG, run *metadb.DagRun, ti *metadb.TaskInstance) (state, reason string) {
+func RunLocal(ctx context.Context, w io.Writer, store *MemStore, dag *dagspec.DAG, run *metadb.DagRun, ti *metadb.TaskInstance) (state, reason string, skip []string) {
 	tl := &taskLog{f: nopCloser{w}}
 	task := dag.Task(ti.TaskID)
 	if task == nil {
-		return tistate.Failed, "no such task " + ti.TaskID
+		return tistate.Failed, "no such task " + ti.TaskID, nil
 	}
 	tl.Infof("Executing %s on %s (try %d of %d), locally", ti.TaskID, ti.RunID, ti.TryNumber, ti.MaxTries+1)
 	out := execute(ctx, tl, store, task, dag, run, ti)
@@ -213,7 +217,7 @@ func RunLocal(ctx context.Context, w io.Writer, store *MemStore, dag *dagspec.DA
 			store.Push(ti.DagID, ti.RunID, ti.TaskID, k, v)
 		}
 	}
-	return out.state, out.reason
+	return out.state, out.reason, out.skip
 }
 
 type nopCloser struct{ io.Writer }
@@ -226,8 +230,11 @@ func execute(ctx context.Context, tl *taskLog, store Store, task *dagspec.Task, 
 	switch task.Operator {
 	case dagspec.OperatorEmpty:
 		out = outcome{state: tistate.Success}
-	case dagspec.OperatorBash:
+	case dagspec.OperatorBash, dagspec.OperatorBranch, dagspec.OperatorShortCircuit:
 		out = executeBash(ctx, tl, store, task, dag, run, ti)
+		if out.state == tistate.Success && task.Operator != dagspec.OperatorBash {
+			out = followUp(tl, task, dag, out)
+		}
 	default:
 		out = outcome{state: tistate.Failed, reason: "unknown operator " + task.Operator}
 	}
@@ -284,8 +291,9 @@ func executeBash(ctx context.Context, tl *taskLog, store Store, task *dagspec.Ta
 	if xs == nil {
 		xs = map[string]any{}
 	}
+	out.last = last.String()
 	if task.DoXcomPush {
-		xs["return_value"] = last.String()
+		xs["return_value"] = out.last
 	}
 	if err := checkXComs(xs); err != nil {
 		return outcome{state: tistate.Failed, reason: err.Error()}

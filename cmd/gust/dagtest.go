@@ -171,7 +171,13 @@ func (a *app) testRun(ctx context.Context, dag *dagspec.DAG, run *metadb.DagRun)
 			fmt.Fprintf(a.stdout, "--- %s: running try %d\n", t.TaskID, ti.TryNumber)
 			start := time.Now()
 			ti.StartDate = &start
-			state, reason := worker.RunLocal(ctx, a.stdout, store, dag, run, ti)
+			state, reason, skip := worker.RunLocal(ctx, a.stdout, store, dag, run, ti)
+			for _, id := range skip {
+				if s := byID[id]; s != nil && s.State == tistate.None {
+					s.State = tistate.Skipped
+					fmt.Fprintf(a.stdout, "--- %s: skipped (by %s)\n", id, t.TaskID)
+				}
+			}
 			end := time.Now()
 			ti.EndDate = &end
 			if state == tistate.Failed && ti.TryNumber <= ti.MaxTries {

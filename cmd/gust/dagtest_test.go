@@ -58,3 +58,51 @@ local:
 		t.Errorf("unknown DAG: %v", err)
 	}
 }
+
+func TestDagsTestBranchAndShortCircuit(t *testing.T) {
+	home := t.TempDir()
+	dags := filepath.Join(home, "dags")
+	if err := os.MkdirAll(dags, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dag := `
+flow:
+  schedule: null
+  tasks:
+    pick: {operator: branch, bash_command: 'echo "choosing"; echo right'}
+    left: {operator: bash, bash_command: 'echo left', dependencies: [pick]}
+    left_after: {operator: bash, bash_command: 'echo left2', dependencies: [left]}
+    right: {operator: bash, bash_command: 'echo right', dependencies: [pick]}
+    join: {operator: empty, trigger_rule: none_failed_min_one_success, dependencies: [left_after, right]}
+    gate: {operator: short_circuit, bash_command: 'echo False', dependencies: [join]}
+    gated: {operator: bash, bash_command: 'echo never', dependencies: [gate]}
+    gated_after: {operator: bash, bash_command: 'echo never', trigger_rule: all_done, dependencies: [gated]}
+    skip99: {operator: bash, bash_command: 'exit 99'}
+`
+	if err := os.WriteFile(filepath.Join(dags, "flow.yaml"), []byte(dag), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	a := &app{stdout: &out, stderr: &errb, environ: []string{"GUST_HOME=" + home}}
+	if err := a.cli().Run([]string{"gust", "dags", "test", "flow"}); err != nil {
+		t.Fatalf("dags test: %v\n%s", err, out.String())
+	}
+	s := out.String()
+	for _, want := range []string{
+		"--- left: skipped (by pick)",
+		"--- left_after: skipped",
+		"--- right: success",
+		"--- join: success",
+		"--- gated: skipped (by gate)",
+		"--- gated_after: skipped (by gate)",
+		"--- skip99: skipped",
+		": success\n",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("output lacks %q:\n%s", want, s)
+		}
+	}
+	if strings.Contains(s, "echo never") && strings.Contains(s, "Running command: echo never") {
+		t.Errorf("a short-circuited task ran:\n%s", s)
+	}
+}

@@ -425,7 +425,7 @@ func (a *app) tasksRenderCommand() *cli.Command {
 					return err
 				}
 				fields := map[string]string{}
-				if task.Operator == dagspec.OperatorBash {
+				if dagspec.RunsBash(task.Operator) {
 					fields["bash_command"] = task.BashCommand
 					for k, v := range task.Env {
 						fields["env."+k] = v

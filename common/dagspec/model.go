@@ -12,7 +12,21 @@ import (
 const (
 	OperatorBash  = "bash"
 	OperatorEmpty = "empty"
+	// OperatorBranch runs bash; the last line of its output names the
+	// direct downstream task ids to follow (comma or space separated, or a
+	// JSON list); the other direct downstream tasks are skipped.
+	OperatorBranch = "branch"
+	// OperatorShortCircuit runs bash; when the last line of its output is
+	// falsy ("", false, 0, none, no, [] or {}), its downstream tasks are
+	// skipped: all of them, or with ignore_downstream_trigger_rules false
+	// only the direct ones, leaving the rest to their trigger rules.
+	OperatorShortCircuit = "short_circuit"
 )
+
+// RunsBash reports whether an operator runs a bash command.
+func RunsBash(op string) bool {
+	return op == OperatorBash || op == OperatorBranch || op == OperatorShortCircuit
+}
 
 // Trigger rules, with Airflow's names.
 const (
@@ -76,6 +90,9 @@ type Task struct {
 	AppendEnv      bool              `json:"append_env,omitempty"`
 	Cwd            string            `json:"cwd,omitempty"`
 	SkipOnExitCode []int             `json:"skip_on_exit_code,omitempty"`
+	// IgnoreDownstreamTriggerRules is the short_circuit operator's option
+	// (default true).
+	IgnoreDownstreamTriggerRules bool `json:"ignore_downstream_trigger_rules,omitempty"`
 
 	// BaseOperator arguments with Airflow's names.
 	Owner                   string  `json:"owner,omitempty"`

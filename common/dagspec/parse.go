@@ -53,6 +53,10 @@ var operators = map[string]string{
 	"airflow.operators.bash.BashOperator": OperatorBash,
 	"airflow.operators.bash_operator.BashOperator":           OperatorBash,
 	"airflow.providers.standard.operators.bash.BashOperator": OperatorBash,
+	"branch":                                OperatorBranch,
+	"bash_branch":                           OperatorBranch,
+	"short_circuit":                         OperatorShortCircuit,
+	"bash_short_circuit":                    OperatorShortCircuit,
 	"empty":                                 OperatorEmpty,
 	"dummy":                                 OperatorEmpty,
 	"EmptyOperator":                         OperatorEmpty,
@@ -566,6 +570,7 @@ func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, erro
 		DoXcomPush:     true,
 		Owner:          d.Owner,
 	}
+
 	opField, ok := get(own, "operator")
 	if !ok {
 		return nil, nil, p.errf(nil, "%s: has no operator", where)
@@ -575,8 +580,9 @@ func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, erro
 		return nil, nil, err
 	}
 	if t.Operator, ok = operators[opName]; !ok {
-		return nil, nil, p.errf(opField.val, "%s: unknown operator %q (gust knows bash and empty, or their Airflow class paths)", where, opName)
+		return nil, nil, p.errf(opField.val, "%s: unknown operator %q (gust knows bash, empty, branch and short_circuit, or their Airflow class paths)", where, opName)
 	}
+	t.IgnoreDownstreamTriggerRules = t.Operator == OperatorShortCircuit
 	// Operator-specific arguments are read from the task itself; the
 	// BaseOperator ones from the task, else from default_args.
 	var dep *field
@@ -593,13 +599,13 @@ func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, erro
 			f := f
 			dep = &f
 		case "bash_command":
-			if t.Operator != OperatorBash {
+			if !RunsBash(t.Operator) {
 				break
 			}
 			bashSet = true
 			t.BashCommand, err = p.str(f.val, ctx)
 		case "env":
-			if t.Operator != OperatorBash {
+			if !RunsBash(t.Operator) {
 				break
 			}
 			var m map[string]any
@@ -610,15 +616,15 @@ func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, erro
 				}
 			}
 		case "append_env":
-			if t.Operator == OperatorBash {
+			if RunsBash(t.Operator) {
 				t.AppendEnv, err = p.boolean(f.val, ctx)
 			}
 		case "cwd":
-			if t.Operator == OperatorBash {
+			if RunsBash(t.Operator) {
 				t.Cwd, err = p.str(f.val, ctx)
 			}
 		case "skip_on_exit_code", "skip_exit_code":
-			if t.Operator != OperatorBash {
+			if !RunsBash(t.Operator) {
 				break
 			}
 			if isNull(f.val) {
@@ -633,6 +639,11 @@ func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, erro
 			} else {
 				err = p.decode(f.val, &t.SkipOnExitCode, ctx, "an exit code or a list of them")
 			}
+		case "ignore_downstream_trigger_rules":
+			if t.Operator != OperatorShortCircuit {
+				return p.errf(f.knod, "%s: ignore_downstream_trigger_rules applies to the short_circuit operator only", where)
+			}
+			t.IgnoreDownstreamTriggerRules, err = p.boolean(f.val, ctx)
 		case "owner":
 			t.Owner, err = p.str(f.val, ctx)
 		case "retries":
@@ -729,7 +740,7 @@ func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, erro
 			return nil, nil, err
 		}
 	}
-	if t.Operator == OperatorBash {
+	if RunsBash(t.Operator) {
 		if !bashSet || strings.TrimSpace(t.BashCommand) == "" {
 			return nil, nil, p.errf(opField.knod, "%s: the bash operator needs a non-empty bash_command", where)
 		}

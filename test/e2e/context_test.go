@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/gust-sched/gust/common/secrets"
+	"github.com/gust-sched/gust/internal/testenv"
 )
 
 // TestTemplatesXComsAndSecrets: templates render Airflow's context with
@@ -50,6 +51,17 @@ ctx:
     secretive:
       operator: bash
       bash_command: 'echo "uri=$AIRFLOW_CONN_MYDB token={{ var.value.api_token }} pw={{ conn.mydb.password }} host={{ conn.mydb.host }}"'
+branchy:
+  schedule: null
+  tasks:
+    pick: {operator: branch, bash_command: 'echo "[\"right\"]"'}
+    left: {operator: bash, bash_command: 'true', dependencies: [pick]}
+    right: {operator: bash, bash_command: 'true', dependencies: [pick]}
+    join: {operator: bash, bash_command: 'true', trigger_rule: none_failed_min_one_success, dependencies: [left, right]}
+    gate: {operator: short_circuit, bash_command: 'echo 0', ignore_downstream_trigger_rules: false, dependencies: [join]}
+    direct: {operator: bash, bash_command: 'true', dependencies: [gate]}
+    chained: {operator: bash, bash_command: 'true', dependencies: [direct]}
+    cleanup: {operator: bash, bash_command: 'true', trigger_rule: all_done, dependencies: [direct]}
 broken:
   schedule: null
   tasks:
@@ -88,14 +100,25 @@ broken:
 
 	c.Start("scheduler", "scheduler")
 	c.Start("worker", "worker", "-c", "2")
-	c.WaitParsed(30*time.Second, "ctx", "broken")
+	c.WaitParsed(30*time.Second, "ctx", "broken", "branchy")
+	c.MustRun("dags", "trigger", "branchy", "--run-id", "r1")
 	c.MustRun("dags", "trigger", "ctx", "--run-id", "r1", "--logical-date", "2024-05-10", "--conf", `{"who": "conf"}`)
 	c.MustRun("dags", "trigger", "broken", "--run-id", "r1")
 	// A param with a schema is checked at trigger time.
 	if _, errOut, err := c.Run("dags", "trigger", "ctx", "--conf", `{"n": "many"}`); err == nil || !strings.Contains(errOut, "param n") {
 		t.Errorf("bad param value: %v %s", err, errOut)
 	}
-	runs := c.WaitRunsFinished(60*time.Second, 2, "ctx", "broken")
+	runs := c.WaitRunsFinished(60*time.Second, 3, "ctx", "broken", "branchy")
+	bt := c.TIs("branchy", "r1")
+	for task, want := range map[string]string{"pick": "success", "left": "skipped", "right": "success", "join": "success",
+		"gate": "success", "direct": "skipped", "chained": "skipped", "cleanup": "success"} {
+		if got := testenv.State(bt[task]); got != want {
+			t.Errorf("branchy/%s: %s, want %s", task, got, want)
+		}
+	}
+	if runs["branchy"][0].State != "success" {
+		t.Errorf("branchy run %s, want success", runs["branchy"][0].State)
+	}
 	if runs["ctx"][0].State != "success" || runs["broken"][0].State != "failed" {
 		t.Fatalf("runs: ctx %s broken %s", runs["ctx"][0].State, runs["broken"][0].State)
 	}
