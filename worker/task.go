@@ -148,11 +148,15 @@ func (w *Worker) handle(ctx context.Context, d broker.Delivery) {
 	}
 	w.event(ev)
 	log.Info("task finished", "state", state, "runtime_s", runtime, "reason", res.reason)
+	w.runCallback(ctx, log, res, state)
 }
 
 func secs(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
 type result struct {
+	dag         *dagspec.DAG
+	run         *metadb.DagRun
+	ti          *metadb.TaskInstance
 	xcoms       map[string]any
 	skip        []string
 	state       string
@@ -189,7 +193,7 @@ func (w *Worker) run(ctx context.Context, log *slog.Logger, ti *metadb.TaskInsta
 		return result{state: tistate.Failed, reason: err.Error()}
 	}
 	task := dag.Task(ti.TaskID)
-	res := result{task: task, logicalDate: run.LogicalDate}
+	res := result{task: task, logicalDate: run.LogicalDate, dag: dag, run: run, ti: ti}
 	if task == nil {
 		msg := fmt.Sprintf("task %s is not in DAG %s version %s", ti.TaskID, ti.DagID, run.DagHash)
 		tl.Errorf("%s", msg)

@@ -113,6 +113,11 @@ type Task struct {
 	WaitForDownstream  bool `json:"wait_for_downstream,omitempty"`
 	MaxActiveTIsPerDag int  `json:"max_active_tis_per_dag,omitempty"`
 	DoXcomPush         bool `json:"do_xcom_push"`
+	// Callbacks are bash commands run (templated, with the task's context)
+	// after a try ends in that state; a failing callback is only logged.
+	OnSuccessCallback string `json:"on_success_callback,omitempty"`
+	OnFailureCallback string `json:"on_failure_callback,omitempty"`
+	OnRetryCallback   string `json:"on_retry_callback,omitempty"`
 }
 
 // Task returns the task with the given id, or nil.

@@ -82,8 +82,7 @@ var ignoredKeys = map[string]bool{
 	"doc": true, "doc_md": true, "doc_json": true, "doc_yaml": true, "doc_rst": true,
 	"owner_links": true, "executor_config": true, "run_as_user": true, "task_display_name": true,
 	"output_encoding": true, "inlets": true, "outlets": true, "resources": true,
-	"on_execute_callback": true, "on_success_callback": true, "on_failure_callback": true,
-	"on_retry_callback": true, "on_skipped_callback": true, "start_date": true, "end_date": true,
+	"on_execute_callback": true, "on_skipped_callback": true, "start_date": true, "end_date": true,
 }
 
 var dagIgnoredKeys = map[string]bool{
@@ -644,6 +643,12 @@ func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, erro
 				return p.errf(f.knod, "%s: ignore_downstream_trigger_rules applies to the short_circuit operator only", where)
 			}
 			t.IgnoreDownstreamTriggerRules, err = p.boolean(f.val, ctx)
+		case "on_success_callback":
+			t.OnSuccessCallback, err = p.callback(f.val, ctx)
+		case "on_failure_callback":
+			t.OnFailureCallback, err = p.callback(f.val, ctx)
+		case "on_retry_callback":
+			t.OnRetryCallback, err = p.callback(f.val, ctx)
 		case "owner":
 			t.Owner, err = p.str(f.val, ctx)
 		case "retries":
@@ -853,6 +858,20 @@ func clampAdd(a, b int) int {
 		return math.MinInt32
 	}
 	return int(s)
+}
+
+// callback reads a callback: a bash command, or a list of them (run in
+// order, joined with newlines).
+func (p *parser) callback(n *yaml.Node, ctx string) (string, error) {
+	n = resolve(n)
+	if n.Kind == yaml.SequenceNode {
+		var cmds []string
+		if err := p.decode(n, &cmds, ctx, "a bash command or a list of them"); err != nil {
+			return "", err
+		}
+		return strings.Join(cmds, "\n"), nil
+	}
+	return p.str(n, ctx+" (a bash command)")
 }
 
 // Value decoders, each with a clear message.

@@ -29,6 +29,7 @@ func TestTemplatesXComsAndSecrets(t *testing.T) {
 	}
 	c := newCluster(t, "GUST__CORE__FERNET_KEY="+key)
 	out := filepath.Join(c.Home, "out.txt")
+	cb := filepath.Join(c.Home, "callbacks.txt")
 	c.WriteDAG("ctx.yaml", `
 ctx:
   schedule: null
@@ -62,6 +63,25 @@ branchy:
     direct: {operator: bash, bash_command: 'true', dependencies: [gate]}
     chained: {operator: bash, bash_command: 'true', dependencies: [direct]}
     cleanup: {operator: bash, bash_command: 'true', trigger_rule: all_done, dependencies: [direct]}
+callbacks:
+  schedule: null
+  default_args:
+    on_failure_callback: 'echo "failure {{ ti.task_id }} try {{ ti.try_number }} $GUST_TASK_STATE" >> ` + cb + `'
+  tasks:
+    good:
+      operator: bash
+      bash_command: 'true'
+      on_success_callback: 'echo "success {{ ti.task_id }} {{ ds }}" >> ` + cb + `'
+    flaky:
+      operator: bash
+      bash_command: 'exit 1'
+      retries: 1
+      retry_delay_sec: 0
+      on_retry_callback: 'echo "retry {{ ti.task_id }} try {{ ti.try_number }}" >> ` + cb + `'
+    bad_callback:
+      operator: bash
+      bash_command: 'true'
+      on_success_callback: 'exit 3'
 broken:
   schedule: null
   tasks:
@@ -100,15 +120,29 @@ broken:
 
 	c.Start("scheduler", "scheduler")
 	c.Start("worker", "worker", "-c", "2")
-	c.WaitParsed(30*time.Second, "ctx", "broken", "branchy")
+	c.WaitParsed(30*time.Second, "ctx", "broken", "branchy", "callbacks")
 	c.MustRun("dags", "trigger", "branchy", "--run-id", "r1")
+	c.MustRun("dags", "trigger", "callbacks", "--run-id", "r1", "--logical-date", "2024-05-10")
 	c.MustRun("dags", "trigger", "ctx", "--run-id", "r1", "--logical-date", "2024-05-10", "--conf", `{"who": "conf"}`)
 	c.MustRun("dags", "trigger", "broken", "--run-id", "r1")
 	// A param with a schema is checked at trigger time.
 	if _, errOut, err := c.Run("dags", "trigger", "ctx", "--conf", `{"n": "many"}`); err == nil || !strings.Contains(errOut, "param n") {
 		t.Errorf("bad param value: %v %s", err, errOut)
 	}
-	runs := c.WaitRunsFinished(60*time.Second, 3, "ctx", "broken", "branchy")
+	runs := c.WaitRunsFinished(60*time.Second, 4, "ctx", "broken", "branchy", "callbacks")
+	ct := c.TIs("callbacks", "r1")
+	if testenv.State(ct["bad_callback"]) != "success" || testenv.State(ct["flaky"]) != "failed" {
+		t.Errorf("callbacks: bad_callback %s (want success), flaky %s (want failed)", testenv.State(ct["bad_callback"]), testenv.State(ct["flaky"]))
+	}
+	testenv.Eventually(t, 15*time.Second, "callbacks to have run", func() (bool, string) {
+		b, _ := os.ReadFile(cb)
+		got := string(b)
+		return strings.Contains(got, "success good 2024-05-10\n") && strings.Contains(got, "retry flaky try 1\n") &&
+			strings.Contains(got, "failure flaky try 2 failed\n") && !strings.Contains(got, "failure good"), got
+	})
+	if l, _ := os.ReadFile(filepath.Join(c.Logs, "dag_id=callbacks", "run_id=r1", "task_id=bad_callback", "attempt=1.log")); !strings.Contains(string(l), "callback failed (the task stays success)") {
+		t.Errorf("bad_callback log:\n%s", l)
+	}
 	bt := c.TIs("branchy", "r1")
 	for task, want := range map[string]string{"pick": "success", "left": "skipped", "right": "success", "join": "success",
 		"gate": "success", "direct": "skipped", "chained": "skipped", "cleanup": "success"} {

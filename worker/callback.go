@@ -1,0 +1,66 @@
+package worker
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/gust-sched/gust/common/logkey"
+	"github.com/gust-sched/gust/common/tistate"
+)
+
+// callbackTimeout bounds a callback that sets no execution_timeout.
+const callbackTimeout = 5 * time.Minute
+
+// runCallback runs the task's callback for the state its try ended in, in
+// the try's log, with the task's template context and environment plus
+// GUST_TASK_STATE and GUST_TASK_REASON. A failing callback is logged; it
+// never changes the task's state.
+func (w *Worker) runCallback(ctx context.Context, log *slog.Logger, res result, state string) {
+	if res.task == nil || res.dag == nil || res.run == nil || res.ti == nil {
+		return
+	}
+	var cmd string
+	switch state {
+	case tistate.Success:
+		cmd = res.task.OnSuccessCallback
+	case tistate.Failed:
+		cmd = res.task.OnFailureCallback
+	case tistate.UpForRetry:
+		cmd = res.task.OnRetryCallback
+	}
+	if cmd == "" {
+		return
+	}
+	tl, err := openTaskLog(LogPath(w.opts.BaseLogFolder, res.ti.TIKey, res.ti.TryNumber))
+	if err != nil {
+		log.Warn("cannot open the task log for its callback", logkey.Err, err)
+		return
+	}
+	defer tl.Close()
+	tl.Infof("Running the %s callback", state)
+	task := *res.task
+	task.BashCommand = cmd
+	task.ExecutionTimeoutSec = 0
+	p, err := prepare(ctx, w.store, &task, res.dag, res.run, res.ti)
+	if err != nil {
+		tl.Errorf("callback not run: template error: %v", err)
+		return
+	}
+	p.extra["GUST_TASK_STATE"] = state
+	p.extra["GUST_TASK_REASON"] = res.reason
+	masked := p.masker.Writer(tl)
+	out := runBash(ctx, tl, bashSpec{
+		command: p.command,
+		output:  masked,
+		env:     taskEnv(&task, p.env, p.extra, res.dag, res.run, res.ti),
+		cwd:     task.Cwd,
+		timeout: callbackTimeout,
+		mask:    p.masker.Mask,
+	})
+	_ = masked.Flush()
+	if out.state != tistate.Success {
+		tl.Errorf("the %s callback failed (the task stays %s): %s", state, state, out.reason)
+		log.Warn("task callback failed", "state", state, "reason", out.reason)
+	}
+}
