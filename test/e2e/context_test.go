@@ -66,18 +66,18 @@ branchy:
 callbacks:
   schedule: null
   default_args:
-    on_failure_callback: 'echo "failure {{ ti.task_id }} try {{ ti.try_number }} $GUST_TASK_STATE" >> ` + cb + `'
+    on_failure_callback: 'echo "failure {{ ti.task_id }} try {{ ti.try_number }} $GUST_TASK_STATE" >> `+cb+`'
   tasks:
     good:
       operator: bash
       bash_command: 'true'
-      on_success_callback: 'echo "success {{ ti.task_id }} {{ ds }}" >> ` + cb + `'
+      on_success_callback: 'echo "success {{ ti.task_id }} {{ ds }}" >> `+cb+`'
     flaky:
       operator: bash
       bash_command: 'exit 1'
       retries: 1
       retry_delay_sec: 0
-      on_retry_callback: 'echo "retry {{ ti.task_id }} try {{ ti.try_number }}" >> ` + cb + `'
+      on_retry_callback: 'echo "retry {{ ti.task_id }} try {{ ti.try_number }}" >> `+cb+`'
     bad_callback:
       operator: bash
       bash_command: 'true'
