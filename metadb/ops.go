@@ -53,7 +53,7 @@ func ClearTIs(ctx context.Context, tx pgx.Tx, dagID, runID string, retries map[s
 	}
 	tag, err := tx.Exec(ctx, `UPDATE task_instance ti SET state = NULL, max_tries = ti.try_number + r.retries,
 			hostname = '', pid = NULL, queued_dttm = NULL, queued_by_job_id = NULL, end_date = NULL, duration = NULL,
-			next_retry_at = NULL, last_heartbeat_at = NULL, updated_at = now()
+			next_retry_at = NULL, last_heartbeat_at = NULL, updated_at = now(), sensor_started_at = NULL
 		FROM unnest($3::text[], $4::int[]) AS r(task_id, retries)
 		WHERE ti.dag_id = $1 AND ti.run_id = $2 AND ti.task_id = r.task_id`, dagID, runID, ids, rs)
 	if err != nil {

@@ -44,17 +44,18 @@ type TaskInstance struct {
 	Duration        *float64   `json:"duration"`
 	NextRetryAt     *time.Time `json:"next_retry_at"`
 	LastHeartbeatAt *time.Time `json:"last_heartbeat_at"`
+	SensorStartedAt *time.Time `json:"sensor_started_at"`
 }
 
 const tiColumns = `dag_id, run_id, task_id, map_index, coalesce(state, ''), try_number, max_tries, operator, pool,
 	pool_slots, queue, priority_weight, hostname, pid, queued_dttm, queued_by_job_id, start_date, end_date, duration,
-	next_retry_at, last_heartbeat_at`
+	next_retry_at, last_heartbeat_at, sensor_started_at`
 
 func scanTI(row pgx.Row) (*TaskInstance, error) {
 	var t TaskInstance
 	err := row.Scan(&t.DagID, &t.RunID, &t.TaskID, &t.MapIndex, &t.State, &t.TryNumber, &t.MaxTries, &t.Operator,
 		&t.Pool, &t.PoolSlots, &t.Queue, &t.PriorityWeight, &t.Hostname, &t.PID, &t.QueuedDttm, &t.QueuedByJobID,
-		&t.StartDate, &t.EndDate, &t.Duration, &t.NextRetryAt, &t.LastHeartbeatAt)
+		&t.StartDate, &t.EndDate, &t.Duration, &t.NextRetryAt, &t.LastHeartbeatAt, &t.SensorStartedAt)
 	if err != nil {
 		return nil, err
 	}
@@ -130,7 +131,8 @@ func ApplyDecisions(ctx context.Context, q DBTX, dagID, runID string, ds []Decis
 			start_date = CASE WHEN d.to_state IN ('skipped', 'upstream_failed') THEN now() ELSE ti.start_date END,
 			end_date = CASE WHEN d.to_state IN ('skipped', 'upstream_failed') THEN now() ELSE ti.end_date END,
 			duration = CASE WHEN d.to_state IN ('skipped', 'upstream_failed') THEN 0 ELSE ti.duration END,
-			next_retry_at = NULL, updated_at = now()
+			next_retry_at = NULL, updated_at = now(),
+			sensor_started_at = CASE WHEN d.inc = 1 THEN NULL ELSE ti.sensor_started_at END
 		FROM unnest($3::text[], $4::int[], $5::text[], $6::text[], $7::int[]) AS d(task_id, map_index, from_state, to_state, inc)
 		WHERE ti.dag_id = $1 AND ti.run_id = $2 AND ti.task_id = d.task_id AND ti.map_index = d.map_index
 			AND ti.state IS NOT DISTINCT FROM nullif(d.from_state, '')`,
@@ -324,7 +326,8 @@ func RequeueUnpublished(ctx context.Context, q DBTX, tries []TryKey) error {
 // message): the caller acks the message and does nothing.
 func Claim(ctx context.Context, q DBTX, t TryKey, hostname string, pid int) (ti *TaskInstance, ok bool, err error) {
 	ti, err = scanTI(q.QueryRow(ctx, `UPDATE task_instance SET state = 'running', hostname = $6, pid = $7,
-			start_date = now(), end_date = NULL, duration = NULL, last_heartbeat_at = now(), updated_at = now()
+			start_date = now(), end_date = NULL, duration = NULL, last_heartbeat_at = now(), updated_at = now(),
+			sensor_started_at = coalesce(sensor_started_at, now())
 		WHERE dag_id = $1 AND run_id = $2 AND task_id = $3 AND map_index = $4 AND try_number = $5 AND state = 'queued'
 		RETURNING `+tiColumns, t.DagID, t.RunID, t.TaskID, t.MapIndex, t.TryNumber, hostname, pid))
 	if errors.Is(err, pgx.ErrNoRows) {

@@ -70,6 +70,11 @@ func decideRun(dag *dagspec.DAG, tis []*metadb.TaskInstance, prev map[string]str
 			if ti.NextRetryAt == nil || !ti.NextRetryAt.After(now) {
 				decide(ti, tistate.Scheduled, true)
 			}
+		case tistate.UpForReschedule:
+			// A sensor's next poke is the same try (Airflow 2.10).
+			if ti.NextRetryAt == nil || !ti.NextRetryAt.After(now) {
+				decide(ti, tistate.Scheduled, false)
+			}
 		}
 	}
 

@@ -70,6 +70,10 @@ type outcome struct {
 	xcoms  map[string]any // pushed on success
 	last   string         // last line of output
 	skip   []string       // downstream task ids to skip on success (branch, short_circuit)
+	// noRetry: the failure is final (sensor timeout), retries or not.
+	noRetry bool
+	// rescheduleAt: when an up_for_reschedule sensor pokes again.
+	rescheduleAt *time.Time
 }
 
 // killGrace is how long a task's process group has between SIGTERM and

@@ -32,6 +32,9 @@ type Store interface {
 	// PrevSuccess is the data interval of dagID's latest successful run
 	// before the logical date.
 	PrevSuccess(ctx context.Context, dagID string, before time.Time) (start, end *time.Time, err error)
+	// ExternalState is the state of taskID ("" = the run itself) in dagID's
+	// run at the logical date; found is false when there is no such run.
+	ExternalState(ctx context.Context, dagID, taskID string, logical time.Time) (state string, found bool, err error)
 }
 
 // envVariables and envConnections read Airflow's environment backends.
@@ -144,6 +147,25 @@ func (s *DBStore) PrevSuccess(ctx context.Context, dagID string, before time.Tim
 	return start, end, nil
 }
 
+// ExternalState reads another DAG's run or task state.
+func (s *DBStore) ExternalState(ctx context.Context, dagID, taskID string, logical time.Time) (string, bool, error) {
+	var state string
+	var err error
+	if taskID == "" {
+		err = s.DB.Pool.QueryRow(ctx, `SELECT state FROM dag_run WHERE dag_id = $1 AND logical_date = $2`, dagID, logical).Scan(&state)
+	} else {
+		err = s.DB.Pool.QueryRow(ctx, `SELECT coalesce(ti.state, '') FROM task_instance ti JOIN dag_run dr USING (dag_id, run_id)
+			WHERE dr.dag_id = $1 AND dr.logical_date = $2 AND ti.task_id = $3 AND ti.map_index = -1`, dagID, logical, taskID).Scan(&state)
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("state of %s.%s: %w", dagID, taskID, err)
+	}
+	return state, true, nil
+}
+
 // MemStore is a store without a database: the environment's variables and
 // connections, and XComs kept in memory (`gust dags test`).
 type MemStore struct {
@@ -188,4 +210,9 @@ func (m *MemStore) XCom(_ context.Context, dagID, runID, taskID, key string) (an
 // PrevSuccess knows no previous run.
 func (m *MemStore) PrevSuccess(context.Context, string, time.Time) (*time.Time, *time.Time, error) {
 	return nil, nil, nil
+}
+
+// ExternalState knows no other DAG's runs.
+func (m *MemStore) ExternalState(context.Context, string, string, time.Time) (string, bool, error) {
+	return "", false, nil
 }

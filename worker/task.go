@@ -76,7 +76,7 @@ func (w *Worker) handle(ctx context.Context, d broker.Delivery) {
 	res := w.run(taskCtx, log, ti)
 
 	state := res.state
-	var nextRetry *time.Time
+	nextRetry := res.rescheduleAt
 	if state == tistate.Failed && res.task != nil && ti.TryNumber <= ti.MaxTries && !res.noRetry {
 		state = tistate.UpForRetry
 		delay := retry.Delay(retry.Policy{
@@ -142,6 +142,8 @@ func (w *Worker) handle(ctx context.Context, d broker.Delivery) {
 	case tistate.UpForRetry:
 		w.retried.Add(1)
 		ev.Type = "task-retried"
+	case tistate.UpForReschedule:
+		ev.Type = "task-rescheduled"
 	default:
 		w.failed.Add(1)
 		ev.Type = "task-failed"
@@ -154,16 +156,17 @@ func (w *Worker) handle(ctx context.Context, d broker.Delivery) {
 func secs(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
 type result struct {
-	dag         *dagspec.DAG
-	run         *metadb.DagRun
-	ti          *metadb.TaskInstance
-	xcoms       map[string]any
-	skip        []string
-	state       string
-	reason      string
-	noRetry     bool
-	task        *dagspec.Task
-	logicalDate time.Time
+	rescheduleAt *time.Time
+	dag          *dagspec.DAG
+	run          *metadb.DagRun
+	ti           *metadb.TaskInstance
+	xcoms        map[string]any
+	skip         []string
+	state        string
+	reason       string
+	noRetry      bool
+	task         *dagspec.Task
+	logicalDate  time.Time
 }
 
 // run executes a claimed try and returns its outcome. It never panics on
@@ -202,17 +205,17 @@ func (w *Worker) run(ctx context.Context, log *slog.Logger, ti *metadb.TaskInsta
 	}
 	out := execute(ctx, tl, w.store, task, dag, run, ti)
 	res.state, res.reason, res.xcoms, res.skip = out.state, out.reason, out.xcoms, out.skip
+	res.noRetry, res.rescheduleAt = out.noRetry, out.rescheduleAt
 	return res
 }
 
 // RunLocal runs one try of a task in this process, as a worker would, with
-// its log written to w (`gust dags test`). It returns the try's final state
-// and the reason for a failure or skip.
-func RunLocal(ctx context.Context, w io.Writer, store *MemStore, dag *dagspec.DAG, run *metadb.DagRun, ti *metadb.TaskInstance) (state, reason string, skip []string) {
+// its log written to w (`gust dags test`).
+func RunLocal(ctx context.Context, w io.Writer, store *MemStore, dag *dagspec.DAG, run *metadb.DagRun, ti *metadb.TaskInstance) LocalResult {
 	tl := &taskLog{f: nopCloser{w}}
 	task := dag.Task(ti.TaskID)
 	if task == nil {
-		return tistate.Failed, "no such task " + ti.TaskID, nil
+		return LocalResult{State: tistate.Failed, Reason: "no such task " + ti.TaskID}
 	}
 	tl.Infof("Executing %s on %s (try %d of %d), locally", ti.TaskID, ti.RunID, ti.TryNumber, ti.MaxTries+1)
 	out := execute(ctx, tl, store, task, dag, run, ti)
@@ -221,7 +224,15 @@ func RunLocal(ctx context.Context, w io.Writer, store *MemStore, dag *dagspec.DA
 			store.Push(ti.DagID, ti.RunID, ti.TaskID, k, v)
 		}
 	}
-	return out.state, out.reason, out.skip
+	return LocalResult{State: out.state, Reason: out.reason, Skip: out.skip, NoRetry: out.noRetry, RescheduleAt: out.rescheduleAt}
+}
+
+// LocalResult is how a try run by RunLocal ended.
+type LocalResult struct {
+	State, Reason string
+	Skip          []string   // downstream tasks to skip
+	NoRetry       bool       // a failure retries cannot help (sensor timeout)
+	RescheduleAt  *time.Time // up_for_reschedule: the next poke
 }
 
 type nopCloser struct{ io.Writer }
@@ -239,7 +250,13 @@ func execute(ctx context.Context, tl *taskLog, store Store, task *dagspec.Task, 
 		if out.state == tistate.Success && task.Operator != dagspec.OperatorBash {
 			out = followUp(tl, task, dag, out)
 		}
+	case dagspec.OperatorHTTP:
+		out = executeHTTP(ctx, tl, store, task, dag, run, ti)
 	default:
+		if dagspec.IsSensor(task.Operator) {
+			out = executeSensor(ctx, tl, store, task, dag, run, ti)
+			break
+		}
 		out = outcome{state: tistate.Failed, reason: "unknown operator " + task.Operator}
 	}
 	if cause := context.Cause(ctx); cause != nil && out.state != tistate.Success {
@@ -252,6 +269,8 @@ func execute(ctx context.Context, tl *taskLog, store Store, task *dagspec.Task, 
 		tl.Infof("Marking task as SUCCESS. dag_id=%s, task_id=%s, run_id=%s", ti.DagID, ti.TaskID, ti.RunID)
 	case tistate.Skipped:
 		tl.Infof("Marking task as SKIPPED: %s", out.reason)
+	case tistate.UpForReschedule:
+		tl.Infof("Marking task as UP_FOR_RESCHEDULE")
 	default:
 		tl.Errorf("Task failed: %s", out.reason)
 	}

@@ -148,6 +148,7 @@ func (a *app) testRun(ctx context.Context, dag *dagspec.DAG, run *metadb.DagRun)
 			ti.State = d.To
 			if d.NewTry {
 				ti.TryNumber++
+				ti.SensorStartedAt = nil
 			}
 			if d.To != tistate.Scheduled {
 				fmt.Fprintf(a.stdout, "--- %s: %s\n", d.TaskID, d.To)
@@ -161,7 +162,7 @@ func (a *app) testRun(ctx context.Context, dag *dagspec.DAG, run *metadb.DagRun)
 		var nextRetry *time.Time
 		for _, t := range dag.Tasks {
 			ti := byID[t.TaskID]
-			if ti.State == tistate.UpForRetry && (nextRetry == nil || ti.NextRetryAt.Before(*nextRetry)) {
+			if (ti.State == tistate.UpForRetry || ti.State == tistate.UpForReschedule) && ti.NextRetryAt != nil && (nextRetry == nil || ti.NextRetryAt.Before(*nextRetry)) {
 				nextRetry = ti.NextRetryAt
 			}
 			if ti.State != tistate.Scheduled {
@@ -171,8 +172,12 @@ func (a *app) testRun(ctx context.Context, dag *dagspec.DAG, run *metadb.DagRun)
 			fmt.Fprintf(a.stdout, "--- %s: running try %d\n", t.TaskID, ti.TryNumber)
 			start := time.Now()
 			ti.StartDate = &start
-			state, reason, skip := worker.RunLocal(ctx, a.stdout, store, dag, run, ti)
-			for _, id := range skip {
+			if ti.SensorStartedAt == nil {
+				ti.SensorStartedAt = &start
+			}
+			lr := worker.RunLocal(ctx, a.stdout, store, dag, run, ti)
+			state, reason := lr.State, lr.Reason
+			for _, id := range lr.Skip {
 				if s := byID[id]; s != nil && s.State == tistate.None {
 					s.State = tistate.Skipped
 					fmt.Fprintf(a.stdout, "--- %s: skipped (by %s)\n", id, t.TaskID)
@@ -180,19 +185,22 @@ func (a *app) testRun(ctx context.Context, dag *dagspec.DAG, run *metadb.DagRun)
 			}
 			end := time.Now()
 			ti.EndDate = &end
-			if state == tistate.Failed && ti.TryNumber <= ti.MaxTries {
+			if state == tistate.Failed && ti.TryNumber <= ti.MaxTries && !lr.NoRetry {
 				state = tistate.UpForRetry
 				at := end.Add(retry.Delay(retry.Policy{Delay: secs(t.RetryDelaySec), ExponentialBackoff: t.RetryExponentialBackoff,
 					MaxDelay: secs(t.MaxRetryDelaySec)}, dag.DagID, t.TaskID, run.LogicalDate, ti.TryNumber))
 				ti.NextRetryAt = &at
+			}
+			if state == tistate.UpForReschedule {
+				ti.NextRetryAt = lr.RescheduleAt
 			}
 			ti.State = state
 			msg := fmt.Sprintf("--- %s: %s (try %d, %.2fs)", t.TaskID, state, ti.TryNumber, end.Sub(start).Seconds())
 			if reason != "" {
 				msg += ": " + reason
 			}
-			if state == tistate.UpForRetry {
-				msg += fmt.Sprintf("; next try at %s", ti.NextRetryAt.UTC().Format(time.RFC3339))
+			if state == tistate.UpForRetry || state == tistate.UpForReschedule {
+				msg += fmt.Sprintf("; next at %s", ti.NextRetryAt.UTC().Format(time.RFC3339))
 			}
 			fmt.Fprintln(a.stdout, msg)
 		}

@@ -23,6 +23,57 @@ const (
 	OperatorShortCircuit = "short_circuit"
 )
 
+// Sensors and HTTP, with Airflow's names for their arguments.
+const (
+	OperatorFileSensor         = "file_sensor"
+	OperatorTimeDeltaSensor    = "time_delta_sensor"
+	OperatorDateTimeSensor     = "date_time_sensor"
+	OperatorExternalTaskSensor = "external_task_sensor"
+	OperatorHTTPSensor         = "http_sensor"
+	OperatorHTTP               = "http"
+)
+
+// IsSensor reports whether an operator is a sensor.
+func IsSensor(op string) bool {
+	switch op {
+	case OperatorFileSensor, OperatorTimeDeltaSensor, OperatorDateTimeSensor, OperatorExternalTaskSensor, OperatorHTTPSensor:
+		return true
+	}
+	return false
+}
+
+// Sensor holds a sensor's arguments.
+type Sensor struct {
+	PokeInterval float64 `json:"poke_interval"` // seconds
+	Timeout      float64 `json:"timeout"`       // seconds since the try's first poke
+	Mode         string  `json:"mode"`          // poke | reschedule
+	SoftFail     bool    `json:"soft_fail,omitempty"`
+	// file_sensor
+	Filepath string `json:"filepath,omitempty"`
+	// time_delta_sensor: wait until data_interval_end + delta.
+	Delta float64 `json:"delta,omitempty"`
+	// date_time_sensor: wait until target_time (templated).
+	TargetTime string `json:"target_time,omitempty"`
+	// external_task_sensor: the run of external_dag_id with the same logical
+	// date (minus execution_delta) has its task (or the run itself) in one of
+	// allowed_states; failed_states fail the sensor.
+	ExternalDagID  string   `json:"external_dag_id,omitempty"`
+	ExternalTaskID string   `json:"external_task_id,omitempty"`
+	AllowedStates  []string `json:"allowed_states,omitempty"`
+	FailedStates   []string `json:"failed_states,omitempty"`
+	ExecutionDelta float64  `json:"execution_delta,omitempty"`
+}
+
+// HTTP holds the http operator's and http_sensor's arguments.
+type HTTP struct {
+	ConnID        string            `json:"http_conn_id"`
+	Endpoint      string            `json:"endpoint,omitempty"`
+	Method        string            `json:"method"`
+	Data          string            `json:"data,omitempty"`
+	Headers       map[string]string `json:"headers,omitempty"`
+	ResponseCheck string            `json:"response_check_contains,omitempty"` // the body must contain this
+}
+
 // RunsBash reports whether an operator runs a bash command.
 func RunsBash(op string) bool {
 	return op == OperatorBash || op == OperatorBranch || op == OperatorShortCircuit
@@ -92,7 +143,9 @@ type Task struct {
 	SkipOnExitCode []int             `json:"skip_on_exit_code,omitempty"`
 	// IgnoreDownstreamTriggerRules is the short_circuit operator's option
 	// (default true).
-	IgnoreDownstreamTriggerRules bool `json:"ignore_downstream_trigger_rules,omitempty"`
+	IgnoreDownstreamTriggerRules bool    `json:"ignore_downstream_trigger_rules,omitempty"`
+	Sensor                       *Sensor `json:"sensor,omitempty"`
+	HTTP                         *HTTP   `json:"http,omitempty"`
 
 	// BaseOperator arguments with Airflow's names.
 	Owner                   string  `json:"owner,omitempty"`

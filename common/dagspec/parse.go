@@ -57,6 +57,27 @@ var operators = map[string]string{
 	"bash_branch":                           OperatorBranch,
 	"short_circuit":                         OperatorShortCircuit,
 	"bash_short_circuit":                    OperatorShortCircuit,
+	"file_sensor":                           OperatorFileSensor,
+	"FileSensor":                            OperatorFileSensor,
+	"airflow.sensors.filesystem.FileSensor": OperatorFileSensor,
+	"time_delta_sensor":                     OperatorTimeDeltaSensor,
+	"TimeDeltaSensor":                       OperatorTimeDeltaSensor,
+	"airflow.sensors.time_delta.TimeDeltaSensor":              OperatorTimeDeltaSensor,
+	"date_time_sensor":                                        OperatorDateTimeSensor,
+	"DateTimeSensor":                                          OperatorDateTimeSensor,
+	"airflow.sensors.date_time.DateTimeSensor":                OperatorDateTimeSensor,
+	"external_task_sensor":                                    OperatorExternalTaskSensor,
+	"ExternalTaskSensor":                                      OperatorExternalTaskSensor,
+	"airflow.sensors.external_task.ExternalTaskSensor":        OperatorExternalTaskSensor,
+	"airflow.sensors.external_task_sensor.ExternalTaskSensor": OperatorExternalTaskSensor,
+	"http_sensor":                                             OperatorHTTPSensor,
+	"HttpSensor":                                              OperatorHTTPSensor,
+	"airflow.providers.http.sensors.http.HttpSensor":          OperatorHTTPSensor,
+	"http":               OperatorHTTP,
+	"HttpOperator":       OperatorHTTP,
+	"SimpleHttpOperator": OperatorHTTP,
+	"airflow.providers.http.operators.http.HttpOperator":       OperatorHTTP,
+	"airflow.providers.http.operators.http.SimpleHttpOperator": OperatorHTTP,
 	"empty":                                 OperatorEmpty,
 	"dummy":                                 OperatorEmpty,
 	"EmptyOperator":                         OperatorEmpty,
@@ -582,6 +603,15 @@ func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, erro
 		return nil, nil, p.errf(opField.val, "%s: unknown operator %q (gust knows bash, empty, branch and short_circuit, or their Airflow class paths)", where, opName)
 	}
 	t.IgnoreDownstreamTriggerRules = t.Operator == OperatorShortCircuit
+	if IsSensor(t.Operator) {
+		t.Sensor = &Sensor{PokeInterval: 60, Timeout: 7 * 24 * 3600, Mode: "poke"}
+	}
+	if t.Operator == OperatorHTTP || t.Operator == OperatorHTTPSensor {
+		t.HTTP = &HTTP{ConnID: "http_default", Method: "POST"}
+		if t.Operator == OperatorHTTPSensor {
+			t.HTTP.Method = "GET"
+		}
+	}
 	// Operator-specific arguments are read from the task itself; the
 	// BaseOperator ones from the task, else from default_args.
 	var dep *field
@@ -649,6 +679,13 @@ func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, erro
 			t.OnFailureCallback, err = p.callback(f.val, ctx)
 		case "on_retry_callback":
 			t.OnRetryCallback, err = p.callback(f.val, ctx)
+		case "poke_interval", "timeout", "mode", "soft_fail", "filepath", "delta", "target_time", "external_dag_id",
+			"external_task_id", "allowed_states", "failed_states", "execution_delta", "http_conn_id", "endpoint",
+			"method", "data", "headers", "response_check_contains", "fs_conn_id", "check_existence", "exponential_backoff":
+			if fromArgs && ((t.Sensor == nil && t.HTTP == nil) || (f.key != "poke_interval" && f.key != "timeout" && f.key != "mode" && f.key != "soft_fail")) {
+				return nil // sensor arguments in default_args apply to sensors only
+			}
+			err = p.sensorArg(t, f, ctx)
 		case "owner":
 			t.Owner, err = p.str(f.val, ctx)
 		case "retries":
@@ -743,6 +780,21 @@ func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, erro
 		}
 		if err := apply(f, false); err != nil {
 			return nil, nil, err
+		}
+	}
+	if s := t.Sensor; s != nil {
+		switch {
+		case t.Operator == OperatorFileSensor && s.Filepath == "":
+			return nil, nil, p.errf(opField.knod, "%s: file_sensor needs filepath", where)
+		case t.Operator == OperatorDateTimeSensor && s.TargetTime == "":
+			return nil, nil, p.errf(opField.knod, "%s: date_time_sensor needs target_time", where)
+		case t.Operator == OperatorExternalTaskSensor && s.ExternalDagID == "":
+			return nil, nil, p.errf(opField.knod, "%s: external_task_sensor needs external_dag_id", where)
+		case s.PokeInterval <= 0:
+			return nil, nil, p.errf(opField.knod, "%s: poke_interval must be positive", where)
+		}
+		if t.Operator == OperatorExternalTaskSensor && len(s.AllowedStates) == 0 {
+			s.AllowedStates = []string{"success"}
 		}
 	}
 	if RunsBash(t.Operator) {
@@ -858,6 +910,109 @@ func clampAdd(a, b int) int {
 		return math.MinInt32
 	}
 	return int(s)
+}
+
+// sensorArg reads one sensor or HTTP argument.
+func (p *parser) sensorArg(t *Task, f field, ctx string) error {
+	s, h := t.Sensor, t.HTTP
+	wrong := func() error {
+		return p.errf(f.knod, "%s: argument %q does not apply to operator %s", ctx, f.key, t.Operator)
+	}
+	var err error
+	switch f.key {
+	case "poke_interval", "timeout", "mode", "soft_fail", "exponential_backoff":
+		if s == nil {
+			return wrong()
+		}
+		switch f.key {
+		case "poke_interval":
+			s.PokeInterval, err = p.seconds(f.val, ctx)
+		case "timeout":
+			s.Timeout, err = p.seconds(f.val, ctx)
+		case "soft_fail":
+			s.SoftFail, err = p.boolean(f.val, ctx)
+		case "exponential_backoff":
+			_, err = p.boolean(f.val, ctx)
+		case "mode":
+			if s.Mode, err = p.str(f.val, ctx); err == nil && s.Mode != "poke" && s.Mode != "reschedule" {
+				return p.errf(f.val, "%s: mode must be poke or reschedule, got %q", ctx, s.Mode)
+			}
+		}
+	case "filepath", "fs_conn_id":
+		if t.Operator != OperatorFileSensor {
+			return wrong()
+		}
+		if f.key == "filepath" {
+			s.Filepath, err = p.str(f.val, ctx)
+		}
+	case "check_existence":
+		if t.Operator != OperatorExternalTaskSensor {
+			return wrong()
+		}
+		_, err = p.boolean(f.val, ctx)
+	case "delta":
+		if t.Operator != OperatorTimeDeltaSensor {
+			return wrong()
+		}
+		s.Delta, err = p.seconds(f.val, ctx)
+	case "target_time":
+		if t.Operator != OperatorDateTimeSensor {
+			return wrong()
+		}
+		s.TargetTime, err = p.str(f.val, ctx)
+	case "external_dag_id", "external_task_id", "allowed_states", "failed_states", "execution_delta":
+		if t.Operator != OperatorExternalTaskSensor {
+			return wrong()
+		}
+		switch f.key {
+		case "external_dag_id":
+			s.ExternalDagID, err = p.str(f.val, ctx)
+		case "external_task_id":
+			s.ExternalTaskID, err = p.str(f.val, ctx)
+		case "allowed_states":
+			err = p.decode(f.val, &s.AllowedStates, ctx, "a list of states")
+		case "failed_states":
+			err = p.decode(f.val, &s.FailedStates, ctx, "a list of states")
+		case "execution_delta":
+			s.ExecutionDelta, err = p.seconds(f.val, ctx)
+		}
+	case "http_conn_id", "endpoint", "method", "data", "headers", "response_check_contains":
+		if h == nil {
+			return wrong()
+		}
+		switch f.key {
+		case "http_conn_id":
+			h.ConnID, err = p.str(f.val, ctx)
+		case "endpoint":
+			h.Endpoint, err = p.str(f.val, ctx)
+		case "method":
+			if h.Method, err = p.str(f.val, ctx); err == nil {
+				h.Method = strings.ToUpper(h.Method)
+			}
+		case "response_check_contains":
+			h.ResponseCheck, err = p.str(f.val, ctx)
+		case "headers":
+			var m map[string]any
+			if err = p.decode(f.val, &m, ctx, "a mapping of header names to values"); err == nil {
+				h.Headers = map[string]string{}
+				for k, v := range m {
+					h.Headers[k] = scalarString(v)
+				}
+			}
+		case "data":
+			n := resolve(f.val)
+			if n.Kind == yaml.ScalarNode {
+				h.Data, err = p.str(n, ctx)
+			} else {
+				var v any
+				if err = p.decode(n, &v, ctx, "a string or a mapping"); err == nil {
+					b, _ := json.Marshal(v)
+					h.Data = string(b)
+				}
+			}
+		}
+	}
+	return err
 }
 
 // callback reads a callback: a bash command, or a list of them (run in
