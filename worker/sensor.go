@@ -15,6 +15,7 @@ import (
 
 	"github.com/gust-sched/gust/common/connection"
 	"github.com/gust-sched/gust/common/dagspec"
+	"github.com/gust-sched/gust/common/secrets"
 	"github.com/gust-sched/gust/common/tistate"
 	"github.com/gust-sched/gust/metadb"
 	"github.com/gust-sched/gust/templating"
@@ -28,7 +29,8 @@ var errSensorFailed = errors.New("sensor failed")
 // after one poke hands the slot back with up_for_reschedule.
 func executeSensor(ctx context.Context, tl *taskLog, store Store, task *dagspec.Task, dag *dagspec.DAG, run *metadb.DagRun, ti *metadb.TaskInstance) outcome {
 	s := task.Sensor
-	r, conns, err := Renderer(ctx, store, dag, run, ti, nil)
+	masker := &secrets.Masker{}
+	r, conns, err := Renderer(ctx, store, dag, run, ti, masker)
 	if err != nil {
 		return outcome{state: tistate.Failed, reason: "template error: " + err.Error()}
 	}
@@ -41,8 +43,7 @@ func executeSensor(ctx context.Context, tl *taskLog, store Store, task *dagspec.
 	for {
 		ok, detail, err := poke(ctx, tl, store, r, conns, task, run)
 		if err != nil {
-			reason := err.Error()
-			return outcome{state: tistate.Failed, reason: reason, noRetry: errors.Is(err, errSensorFailed)}
+			return outcome{state: tistate.Failed, reason: masker.Mask(err.Error()), noRetry: errors.Is(err, errSensorFailed)}
 		}
 		if ok {
 			tl.Infof("Success criteria met: %s. Exiting.", detail)
@@ -160,7 +161,8 @@ func snippet(s string) string {
 // executeHTTP is Airflow's HttpOperator: the request must answer 2xx (and
 // contain response_check_contains); the body is the return_value XCom.
 func executeHTTP(ctx context.Context, tl *taskLog, store Store, task *dagspec.Task, dag *dagspec.DAG, run *metadb.DagRun, ti *metadb.TaskInstance) outcome {
-	r, conns, err := Renderer(ctx, store, dag, run, ti, nil)
+	masker := &secrets.Masker{}
+	r, conns, err := Renderer(ctx, store, dag, run, ti, masker)
 	if err != nil {
 		return outcome{state: tistate.Failed, reason: "template error: " + err.Error()}
 	}
@@ -172,12 +174,12 @@ func executeHTTP(ctx context.Context, tl *taskLog, store Store, task *dagspec.Ta
 	}
 	code, body, err := doHTTP(reqCtx, r, conns, task.HTTP)
 	if err != nil {
-		return outcome{state: tistate.Failed, reason: err.Error()}
+		return outcome{state: tistate.Failed, reason: masker.Mask(err.Error())}
 	}
 	tl.Infof("HTTP %s %s answered %d", task.HTTP.Method, task.HTTP.Endpoint, code)
-	_, _ = io.WriteString(tl, snippet(body)+"\n")
+	_, _ = io.WriteString(tl, masker.Mask(snippet(body))+"\n")
 	if code < 200 || code > 299 {
-		return outcome{state: tistate.Failed, reason: fmt.Sprintf("HTTP %d: %s", code, snippet(body))}
+		return outcome{state: tistate.Failed, reason: masker.Mask(fmt.Sprintf("HTTP %d: %s", code, snippet(body)))}
 	}
 	if c := task.HTTP.ResponseCheck; c != "" && !strings.Contains(body, c) {
 		return outcome{state: tistate.Failed, reason: fmt.Sprintf("response check failed: the body does not contain %q", c)}

@@ -682,10 +682,7 @@ func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, erro
 		case "poke_interval", "timeout", "mode", "soft_fail", "filepath", "delta", "target_time", "external_dag_id",
 			"external_task_id", "allowed_states", "failed_states", "execution_delta", "http_conn_id", "endpoint",
 			"method", "data", "headers", "response_check_contains", "fs_conn_id", "check_existence", "exponential_backoff":
-			if fromArgs && ((t.Sensor == nil && t.HTTP == nil) || (f.key != "poke_interval" && f.key != "timeout" && f.key != "mode" && f.key != "soft_fail")) {
-				return nil // sensor arguments in default_args apply to sensors only
-			}
-			err = p.sensorArg(t, f, ctx)
+			err = p.sensorArg(t, f, ctx, fromArgs)
 		case "owner":
 			t.Owner, err = p.str(f.val, ctx)
 		case "retries":
@@ -913,9 +910,12 @@ func clampAdd(a, b int) int {
 }
 
 // sensorArg reads one sensor or HTTP argument.
-func (p *parser) sensorArg(t *Task, f field, ctx string) error {
+func (p *parser) sensorArg(t *Task, f field, ctx string, fromArgs bool) error {
 	s, h := t.Sensor, t.HTTP
 	wrong := func() error {
+		if fromArgs {
+			return nil // default_args apply to the operators that take them
+		}
 		return p.errf(f.knod, "%s: argument %q does not apply to operator %s", ctx, f.key, t.Operator)
 	}
 	var err error
