@@ -16,7 +16,9 @@ import (
 // retries to their task instances, and finishes the runs that are done.
 func (s *Scheduler) examineRuns(ctx context.Context) (examined, decided int, err error) {
 	var finished []string
+	var finishedRuns []*metadb.DagRun
 	err = s.db.InTx(ctx, func(tx pgx.Tx) error {
+		finished, finishedRuns = finished[:0], finishedRuns[:0]
 		runs, err := metadb.LockRunsToExamine(ctx, tx, s.opts.MaxDagrunsPerLoopToSchedule)
 		if err != nil {
 			return err
@@ -31,6 +33,7 @@ func (s *Scheduler) examineRuns(ctx context.Context) (examined, decided int, err
 			decided += n
 			if done {
 				finished = append(finished, run.DagID)
+				finishedRuns = append(finishedRuns, run)
 			}
 		}
 		examined = len(runs)
@@ -41,6 +44,11 @@ func (s *Scheduler) examineRuns(ctx context.Context) (examined, decided int, err
 	})
 	if err != nil {
 		return 0, 0, err
+	}
+	if s.opts.OnRunFinished != nil {
+		for _, run := range finishedRuns {
+			s.callbacks.Go(func() { s.opts.OnRunFinished(run) })
+		}
 	}
 	// After the run locks are gone (lock order is dag -> dag_run).
 	for _, dagID := range finished {
@@ -91,6 +99,7 @@ func (s *Scheduler) examineRun(ctx context.Context, tx pgx.Tx, run *metadb.DagRu
 		if err != nil {
 			return 0, false, err
 		}
+		run.State = tistate.RunFailed
 		s.logger.Warn("dag run timed out (dagrun_timeout); failed it and skipped its unfinished tasks",
 			logkey.DagID, run.DagID, logkey.RunID, run.RunID, "skipped", n)
 		return changes + n + 1, ok, nil
@@ -124,6 +133,7 @@ func (s *Scheduler) examineRun(ctx context.Context, tx pgx.Tx, run *metadb.DagRu
 		return 0, false, err
 	}
 	if ok {
+		run.State = final
 		s.logger.Info("dag run finished", logkey.DagID, run.DagID, logkey.RunID, run.RunID, "state", final)
 	}
 	return changes, ok, nil

@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -53,6 +54,10 @@ type Options struct {
 	ZombieDetectionInterval     time.Duration
 	IdleSleep                   time.Duration
 	Broker                      broker.Options
+	// OnRunFinished, if set, is called (in its own goroutine) once for each
+	// run this scheduler finished: DAG-level callbacks. Run waits for the
+	// calls in flight before it returns.
+	OnRunFinished func(run *metadb.DagRun)
 }
 
 // Scheduler runs the loop. Create it with New and start it with Run.
@@ -64,6 +69,7 @@ type Scheduler struct {
 	dags      *metadb.DAGCache
 	jobID     int64
 	now       func() time.Time
+	callbacks sync.WaitGroup // running OnRunFinished calls
 }
 
 // New returns a scheduler.
@@ -94,6 +100,7 @@ func (s stats) busy() bool { return s.created+s.decided+s.queued > 0 }
 // Run loops until ctx is done.
 func (s *Scheduler) Run(ctx context.Context) error {
 	defer s.publisher.Close()
+	defer s.callbacks.Wait()
 	err := metadb.Retry(ctx, s.logger, "register scheduler job", func(ctx context.Context) error {
 		var err error
 		s.jobID, err = metadb.RegisterJob(ctx, s.db.Pool, JobType, s.opts.Hostname, os.Getpid())

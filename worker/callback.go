@@ -3,7 +3,11 @@ package worker
 import (
 	"context"
 	"log/slog"
+	"path/filepath"
 	"time"
+
+	"github.com/gust-sched/gust/common/dagspec"
+	"github.com/gust-sched/gust/metadb"
 
 	"github.com/gust-sched/gust/common/logkey"
 	"github.com/gust-sched/gust/common/tistate"
@@ -62,5 +66,45 @@ func (w *Worker) runCallback(ctx context.Context, log *slog.Logger, res result, 
 	if out.state != tistate.Success {
 		tl.Errorf("the %s callback failed (the task stays %s): %s", state, state, out.reason)
 		log.Warn("task callback failed", "state", state, "reason", out.reason)
+	}
+}
+
+// RunDAGCallback runs a DAG's on_success_callback or on_failure_callback for
+// a finished run, templated with the run's context, its output in
+// {base_log_folder}/dag_id=D/run_id=R/dag_callback.log. A failing callback
+// is logged; the run's state stays.
+func RunDAGCallback(ctx context.Context, logger *slog.Logger, store Store, baseLogFolder string, dag *dagspec.DAG, run *metadb.DagRun) {
+	cmd := dag.OnFailureCallback
+	if run.State == tistate.RunSuccess {
+		cmd = dag.OnSuccessCallback
+	}
+	if cmd == "" {
+		return
+	}
+	path := filepath.Join(baseLogFolder, "dag_id="+run.DagID, "run_id="+run.RunID, "dag_callback.log")
+	tl, err := openTaskLog(path)
+	if err != nil {
+		logger.Warn("cannot open the DAG callback log", logkey.Err, err)
+		return
+	}
+	defer tl.Close()
+	tl.Infof("Running the DAG's %s callback for run %s", run.State, run.RunID)
+	task := &dagspec.Task{TaskID: "", Operator: dagspec.OperatorBash, BashCommand: cmd, Owner: dag.Owner}
+	ti := &metadb.TaskInstance{TIKey: metadb.TIKey{DagID: run.DagID, RunID: run.RunID, MapIndex: -1}}
+	p, err := prepare(ctx, store, task, dag, run, ti)
+	if err != nil {
+		tl.Errorf("callback not run: template error: %v", err)
+		return
+	}
+	p.extra["GUST_DAG_RUN_STATE"] = run.State
+	masked := p.masker.Writer(tl)
+	out := runBash(ctx, tl, bashSpec{
+		command: p.command, output: masked, env: taskEnv(task, p.env, p.extra, dag, run, ti),
+		timeout: callbackTimeout, mask: p.masker.Mask,
+	})
+	_ = masked.Flush()
+	if out.state != tistate.Success {
+		tl.Errorf("the DAG %s callback failed (the run stays %s): %s", run.State, run.State, out.reason)
+		logger.Warn("DAG callback failed", logkey.DagID, run.DagID, logkey.RunID, run.RunID, "reason", out.reason)
 	}
 }

@@ -160,7 +160,25 @@ func (a *app) runParts(c *cli.Context, p parts) error {
 		g.Go(func() error { return proc.Run(gctx) })
 	}
 	if p.scheduler {
-		s := scheduler.New(schedulerOptions(cfg), db, log.With("component", "scheduler"))
+		kr, err := secrets.NewKeyring(cfg.Core.FernetKey)
+		if err != nil {
+			return err
+		}
+		opts := schedulerOptions(cfg)
+		cbDags := metadb.NewDAGCache(64)
+		cbLog := log.With("component", "dag-callbacks")
+		// DAG-level callbacks outlive a shutdown signal briefly: they are
+		// bounded by their own timeout.
+		cbCtx := context.WithoutCancel(ctx)
+		opts.OnRunFinished = func(run *metadb.DagRun) {
+			dag, err := cbDags.Get(cbCtx, db.Pool, run.DagHash)
+			if err != nil {
+				cbLog.Warn("cannot load the DAG for its callback", "err", err)
+				return
+			}
+			worker.RunDAGCallback(cbCtx, cbLog, &worker.DBStore{DB: db, Keyring: kr}, cfg.Logging.BaseLogFolder, dag, run)
+		}
+		s := scheduler.New(opts, db, log.With("component", "scheduler"))
 		g.Go(func() error { return s.Run(gctx) })
 	}
 	if p.worker != nil {

@@ -124,6 +124,10 @@ type DAG struct {
 	DagrunTimeoutSec     float64        `json:"dagrun_timeout_sec,omitempty"`
 	IsPausedUponCreation *bool          `json:"is_paused_upon_creation,omitempty"`
 	Owner                string         `json:"owner,omitempty"`
+	// DAG-level callbacks: bash commands run (templated) when a run ends
+	// in success or failure.
+	OnSuccessCallback string `json:"on_success_callback,omitempty"`
+	OnFailureCallback string `json:"on_failure_callback,omitempty"`
 	// Tasks in a deterministic order (topological, ties by task id).
 	Tasks []*Task `json:"tasks"`
 }

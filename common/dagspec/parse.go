@@ -109,7 +109,7 @@ var ignoredKeys = map[string]bool{
 var dagIgnoredKeys = map[string]bool{
 	"doc_md": true, "orientation": true, "default_view": true, "access_control": true,
 	"render_template_as_native_obj": true, "template_searchpath": true, "owner_links": true,
-	"dag_display_name": true, "on_success_callback": true, "on_failure_callback": true,
+	"dag_display_name": true,
 	"sla_miss_callback": true, "jinja_environment_kwargs": true, "user_defined_macros": true,
 	"user_defined_filters": true, "fail_stop": true, "auto_register": true,
 }
@@ -359,6 +359,14 @@ func (p *parser) dag(df field, def []field) (*DAG, error) {
 			}
 		case "start_date", "end_date":
 			// Handled below, after the timezone is known.
+		case "on_success_callback":
+			if d.OnSuccessCallback, err = p.callback(f.val, ctx); err != nil {
+				return nil, err
+			}
+		case "on_failure_callback":
+			if d.OnFailureCallback, err = p.callback(f.val, ctx); err != nil {
+				return nil, err
+			}
 		case "task_groups", "timetable":
 			return nil, p.errf(f.knod, "%s: %s is not supported by gust yet", where, f.key)
 		default:

@@ -65,6 +65,8 @@ branchy:
     cleanup: {operator: bash, bash_command: 'true', trigger_rule: all_done, dependencies: [direct]}
 callbacks:
   schedule: null
+  on_failure_callback: 'echo "dag {{ dag_run.run_id }} $GUST_DAG_RUN_STATE" >> ` + cb + `'
+  on_success_callback: 'echo "dag success: wrong" >> ` + cb + `'
   default_args:
     on_failure_callback: 'echo "failure {{ ti.task_id }} try {{ ti.try_number }} $GUST_TASK_STATE" >> `+cb+`'
   tasks:
@@ -138,7 +140,8 @@ broken:
 		b, _ := os.ReadFile(cb)
 		got := string(b)
 		return strings.Contains(got, "success good 2024-05-10\n") && strings.Contains(got, "retry flaky try 1\n") &&
-			strings.Contains(got, "failure flaky try 2 failed\n") && !strings.Contains(got, "failure good"), got
+			strings.Contains(got, "failure flaky try 2 failed\n") && !strings.Contains(got, "failure good") &&
+			strings.Count(got, "dag r1 failed\n") == 1 && !strings.Contains(got, "wrong"), got
 	})
 	if l, _ := os.ReadFile(filepath.Join(c.Logs, "dag_id=callbacks", "run_id=r1", "task_id=bad_callback", "attempt=1.log")); !strings.Contains(string(l), "callback failed (the task stays success)") {
 		t.Errorf("bad_callback log:\n%s", l)
