@@ -109,7 +109,7 @@ var ignoredKeys = map[string]bool{
 var dagIgnoredKeys = map[string]bool{
 	"doc_md": true, "orientation": true, "default_view": true, "access_control": true,
 	"render_template_as_native_obj": true, "template_searchpath": true, "owner_links": true,
-	"dag_display_name": true,
+	"dag_display_name":  true,
 	"sla_miss_callback": true, "jinja_environment_kwargs": true, "user_defined_macros": true,
 	"user_defined_filters": true, "fail_stop": true, "auto_register": true,
 }

@@ -65,8 +65,8 @@ branchy:
     cleanup: {operator: bash, bash_command: 'true', trigger_rule: all_done, dependencies: [direct]}
 callbacks:
   schedule: null
-  on_failure_callback: 'echo "dag {{ dag_run.run_id }} $GUST_DAG_RUN_STATE" >> ` + cb + `'
-  on_success_callback: 'echo "dag success: wrong" >> ` + cb + `'
+  on_failure_callback: 'echo "dag {{ dag_run.run_id }} $GUST_DAG_RUN_STATE" >> `+cb+`'
+  on_success_callback: 'echo "dag success: wrong" >> `+cb+`'
   default_args:
     on_failure_callback: 'echo "failure {{ ti.task_id }} try {{ ti.try_number }} $GUST_TASK_STATE" >> `+cb+`'
   tasks:
