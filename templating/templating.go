@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/nikolalohinski/gonja/v2"
+	"github.com/nikolalohinski/gonja/v2/builtins"
 	"github.com/nikolalohinski/gonja/v2/config"
 	"github.com/nikolalohinski/gonja/v2/exec"
 	"github.com/nikolalohinski/gonja/v2/loaders"
@@ -49,6 +50,7 @@ type Input struct {
 type Renderer struct {
 	ctx *exec.Context
 	cfg *config.Config
+	env *exec.Environment
 }
 
 // New builds the template context.
@@ -91,7 +93,7 @@ func New(in Input) *Renderer {
 		},
 		"map_index_template": nil,
 	}
-	return &Renderer{ctx: exec.NewContext(values), cfg: cfg}
+	return &Renderer{ctx: exec.NewContext(values), cfg: cfg, env: environment()}
 }
 
 func orEmpty(m map[string]any) map[string]any {
@@ -123,7 +125,7 @@ func (r *Renderer) Render(name, tpl string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("template %s: %w", name, err)
 	}
-	t, err := exec.NewTemplate(root, r.cfg, shifted, gonja.DefaultEnvironment)
+	t, err := exec.NewTemplate(root, r.cfg, shifted, r.env)
 	if err != nil {
 		return "", fmt.Errorf("template %s: %s", name, cleanErr(err))
 	}
@@ -347,5 +349,40 @@ func Normalize(v any) any {
 		return out
 	default:
 		return v
+	}
+}
+
+// environment is gonja's default environment plus Airflow's date filters
+// (ds, ds_nodash, ts, ts_nodash, ts_nodash_with_tz).
+func environment() *exec.Environment {
+	format := func(f func(time.Time) string) exec.FilterFunction {
+		return func(_ *exec.Evaluator, in *exec.Value, _ *exec.VarArgs) *exec.Value {
+			switch v := in.Interface().(type) {
+			case DateTime:
+				return exec.AsValue(f(v.T))
+			case string:
+				t, err := time.Parse(time.RFC3339, v)
+				if err != nil {
+					return exec.AsValue(fmt.Errorf("%q is not a date-time", v))
+				}
+				return exec.AsValue(f(t))
+			}
+			return exec.AsValue(fmt.Errorf("date filter applied to %s", in.String()))
+		}
+	}
+	filters := exec.NewFilterSet(map[string]exec.FilterFunction{
+		"ds":                format(func(t time.Time) string { return t.Format("2006-01-02") }),
+		"ds_nodash":         format(func(t time.Time) string { return t.Format("20060102") }),
+		"ts":                format(func(t time.Time) string { return DateTime{t}.isoformat() }),
+		"ts_nodash":         format(func(t time.Time) string { return t.Format("20060102T150405") }),
+		"ts_nodash_with_tz": format(func(t time.Time) string { return t.Format("20060102T150405-0700") }),
+	})
+	filters.Update(builtins.Filters)
+	return &exec.Environment{
+		Context:           gonja.DefaultContext,
+		Filters:           filters,
+		Tests:             builtins.Tests,
+		ControlStructures: builtins.ControlStructures,
+		Methods:           builtins.Methods,
 	}
 }

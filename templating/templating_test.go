@@ -82,6 +82,8 @@ func TestAirflowContext(t *testing.T) {
 		"{{ macros.ds_format(ds, '%Y-%m-%d', '%d.%m.%Y') }}":   "05.03.2024",
 		"{% for i in range(3) %}{{ i }}{% endfor %}":           "012",
 		"{{ 'a-b' | upper }} no template here":                 "A-B no template here",
+		"{{ data_interval_end | ds }}":                         "2024-03-06",
+		"{{ data_interval_end | ts_nodash }}":                  "20240306T000000",
 		"echo plain":                                           "echo plain",
 	}
 	for tpl, want := range cases {
