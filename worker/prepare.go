@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gust-sched/gust/common/connection"
 	"github.com/gust-sched/gust/common/dagspec"
@@ -41,29 +42,44 @@ func ResolveParams(dag *dagspec.DAG, conf map[string]any) map[string]any {
 	return out
 }
 
-// Renderer builds the template context of one try.
-func Renderer(ctx context.Context, store Store, dag *dagspec.DAG, run *metadb.DagRun, ti *metadb.TaskInstance, masker *secrets.Masker) (*templating.Renderer, []*connection.Connection, error) {
-	vars, err := store.Variables(ctx)
-	if err != nil {
-		return nil, nil, fmt.Errorf("load variables: %w", err)
-	}
+// Renderer builds the template context of one try. Variables are loaded
+// on first use (and their sensitive values registered with the masker
+// then, before anything runs); the previous successful run is looked up
+// only when a template mentions it.
+func Renderer(ctx context.Context, store Store, dag *dagspec.DAG, run *metadb.DagRun, ti *metadb.TaskInstance, masker *secrets.Masker, templates ...string) (*templating.Renderer, []*connection.Connection, error) {
 	conns, err := store.Connections(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("load connections: %w", err)
 	}
 	if masker != nil {
-		for k, v := range vars {
-			if secrets.IsSensitiveName(k) {
-				masker.Add(v)
-			}
-		}
 		for _, c := range conns {
 			masker.Add(c.Secrets(secrets.IsSensitiveName)...)
 		}
 	}
-	prevStart, prevEnd, err := store.PrevSuccess(ctx, run.DagID, run.LogicalDate)
-	if err != nil {
-		return nil, nil, err
+	var prevStart, prevEnd *time.Time
+	if templates == nil || strings.Contains(strings.Join(templates, " "), "prev_data_interval") {
+		if prevStart, prevEnd, err = store.PrevSuccess(ctx, run.DagID, run.LogicalDate); err != nil {
+			return nil, nil, err
+		}
+	}
+	var (
+		varsOnce sync.Once
+		vars     map[string]string
+		varsErr  error
+	)
+	loadVars := func() {
+		vars, varsErr = store.Variables(ctx)
+		if varsErr != nil {
+			varsErr = fmt.Errorf("load variables: %w", varsErr)
+			return
+		}
+		if masker != nil {
+			for k, v := range vars {
+				if secrets.IsSensitiveName(k) {
+					masker.Add(v)
+				}
+			}
+		}
 	}
 	in := templating.Input{
 		DagID: ti.DagID, TaskID: ti.TaskID, RunID: ti.RunID, RunType: run.RunType,
@@ -71,6 +87,10 @@ func Renderer(ctx context.Context, store Store, dag *dagspec.DAG, run *metadb.Da
 		TryNumber: ti.TryNumber, MapIndex: ti.MapIndex, Conf: run.Conf, Params: ResolveParams(dag, run.Conf),
 		Owner: dag.Owner,
 		Variable: func(key string) (string, bool, error) {
+			varsOnce.Do(loadVars)
+			if varsErr != nil {
+				return "", false, varsErr
+			}
 			v, ok := vars[key]
 			return v, ok, nil
 		},
@@ -99,13 +119,15 @@ func Renderer(ctx context.Context, store Store, dag *dagspec.DAG, run *metadb.Da
 // prepare renders a bash task's templated fields (bash_command, env).
 func prepare(ctx context.Context, store Store, task *dagspec.Task, dag *dagspec.DAG, run *metadb.DagRun, ti *metadb.TaskInstance) (*prepared, error) {
 	p := &prepared{masker: &secrets.Masker{}, extra: map[string]string{}}
-	r, conns, err := Renderer(ctx, store, dag, run, ti, p.masker)
-	if err != nil {
-		return nil, err
-	}
 	fields := map[string]string{"bash_command": task.BashCommand}
+	templates := []string{task.BashCommand}
 	for k, v := range task.Env {
 		fields["env."+k] = v
+		templates = append(templates, v)
+	}
+	r, conns, err := Renderer(ctx, store, dag, run, ti, p.masker, templates...)
+	if err != nil {
+		return nil, err
 	}
 	out, err := r.RenderFields(fields)
 	if err != nil {

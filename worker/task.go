@@ -105,8 +105,11 @@ func (w *Worker) handle(ctx context.Context, d broker.Delivery) {
 			if err == nil && applied && state == tistate.Success {
 				// XComs land with the success, so that downstream tasks,
 				// which start after it, always see them; a try starts clean.
-				if err := metadb.ClearXComs(ctx, tx, try.TIKey); err != nil {
-					return err
+				// A first try has no earlier XComs to clear.
+				if try.TryNumber > 1 {
+					if err := metadb.ClearXComs(ctx, tx, try.TIKey); err != nil {
+						return err
+					}
 				}
 				for _, k := range sortedKeys(res.xcoms) {
 					if err := metadb.PushXCom(ctx, tx, try.TIKey, k, res.xcoms[k]); err != nil {
