@@ -1,0 +1,47 @@
+package main
+
+import (
+	"bytes"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gust-sched/gust/common/dagspec"
+)
+
+// TestExampleDAGsRun keeps the shipped example DAGs valid: each parses, and
+// `dags test` runs each to success in process.
+func TestExampleDAGsRun(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "..", "dags", "*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no example DAGs found: %v", err)
+	}
+	for _, f := range files {
+		dags, err := dagspec.ParseFile(f)
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		for _, d := range dags {
+			var out, errb bytes.Buffer
+			a := &app{stdout: &out, stderr: &errb, environ: []string{"GUST_HOME=" + t.TempDir()}}
+			args := []string{"gust", "dags", "test", d.DagID, "2024-03-01", "--subdir", f}
+			if d.DagID == "example_context" {
+				args = append(args, "--conf", `{"target": "eu"}`)
+			}
+			app := a.cli()
+			if err := app.Run(intersperse(app, args)); err != nil {
+				t.Errorf("dags test %s: %v\n%s", d.DagID, err, out.String())
+				continue
+			}
+			if d.DagID == "example_context" {
+				s := out.String()
+				for _, want := range []string{"extracting 100 rows for 2024-03-01", "loading 42 rows to eu", "--- load_us: skipped", "done; extract said 2024-03-01"} {
+					if !strings.Contains(s, want) {
+						t.Errorf("example_context output lacks %q:\n%s", want, s)
+					}
+				}
+			}
+		}
+	}
+}
