@@ -171,7 +171,7 @@ consume:
 	}
 	stopHB()
 	if w.mon != nil {
-		w.mon.Offline(w.opts.Hostname)
+		w.mon.Offline(w.status())
 	}
 	stopMon()
 	bg.Wait()

@@ -78,7 +78,8 @@ type Publisher struct {
 	logger *slog.Logger
 
 	mu      sync.Mutex
-	status  *WorkerStatus // latest, not yet written
+	last    *WorkerStatus // the latest status, written or not
+	pending bool          // last is not yet written
 	events  []Event
 	dropped int64
 	wake    chan struct{}
@@ -92,22 +93,21 @@ func NewPublisher(rdb *redis.Client, prefix string, maxLen int64, ttl time.Durat
 // Heartbeat records the worker's latest status; it never blocks.
 func (p *Publisher) Heartbeat(s WorkerStatus) {
 	p.mu.Lock()
-	p.status = &s
+	p.last, p.pending = &s, true
 	p.mu.Unlock()
 	p.signal()
 }
 
-// Offline marks the worker offline (on shutdown); it never blocks.
-func (p *Publisher) Offline(hostname string) {
-	p.mu.Lock()
-	s := WorkerStatus{Hostname: hostname}
-	if p.status != nil {
-		s = *p.status
-	}
+// Offline publishes the worker's final status, marked offline (on
+// shutdown); it never blocks. The worker keeps its queues, concurrency,
+// counters and start time, as Flower shows an offline Celery worker.
+func (p *Publisher) Offline(s WorkerStatus) {
+	hostname := s.Hostname
 	s.Status = Offline
 	s.Active = 0
 	s.LastHeartbeat = time.Now()
-	p.status = &s
+	p.mu.Lock()
+	p.last, p.pending = &s, true
 	p.events = append(p.events, Event{Type: "worker-offline", Hostname: hostname, Time: time.Now()})
 	p.mu.Unlock()
 	p.signal()
@@ -168,8 +168,12 @@ func (p *Publisher) flush(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
 	defer cancel()
 	p.mu.Lock()
-	st, evs, dropped := p.status, p.events, p.dropped
-	p.status, p.events, p.dropped = nil, nil, 0
+	var st *WorkerStatus
+	if p.pending {
+		st = p.last
+	}
+	evs, dropped := p.events, p.dropped
+	p.pending, p.events, p.dropped = false, nil, 0
 	p.mu.Unlock()
 	if st == nil && len(evs) == 0 {
 		return nil
@@ -195,8 +199,8 @@ func (p *Publisher) flush(ctx context.Context) error {
 		// unless a newer one arrived meanwhile, and the events in order,
 		// within the buffer's bound (the oldest go first).
 		p.mu.Lock()
-		if p.status == nil {
-			p.status = st
+		if st != nil {
+			p.pending = true // p.last is st or a newer status
 		}
 		all := append(evs, p.events...)
 		if over := len(all) - eventBuffer; over > 0 {

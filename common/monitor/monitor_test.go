@@ -26,7 +26,8 @@ func TestPublishAndRead(t *testing.T) {
 	go func() { _ = pub.Run(ctx); close(done) }()
 
 	pub.Heartbeat(WorkerStatus{Hostname: "w1", Status: Online, Queues: []string{"default"}, Concurrency: 4, Processed: 7, LastHeartbeat: time.Now()})
-	pub.Heartbeat(WorkerStatus{Hostname: "w1", Status: Online, Queues: []string{"default"}, Concurrency: 4, Processed: 8, LastHeartbeat: time.Now()})
+	started := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
+	pub.Heartbeat(WorkerStatus{Hostname: "w1", Status: Online, Queues: []string{"default"}, Concurrency: 4, Processed: 8, Succeeded: 6, Failed: 2, StartedAt: started, LastHeartbeat: time.Now()})
 	for i := 0; i < 500; i++ {
 		pub.Event(Event{Type: "task-succeeded", Hostname: "w1", TaskID: "t", TryNumber: i + 1, Time: time.Now()})
 	}
@@ -61,13 +62,19 @@ func TestPublishAndRead(t *testing.T) {
 		t.Fatalf("stale workers = %+v, %v; want offline", ws, err)
 	}
 
-	// Offline on shutdown is flushed even as the publisher stops.
-	pub.Offline("w1")
+	// Offline on shutdown is flushed even as the publisher stops, after the
+	// last status was written: the worker keeps its queues, concurrency,
+	// counters and start time.
+	pub.Offline(WorkerStatus{Hostname: "w1", Status: Online, Queues: []string{"default"}, Concurrency: 4, Active: 3, Processed: 8, Succeeded: 6, Failed: 2, StartedAt: started})
 	cancel()
 	<-done
 	ws, err = r.Workers(context.Background())
 	if err != nil || len(ws) != 1 || ws[0].Status != Offline {
 		t.Fatalf("after Offline: %+v, %v", ws, err)
+	}
+	if w := ws[0]; w.Active != 0 || w.Processed != 8 || w.Succeeded != 6 || w.Failed != 2 || w.Concurrency != 4 ||
+		len(w.Queues) != 1 || w.Queues[0] != "default" || !w.StartedAt.Equal(started) {
+		t.Fatalf("offline worker = %+v; want its last counters, queues, concurrency and start time", w)
 	}
 }
 

@@ -1,10 +1,7 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -221,22 +218,13 @@ func TestCoreEndToEnd(t *testing.T) {
 
 	// Both workers took part, and the monitor shows them.
 	c.Start("flower", "flower")
-	var workers []struct {
-		Hostname  string `json:"hostname"`
-		Status    string `json:"status"`
-		Processed int    `json:"processed"`
-		Queues    []string
-	}
+	var workers []flowerWorker
 	testenv.Eventually(t, 15*time.Second, "flower to list both workers", func() (bool, string) {
-		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/api/workers", c.FlowerPort))
+		ws, body, err := flowerWorkers(c)
 		if err != nil {
-			return false, err.Error()
+			return false, err.Error() + body
 		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		if err := json.Unmarshal(body, &workers); err != nil {
-			return false, string(body)
-		}
+		workers = ws
 		total := 0
 		online := 0
 		for _, w := range workers {

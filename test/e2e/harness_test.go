@@ -4,9 +4,13 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/gust-sched/gust/internal/testenv"
 )
@@ -31,4 +35,33 @@ func TestMain(m *testing.M) {
 
 func newCluster(t *testing.T, extraEnv ...string) *testenv.Cluster {
 	return testenv.NewCluster(t, gustBin, extraEnv...)
+}
+
+// flowerWorker is a worker as the monitor's /api/workers shows it.
+type flowerWorker struct {
+	Hostname    string    `json:"hostname"`
+	Status      string    `json:"status"`
+	Processed   int       `json:"processed"`
+	Concurrency int       `json:"concurrency"`
+	Queues      []string  `json:"queues"`
+	StartedAt   time.Time `json:"started_at"`
+}
+
+// flowerWorkers reads the monitor's worker list; the body is returned for
+// failure messages.
+func flowerWorkers(c *testenv.Cluster) ([]flowerWorker, string, error) {
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/api/workers", c.FlowerPort))
+	if err != nil {
+		return nil, "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, "", err
+	}
+	var ws []flowerWorker
+	if err := json.Unmarshal(body, &ws); err != nil {
+		return nil, string(body), fmt.Errorf("decode /api/workers: %w", err)
+	}
+	return ws, string(body), nil
 }

@@ -57,6 +57,22 @@ cold:
 		t.Errorf("long task cut by the grace: %s, want handed back (up_for_retry)", testenv.State(ti))
 	}
 
+	// The monitor shows the stopped worker offline with its last numbers.
+	c.Start("flower", "flower")
+	testenv.Eventually(t, 15*time.Second, "flower to show w1@stop offline with its counters", func() (bool, string) {
+		ws, body, err := flowerWorkers(c)
+		if err != nil {
+			return false, err.Error() + body
+		}
+		for _, w := range ws {
+			if w.Hostname == "w1@stop" {
+				return w.Status == "offline" && w.Processed >= 1 && w.Concurrency == 4 &&
+					len(w.Queues) == 1 && w.Queues[0] == "default" && !w.StartedAt.IsZero(), body
+			}
+		}
+		return false, body
+	})
+
 	// Another worker takes the handed-back task, though it has no retries.
 	w2 := c.Start("worker-2", "worker", "-c", "4", "--hostname", "w2@stop")
 	testenv.Eventually(t, 30*time.Second, "the handed-back task to run on worker-2", func() (bool, string) {
