@@ -55,6 +55,7 @@ type Core struct {
 	DagsArePausedAtCreation  bool
 	DefaultPoolTaskSlotCount int
 	FernetKey                string
+	StoreSecretsUnencrypted  bool
 }
 
 // Database is the [database] section.
@@ -221,7 +222,34 @@ func Load(home string, environ []string) (*Config, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
+	if c.Core.FernetKey == "" && c.Core.StoreSecretsUnencrypted {
+		c.Warnings = append(c.Warnings, "variables and connection secrets are stored in clear: [core] store_secrets_unencrypted = True and no [core] fernet_key is set")
+	}
 	return c, nil
+}
+
+// secretKeys hold secrets as a whole; urlKeys are URLs whose password is one.
+var (
+	secretKeys = map[string]bool{"core.fernet_key": true, "api_auth.jwt_secret": true}
+	urlKeys    = map[string]bool{"database.sql_conn": true, "celery.broker_url": true, "monitor.redis_url": true}
+)
+
+// Display is the value as listings show it: secrets as "< hidden >" (as
+// Airflow's API shows sensitive options) and URL passwords as "***".
+func (v Value) Display() string {
+	name := v.Option.Section + "." + v.Option.Key
+	switch {
+	case secretKeys[name] && v.Value != "":
+		return "< hidden >"
+	case urlKeys[name]:
+		if u, err := url.Parse(v.Value); err == nil && u.User != nil {
+			if _, ok := u.User.Password(); ok {
+				u.User = url.UserPassword(u.User.Username(), "***")
+				return strings.Replace(u.String(), "%2A%2A%2A", "***", 1)
+			}
+		}
+	}
+	return v.Value
 }
 
 // Values returns every option with its effective value, in section order.

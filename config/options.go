@@ -24,8 +24,10 @@ func options(home string) []Option {
 		{"core", "default_pool_task_slot_count", "128", "Slots of default_pool when it is first created.",
 			integer(func(c *Config) *int { return &c.Core.DefaultPoolTaskSlotCount })},
 
-		{"core", "fernet_key", "", "Comma-separated keys (base64, 32 bytes; `gust config generate-key`) that encrypt variables, connection passwords and extras at rest; the first encrypts, all decrypt. Empty: stored in clear.",
+		{"core", "fernet_key", "", "Comma-separated keys (base64, 32 bytes; `gust config generate-key` prints one) that encrypt variables, connection passwords and extras at rest; the first encrypts, all decrypt. When unset, the first process of a home generates one into gust.cfg; every process of a cluster needs the same keys (GUST__CORE__FERNET_KEY).",
 			str(func(c *Config) *string { return &c.Core.FernetKey })},
+		{"core", "store_secrets_unencrypted", "False", "When True and no fernet_key is set, variables and connection secrets are stored in clear (a warning at start-up) instead of under a generated key.",
+			boolean(func(c *Config) *bool { return &c.Core.StoreSecretsUnencrypted })},
 
 		// [database]
 		{"database", "sql_conn", "postgres://postgres@127.0.0.1:5432/gust?sslmode=disable", "PostgreSQL URL of the metadata database.",

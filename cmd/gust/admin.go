@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/urfave/cli/v2"
 
+	"github.com/gust-sched/gust/common/secrets"
 	"github.com/gust-sched/gust/metadb"
 	"github.com/gust-sched/gust/scheduler"
 )
@@ -173,11 +174,26 @@ func (a *app) jobsCommand() *cli.Command {
 func (a *app) configCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "config",
-		Usage: "show the effective configuration",
+		Usage: "show the effective configuration, make keys",
 		Subcommands: []*cli.Command{
 			{
+				Name:  "generate-key",
+				Usage: "print a new random key for [core] fernet_key (GUST__CORE__FERNET_KEY)",
+				Action: func(c *cli.Context) error {
+					if c.NArg() != 0 {
+						return errors.New("generate-key takes no arguments")
+					}
+					key, err := secrets.GenerateKey()
+					if err != nil {
+						return err
+					}
+					_, err = fmt.Fprintln(a.stdout, key)
+					return err
+				},
+			},
+			{
 				Name:  "list",
-				Usage: "list every option with its value and where it came from (default, file, env)",
+				Usage: "list every option with its value and where it came from (default, file, env); secrets show as < hidden > (get-value prints them)",
 				Flags: []cli.Flag{outputFlag, &cli.StringFlag{Name: "section", Usage: "only this section"}},
 				Action: func(c *cli.Context) error {
 					cfg, err := a.config()
@@ -190,7 +206,7 @@ func (a *app) configCommand() *cli.Command {
 							continue
 						}
 						rows = append(rows, newRecord().set("section", v.Option.Section).set("key", v.Option.Key).
-							set("value", v.Value).set("source", string(v.Source)))
+							set("value", v.Display()).set("source", string(v.Source)))
 					}
 					for _, w := range cfg.Warnings {
 						fmt.Fprintf(a.stderr, "warning: %s\n", w)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/gust-sched/gust/common/secrets"
 	"net"
 	"os"
 	"os/signal"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/gust-sched/gust/broker"
 	"github.com/gust-sched/gust/common/monitor"
+	"github.com/gust-sched/gust/common/secrets"
 	"github.com/gust-sched/gust/config"
 	"github.com/gust-sched/gust/dagprocessor"
 	"github.com/gust-sched/gust/flower"
@@ -99,6 +99,9 @@ func (a *app) runParts(c *cli.Context, p parts) error {
 		return err
 	}
 	log := a.log()
+	for _, w := range cfg.Warnings {
+		log.Warn(w)
+	}
 	// The caller's context is cancelled on the first signal; take signals
 	// over here to tell a warm shutdown from a cold one.
 	ctx, cancel := context.WithCancel(context.WithoutCancel(c.Context))

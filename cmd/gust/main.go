@@ -71,6 +71,12 @@ func (a *app) config() (*config.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load config: %w", err)
 	}
+	// As Airflow writes airflow.cfg and its fernet key on first use: the
+	// first command of a home records its settings and generated secrets.
+	cfg, _, err = config.Init(cfg, a.environ)
+	if err != nil {
+		return nil, fmt.Errorf("load config: %w", err)
+	}
 	a.cfg = cfg
 	return cfg, nil
 }

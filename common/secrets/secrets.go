@@ -13,19 +13,38 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
 )
 
-// prefix marks gust's ciphertexts and their format version.
-const prefix = "gust1:"
+// Ciphertext formats: "gust2:<key fingerprint>:<base64 nonce+sealed>", and
+// the older "gust1:<base64>" that names no key (still read).
+const (
+	prefix   = "gust2:"
+	prefixV1 = "gust1:"
+)
 
 // Keyring holds the configured keys.
 type Keyring struct {
 	aeads []cipher.AEAD
+	fps   []string // fingerprint of each key, same order
 }
+
+// Fingerprint names a key without revealing it: the first 8 hex digits of
+// its SHA-256. Error messages and `gust config list` show fingerprints so
+// that an operator can tell which key a value needs.
+func Fingerprint(key []byte) string {
+	sum := sha256.Sum256(key)
+	return hex.EncodeToString(sum[:4])
+}
+
+// Fingerprints returns the fingerprints of the configured keys, the
+// encrypting one first.
+func (k *Keyring) Fingerprints() []string { return append([]string(nil), k.fps...) }
 
 // NewKeyring parses a [core] fernet_key value; "" gives a keyring that
 // does not encrypt.
@@ -49,6 +68,7 @@ func NewKeyring(spec string) (*Keyring, error) {
 			return nil, fmt.Errorf("[core] fernet_key: key %d: %w", i+1, err)
 		}
 		k.aeads = append(k.aeads, aead)
+		k.fps = append(k.fps, Fingerprint(key))
 	}
 	return k, nil
 }
@@ -88,30 +108,70 @@ func (k *Keyring) Encrypt(plain string) (string, error) {
 	if _, err := rand.Read(nonce); err != nil {
 		return "", fmt.Errorf("encrypt: %w", err)
 	}
-	return prefix + base64.RawURLEncoding.EncodeToString(a.Seal(nonce, nonce, []byte(plain), nil)), nil
+	return prefix + k.fps[0] + ":" + base64.RawURLEncoding.EncodeToString(a.Seal(nonce, nonce, []byte(plain), nil)), nil
 }
 
-// ErrNoKey means a value is encrypted but no configured key opens it.
-var ErrNoKey = errors.New("no key in [core] fernet_key decrypts this value (was the key rotated out?)")
+// ErrNoKey means a value is encrypted but no configured key opens it; the
+// error that wraps it is a *MissingKeyError naming the key.
+var ErrNoKey = errors.New("no key in [core] fernet_key decrypts this value")
 
-// Decrypt opens a value sealed by Encrypt with any configured key.
+// MissingKeyError says which key a value needs and which keys this process
+// has, so that an operator can tell a rotated-out key from a process that
+// was given another home's generated key.
+type MissingKeyError struct {
+	Need string   // fingerprint of the key that sealed the value ("" for old values)
+	Have []string // fingerprints of the configured keys
+}
+
+func (e *MissingKeyError) Error() string {
+	need := "a key that is not configured"
+	if e.Need != "" {
+		need = "key " + e.Need
+	}
+	if len(e.Have) == 0 {
+		return fmt.Sprintf("the value is encrypted with %s and no [core] fernet_key is set: give this process the cluster's key (GUST__CORE__FERNET_KEY)", need)
+	}
+	return fmt.Sprintf("the value is encrypted with %s, which [core] fernet_key does not hold (it holds %s): give every process of the cluster the same keys (GUST__CORE__FERNET_KEY), and keep a rotated-out key until `gust rotate-fernet-key` has run",
+		need, strings.Join(e.Have, ", "))
+}
+
+func (e *MissingKeyError) Unwrap() error { return ErrNoKey }
+
+// Decrypt opens a value sealed by Encrypt with the key it names (any
+// configured key for values of the older format).
 func (k *Keyring) Decrypt(sealed string) (string, error) {
-	if !strings.HasPrefix(sealed, prefix) {
+	var need, body string
+	switch {
+	case strings.HasPrefix(sealed, prefix):
+		var ok bool
+		if need, body, ok = strings.Cut(strings.TrimPrefix(sealed, prefix), ":"); !ok {
+			return "", errors.New("decrypt: malformed gust ciphertext")
+		}
+	case strings.HasPrefix(sealed, prefixV1):
+		body = strings.TrimPrefix(sealed, prefixV1)
+	default:
 		return "", errors.New("decrypt: not a gust ciphertext")
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(sealed, prefix))
+	raw, err := base64.RawURLEncoding.DecodeString(body)
 	if err != nil {
 		return "", fmt.Errorf("decrypt: %w", err)
 	}
-	for _, a := range k.aeads {
-		if len(raw) < a.NonceSize() {
-			break
+	for i, a := range k.aeads {
+		if need != "" && k.fps[i] != need {
+			continue
 		}
-		if plain, err := a.Open(nil, raw[:a.NonceSize()], raw[a.NonceSize():], nil); err == nil {
+		if len(raw) < a.NonceSize() {
+			return "", errors.New("decrypt: ciphertext too short")
+		}
+		plain, err := a.Open(nil, raw[:a.NonceSize()], raw[a.NonceSize():], nil)
+		if err == nil {
 			return string(plain), nil
 		}
+		if need != "" {
+			return "", fmt.Errorf("decrypt with key %s: the value was altered or is corrupt", need)
+		}
 	}
-	return "", ErrNoKey
+	return "", &MissingKeyError{Need: need, Have: k.Fingerprints()}
 }
 
 // Rotate re-encrypts a sealed value under the first key.

@@ -31,8 +31,22 @@ func TestEncryptDecryptAndRotate(t *testing.T) {
 	if p, err := onlyNew.Decrypt(rotated); err != nil || p != "hunter2" {
 		t.Fatalf("after rotation the new key alone: %q, %v", p, err)
 	}
-	if _, err := onlyNew.Decrypt(sealed); !errors.Is(err, ErrNoKey) {
+	_, err = onlyNew.Decrypt(sealed)
+	if !errors.Is(err, ErrNoKey) {
 		t.Fatalf("old value with only the new key: %v, want ErrNoKey", err)
+	}
+	// The error names the key the value needs and the keys at hand.
+	oldFP, newFP := old.Fingerprints()[0], onlyNew.Fingerprints()[0]
+	if msg := err.Error(); !strings.Contains(msg, "key "+oldFP) || !strings.Contains(msg, "holds "+newFP) || !strings.Contains(msg, "GUST__CORE__FERNET_KEY") {
+		t.Errorf("missing-key error = %q; want it to name key %s, the held key %s and the remedy", msg, oldFP, newFP)
+	}
+	none, _ := NewKeyring("")
+	if _, err := none.Decrypt(sealed); !errors.Is(err, ErrNoKey) || !strings.Contains(err.Error(), "no [core] fernet_key is set") {
+		t.Errorf("decrypt without keys = %v; want a missing-key error that says no key is set", err)
+	}
+	// Values of the older format (no key named) still open.
+	if p, err := old.Decrypt("gust1:" + strings.SplitN(sealed, ":", 3)[2]); err != nil || p != "hunter2" {
+		t.Errorf("gust1 value: %q, %v", p, err)
 	}
 	// Tampering is detected (AEAD).
 	tampered := sealed[:len(sealed)-2] + "AA"

@@ -222,7 +222,7 @@ broken:
 	if out, err := gust(newKey, "variables", "get", "api_token"); err != nil || strings.TrimSpace(out) != "tok-98765-secret" {
 		t.Errorf("after rotation, the new key alone: %v %q", err, out)
 	}
-	if out, err := gust(key, "variables", "get", "api_token"); err == nil || !strings.Contains(out, "no key") {
+	if out, err := gust(key, "variables", "get", "api_token"); err == nil || !strings.Contains(out, "which [core] fernet_key does not hold") {
 		t.Errorf("after rotation, the old key alone should not decrypt: %v %q", err, out)
 	}
 
