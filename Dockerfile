@@ -8,8 +8,9 @@ ARG VERSION=dev
 RUN CGO_ENABLED=0 go build -trimpath -ldflags "-X main.version=${VERSION}" -o /out/gust ./cmd/gust
 
 FROM debian:bookworm-slim
-# bash runs the bash operator's commands; ca-certificates for amqps/rediss/TLS Postgres.
-RUN apt-get update && apt-get install -y --no-install-recommends bash ca-certificates tzdata procps \
+# bash runs the bash operator's commands; ca-certificates for amqps/rediss/TLS
+# Postgres; curl for the monitor's health check.
+RUN apt-get update && apt-get install -y --no-install-recommends bash ca-certificates tzdata procps curl \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --create-home --uid 50000 gust \
     && mkdir -p /opt/gust/dags /opt/gust/logs && chown -R gust /opt/gust

@@ -40,10 +40,13 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/workers", s.apiWorkers)
 	mux.HandleFunc("GET /api/events", s.apiEvents)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	// Flower's health check path, and the usual /healthz.
+	health := func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintln(w, "ok")
-	})
+		fmt.Fprint(w, "OK")
+	}
+	mux.HandleFunc("GET /healthcheck", health)
+	mux.HandleFunc("GET /healthz", health)
 	mux.HandleFunc("GET /{$}", s.index)
 	return mux
 }

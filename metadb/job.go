@@ -45,14 +45,21 @@ func EndJob(ctx context.Context, q DBTX, id int64) error {
 	return nil
 }
 
-// ListJobs returns the latest jobs of a type (all types when ""), optionally
-// of one host, newest heartbeat first; aliveWithin > 0 keeps only running
-// jobs that heartbeat within it.
-func ListJobs(ctx context.Context, q DBTX, jobType, hostname string, aliveWithin time.Duration, limit int) ([]Job, error) {
+// JobFilter selects jobs; empty fields match everything.
+type JobFilter struct {
+	Type     string
+	Hostname string // the job's hostname exactly
+	Machine  string // the machine's hostname: the job's hostname, or a worker name ending in "@" + Machine
+}
+
+// ListJobs returns the latest jobs that match f, newest heartbeat first;
+// aliveWithin > 0 keeps only running jobs that heartbeat within it.
+func ListJobs(ctx context.Context, q DBTX, f JobFilter, aliveWithin time.Duration, limit int) ([]Job, error) {
 	rows, err := q.Query(ctx, `SELECT id, job_type, state, hostname, pid, start_date, end_date, latest_heartbeat FROM job
 		WHERE ($1 = '' OR job_type = $1) AND ($2 = '' OR hostname = $2)
+			AND ($5 = '' OR hostname = $5 OR right(hostname, length($5) + 1) = '@' || $5)
 			AND ($3::interval = '0' OR (state = 'running' AND latest_heartbeat > now() - $3::interval))
-		ORDER BY latest_heartbeat DESC LIMIT $4`, jobType, hostname, aliveWithin, limit)
+		ORDER BY latest_heartbeat DESC LIMIT $4`, f.Type, f.Hostname, aliveWithin, limit, f.Machine)
 	if err != nil {
 		return nil, fmt.Errorf("list jobs: %w", err)
 	}

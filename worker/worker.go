@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/gust-sched/gust/common/secrets"
 	"log/slog"
 	"os"
 	"sync"
@@ -19,6 +18,7 @@ import (
 	"github.com/gust-sched/gust/broker"
 	"github.com/gust-sched/gust/common/logkey"
 	"github.com/gust-sched/gust/common/monitor"
+	"github.com/gust-sched/gust/common/secrets"
 	"github.com/gust-sched/gust/metadb"
 )
 
@@ -51,6 +51,7 @@ type Worker struct {
 	dags    *metadb.DAGCache
 	store   Store
 	started time.Time
+	jobID   int64 // the job row, once registered (heartbeat loop only)
 
 	mu      sync.Mutex
 	running map[metadb.TryKey]context.CancelCauseFunc
@@ -128,7 +129,8 @@ func (w *Worker) Run(ctx context.Context) error {
 	monCtx, stopMon := context.WithCancel(workCtx)
 	bg.Go(func() { w.monitorLoop(monCtx) })
 	hbCtx, stopHB := context.WithCancel(workCtx)
-	bg.Go(func() { w.heartbeatLoop(hbCtx) })
+	var bgHB sync.WaitGroup
+	bgHB.Go(func() { w.heartbeatLoop(hbCtx) })
 	w.event(monitor.Event{Type: "worker-online"})
 	w.logger.Info("worker started", "queues", w.opts.Queues, "concurrency", w.opts.Concurrency)
 
@@ -170,6 +172,8 @@ consume:
 		<-done
 	}
 	stopHB()
+	bgHB.Wait()
+	w.endJob(ctx)
 	if w.mon != nil {
 		w.mon.Offline(w.status())
 	}
@@ -192,6 +196,7 @@ func (w *Worker) killAll(cause error) {
 // heartbeatLoop refreshes the heartbeat of running tries and stops the ones
 // that are no longer this worker's to run (cleared, or declared zombies).
 func (w *Worker) heartbeatLoop(ctx context.Context) {
+	w.jobHeartbeat(ctx)
 	t := time.NewTicker(w.opts.HeartbeatInterval)
 	defer t.Stop()
 	for {
@@ -200,6 +205,7 @@ func (w *Worker) heartbeatLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+		w.jobHeartbeat(ctx)
 		w.mu.Lock()
 		tries := make([]metadb.TryKey, 0, len(w.running))
 		for k := range w.running {
@@ -225,6 +231,38 @@ func (w *Worker) heartbeatLoop(ctx context.Context) {
 			}
 		}
 		w.mu.Unlock()
+	}
+}
+
+// JobType is the job table's name for worker processes; `gust jobs check
+// --job-type WorkerJob --local` is a worker's health check.
+const JobType = "WorkerJob"
+
+// jobHeartbeat registers the worker's job row on first success, then
+// refreshes its heartbeat. It never blocks the worker on the database.
+func (w *Worker) jobHeartbeat(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, w.opts.HeartbeatInterval)
+	defer cancel()
+	var err error
+	if w.jobID == 0 {
+		w.jobID, err = metadb.RegisterJob(ctx, w.db.Pool, JobType, w.opts.Hostname, os.Getpid())
+	} else {
+		err = metadb.HeartbeatJob(ctx, w.db.Pool, w.jobID)
+	}
+	if err != nil {
+		w.logger.Warn("worker job heartbeat failed", logkey.Err, err)
+	}
+}
+
+// endJob marks the worker's job row finished.
+func (w *Worker) endJob(ctx context.Context) {
+	if w.jobID == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := metadb.EndJob(ctx, w.db.Pool, w.jobID); err != nil {
+		w.logger.Warn("cannot mark worker job ended", logkey.Err, err)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -14,6 +15,7 @@ import (
 	"github.com/gust-sched/gust/common/secrets"
 	"github.com/gust-sched/gust/metadb"
 	"github.com/gust-sched/gust/scheduler"
+	"github.com/gust-sched/gust/worker"
 )
 
 func (a *app) dbCommand() *cli.Command {
@@ -135,17 +137,17 @@ func ensureDatabase(ctx context.Context, conn string) error {
 func (a *app) jobsCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "jobs",
-		Usage: "inspect scheduler jobs",
+		Usage: "inspect scheduler and worker jobs",
 		Subcommands: []*cli.Command{
 			{
 				Name:  "check",
 				Usage: "exit non-zero unless a live job of the type heartbeats (for health probes)",
 				Flags: []cli.Flag{
-					&cli.StringFlag{Name: "job-type", Value: scheduler.JobType, Usage: "job type"},
-					&cli.StringFlag{Name: "hostname", Usage: "only jobs of this host"},
+					&cli.StringFlag{Name: "job-type", Value: scheduler.JobType, Usage: "job type: " + scheduler.JobType + " or " + worker.JobType},
+					&cli.StringFlag{Name: "hostname", Usage: "only jobs of this hostname (a worker's name, e.g. gust.42@host)"},
 					&cli.IntFlag{Name: "limit", Value: 1, Usage: "how many live jobs are required"},
 					&cli.BoolFlag{Name: "allow-multiple", Usage: "accepted for Airflow compatibility"},
-					&cli.BoolFlag{Name: "local", Usage: "only jobs of this host (os hostname)"},
+					&cli.BoolFlag{Name: "local", Usage: "only jobs of this machine (its hostname, or a worker name ending in @hostname): a container's health check"},
 				},
 				Action: func(c *cli.Context) error {
 					cfg, err := a.config()
@@ -153,9 +155,16 @@ func (a *app) jobsCommand() *cli.Command {
 						return err
 					}
 					host := c.String("hostname")
+					local := ""
+					if c.Bool("local") {
+						if local, err = os.Hostname(); err != nil {
+							return fmt.Errorf("--local: %w", err)
+						}
+					}
 					return a.withDB(c, func(db *metadb.DB) error {
 						threshold := cfg.Scheduler.SchedulerHealthCheckThreshold
-						jobs, err := metadb.ListJobs(c.Context, db.Pool, c.String("job-type"), host, threshold, c.Int("limit"))
+						jobs, err := metadb.ListJobs(c.Context, db.Pool, metadb.JobFilter{Type: c.String("job-type"), Hostname: host, Machine: local},
+							threshold, c.Int("limit"))
 						if err != nil {
 							return err
 						}

@@ -30,6 +30,25 @@ func TestJobsCheckFollowsSchedulerHeartbeat(t *testing.T) {
 		out, errOut, err := c.Run("jobs", "check", "--job-type", "SchedulerJob")
 		return err != nil, out + errOut
 	})
+
+	// A worker's health check (as docker-compose runs it): its job row on
+	// this machine, by --local, whatever name the worker gave itself.
+	workerCheck := []string{"jobs", "check", "--job-type", "WorkerJob", "--local"}
+	if _, _, err := c.Run(workerCheck...); err == nil {
+		t.Fatal("worker check succeeded with no worker running")
+	}
+	w := c.Start("worker", "worker", "-c", "1")
+	testenv.Eventually(t, 30*time.Second, "the worker check to pass", func() (bool, string) {
+		out, errOut, err := c.Run(workerCheck...)
+		return err == nil, out + errOut
+	})
+	if out, _, err := c.Run("jobs", "check", "--job-type", "WorkerJob", "--hostname", "gust.1@elsewhere"); err == nil {
+		t.Errorf("worker check for another worker name passed: %s", out)
+	}
+	w.Stop(t, 20*time.Second)
+	if out, errOut, err := c.Run(workerCheck...); err == nil {
+		t.Errorf("worker check passed after a warm shutdown ended the job: %s%s", out, errOut)
+	}
 }
 
 // TestRedisDownDoesNotStopTasks: with the monitor's Redis unreachable,
