@@ -25,13 +25,22 @@ var version = "0.1.0-dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	a := &app{stdout: os.Stdout, stderr: os.Stderr, environ: os.Environ()}
+	code := run(ctx, os.Args, os.Stdout, os.Stderr, os.Environ())
+	stop()
+	os.Exit(code)
+}
+
+// run is gust but the process: it runs the command line args and returns
+// the exit status, a failure written as one line on stderr.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string) int {
+	a := &app{stdout: stdout, stderr: stderr, environ: environ}
 	app := a.cli()
-	if err := app.RunContext(ctx, intersperse(app, os.Args)); err != nil {
-		fmt.Fprintf(os.Stderr, "gust: %s\n", oneLine(err))
-		os.Exit(exitCode(err))
+	err := app.RunContext(ctx, intersperse(app, args))
+	if err == nil {
+		return 0
 	}
+	fmt.Fprintf(stderr, "gust: %s\n", oneLine(err))
+	return exitCode(err)
 }
 
 // exitError carries a specific exit status.
