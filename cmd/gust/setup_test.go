@@ -28,10 +28,14 @@ func setup(t *testing.T, withDB bool) *installation {
 	if err := os.MkdirAll(in.dags, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	in.environ = []string{"GUST_HOME=" + home, "GUST__CORE__DAGS_FOLDER=" + in.dags}
+	// Without a database of its own, a command that reaches for one fails
+	// at once rather than finding the default one.
+	in.sqlConn = "postgres://postgres@127.0.0.1:1/none?sslmode=disable&connect_timeout=2"
 	if withDB {
 		in.sqlConn = testenv.Database(t)
-		in.environ = append(in.environ, "GUST__DATABASE__SQL_CONN="+in.sqlConn)
+	}
+	in.environ = []string{"GUST_HOME=" + home, "GUST__CORE__DAGS_FOLDER=" + in.dags, "GUST__DATABASE__SQL_CONN=" + in.sqlConn}
+	if withDB {
 		in.mustRun("db", "migrate")
 	}
 	return in
