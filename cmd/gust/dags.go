@@ -80,10 +80,8 @@ func (a *app) dagsCommand() *cli.Command {
 						return err
 					}
 					req := scheduler.TriggerRequest{DagID: dagID, RunID: c.String("run-id")}
-					if s := c.String("conf"); s != "" {
-						if err := json.Unmarshal([]byte(s), &req.Conf); err != nil {
-							return fmt.Errorf("--conf must be a JSON object: %w", err)
-						}
+					if req.Conf, err = parseConf(c.String("conf")); err != nil {
+						return err
 					}
 					if s := c.String("logical-date"); s != "" {
 						t, err := parseTime(s)
@@ -191,6 +189,45 @@ func runRecord(r *metadb.DagRun) *record {
 		set("data_interval_start", r.DataIntervalStart).set("data_interval_end", r.DataIntervalEnd).
 		set("start_date", r.StartDate).set("end_date", r.EndDate).
 		set("queued_at", r.QueuedAt).set("external_trigger", r.ExternalTrigger).set("conf", conf)
+}
+
+// parseConf reads --conf: a JSON object (nil when s is empty), or an error
+// that says in a sentence what the text is instead.
+func parseConf(s string) (map[string]any, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var v any
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) && se.Offset < int64(len(s)) {
+			return nil, fmt.Errorf("--conf is not valid JSON: %s (at character %d)", se, se.Offset)
+		}
+		return nil, fmt.Errorf("--conf is not valid JSON: %s", err)
+	}
+	conf, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("--conf must be a JSON object, got %s", jsonKind(v))
+	}
+	return conf, nil
+}
+
+// jsonKind names the kind of a decoded JSON value: "an array", "a string".
+func jsonKind(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case []any:
+		return "an array"
+	case string:
+		return "a string"
+	case float64:
+		return "a number"
+	case bool:
+		return "a boolean"
+	default:
+		return "an object"
+	}
 }
 
 func nullable(s string) any {

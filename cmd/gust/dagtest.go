@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -101,10 +100,12 @@ func (a *app) dagsTestCommand() *cli.Command {
 			}
 			run := &metadb.DagRun{DagID: dag.DagID, RunID: scheduler.RunID(tistate.RunTypeManual, logical), LogicalDate: logical,
 				RunType: tistate.RunTypeManual, State: tistate.RunRunning, ExternalTrigger: true}
-			if s := c.String("conf"); s != "" {
-				if err := json.Unmarshal([]byte(s), &run.Conf); err != nil {
-					return fmt.Errorf("--conf must be a JSON object: %w", err)
-				}
+			if run.Conf, err = parseConf(c.String("conf")); err != nil {
+				return err
+			}
+			// As a trigger does: a run starts only with valid params.
+			if err := dagspec.ValidateParams(dag.Params, run.Conf); err != nil {
+				return fmt.Errorf("test of %s: %w", dag.DagID, err)
 			}
 			iv := schedule.Interval{Start: logical, End: logical}
 			if tt, err := schedule.New(dag.Schedule, dag.Timezone); err == nil {

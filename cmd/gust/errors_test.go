@@ -1,0 +1,71 @@
+package main
+
+import (
+	"testing"
+)
+
+// paramsDAG has params written as JSON schemas, nested ones included.
+const paramsDAG = `
+p:
+  schedule: null
+  params:
+    n: {default: 2, type: integer, minimum: 1}
+    color: {default: red, enum: [red, green]}
+    cfg:
+      default: {limits: {max: 1}, hosts: [a]}
+      type: object
+      properties:
+        limits: {type: object, properties: {max: {type: integer}}, required: [max]}
+        hosts: {type: array, items: {type: string}}
+  tasks:
+    a: {operator: empty}
+`
+
+func TestConfMustBeAJSONObject(t *testing.T) {
+	in := setup(t, false)
+	in.writeDAG("p.yaml", paramsDAG)
+	for _, tc := range []struct{ conf, want string }{
+		{`[1,2]`, "gust: --conf must be a JSON object, got an array"},
+		{`"x"`, "gust: --conf must be a JSON object, got a string"},
+		{`3`, "gust: --conf must be a JSON object, got a number"},
+		{`null`, "gust: --conf must be a JSON object, got null"},
+		{`{nope`, "gust: --conf is not valid JSON: invalid character 'n' looking for beginning of object key string (at character 2)"},
+		{`{"a": 1`, "gust: --conf is not valid JSON: unexpected end of JSON input"},
+	} {
+		for _, cmd := range [][]string{{"dags", "trigger", "p"}, {"dags", "test", "p"}} {
+			if got := in.fails(append(cmd, "--conf", tc.conf)...); got != tc.want {
+				t.Errorf("%v --conf %s:\n got %s\nwant %s", cmd, tc.conf, got, tc.want)
+			}
+		}
+	}
+}
+
+func TestBadParamSaysWhichAndWhat(t *testing.T) {
+	in := setup(t, false)
+	in.writeDAG("p.yaml", paramsDAG)
+	for _, tc := range []struct{ conf, want string }{
+		{`{"n": "a"}`, `param n: must be an integer, got "a"`},
+		{`{"n": 0}`, `param n: must be at least 1, got 0`},
+		{`{"n": 1.5}`, `param n: must be an integer, got 1.5`},
+		{`{"color": "blue"}`, `param color: must be one of "red", "green", got "blue"`},
+		{`{"cfg": {"limits": {"max": "x"}}}`, `param cfg.limits.max: must be an integer, got "x"`},
+		{`{"cfg": {"limits": {}}}`, `param cfg.limits: must have the key "max"`},
+		{`{"cfg": {"limits": {"max": 1}, "hosts": ["a", 7]}}`, `param cfg.hosts[1]: must be a string, got 7`},
+		{`{"cfg": [1]}`, `param cfg: must be an object, got an array`},
+		{`{"n": null, "color": "blue"}`, `param color: must be one of "red", "green", got "blue"; param n: must be an integer, got null`},
+	} {
+		if got := in.fails("dags", "test", "p", "--conf", tc.conf); got != "gust: test of p: "+tc.want {
+			t.Errorf("--conf %s:\n got %s\nwant gust: test of p: %s", tc.conf, got, tc.want)
+		}
+	}
+}
+
+func TestTriggerNamesTheBadParam(t *testing.T) {
+	in := setup(t, true)
+	in.writeDAG("p.yaml", paramsDAG)
+	in.mustRun("dags", "reserialize")
+	want := `gust: trigger of p: param cfg.limits.max: must be an integer, got "x"`
+	if got := in.fails("dags", "trigger", "p", "--conf", `{"cfg": {"limits": {"max": "x"}}}`); got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
