@@ -35,7 +35,10 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string) int {
 	a := &app{stdout: stdout, stderr: stderr, environ: environ}
 	app := a.cli()
-	err := app.RunContext(ctx, intersperse(app, args))
+	args, err := intersperse(app, args)
+	if err == nil {
+		err = app.RunContext(ctx, args)
+	}
 	if err == nil {
 		return 0
 	}
@@ -137,7 +140,7 @@ func (a *app) withDB(c *cli.Context, fn func(db *metadb.DB) error) error {
 }
 
 func (a *app) cli() *cli.App {
-	return &cli.App{
+	app := &cli.App{
 		Name:    "gust",
 		Usage:   "an Airflow-compatible workflow scheduler with a Celery-style distributed executor",
 		Version: version,
@@ -149,9 +152,7 @@ func (a *app) cli() *cli.App {
 		UseShortOptionHandling: true,
 		Suggest:                true,
 		ExitErrHandler:         func(*cli.Context, error) {},
-		OnUsageError: func(c *cli.Context, err error, isSub bool) error {
-			return fmt.Errorf("%w (see `%s --help`)", err, c.Command.HelpName)
-		},
+		OnUsageError:           usageError,
 		Commands: []*cli.Command{
 			a.dbCommand(),
 			a.schedulerCommand(),
@@ -177,4 +178,6 @@ func (a *app) cli() *cli.App {
 			},
 		},
 	}
+	oneLineErrors(app.Commands)
+	return app
 }

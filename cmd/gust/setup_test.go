@@ -48,7 +48,8 @@ func (in *installation) run(args ...string) (stdout, stderr string, code int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	var out, errb bytes.Buffer
-	code = run(ctx, append([]string{"gust"}, args...), &out, &errb, in.environ)
+	// argv[0] is a path, as when a user runs the binary.
+	code = run(ctx, append([]string{"/usr/local/bin/gust"}, args...), &out, &errb, in.environ)
 	return out.String(), errb.String(), code
 }
 
