@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -67,5 +68,40 @@ func TestTriggerNamesTheBadParam(t *testing.T) {
 	want := `gust: trigger of p: param cfg.limits.max: must be an integer, got "x"`
 	if got := in.fails("dags", "trigger", "p", "--conf", `{"cfg": {"limits": {"max": "x"}}}`); got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
+
+func TestBackfillErrorsNameTheBackfill(t *testing.T) {
+	in := setup(t, true)
+	in.writeDAG("b.yaml", `
+example_bash:
+  schedule: "@daily"
+  default_args: {start_date: 2024-01-01}
+  tasks:
+    a: {operator: empty}
+once:
+  schedule: "@once"
+  default_args: {start_date: 2024-01-01}
+  tasks:
+    a: {operator: empty}
+`)
+	in.mustRun("dags", "reserialize")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"dags", "backfill", "example_bash", "-s", "2024-02-01", "-e", "2024-01-01"},
+			"gust: backfill of example_bash: start 2024-02-01 is after end 2024-01-01"},
+		{[]string{"dags", "backfill", "example_bash", "-s", "2024-01-01T06:30:00", "-e", "2024-01-01"},
+			"gust: backfill of example_bash: start 2024-01-01T06:30:00+00:00 is after end 2024-01-01"},
+		{[]string{"dags", "backfill", "once", "-s", "2024-01-01", "-e", "2024-01-02"},
+			"gust: backfill of once: the DAG has no periodic schedule (none or @once): there are no intervals to backfill"},
+	} {
+		if got := in.fails(tc.args...); got != tc.want {
+			t.Errorf("gust %v:\n got %s\nwant %s", tc.args, got, tc.want)
+		}
+	}
+	if out := in.mustRun("dags", "backfill", "example_bash", "-s", "2024-01-01", "-e", "2024-01-02"); !strings.Contains(out, "2 runs created") {
+		t.Errorf("a good backfill: %s", out)
 	}
 }
