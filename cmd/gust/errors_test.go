@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -103,5 +105,34 @@ once:
 	}
 	if out := in.mustRun("dags", "backfill", "example_bash", "-s", "2024-01-01", "-e", "2024-01-02"); !strings.Contains(out, "2 runs created") {
 		t.Errorf("a good backfill: %s", out)
+	}
+}
+
+func TestDagsTestNamesWhatItSearched(t *testing.T) {
+	in := setup(t, false)
+	file := in.writeDAG("p.yaml", paramsDAG)
+	other := t.TempDir()
+	bad, notes := filepath.Join(other, "bad.yml"), filepath.Join(in.home, "notes.txt")
+	for p, src := range map[string]string{bad: "b:\n  tasks:\n    a: {operator: nope}\n", notes: "p:\n"} {
+		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		args []string
+		want string // the whole line, or its start when it ends with "..."
+	}{
+		{[]string{"dags", "test", "X", "-S", file}, `gust: DAG "X" not found in ` + file},
+		{[]string{"dags", "test", "X", "--subdir", in.dags}, `gust: DAG "X" not found in ` + in.dags + ` (1 YAML file)`},
+		{[]string{"dags", "test", "X"}, `gust: DAG "X" not found in the DAG folder ` + in.dags + ` (1 YAML file)`},
+		{[]string{"dags", "test", "X", "-S", "some/file.yml"}, `gust: DAG "X" not found: some/file.yml does not exist`},
+		{[]string{"dags", "test", "X", "-S", notes}, `gust: DAG "X": ` + notes + ` is not a YAML DAG file (.yaml or .yml), which is what dags test reads`},
+		{[]string{"dags", "test", "X", "-S", bad}, `gust: DAG "X" not found: ` + bad + `:3: DAG b: task a: unknown operator "nope"...`},
+		{[]string{"dags", "test", "X", "-S", other}, `gust: DAG "X" not found in ` + other + ` (1 YAML file); files with import errors: ` + bad + `:3: DAG b: task a: unknown operator "nope"...`},
+	} {
+		got := in.fails(tc.args...)
+		if prefix, ok := strings.CutSuffix(tc.want, "..."); ok && !strings.HasPrefix(got, prefix) || !ok && got != tc.want {
+			t.Errorf("gust %v:\n got %s\nwant %s", tc.args, got, tc.want)
+		}
 	}
 }
