@@ -89,6 +89,7 @@ func printRecords(w io.Writer, format string, rows []*record) error {
 			return err
 		}
 		enc := yaml.NewEncoder(w)
+		enc.SetIndent(2)
 		defer enc.Close()
 		return enc.Encode(out)
 	case "table", "plain":
@@ -99,7 +100,8 @@ func printRecords(w io.Writer, format string, rows []*record) error {
 			}
 			return nil
 		}
-		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		var b strings.Builder
+		tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 		keys := rows[0].keys
 		if format == "table" {
 			fmt.Fprintln(tw, strings.Join(keys, "\t"))
@@ -116,7 +118,16 @@ func printRecords(w io.Writer, format string, rows []*record) error {
 			}
 			fmt.Fprintln(tw, strings.Join(cells, "\t"))
 		}
-		return tw.Flush()
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		// Blank cells at the end of a row would leave it padded with spaces.
+		lines := strings.SplitAfter(b.String(), "\n")
+		for i, l := range lines {
+			lines[i] = strings.TrimRight(l, " \n")
+		}
+		_, err := io.WriteString(w, strings.Join(lines[:len(lines)-1], "\n")+"\n")
+		return err
 	default:
 		return fmt.Errorf("unknown output format %q (use table, json, yaml or plain)", format)
 	}
@@ -144,11 +155,21 @@ func column(v any) any {
 		}
 		return y
 	}
-	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Interface {
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.Pointer, reflect.Interface:
 		if rv.IsNil() {
 			return nil
 		}
 		return column(rv.Elem().Interface())
+	case reflect.Slice:
+		// A list column is never unknown: none is [], in JSON as in YAML.
+		if rv.IsNil() && rv.Type().Elem().Kind() != reflect.Uint8 {
+			return reflect.MakeSlice(rv.Type(), 0, 0).Interface()
+		}
+	case reflect.Map:
+		if rv.IsNil() {
+			return reflect.MakeMap(rv.Type()).Interface()
+		}
 	}
 	return v
 }

@@ -11,8 +11,9 @@ import (
 )
 
 // TestRecordValuesInEveryFormat pins how a listing shows each kind of Go
-// value: pointers followed, unknowns blank in tables and null in JSON/YAML,
-// times in ISO 8601 with offset, seconds as plain numbers, maps as JSON.
+// value: pointers followed, unknowns blank in tables (no trailing spaces)
+// and null in JSON/YAML, times in ISO 8601 with offset, seconds as plain
+// numbers, maps as JSON in tables, no list or map null.
 func TestRecordValuesInEveryFormat(t *testing.T) {
 	secs, zero := 1.5, 0.0
 	at := time.Date(2024, 1, 2, 3, 4, 5, 0, time.FixedZone("CET", 3600))
@@ -20,21 +21,21 @@ func TestRecordValuesInEveryFormat(t *testing.T) {
 	var noSecs *float64
 	rows := []*record{
 		newRecord().set("task_id", "a").set("duration", &secs).set("start_date", &at).set("end_date", at.Add(1500*time.Microsecond)).
-			set("tags", []string{"x", "y"}).set("conf", map[string]string{"k": "v"}).set("value", []any{1.0, "two"}).
-			set("big", 12345678.25).set("ok", true),
+			set("tags", []string{"x", "y"}).set("conf", map[string]any{"k": map[string]int{"z": 1}}).set("value", []any{1.0, "two"}).
+			set("big", 12345678.25).set("ok", true).set("note", "n"),
 		newRecord().set("task_id", "b").set("duration", noSecs).set("start_date", noTime).set("end_date", time.Time{}).
-			set("tags", []string{}).set("conf", map[string]any{}).set("value", nil).set("big", &zero).set("ok", false),
+			set("tags", []string(nil)).set("conf", map[string]any(nil)).set("value", nil).set("big", &zero).set("ok", false).set("note", nil),
 	}
 	want := map[string]string{
 		"table": `
-task_id  duration  start_date                 end_date                          tags  conf       value      big          ok
-=======  ========  ==========                 ========                          ====  ====       =====      ===          ==
-a        1.5       2024-01-02T02:04:05+00:00  2024-01-02T02:04:05.001500+00:00  x, y  {"k":"v"}  [1,"two"]  12345678.25  true
-b                                                                                     {}                    0            false
+task_id  duration  start_date                 end_date                          tags  conf           value      big          ok     note
+=======  ========  ==========                 ========                          ====  ====           =====      ===          ==     ====
+a        1.5       2024-01-02T02:04:05+00:00  2024-01-02T02:04:05.001500+00:00  x, y  {"k":{"z":1}}  [1,"two"]  12345678.25  true   n
+b                                                                                     {}                        0            false
 `,
 		"plain": `
-a  1.5  2024-01-02T02:04:05+00:00  2024-01-02T02:04:05.001500+00:00  x, y  {"k":"v"}  [1,"two"]  12345678.25  true
-b                                                                          {}                    0            false
+a  1.5  2024-01-02T02:04:05+00:00  2024-01-02T02:04:05.001500+00:00  x, y  {"k":{"z":1}}  [1,"two"]  12345678.25  true   n
+b                                                                          {}                        0            false
 `,
 		"json": `
 [
@@ -48,14 +49,17 @@ b                                                                          {}   
       "y"
     ],
     "conf": {
-      "k": "v"
+      "k": {
+        "z": 1
+      }
     },
     "value": [
       1,
       "two"
     ],
     "big": 12345678.25,
-    "ok": true
+    "ok": true,
+    "note": "n"
   },
   {
     "task_id": "b",
@@ -66,7 +70,8 @@ b                                                                          {}   
     "conf": {},
     "value": null,
     "big": 0,
-    "ok": false
+    "ok": false,
+    "note": null
   }
 ]
 `,
@@ -79,12 +84,14 @@ b                                                                          {}   
     - x
     - "y"
   conf:
-    k: v
+    k:
+      z: 1
   value:
     - 1
     - two
   big: 1.234567825e+07
   ok: true
+  note: "n"
 - task_id: b
   duration: null
   start_date: null
@@ -94,6 +101,7 @@ b                                                                          {}   
   value: null
   big: 0
   ok: false
+  note: null
 `,
 	}
 	for _, format := range []string{"table", "plain", "json", "yaml"} {
