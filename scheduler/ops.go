@@ -31,6 +31,15 @@ func currentDAG(ctx context.Context, tx pgx.Tx, dagID string) (*metadb.DagRow, *
 	return row, dag, nil
 }
 
+// dateString shows a date the way it was most likely given: as a plain date
+// when it is midnight UTC, else in full.
+func dateString(t time.Time) string {
+	if t = t.UTC(); t.Equal(t.Truncate(24 * time.Hour)) {
+		return t.Format(time.DateOnly)
+	}
+	return isoformat(t)
+}
+
 // BackfillRequest asks for a run of every data interval starting in
 // [Start, End], as `airflow dags backfill`.
 type BackfillRequest struct {
@@ -50,7 +59,7 @@ type BackfillResult struct {
 // them under max_active_runs) for every interval in the range.
 func Backfill(ctx context.Context, db *metadb.DB, req BackfillRequest) (*BackfillResult, error) {
 	if req.End.Before(req.Start) {
-		return nil, fmt.Errorf("%w: end date %s is before start date %s", ErrInvalidTrigger, isoformat(req.End), isoformat(req.Start))
+		return nil, invalid("backfill of %s: start %s is after end %s", req.DagID, dateString(req.Start), dateString(req.End))
 	}
 	res := &BackfillResult{}
 	err := db.InTx(ctx, func(tx pgx.Tx) error {
@@ -64,7 +73,7 @@ func Backfill(ctx context.Context, db *metadb.DB, req BackfillRequest) (*Backfil
 		}
 		ivs, err := tt.Between(req.Start, req.End)
 		if err != nil {
-			return fmt.Errorf("%w: %v", ErrInvalidTrigger, err)
+			return invalid("backfill of %s: %v", req.DagID, err)
 		}
 		existing, err := metadb.LockRunsBetween(ctx, tx, req.DagID, &req.Start, &req.End)
 		if err != nil {
@@ -149,7 +158,7 @@ func Clear(ctx context.Context, db *metadb.DB, req ClearRequest) ([]ClearedTI, e
 	if req.TaskRegex != "" {
 		var err error
 		if re, err = regexp.Compile(req.TaskRegex); err != nil {
-			return nil, fmt.Errorf("%w: task regex %q: %v", ErrInvalidTrigger, req.TaskRegex, err)
+			return nil, invalid("clear of %s: task regex %q: %v", req.DagID, req.TaskRegex, err)
 		}
 	}
 	var out []ClearedTI
@@ -300,7 +309,7 @@ type SetStateRequest struct {
 // It returns the task ids that changed.
 func SetState(ctx context.Context, db *metadb.DB, req SetStateRequest) ([]string, error) {
 	if req.State != tistate.Success && req.State != tistate.Failed && req.State != tistate.Skipped {
-		return nil, fmt.Errorf("%w: state must be success, failed or skipped, got %q", ErrInvalidTrigger, req.State)
+		return nil, invalid("state must be success, failed or skipped, got %q", req.State)
 	}
 	var changed []string
 	err := db.InTx(ctx, func(tx pgx.Tx) error {

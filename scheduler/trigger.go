@@ -28,8 +28,22 @@ type TriggerRequest struct {
 // runIDPattern is Airflow's allowed run id pattern.
 var runIDPattern = regexp.MustCompile(`^[A-Za-z0-9_.~:+-]+$`)
 
-// ErrInvalidTrigger is returned for a trigger request that cannot be honoured.
+// ErrInvalidTrigger is what errors.Is finds in the error of a request that
+// cannot be honoured (a trigger, backfill, clear or mark with bad input),
+// for callers that answer bad input differently from a failure.
 var ErrInvalidTrigger = errors.New("invalid trigger")
+
+// invalidError is a request that cannot be honoured. It reads as its own
+// message alone (which names the operation and the DAG) and is
+// ErrInvalidTrigger to errors.Is.
+type invalidError struct{ msg string }
+
+func (e *invalidError) Error() string        { return e.msg }
+func (e *invalidError) Is(target error) bool { return target == ErrInvalidTrigger }
+
+func invalid(format string, args ...any) error {
+	return &invalidError{msg: fmt.Sprintf(format, args...)}
+}
 
 // Trigger creates a manual DAG run in state queued with its task instances,
 // and wakes the schedulers.
@@ -39,8 +53,8 @@ func Trigger(ctx context.Context, db *metadb.DB, req TriggerRequest) (*metadb.Da
 	if req.LogicalDate != nil {
 		logical = req.LogicalDate.UTC()
 		if logical.After(now) && !req.AllowFuture {
-			return nil, fmt.Errorf("%w: logical date %s is in the future; set [scheduler] allow_trigger_in_future to allow it",
-				ErrInvalidTrigger, isoformat(logical))
+			return nil, invalid("trigger of %s: logical date %s is in the future; set [scheduler] allow_trigger_in_future to allow it",
+				req.DagID, isoformat(logical))
 		}
 	}
 	runID := req.RunID
@@ -48,7 +62,7 @@ func Trigger(ctx context.Context, db *metadb.DB, req TriggerRequest) (*metadb.Da
 		runID = RunID(tistate.RunTypeManual, logical)
 	}
 	if !runIDPattern.MatchString(runID) || len(runID) > 250 {
-		return nil, fmt.Errorf("%w: run id %q must match %s and be at most 250 characters", ErrInvalidTrigger, runID, runIDPattern)
+		return nil, invalid("trigger of %s: run id %q must match %s and be at most 250 characters", req.DagID, runID, runIDPattern)
 	}
 	var run *metadb.DagRun
 	err := db.InTx(ctx, func(tx pgx.Tx) error {
@@ -57,14 +71,14 @@ func Trigger(ctx context.Context, db *metadb.DB, req TriggerRequest) (*metadb.Da
 			return err
 		}
 		if !row.IsActive {
-			return fmt.Errorf("%w: dag %s is not active (its file is gone or no longer defines it)", ErrInvalidTrigger, req.DagID)
+			return invalid("trigger of %s: the DAG is not active (its file is gone or no longer defines it)", req.DagID)
 		}
 		dag, err := metadb.NewDAGCache(1).Get(ctx, tx, row.DagHash)
 		if err != nil {
 			return err
 		}
 		if err := dagspec.ValidateParams(dag.Params, req.Conf); err != nil {
-			return fmt.Errorf("%w: %v", ErrInvalidTrigger, err)
+			return invalid("trigger of %s: %v", req.DagID, err)
 		}
 		iv := schedule.Interval{Start: logical, End: logical}
 		if tt, err := schedule.New(dag.Schedule, dag.Timezone); err == nil {

@@ -33,8 +33,8 @@ func (a *app) dagsCommand() *cli.Command {
 							rows = append(rows, newRecord().set("dag_id", d.DagID).set("fileloc", d.Fileloc).
 								set("owners", d.Owners).set("is_paused", d.IsPaused).set("is_active", d.IsActive).
 								set("schedule_interval", nullable(d.ScheduleInterval)).set("tags", d.Tags).
-								set("next_dagrun", isoTime(d.NextDagrun)).
-								set("next_dagrun_create_after", isoTime(d.NextDagrunCreateAfter)))
+								set("next_dagrun", d.NextDagrun).
+								set("next_dagrun_create_after", d.NextDagrunCreateAfter))
 						}
 						return printRecords(a.stdout, c.String("output"), rows)
 					})
@@ -53,7 +53,7 @@ func (a *app) dagsCommand() *cli.Command {
 						rows := make([]*record, 0, len(errs))
 						for _, e := range errs {
 							rows = append(rows, newRecord().set("filepath", e.Filename).set("error", e.Stacktrace).
-								set("timestamp", isoTime(&e.Timestamp)))
+								set("timestamp", e.Timestamp))
 						}
 						return printRecords(a.stdout, c.String("output"), rows)
 					})
@@ -80,10 +80,8 @@ func (a *app) dagsCommand() *cli.Command {
 						return err
 					}
 					req := scheduler.TriggerRequest{DagID: dagID, RunID: c.String("run-id")}
-					if s := c.String("conf"); s != "" {
-						if err := json.Unmarshal([]byte(s), &req.Conf); err != nil {
-							return fmt.Errorf("--conf must be a JSON object: %w", err)
-						}
+					if req.Conf, err = parseConf(c.String("conf")); err != nil {
+						return err
 					}
 					if s := c.String("logical-date"); s != "" {
 						t, err := parseTime(s)
@@ -187,10 +185,49 @@ func runRecord(r *metadb.DagRun) *record {
 		conf = map[string]any{}
 	}
 	return newRecord().set("dag_id", r.DagID).set("run_id", r.RunID).set("state", r.State).
-		set("run_type", r.RunType).set("logical_date", isoTime(&r.LogicalDate)).set("execution_date", isoTime(&r.LogicalDate)).
-		set("data_interval_start", isoTime(r.DataIntervalStart)).set("data_interval_end", isoTime(r.DataIntervalEnd)).
-		set("start_date", isoTime(r.StartDate)).set("end_date", isoTime(r.EndDate)).
-		set("queued_at", isoTime(r.QueuedAt)).set("external_trigger", r.ExternalTrigger).set("conf", conf)
+		set("run_type", r.RunType).set("logical_date", r.LogicalDate).set("execution_date", r.LogicalDate).
+		set("data_interval_start", r.DataIntervalStart).set("data_interval_end", r.DataIntervalEnd).
+		set("start_date", r.StartDate).set("end_date", r.EndDate).
+		set("queued_at", r.QueuedAt).set("external_trigger", r.ExternalTrigger).set("conf", conf)
+}
+
+// parseConf reads --conf: a JSON object (nil when s is empty), or an error
+// that says in a sentence what the text is instead.
+func parseConf(s string) (map[string]any, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var v any
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) && se.Offset < int64(len(s)) {
+			return nil, fmt.Errorf("--conf is not valid JSON: %s (at character %d)", se, se.Offset)
+		}
+		return nil, fmt.Errorf("--conf is not valid JSON: %s", err)
+	}
+	conf, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("--conf must be a JSON object, got %s", jsonKind(v))
+	}
+	return conf, nil
+}
+
+// jsonKind names the kind of a decoded JSON value: "an array", "a string".
+func jsonKind(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case []any:
+		return "an array"
+	case string:
+		return "a string"
+	case float64:
+		return "a number"
+	case bool:
+		return "a boolean"
+	default:
+		return "an object"
+	}
 }
 
 func nullable(s string) any {

@@ -2,10 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -22,27 +22,51 @@ import (
 	"github.com/gust-sched/gust/worker"
 )
 
-// findDAG parses the DAG folder (or one file) and returns the DAG.
-func findDAG(folder, file, dagID string) (*dagspec.DAG, error) {
-	var files []string
-	if file != "" {
-		files = []string{file}
-	} else {
-		err := filepath.WalkDir(folder, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() && strings.HasPrefix(d.Name(), ".") && p != folder {
-				return filepath.SkipDir
-			}
-			if ext := filepath.Ext(p); !d.IsDir() && (ext == ".yaml" || ext == ".yml") {
-				files = append(files, p)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("list DAG folder %s: %w", folder, err)
+// findDAG returns the DAG from path, a YAML DAG file or a folder of them
+// (subdir says whether the user gave it with --subdir or it is [core]
+// dags_folder). Its errors name what was searched.
+func findDAG(path string, subdir bool, dagID string) (*dagspec.DAG, error) {
+	where := path
+	if !subdir {
+		where = "the DAG folder " + path
+	}
+	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("DAG %q not found: %s does not exist", dagID, where)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("DAG %q: %w", dagID, err)
+	}
+	if !fi.IsDir() {
+		if ext := filepath.Ext(path); ext != ".yaml" && ext != ".yml" {
+			return nil, fmt.Errorf("DAG %q: %s is not a YAML DAG file (.yaml or .yml), which is what dags test reads", dagID, path)
 		}
+		dags, err := dagspec.ParseFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("DAG %q not found: %w", dagID, err)
+		}
+		for _, d := range dags {
+			if d.DagID == dagID {
+				return d, nil
+			}
+		}
+		return nil, fmt.Errorf("DAG %q not found in %s", dagID, path)
+	}
+	var files []string
+	err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && strings.HasPrefix(d.Name(), ".") && p != path {
+			return filepath.SkipDir
+		}
+		if ext := filepath.Ext(p); !d.IsDir() && (ext == ".yaml" || ext == ".yml") {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("DAG %q: list %s: %w", dagID, where, err)
 	}
 	sort.Strings(files)
 	var errs []error
@@ -58,10 +82,16 @@ func findDAG(folder, file, dagID string) (*dagspec.DAG, error) {
 			}
 		}
 	}
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("DAG %q not found in %s; files with import errors: %w", dagID, folder, errors.Join(errs...))
+	n := "no YAML files"
+	if len(files) == 1 {
+		n = "1 YAML file"
+	} else if len(files) > 1 {
+		n = fmt.Sprintf("%d YAML files", len(files))
 	}
-	return nil, fmt.Errorf("DAG %q not found in %s", dagID, folder)
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("DAG %q not found in %s (%s); files with import errors: %w", dagID, where, n, errors.Join(errs...))
+	}
+	return nil, fmt.Errorf("DAG %q not found in %s (%s)", dagID, where, n)
 }
 
 func (a *app) dagsTestCommand() *cli.Command {
@@ -81,15 +111,11 @@ func (a *app) dagsTestCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			folder, file := cfg.Core.DagsFolder, ""
-			if s := c.String("subdir"); s != "" {
-				if ext := filepath.Ext(s); ext == ".yaml" || ext == ".yml" {
-					file = s
-				} else {
-					folder = s
-				}
+			path, subdir := cfg.Core.DagsFolder, c.String("subdir") != ""
+			if subdir {
+				path = c.String("subdir")
 			}
-			dag, err := findDAG(folder, file, c.Args().Get(0))
+			dag, err := findDAG(path, subdir, c.Args().Get(0))
 			if err != nil {
 				return err
 			}
@@ -101,10 +127,12 @@ func (a *app) dagsTestCommand() *cli.Command {
 			}
 			run := &metadb.DagRun{DagID: dag.DagID, RunID: scheduler.RunID(tistate.RunTypeManual, logical), LogicalDate: logical,
 				RunType: tistate.RunTypeManual, State: tistate.RunRunning, ExternalTrigger: true}
-			if s := c.String("conf"); s != "" {
-				if err := json.Unmarshal([]byte(s), &run.Conf); err != nil {
-					return fmt.Errorf("--conf must be a JSON object: %w", err)
-				}
+			if run.Conf, err = parseConf(c.String("conf")); err != nil {
+				return err
+			}
+			// As a trigger does: a run starts only with valid params.
+			if err := dagspec.ValidateParams(dag.Params, run.Conf); err != nil {
+				return fmt.Errorf("test of %s: %w", dag.DagID, err)
 			}
 			iv := schedule.Interval{Start: logical, End: logical}
 			if tt, err := schedule.New(dag.Schedule, dag.Timezone); err == nil {

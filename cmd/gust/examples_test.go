@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -24,14 +25,12 @@ func TestExampleDAGsRun(t *testing.T) {
 		}
 		for _, d := range dags {
 			var out, errb bytes.Buffer
-			a := &app{stdout: &out, stderr: &errb, environ: []string{"GUST_HOME=" + t.TempDir()}}
 			args := []string{"gust", "dags", "test", d.DagID, "2024-03-01", "--subdir", f}
 			if d.DagID == "example_context" {
 				args = append(args, "--conf", `{"target": "eu"}`)
 			}
-			app := a.cli()
-			if err := app.Run(intersperse(app, args)); err != nil {
-				t.Errorf("dags test %s: %v\n%s", d.DagID, err, out.String())
+			if code := run(context.Background(), args, &out, &errb, []string{"GUST_HOME=" + t.TempDir()}); code != 0 {
+				t.Errorf("dags test %s: exit %d: %s\n%s", d.DagID, code, errb.String(), out.String())
 				continue
 			}
 			if d.DagID == "example_context" {

@@ -25,13 +25,25 @@ var version = "0.1.0-dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	a := &app{stdout: os.Stdout, stderr: os.Stderr, environ: os.Environ()}
+	code := run(ctx, os.Args, os.Stdout, os.Stderr, os.Environ())
+	stop()
+	os.Exit(code)
+}
+
+// run is gust but the process: it runs the command line args and returns
+// the exit status, a failure written as one line on stderr.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string) int {
+	a := &app{stdout: stdout, stderr: stderr, environ: environ}
 	app := a.cli()
-	if err := app.RunContext(ctx, intersperse(app, os.Args)); err != nil {
-		fmt.Fprintf(os.Stderr, "gust: %s\n", oneLine(err))
-		os.Exit(exitCode(err))
+	args, err := intersperse(app, args)
+	if err == nil {
+		err = app.RunContext(ctx, args)
 	}
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintf(stderr, "gust: %s\n", oneLine(err))
+	return exitCode(err)
 }
 
 // exitError carries a specific exit status.
@@ -134,7 +146,7 @@ func (a *app) withDB(c *cli.Context, fn func(db *metadb.DB) error) error {
 }
 
 func (a *app) cli() *cli.App {
-	return &cli.App{
+	app := &cli.App{
 		Name:    "gust",
 		Usage:   "an Airflow-compatible workflow scheduler with a Celery-style distributed executor",
 		Version: version,
@@ -146,9 +158,7 @@ func (a *app) cli() *cli.App {
 		UseShortOptionHandling: true,
 		Suggest:                true,
 		ExitErrHandler:         func(*cli.Context, error) {},
-		OnUsageError: func(c *cli.Context, err error, isSub bool) error {
-			return fmt.Errorf("%w (see `%s --help`)", err, c.Command.HelpName)
-		},
+		OnUsageError:           usageError,
 		Commands: []*cli.Command{
 			a.dbCommand(),
 			a.schedulerCommand(),
@@ -174,4 +184,6 @@ func (a *app) cli() *cli.App {
 			},
 		},
 	}
+	oneLineErrors(app.Commands)
+	return app
 }

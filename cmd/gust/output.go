@@ -4,7 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
+	"reflect"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -29,11 +30,13 @@ type record struct {
 
 func newRecord() *record { return &record{values: map[string]any{}} }
 
+// set adds or replaces column k. The value is stored as every format shows
+// it (see column), so that no command has to render values itself.
 func (r *record) set(k string, v any) *record {
 	if _, ok := r.values[k]; !ok {
 		r.keys = append(r.keys, k)
 	}
-	r.values[k] = v
+	r.values[k] = column(v)
 	return r
 }
 
@@ -86,6 +89,7 @@ func printRecords(w io.Writer, format string, rows []*record) error {
 			return err
 		}
 		enc := yaml.NewEncoder(w)
+		enc.SetIndent(2)
 		defer enc.Close()
 		return enc.Encode(out)
 	case "table", "plain":
@@ -96,7 +100,8 @@ func printRecords(w io.Writer, format string, rows []*record) error {
 			}
 			return nil
 		}
-		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		var b strings.Builder
+		tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 		keys := rows[0].keys
 		if format == "table" {
 			fmt.Fprintln(tw, strings.Join(keys, "\t"))
@@ -113,45 +118,100 @@ func printRecords(w io.Writer, format string, rows []*record) error {
 			}
 			fmt.Fprintln(tw, strings.Join(cells, "\t"))
 		}
-		return tw.Flush()
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		// Blank cells at the end of a row would leave it padded with spaces.
+		lines := strings.SplitAfter(b.String(), "\n")
+		for i, l := range lines {
+			lines[i] = strings.TrimRight(l, " \n")
+		}
+		_, err := io.WriteString(w, strings.Join(lines[:len(lines)-1], "\n")+"\n")
+		return err
 	default:
 		return fmt.Errorf("unknown output format %q (use table, json, yaml or plain)", format)
 	}
 }
 
-func cell(v any) string {
+// column is the value of a column as JSON and YAML show it: a pointer is
+// what it points to, nil (or a zero time) is null, a time is Airflow's ISO
+// 8601 in UTC with its offset, a duration is seconds; numbers, booleans,
+// strings, lists and maps keep their types.
+func column(v any) any {
 	switch x := v.(type) {
 	case nil:
-		return "None"
-	case string:
-		return x
-	case []string:
-		return strings.Join(x, ", ")
-	case map[string]any:
-		b, _ := json.Marshal(x)
-		return string(b)
-	default:
-		return fmt.Sprint(x)
+		return nil
+	case time.Time:
+		if x.IsZero() {
+			return nil
+		}
+		return isoformat(x)
+	case time.Duration:
+		return x.Seconds()
+	case json.RawMessage:
+		var y any
+		if json.Unmarshal(x, &y) != nil {
+			return string(x)
+		}
+		return y
 	}
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if rv.IsNil() {
+			return nil
+		}
+		return column(rv.Elem().Interface())
+	case reflect.Slice:
+		// A list column is never unknown: none is [], in JSON as in YAML.
+		if rv.IsNil() && rv.Type().Elem().Kind() != reflect.Uint8 {
+			return reflect.MakeSlice(rv.Type(), 0, 0).Interface()
+		}
+	case reflect.Map:
+		if rv.IsNil() {
+			return reflect.MakeMap(rv.Type()).Interface()
+		}
+	}
+	return v
 }
 
-// isoTime renders a time as Python's isoformat in UTC, nil as null.
-func isoTime(t *time.Time) any {
-	if t == nil {
-		return nil
+// cell is a column's value in a table or plain listing: blank when unknown,
+// numbers as written in JSON (seconds as 1.5, never 1.5e+00), lists of
+// strings joined with commas, other lists and maps as compact JSON.
+func cell(v any) string {
+	var s string
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		s = x
+	case []string:
+		s = strings.Join(x, ", ")
+	case float64:
+		s = strconv.FormatFloat(x, 'f', -1, 64)
+	case float32:
+		s = strconv.FormatFloat(float64(x), 'f', -1, 32)
+	default:
+		switch reflect.ValueOf(v).Kind() {
+		case reflect.Map, reflect.Slice, reflect.Array, reflect.Struct:
+			b, err := json.Marshal(v)
+			if err != nil {
+				return fmt.Sprint(v)
+			}
+			s = string(b)
+		default:
+			s = fmt.Sprint(v)
+		}
 	}
+	// A tab would end the cell early in the aligned columns.
+	return strings.ReplaceAll(s, "\t", " ")
+}
+
+// isoformat renders a time as Python's isoformat in UTC, as Airflow's
+// listings show times: microseconds only when there are any.
+func isoformat(t time.Time) string {
 	u := t.UTC()
 	if u.Nanosecond()/1000 != 0 {
 		return u.Format("2006-01-02T15:04:05.000000") + "+00:00"
 	}
 	return u.Format("2006-01-02T15:04:05") + "+00:00"
-}
-
-func sortedKeys(m map[string]any) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -213,8 +213,12 @@ func connRecord(cn *connection.Connection, showSecrets bool) *record {
 	if showSecrets {
 		pw = cn.Password
 	}
+	var port any // 0 is no port: null, as Airflow's
+	if cn.Port != 0 {
+		port = cn.Port
+	}
 	return newRecord().set("conn_id", cn.ConnID).set("conn_type", cn.ConnType).set("description", cn.Description).
-		set("host", cn.Host).set("schema", cn.Schema).set("login", cn.Login).set("password", pw).set("port", cn.Port).
+		set("host", cn.Host).set("schema", cn.Schema).set("login", cn.Login).set("password", pw).set("port", port).
 		set("extra", extra)
 }
 

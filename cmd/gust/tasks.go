@@ -47,8 +47,8 @@ func (a *app) tasksCommand() *cli.Command {
 							rows = append(rows, newRecord().set("dag_id", ti.DagID).set("run_id", ti.RunID).
 								set("task_id", ti.TaskID).set("map_index", ti.MapIndex).set("state", state).
 								set("try_number", ti.TryNumber).set("max_tries", ti.MaxTries).
-								set("execution_date", isoTime(&run.LogicalDate)).set("logical_date", isoTime(&run.LogicalDate)).
-								set("start_date", isoTime(ti.StartDate)).set("end_date", isoTime(ti.EndDate)).
+								set("execution_date", run.LogicalDate).set("logical_date", run.LogicalDate).
+								set("start_date", ti.StartDate).set("end_date", ti.EndDate).
 								set("duration", ti.Duration).set("hostname", ti.Hostname).set("operator", ti.Operator).
 								set("pool", ti.Pool).set("queue", ti.Queue).set("priority_weight", ti.PriorityWeight))
 						}
