@@ -39,7 +39,8 @@ type Config struct {
 	Logging   Logging
 	Monitor   Monitor
 	Flower    Flower
-	Webserver Webserver
+	API       API
+	APIAuth   APIAuth
 	// Warnings are non-fatal findings, e.g. unknown keys in gust.cfg.
 	Warnings []string
 
@@ -56,6 +57,7 @@ type Core struct {
 	DefaultPoolTaskSlotCount int
 	FernetKey                string
 	StoreSecretsUnencrypted  bool
+	TestConnection           string
 }
 
 // Database is the [database] section.
@@ -118,10 +120,19 @@ type Flower struct {
 	Port    int
 }
 
-// Webserver is the [webserver] section.
-type Webserver struct {
-	WebServerHost string
-	WebServerPort int
+// API is the [api] section (Airflow 3's name; Airflow 2's [webserver]
+// web_server_host and web_server_port are read as aliases).
+type API struct {
+	Host         string
+	Port         int
+	BaseURL      string
+	ExposeConfig bool
+}
+
+// APIAuth is the [api_auth] section.
+type APIAuth struct {
+	JWTSecret         string
+	JWTExpirationTime time.Duration
 }
 
 // Option describes one configuration key.
@@ -139,6 +150,16 @@ type Value struct {
 	Value  string
 	Source Source
 }
+
+// aliases are Airflow 2 names read as their Airflow 3 options.
+var aliases = map[string]string{
+	"webserver.web_server_host": "api.host",
+	"webserver.web_server_port": "api.port",
+	"webserver.base_url":        "api.base_url",
+	"webserver.expose_config":   "api.expose_config",
+}
+
+var rank = map[Source]int{SourceDefault: 0, SourceFile: 1, SourceEnv: 2}
 
 // EnvPrefix starts every override variable: GUST__SECTION__KEY.
 const EnvPrefix = "GUST__"
@@ -167,6 +188,15 @@ func Load(home string, environ []string) (*Config, error) {
 	for i, o := range opts {
 		byName[o.Section+"."+o.Key] = i
 	}
+	for alias, canonical := range aliases {
+		byName[alias] = -1 - byName[canonical] // negative: an alias of that option
+	}
+	// An alias's value applies unless its option is set as strongly.
+	type aliased struct {
+		value  string
+		source Source
+	}
+	viaAlias := map[int]aliased{}
 	vals := make([]Value, len(opts))
 	for i, o := range opts {
 		vals[i] = Value{Option: o, Value: o.Default, Source: SourceDefault}
@@ -184,6 +214,10 @@ func Load(home string, environ []string) (*Config, error) {
 			i, ok := byName[strings.ToLower(sec.Name())+"."+strings.ToLower(k.Name())]
 			if !ok {
 				c.Warnings = append(c.Warnings, fmt.Sprintf("%s: unknown option [%s] %s (ignored)", c.File, sec.Name(), k.Name()))
+				continue
+			}
+			if i < 0 {
+				viaAlias[-1-i] = aliased{k.Value(), SourceFile}
 				continue
 			}
 			vals[i].Value, vals[i].Source = k.Value(), SourceFile
@@ -207,7 +241,16 @@ func Load(home string, environ []string) (*Config, error) {
 			c.Warnings = append(c.Warnings, fmt.Sprintf("environment variable %s names no known option (ignored)", k))
 			continue
 		}
+		if i < 0 {
+			viaAlias[-1-i] = aliased{env[k], SourceEnv}
+			continue
+		}
 		vals[i].Value, vals[i].Source = env[k], SourceEnv
+	}
+	for i, a := range viaAlias {
+		if rank[a.source] > rank[vals[i].Source] {
+			vals[i].Value, vals[i].Source = a.value, a.source
+		}
 	}
 	var errs []error
 	for _, v := range vals {
@@ -291,6 +334,12 @@ func (c *Config) validate() error {
 	}
 	if u, err := url.Parse(c.Monitor.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix") {
 		errs = append(errs, fmt.Errorf("[monitor] redis_url must be a redis:// URL, got %q", c.Monitor.RedisURL))
+	}
+	if c.API.Port < 1 || c.API.Port > 65535 {
+		errs = append(errs, fmt.Errorf("[api] port must be a TCP port, got %d", c.API.Port))
+	}
+	if c.APIAuth.JWTExpirationTime <= 0 {
+		errs = append(errs, errors.New("[api_auth] jwt_expiration_time must be positive"))
 	}
 	if c.Celery.DefaultQueue == "" {
 		errs = append(errs, errors.New("[celery] default_queue must not be empty"))

@@ -26,13 +26,17 @@ var seedKeys = [][2]string{
 
 // generated are the secrets a home gets when none is configured, as Airflow
 // writes a fernet key into a new airflow.cfg. wanted says whether this
-// configuration needs the secret at all.
+// configuration needs the secret at all; a required one that cannot be
+// saved stops the process (every process encrypts and decrypts), the others
+// are checked by the processes that use them (the api-server signs tokens).
 var generated = []struct {
 	section, key string
+	required     bool
 	wanted       func(c *Config) bool
 	gen          func() (string, error)
 }{
-	{"core", "fernet_key", func(c *Config) bool { return !c.Core.StoreSecretsUnencrypted }, secrets.GenerateKey},
+	{"core", "fernet_key", true, func(c *Config) bool { return !c.Core.StoreSecretsUnencrypted }, secrets.GenerateKey},
+	{"api_auth", "jwt_secret", false, func(*Config) bool { return true }, secrets.GenerateKey},
 }
 
 // Init makes $GUST_HOME/gust.cfg hold what every process of the home must
@@ -110,13 +114,13 @@ func (c *Config) needsInit() bool {
 	if _, err := os.Stat(c.File); err != nil {
 		return true
 	}
-	return c.missingSecret() != ""
+	return c.missingSecret(false) != ""
 }
 
-// missingSecret names the first wanted secret that has no value.
-func (c *Config) missingSecret() string {
+// missingSecret names the first wanted (or required) secret with no value.
+func (c *Config) missingSecret(onlyRequired bool) string {
 	for _, g := range generated {
-		if v, _ := c.Get(g.section, g.key); v.Value == "" && g.wanted(c) {
+		if v, _ := c.Get(g.section, g.key); v.Value == "" && g.wanted(c) && (g.required || !onlyRequired) {
 			return fmt.Sprintf("[%s] %s", g.section, g.key)
 		}
 	}
@@ -126,7 +130,7 @@ func (c *Config) missingSecret() string {
 // initFailed decides what a failed write means: nothing worse than a
 // warning unless a secret could not be generated.
 func (c *Config) initFailed(err error) (*Config, bool, error) {
-	if name := c.missingSecret(); name != "" {
+	if name := c.missingSecret(true); name != "" {
 		sec, key, _ := strings.Cut(strings.Trim(name, "["), "] ")
 		return nil, false, fmt.Errorf("%s is not set and a generated one cannot be saved: %w; set it in %s or as %s%s__%s (the same value for every process of the cluster)",
 			name, err, c.File, EnvPrefix, strings.ToUpper(sec), strings.ToUpper(key))

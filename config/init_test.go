@@ -26,8 +26,8 @@ func TestInitWritesANewHome(t *testing.T) {
 	if err != nil || !wrote {
 		t.Fatalf("Init = %v, wrote %v", err, wrote)
 	}
-	if c.Core.FernetKey == "" {
-		t.Fatal("no fernet key after Init")
+	if c.Core.FernetKey == "" || c.APIAuth.JWTSecret == "" {
+		t.Fatal("no fernet key or JWT secret after Init")
 	}
 	st, err := os.Stat(c.File)
 	if err != nil || st.Mode().Perm() != 0o600 {
@@ -55,7 +55,8 @@ func TestInitAddsAKeyAndKeepsTheFile(t *testing.T) {
 		t.Fatalf("Init = %v, wrote %v, key %q", err, wrote, c.Core.FernetKey)
 	}
 	b, _ := os.ReadFile(c.File)
-	want := "# my settings\n[core]\n# keep this comment\nparallelism = 7\nfernet_key = " + c.Core.FernetKey + "\n\n[scheduler]\nparsing_processes = 3\n"
+	want := "# my settings\n[core]\n# keep this comment\nparallelism = 7\nfernet_key = " + c.Core.FernetKey + "\n\n[scheduler]\nparsing_processes = 3\n" +
+		"\n[api_auth]\njwt_secret = " + c.APIAuth.JWTSecret + "\n"
 	if string(b) != want {
 		t.Errorf("gust.cfg =\n%s\nwant\n%s", b, want)
 	}

@@ -26,6 +26,8 @@ func options(home string) []Option {
 
 		{"core", "fernet_key", "", "Comma-separated keys (base64, 32 bytes; `gust config generate-key` prints one) that encrypt variables, connection passwords and extras at rest; the first encrypts, all decrypt. When unset, the first process of a home generates one into gust.cfg; every process of a cluster needs the same keys (GUST__CORE__FERNET_KEY).",
 			str(func(c *Config) *string { return &c.Core.FernetKey })},
+		{"core", "test_connection", "Disabled", "Enabled lets POST /api/v2/connections/test try a connection from the api-server; Disabled (Airflow's default) answers 403.",
+			str(func(c *Config) *string { return &c.Core.TestConnection })},
 		{"core", "store_secrets_unencrypted", "False", "When True and no fernet_key is set, variables and connection secrets are stored in clear (a warning at start-up) instead of under a generated key.",
 			boolean(func(c *Config) *bool { return &c.Core.StoreSecretsUnencrypted })},
 
@@ -113,10 +115,20 @@ func options(home string) []Option {
 		{"flower", "flower_port", "5555", "Port of the monitor.",
 			integer(func(c *Config) *int { return &c.Flower.Port })},
 
-		// [webserver]
-		{"webserver", "web_server_host", "127.0.0.1", "Address the webserver listens on.",
-			str(func(c *Config) *string { return &c.Webserver.WebServerHost })},
-		{"webserver", "web_server_port", "8080", "Port of the webserver.",
-			integer(func(c *Config) *int { return &c.Webserver.WebServerPort })},
+		// [api]
+		{"api", "host", "127.0.0.1", "Address the api-server (REST API and web UI) listens on ([webserver] web_server_host is read as an alias).",
+			str(func(c *Config) *string { return &c.API.Host })},
+		{"api", "port", "8080", "Port of the api-server ([webserver] web_server_port is read as an alias).",
+			integer(func(c *Config) *int { return &c.API.Port })},
+		{"api", "base_url", "", "The URL users reach the api-server at, when it is behind a proxy (e.g. https://gust.example.com/); empty: http://host:port.",
+			str(func(c *Config) *string { return &c.API.BaseURL })},
+		{"api", "expose_config", "False", "Whether GET /api/v2/config serves the configuration (secrets hidden); 403 otherwise, as Airflow.",
+			boolean(func(c *Config) *bool { return &c.API.ExposeConfig })},
+
+		// [api_auth]
+		{"api_auth", "jwt_secret", "", "Secret that signs the API's tokens (HS512). When unset, the first process of a home generates one into gust.cfg; every api-server of a cluster needs the same (GUST__API_AUTH__JWT_SECRET).",
+			str(func(c *Config) *string { return &c.APIAuth.JWTSecret })},
+		{"api_auth", "jwt_expiration_time", "86400", "Seconds a token issued by POST /auth/token stays valid.",
+			seconds(func(c *Config) *time.Duration { return &c.APIAuth.JWTExpirationTime })},
 	}
 }

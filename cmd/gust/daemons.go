@@ -32,6 +32,7 @@ type parts struct {
 	scheduler bool
 	worker    *workerFlags
 	flower    bool
+	api       bool
 }
 
 type workerFlags struct {
@@ -111,7 +112,7 @@ func (a *app) runParts(c *cli.Context, p parts) error {
 	defer signal.Stop(sigs)
 
 	var db *metadb.DB
-	if p.processor || p.scheduler || p.worker != nil {
+	if p.processor || p.scheduler || p.worker != nil || p.api {
 		if cfg.Database.MigrateOnStart {
 			// As `gust db migrate`: idempotent and safe with several
 			// processes starting at once (an advisory lock serialises it).
@@ -215,6 +216,13 @@ func (a *app) runParts(c *cli.Context, p parts) error {
 	if p.flower {
 		addr := net.JoinHostPort(cfg.Flower.Address, strconv.Itoa(cfg.Flower.Port))
 		srv := flower.New(flower.Options{Addr: addr}, monitor.NewReader(rdb, cfg.Monitor.KeyPrefix, cfg.Monitor.WorkerHeartbeatTTL), log)
+		g.Go(func() error { return srv.Run(gctx) })
+	}
+	if p.api {
+		srv, err := a.apiServer(cfg, db, log.With("component", "api-server"))
+		if err != nil {
+			return err
+		}
 		g.Go(func() error { return srv.Run(gctx) })
 	}
 	go func() {
@@ -324,7 +332,7 @@ func (a *app) flowerCommand() *cli.Command {
 func (a *app) standaloneCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "standalone",
-		Usage: "run the DAG processor, a scheduler, a worker and the monitor in one process",
+		Usage: "run the DAG processor, a scheduler, a worker, the monitor and the api-server in one process",
 		Flags: []cli.Flag{queueFlag(), concurrencyFlag(), &cli.StringFlag{Name: "hostname", Aliases: []string{"H"}, Usage: "worker name"}},
 		Action: func(c *cli.Context) error {
 			cfg, err := a.config()
@@ -335,9 +343,14 @@ func (a *app) standaloneCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "gust standalone\n  dags folder: %s\n  task logs:   %s\n  monitor:     http://%s/\n  try:         gust dags list; gust dags list-runs -d DAG; gust tasks states-for-dag-run DAG RUN_ID\n  stop:        Ctrl-C\n",
-				cfg.Core.DagsFolder, cfg.Logging.BaseLogFolder, net.JoinHostPort(cfg.Flower.Address, strconv.Itoa(cfg.Flower.Port)))
-			return a.runParts(c, parts{processor: true, scheduler: true, worker: wf, flower: true})
+			login, err := a.standaloneAdmin(c)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "gust standalone\n  dags folder: %s\n  task logs:   %s\n  monitor:     http://%s/\n  REST API:    %s/api/v2  (%s)\n  try:         gust dags list; gust dags list-runs -d DAG; gust tasks states-for-dag-run DAG RUN_ID\n  stop:        Ctrl-C\n",
+				cfg.Core.DagsFolder, cfg.Logging.BaseLogFolder, net.JoinHostPort(cfg.Flower.Address, strconv.Itoa(cfg.Flower.Port)),
+				apiURL(cfg), login)
+			return a.runParts(c, parts{processor: true, scheduler: true, worker: wf, flower: true, api: true})
 		},
 	}
 }

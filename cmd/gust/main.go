@@ -164,6 +164,8 @@ func (a *app) cli() *cli.App {
 			a.schedulerCommand(),
 			a.workerCommand(),
 			a.flowerCommand(),
+			a.apiServerCommand(),
+			a.usersCommand(),
 			a.dagProcessorCommand(),
 			a.standaloneCommand(),
 			a.dagsCommand(),

@@ -1,0 +1,4 @@
+ALTER TABLE task_instance DROP COLUMN note;
+ALTER TABLE dag_run DROP COLUMN note, DROP COLUMN triggering_user_name;
+DROP TABLE event_log;
+DROP TABLE users;

@@ -1,0 +1,40 @@
+-- Users of the API and web UI (Airflow's FAB roles), the audit log (Airflow's
+-- `log` table, served as /api/v2/eventLogs), and notes on runs and task
+-- instances.
+
+CREATE TABLE users (
+    id            bigserial PRIMARY KEY,
+    username      text NOT NULL UNIQUE,
+    email         text NOT NULL DEFAULT '',
+    first_name    text NOT NULL DEFAULT '',
+    last_name     text NOT NULL DEFAULT '',
+    role          text NOT NULL CHECK (role IN ('Viewer', 'User', 'Op', 'Admin')),
+    -- bcrypt; never a clear password.
+    password_hash text NOT NULL,
+    active        boolean NOT NULL DEFAULT true,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    last_login    timestamptz,
+    -- consecutive failed logins, and until when the next one must wait.
+    failed_logins integer NOT NULL DEFAULT 0,
+    locked_until  timestamptz
+);
+
+CREATE TABLE event_log (
+    id           bigserial PRIMARY KEY,
+    dttm         timestamptz NOT NULL DEFAULT now(),
+    event        text NOT NULL,
+    -- who: a username, or cli:<os user> for the CLI.
+    owner        text,
+    dag_id       text,
+    run_id       text,
+    task_id      text,
+    map_index    integer,
+    try_number   integer,
+    logical_date timestamptz,
+    extra        text
+);
+CREATE INDEX event_log_dttm ON event_log (dttm);
+CREATE INDEX event_log_dag ON event_log (dag_id, dttm);
+
+ALTER TABLE dag_run ADD COLUMN note text, ADD COLUMN triggering_user_name text;
+ALTER TABLE task_instance ADD COLUMN note text;
