@@ -8,40 +8,6 @@ import (
 	"time"
 )
 
-// Operator names after normalisation. Class paths from Airflow map onto them.
-const (
-	OperatorBash  = "bash"
-	OperatorEmpty = "empty"
-	// OperatorBranch runs bash; the last line of its output names the
-	// direct downstream task ids to follow (comma or space separated, or a
-	// JSON list); the other direct downstream tasks are skipped.
-	OperatorBranch = "branch"
-	// OperatorShortCircuit runs bash; when the last line of its output is
-	// falsy ("", false, 0, none, no, [] or {}), its downstream tasks are
-	// skipped: all of them, or with ignore_downstream_trigger_rules false
-	// only the direct ones, leaving the rest to their trigger rules.
-	OperatorShortCircuit = "short_circuit"
-)
-
-// Sensors and HTTP, with Airflow's names for their arguments.
-const (
-	OperatorFileSensor         = "file_sensor"
-	OperatorTimeDeltaSensor    = "time_delta_sensor"
-	OperatorDateTimeSensor     = "date_time_sensor"
-	OperatorExternalTaskSensor = "external_task_sensor"
-	OperatorHTTPSensor         = "http_sensor"
-	OperatorHTTP               = "http"
-)
-
-// IsSensor reports whether an operator is a sensor.
-func IsSensor(op string) bool {
-	switch op {
-	case OperatorFileSensor, OperatorTimeDeltaSensor, OperatorDateTimeSensor, OperatorExternalTaskSensor, OperatorHTTPSensor:
-		return true
-	}
-	return false
-}
-
 // Sensor holds a sensor's arguments.
 type Sensor struct {
 	PokeInterval float64 `json:"poke_interval"` // seconds
@@ -72,11 +38,6 @@ type HTTP struct {
 	Data          string            `json:"data,omitempty"`
 	Headers       map[string]string `json:"headers,omitempty"`
 	ResponseCheck string            `json:"response_check_contains,omitempty"` // the body must contain this
-}
-
-// RunsBash reports whether an operator runs a bash command.
-func RunsBash(op string) bool {
-	return op == OperatorBash || op == OperatorBranch || op == OperatorShortCircuit
 }
 
 // Trigger rules, with Airflow's names.

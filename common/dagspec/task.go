@@ -154,18 +154,13 @@ func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, erro
 	if err != nil {
 		return nil, nil, err
 	}
-	if t.Operator, ok = operators[opName]; !ok {
-		return nil, nil, p.errf(opField.val, "%s: unknown operator %q (gust knows bash, empty, branch and short_circuit, or their Airflow class paths)", where, opName)
+	op := lookupOperator(opName)
+	if op == nil {
+		return nil, nil, p.errf(opField.val, "%s: unknown operator %q (gust knows %s, or their Airflow class paths)", where, opName, operatorNames())
 	}
-	t.IgnoreDownstreamTriggerRules = t.Operator == OperatorShortCircuit
-	if IsSensor(t.Operator) {
-		t.Sensor = &Sensor{PokeInterval: 60, Timeout: 7 * 24 * 3600, Mode: "poke"}
-	}
-	if t.Operator == OperatorHTTP || t.Operator == OperatorHTTPSensor {
-		t.HTTP = &HTTP{ConnID: "http_default", Method: "POST"}
-		if t.Operator == OperatorHTTPSensor {
-			t.HTTP.Method = "GET"
-		}
+	t.Operator = op.name
+	if op.init != nil {
+		op.init(t)
 	}
 	// Operator-specific arguments are read from the task itself; the
 	// BaseOperator ones from the task, else from default_args.
