@@ -1,6 +1,7 @@
 package dagspec
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -145,12 +146,7 @@ func isNull(n *yaml.Node) bool {
 func (p *parser) parse(data []byte) ([]*DAG, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		line := 0
-		msg := err.Error()
-		if m := regexp.MustCompile(`line (\d+)`).FindStringSubmatch(msg); m != nil {
-			line, _ = strconv.Atoi(m[1])
-		}
-		return nil, &ParseError{File: p.file, Line: line, Msg: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
+		return nil, yamlError(p.file, data, err)
 	}
 	root := resolve(&doc)
 	if root == nil || (root.Kind == yaml.ScalarNode && root.Tag == "!!null") {
@@ -204,4 +200,54 @@ func get(fs []field, key string) (field, bool) {
 		}
 	}
 	return field{}, false
+}
+
+var yamlLineRE = regexp.MustCompile(`^line (\d+): (.*)$`)
+
+// yamlError turns a yaml.v3 syntax error into an import error on the line
+// of the offending token. yaml.v3 names the line where the enclosing block
+// started (its context mark) rather than the token it stumbled on, which it
+// keeps to itself: a bad indent on line 7 inside a mapping opened on line 4
+// comes back as "line 3" or "line 4". Since the parser stops at its first
+// error, the shortest prefix of whole lines that fails with the very same
+// error ends on the offending line.
+func yamlError(file string, data []byte, err error) *ParseError {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	line := 0
+	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = m[2]
+	}
+	if l := offendingLine(data, err.Error()); l > 0 {
+		line = l
+	}
+	return &ParseError{File: file, Line: line, Msg: "invalid YAML: " + msg}
+}
+
+// offendingLine returns the number of the first line k such that the first
+// k lines of data fail to parse with the error want, or 0. It bisects: a
+// prefix that stops before the fault parses, or fails differently (cut off
+// mid-construct); one that includes it fails as the whole file does.
+func offendingLine(data []byte, want string) int {
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	if n := len(lines); n > 0 && len(lines[n-1]) == 0 {
+		lines = lines[:n-1]
+	}
+	fails := func(k int) bool {
+		var n yaml.Node
+		err := yaml.Unmarshal(bytes.Join(lines[:k], nil), &n)
+		return err != nil && err.Error() == want
+	}
+	if len(lines) == 0 || !fails(len(lines)) {
+		return 0
+	}
+	lo, hi := 1, len(lines)
+	for lo < hi {
+		if mid := (lo + hi) / 2; fails(mid) {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo
 }
