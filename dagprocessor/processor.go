@@ -327,27 +327,13 @@ func (p *Processor) dagSync(d *dagspec.DAG, data []byte, hash string) metadb.Dag
 	if maxTasks <= 0 {
 		maxTasks = p.opts.MaxActiveTasksPerDag
 	}
-	owners := d.Owner
-	if owners == "" {
-		seen := map[string]bool{}
-		var os []string
-		for _, t := range d.Tasks {
-			if t.Owner != "" && !seen[t.Owner] {
-				seen[t.Owner] = true
-				os = append(os, t.Owner)
-			}
-		}
-		sort.Strings(os)
-		owners = strings.Join(os, ", ")
-	}
-	schedule := d.Schedule
 	return metadb.DagSync{
 		DagID:            d.DagID,
 		Fileloc:          d.Fileloc,
 		Description:      d.Description,
-		Owners:           owners,
+		Owners:           d.Owners(),
 		Tags:             d.Tags,
-		ScheduleInterval: schedule,
+		ScheduleInterval: d.Schedule,
 		MaxActiveRuns:    maxRuns,
 		MaxActiveTasks:   maxTasks,
 		DagHash:          hash,

@@ -32,7 +32,7 @@ func (a *app) dagsCommand() *cli.Command {
 						for _, d := range dags {
 							rows = append(rows, newRecord().set("dag_id", d.DagID).set("fileloc", d.Fileloc).
 								set("owners", d.Owners).set("is_paused", d.IsPaused).set("is_active", d.IsActive).
-								set("schedule_interval", nullable(d.ScheduleInterval)).set("tags", d.Tags).
+								set("timetable_summary", d.TimetableSummary).set("tags", d.Tags).
 								set("next_dagrun", isoTime(d.NextDagrun)).
 								set("next_dagrun_create_after", isoTime(d.NextDagrunCreateAfter)))
 						}
@@ -191,13 +191,6 @@ func runRecord(r *metadb.DagRun) *record {
 		set("data_interval_start", isoTime(r.DataIntervalStart)).set("data_interval_end", isoTime(r.DataIntervalEnd)).
 		set("start_date", isoTime(r.StartDate)).set("end_date", isoTime(r.EndDate)).
 		set("queued_at", isoTime(r.QueuedAt)).set("external_trigger", r.ExternalTrigger).set("conf", conf)
-}
-
-func nullable(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
 }
 
 func oneArg(c *cli.Context, name string) (string, error) {

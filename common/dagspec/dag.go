@@ -160,6 +160,7 @@ func (p *parser) dag(df field, def []field) (*DAG, error) {
 	if d.StartDate != nil && d.EndDate != nil && d.EndDate.Before(*d.StartDate) {
 		return nil, p.errf(nil, "%s: end_date %s is before start_date %s", where, d.EndDate.Format(time.RFC3339), d.StartDate.Format(time.RFC3339))
 	}
+	d.Owner = DefaultOwner
 	if f, ok := get(args, "owner"); ok {
 		if d.Owner, err = p.str(f.val, where+": default_args.owner"); err != nil {
 			return nil, err

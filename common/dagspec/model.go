@@ -5,6 +5,8 @@
 package dagspec
 
 import (
+	"sort"
+	"strings"
 	"time"
 )
 
@@ -84,7 +86,9 @@ type DAG struct {
 	MaxActiveTasks       int            `json:"max_active_tasks,omitempty"` // 0: [core] max_active_tasks_per_dag
 	DagrunTimeoutSec     float64        `json:"dagrun_timeout_sec,omitempty"`
 	IsPausedUponCreation *bool          `json:"is_paused_upon_creation,omitempty"`
-	Owner                string         `json:"owner,omitempty"`
+	// Owner is default_args' owner, which every task gets unless it names
+	// its own; Airflow's default ("airflow") when default_args has none.
+	Owner string `json:"owner,omitempty"`
 	// DAG-level callbacks: bash commands run (templated) when a run ends
 	// in success or failure.
 	OnSuccessCallback string `json:"on_success_callback,omitempty"`
@@ -136,6 +140,21 @@ type Task struct {
 	OnSuccessCallback string `json:"on_success_callback,omitempty"`
 	OnFailureCallback string `json:"on_failure_callback,omitempty"`
 	OnRetryCallback   string `json:"on_retry_callback,omitempty"`
+}
+
+// Owners is what Airflow shows as a DAG's owners: its tasks' owners,
+// each once, sorted and joined with ", ".
+func (d *DAG) Owners() string {
+	seen := map[string]bool{}
+	var owners []string
+	for _, t := range d.Tasks {
+		if t.Owner != "" && !seen[t.Owner] {
+			seen[t.Owner] = true
+			owners = append(owners, t.Owner)
+		}
+	}
+	sort.Strings(owners)
+	return strings.Join(owners, ", ")
 }
 
 // Task returns the task with the given id, or nil.

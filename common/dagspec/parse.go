@@ -10,8 +10,6 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
-
-	"github.com/gust-sched/gust/common/schedule"
 )
 
 // The YAML reader: files, mappings with merge keys and aliases, errors with lines.
@@ -30,14 +28,19 @@ func (e *ParseError) Error() string {
 	return fmt.Sprintf("%s: %s", e.File, e.Msg)
 }
 
-// Defaults that Airflow 2 applies to a BaseOperator.
+// Defaults that Airflow applies to a DAG and a BaseOperator.
 const (
 	DefaultPool          = "default_pool"
 	DefaultRetryDelaySec = 300
 	DefaultSkipExitCode  = 99
-	// DefaultSchedule is Airflow 2's schedule for a DAG that names none:
-	// timedelta(days=1).
-	DefaultSchedule = schedule.EveryPrefix + "24h0m0s"
+	// DefaultOwner is Airflow's owner of a task that names none
+	// ([operators] default_owner).
+	DefaultOwner = "airflow"
+	// DefaultSchedule is Airflow 3's schedule for a DAG that names none:
+	// None, so the DAG runs only when triggered. (Airflow 2's was
+	// timedelta(days=1); Airflow 3 offers no key to bring it back, and
+	// neither does gust: write schedule: "@daily" or {days: 1}.)
+	DefaultSchedule = ""
 	maxIDLength     = 250
 )
 
