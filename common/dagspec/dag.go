@@ -107,6 +107,9 @@ func (p *parser) dag(df field, def []field) (*DAG, error) {
 		case "task_groups", "timetable":
 			return nil, p.errf(f.knod, "%s: %s is not supported by gust yet", where, f.key)
 		default:
+			if isPythonCallbackKey(f.key) {
+				return nil, p.pythonCallbackKeyError(f, where)
+			}
 			if !dagIgnoredKeys[f.key] {
 				return nil, p.errf(f.knod, "%s: unknown DAG argument %q", where, f.key)
 			}

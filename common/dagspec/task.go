@@ -25,7 +25,7 @@ var ignoredKeys = map[string]bool{
 	"doc": true, "doc_md": true, "doc_json": true, "doc_yaml": true, "doc_rst": true,
 	"owner_links": true, "executor_config": true, "run_as_user": true, "task_display_name": true,
 	"output_encoding": true, "inlets": true, "outlets": true, "resources": true,
-	"on_execute_callback": true, "on_skipped_callback": true, "start_date": true, "end_date": true,
+	"start_date": true, "end_date": true,
 }
 
 func (p *parser) tasks(d *DAG, tf field, args []field) error {
@@ -229,6 +229,11 @@ func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, erro
 			t.OnFailureCallback, err = p.callback(f.val, ctx)
 		case "on_retry_callback":
 			t.OnRetryCallback, err = p.callback(f.val, ctx)
+		case "on_execute_callback", "on_skipped_callback":
+			if _, err := p.callback(f.val, ctx); err != nil {
+				return err
+			}
+			return p.errf(f.knod, "%s: %s is not supported by gust yet (it runs on_success_callback, on_failure_callback and on_retry_callback)", where, f.key)
 		case "poke_interval", "timeout", "mode", "soft_fail", "filepath", "delta", "target_time", "external_dag_id",
 			"external_task_id", "allowed_states", "failed_states", "execution_delta", "http_conn_id", "endpoint",
 			"method", "data", "headers", "response_check_contains", "fs_conn_id", "check_existence", "exponential_backoff":
@@ -293,6 +298,9 @@ func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, erro
 		default:
 			if ignoredKeys[f.key] {
 				return nil
+			}
+			if isPythonCallbackKey(f.key) {
+				return p.pythonCallbackKeyError(f, where)
 			}
 			if fromArgs {
 				// Airflow passes default_args only to operators that accept
@@ -459,18 +467,4 @@ func (p *parser) sensorArg(t *Task, f field, ctx string, fromArgs bool) error {
 		}
 	}
 	return err
-}
-
-// callback reads a callback: a bash command, or a list of them (run in
-// order, joined with newlines).
-func (p *parser) callback(n *yaml.Node, ctx string) (string, error) {
-	n = resolve(n)
-	if n.Kind == yaml.SequenceNode {
-		var cmds []string
-		if err := p.decode(n, &cmds, ctx, "a bash command or a list of them"); err != nil {
-			return "", err
-		}
-		return strings.Join(cmds, "\n"), nil
-	}
-	return p.str(n, ctx+" (a bash command)")
 }
