@@ -42,7 +42,7 @@ func (p *parser) dag(df field, def []field) (*DAG, error) {
 		args = merge(args, o)
 	}
 
-	d := &DAG{DagID: id, Fileloc: p.file}
+	d := &DAG{DagID: id, Fileloc: p.file, Line: df.knod.Line}
 	where := "DAG " + id
 	var tasksField *field
 	for _, f := range fs {

@@ -67,8 +67,11 @@ const (
 // DAG is one parsed, validated and normalised DAG. It is what gets serialised
 // (as JSON) into the metadata database; Hash identifies one version.
 type DAG struct {
-	DagID       string `json:"dag_id"`
-	Fileloc     string `json:"fileloc"`
+	DagID   string `json:"dag_id"`
+	Fileloc string `json:"fileloc"`
+	// Line is where the DAG is defined in its file (0: unknown), for
+	// messages; it is not part of the serialized DAG.
+	Line        int    `json:"-"`
 	Description string `json:"description,omitempty"`
 	// Schedule is the normalised schedule string: a cron expression, a preset
 	// ("@daily", "@once", ...), a duration ("30m0s" style, see schedule
