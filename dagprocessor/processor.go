@@ -63,7 +63,8 @@ type fileState struct {
 	// load).
 	importErr  string
 	parseError bool
-	dupIDs     []string // DAG ids ignored here: an earlier file defines them
+	dupIDs     []string          // DAG ids ignored here: an earlier file defines them
+	warnings   map[string]string // dag_id -> its DAG warnings as stored (warningsKey)
 }
 
 // New returns a processor.
@@ -211,8 +212,10 @@ func (p *Processor) sync(ctx context.Context, paths []string, results []parsed, 
 		return first
 	}
 
+	var pools map[string]bool // pool names, read once when needed
 	for _, r := range results {
-		fst := &fileState{modTime: r.info.ModTime(), size: r.info.Size(), parsedAt: time.Now(), hashes: map[string]string{}}
+		fst := &fileState{modTime: r.info.ModTime(), size: r.info.Size(), parsedAt: time.Now(),
+			hashes: map[string]string{}, warnings: map[string]string{}}
 		p.mu.Lock()
 		prev := p.files[r.path]
 		p.mu.Unlock()
@@ -242,7 +245,8 @@ func (p *Processor) sync(ctx context.Context, paths []string, results []parsed, 
 			fst.parseError = true
 			fst.importErr = r.err.Error()
 			if prev != nil {
-				fst.dagIDs, fst.dupIDs = prev.dagIDs, prev.dupIDs // Airflow keeps a broken file's DAGs
+				// Airflow keeps a broken file's DAGs, and their warnings.
+				fst.dagIDs, fst.dupIDs, fst.warnings = prev.dagIDs, prev.dupIDs, prev.warnings
 			}
 			if err := metadb.Retry(ctx, p.logger, "record import error", func(ctx context.Context) error {
 				return metadb.SetImportError(ctx, p.db.Pool, r.path, r.err.Error())
@@ -282,23 +286,45 @@ func (p *Processor) sync(ctx context.Context, paths []string, results []parsed, 
 				return fmt.Errorf("serialize %s: %w", d.DagID, err)
 			}
 			fst.hashes[d.DagID] = hash
-			if prev != nil && prev.hashes[d.DagID] == hash && !slices.Contains(missing, d.DagID) {
-				continue // unchanged: no write
-			}
-			changed := false
-			err = metadb.Retry(ctx, p.logger, "store dag", func(ctx context.Context) error {
-				return p.db.InTx(ctx, func(tx pgx.Tx) error {
-					var err error
-					changed, err = metadb.SyncDAG(ctx, tx, p.dagSync(d, data, hash))
-					return err
+			stored := prev == nil || prev.hashes[d.DagID] != hash || slices.Contains(missing, d.DagID)
+			if stored { // else unchanged: no write
+				changed := false
+				err = metadb.Retry(ctx, p.logger, "store dag", func(ctx context.Context) error {
+					return p.db.InTx(ctx, func(tx pgx.Tx) error {
+						var err error
+						changed, err = metadb.SyncDAG(ctx, tx, p.dagSync(d, data, hash))
+						return err
+					})
 				})
-			})
-			if err != nil {
-				return err
+				if err != nil {
+					return err
+				}
+				if changed {
+					st.Changed++
+					p.logger.Info("stored DAG", logkey.DagID, d.DagID, "hash", hash[:12], logkey.File, r.path)
+				}
 			}
-			if changed {
-				st.Changed++
-				p.logger.Info("stored DAG", logkey.DagID, d.DagID, "hash", hash[:12], logkey.File, r.path)
+			if pools == nil {
+				if err := metadb.Retry(ctx, p.logger, "list pools", func(ctx context.Context) error {
+					names, err := metadb.PoolNames(ctx, p.db.Pool)
+					pools = map[string]bool{}
+					for _, n := range names {
+						pools[n] = true
+					}
+					return err
+				}); err != nil {
+					return err
+				}
+			}
+			ws := dagWarnings(d, pools)
+			key := warningsKey(ws)
+			fst.warnings[d.DagID] = key
+			if stored || prev.warnings[d.DagID] != key {
+				if err := metadb.Retry(ctx, p.logger, "store dag warnings", func(ctx context.Context) error {
+					return metadb.SetDagWarnings(ctx, p.db.Pool, d.DagID, ws)
+				}); err != nil {
+					return err
+				}
 			}
 		}
 		if len(dups) > 0 {
@@ -349,8 +375,43 @@ func (p *Processor) sync(ctx context.Context, paths []string, results []parsed, 
 			return err
 		}
 		st.Deactivated = n
+		if n > 0 {
+			if err := metadb.DeleteInactiveDagWarnings(ctx, p.db.Pool); err != nil {
+				return err
+			}
+		}
 		return metadb.ClearImportErrorsNotIn(ctx, p.db.Pool, paths)
 	})
+}
+
+// dagWarnings returns a DAG's warnings: those of its file, and Airflow's
+// non-existent pool warning when a task names a pool that does not exist.
+func dagWarnings(d *dagspec.DAG, pools map[string]bool) []metadb.DagWarning {
+	var out []metadb.DagWarning
+	for _, w := range d.Warnings {
+		out = append(out, metadb.DagWarning{DagID: d.DagID, WarningType: w.Type, Message: w.Message})
+	}
+	var missing []string
+	for _, t := range d.Tasks {
+		if !pools[t.Pool] && !slices.Contains(missing, t.Pool) {
+			missing = append(missing, t.Pool)
+		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		out = append(out, metadb.DagWarning{DagID: d.DagID, WarningType: dagspec.WarningNonExistentPool,
+			Message: fmt.Sprintf("Dag '%s' references non-existent pools: ['%s']", d.DagID, strings.Join(missing, "', '"))})
+	}
+	return out
+}
+
+// warningsKey identifies a set of warnings, to write them only on change.
+func warningsKey(ws []metadb.DagWarning) string {
+	var b strings.Builder
+	for _, w := range ws {
+		b.WriteString(w.WarningType + "\x00" + w.Message + "\x00")
+	}
+	return b.String()
 }
 
 // duplicateError is the import error of a DAG whose id an earlier file

@@ -163,3 +163,70 @@ func TestListingDefaults(t *testing.T) {
 		}
 	}
 }
+
+func (e *env) warnings(t *testing.T) map[string]metadb.DagWarning {
+	t.Helper()
+	ws, err := metadb.ListDagWarnings(e.ctx, e.db.Pool, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]metadb.DagWarning{}
+	for _, w := range ws {
+		out[w.DagID+"/"+w.WarningType] = w
+	}
+	return out
+}
+
+// TestDagWarnings: the processor stores a DAG's warnings (arguments with no
+// effect, tasks naming a missing pool) in dag_warning, replaces them on each
+// parse (also when only the pools changed), and removes them with the DAG.
+func TestDagWarnings(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.write(t, "w.yaml", "w:\n  default_args:\n    catchup: false\n    schedule_interval: '@daily'\n  tasks:\n"+
+		"    a: {operator: empty, pool: etl}\n    b: {operator: empty, pool: reports}\nquiet:\n  tasks:\n    a: {operator: empty}\n")
+	e.process(t)
+	ws := e.warnings(t)
+	ignored, pool := ws["w/ignored argument"], ws["w/non-existent pool"]
+	if len(ws) != 2 || !strings.Contains(ignored.Message, "default_args.catchup, default_args.schedule_interval") {
+		t.Fatalf("warnings %v, want w's ignored default_args and its missing pools", ws)
+	}
+	if pool.Message != "Dag 'w' references non-existent pools: ['etl', 'reports']" {
+		t.Errorf("pool warning %q", pool.Message)
+	}
+
+	// The file is unchanged but a pool now exists: only the other remains,
+	// and the unchanged warning keeps its timestamp.
+	if err := metadb.SetPool(e.ctx, e.db.Pool, "etl", 4, "", false); err != nil {
+		t.Fatal(err)
+	}
+	e.process(t)
+	ws = e.warnings(t)
+	if got := ws["w/non-existent pool"].Message; got != "Dag 'w' references non-existent pools: ['reports']" {
+		t.Errorf("after creating pool etl: %q", got)
+	}
+	if got := ws["w/ignored argument"]; !got.Timestamp.Equal(ignored.Timestamp) {
+		t.Errorf("unchanged warning rewritten: %v then %v", ignored.Timestamp, got.Timestamp)
+	}
+
+	// The file drops the ignored arguments and the pool: no warnings.
+	e.write(t, "w.yaml", "w:\n  tasks:\n    a: {operator: empty, pool: etl}\nquiet:\n  tasks:\n    a: {operator: empty}\n")
+	e.process(t)
+	if ws := e.warnings(t); len(ws) != 0 {
+		t.Errorf("warnings left after the file was fixed: %v", ws)
+	}
+
+	// A DAG that goes takes its warnings with it.
+	e.write(t, "w.yaml", "w:\n  tasks:\n    a: {operator: empty, pool: gone}\n")
+	e.process(t)
+	if ws := e.warnings(t); len(ws) != 1 {
+		t.Fatalf("warnings %v, want w's missing pool", ws)
+	}
+	if err := os.Remove(filepath.Join(e.folder, "w.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	e.process(t)
+	if ws := e.warnings(t); len(ws) != 0 {
+		t.Errorf("warnings of a deactivated DAG: %v", ws)
+	}
+}

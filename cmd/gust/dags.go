@@ -59,6 +59,25 @@ func (a *app) dagsCommand() *cli.Command {
 					})
 				},
 			},
+			{
+				Name:  "list-warnings",
+				Usage: "list DAG warnings: what a DAG file says that has no effect (ignored argument), tasks naming a missing pool (non-existent pool)",
+				Flags: []cli.Flag{&cli.StringFlag{Name: "dag-id", Aliases: []string{"d"}, Usage: "only this DAG's"}, outputFlag},
+				Action: func(c *cli.Context) error {
+					return a.withDB(c, func(db *metadb.DB) error {
+						ws, err := metadb.ListDagWarnings(c.Context, db.Pool, c.String("dag-id"))
+						if err != nil {
+							return err
+						}
+						rows := make([]*record, 0, len(ws))
+						for _, w := range ws {
+							rows = append(rows, newRecord().set("dag_id", w.DagID).set("warning_type", w.WarningType).
+								set("message", w.Message).set("timestamp", isoTime(&w.Timestamp)))
+						}
+						return printRecords(a.stdout, c.String("output"), rows)
+					})
+				},
+			},
 			a.pauseCommand("pause", true),
 			a.pauseCommand("unpause", false),
 			a.backfillCommand(),

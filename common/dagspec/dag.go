@@ -9,14 +9,6 @@ import (
 
 // The YAML reader's DAG level: a DAG's own arguments, its schedule and dates.
 
-var dagIgnoredKeys = map[string]bool{
-	"doc_md": true, "orientation": true, "default_view": true, "access_control": true,
-	"render_template_as_native_obj": true, "template_searchpath": true, "owner_links": true,
-	"dag_display_name":  true,
-	"sla_miss_callback": true, "jinja_environment_kwargs": true, "user_defined_macros": true,
-	"user_defined_filters": true, "fail_stop": true, "auto_register": true,
-}
-
 func (p *parser) dag(df field, def []field) (*DAG, error) {
 	id := df.key
 	if err := checkID(id); err != nil {
@@ -44,6 +36,7 @@ func (p *parser) dag(df field, def []field) (*DAG, error) {
 
 	d := &DAG{DagID: id, Fileloc: p.file, Line: df.knod.Line}
 	where := "DAG " + id
+	p.ignored = nil
 	var tasksField *field
 	for _, f := range fs {
 		f := f
@@ -110,9 +103,37 @@ func (p *parser) dag(df field, def []field) (*DAG, error) {
 			if isPythonCallbackKey(f.key) {
 				return nil, p.pythonCallbackKeyError(f, where)
 			}
-			if !dagIgnoredKeys[f.key] {
+			if why, ok := dagIgnored[f.key]; ok {
+				p.ignore(f.key, why)
+				continue
+			}
+			why, ok := dagUnsupported[f.key]
+			if !ok {
 				return nil, p.errf(f.knod, "%s: unknown DAG argument %q", where, f.key)
 			}
+			if dagUnsupportedIfTrue[f.key] {
+				b, err := p.boolean(f.val, ctx)
+				if err != nil {
+					return nil, err
+				}
+				if !b {
+					continue
+				}
+			}
+			return nil, p.errf(f.knod, "%s: %s is not supported by gust yet (%s)", where, f.key, why)
+		}
+	}
+	// Airflow merges default_args' params into the DAG's, over them.
+	if f, ok := get(args, "params"); ok && !isNull(f.val) {
+		var ps map[string]any
+		if err := p.decode(f.val, &ps, where+": default_args.params", "a mapping"); err != nil {
+			return nil, err
+		}
+		if d.Params == nil {
+			d.Params = map[string]any{}
+		}
+		for k, v := range ps {
+			d.Params[k] = v
 		}
 	}
 	schedField, hasSchedule, err := p.scheduleField(own, def, where)
@@ -187,6 +208,7 @@ func (p *parser) dag(df field, def []field) (*DAG, error) {
 	if d.Schedule != "" && d.StartDate == nil {
 		return nil, p.errf(df.knod, "%s: a scheduled DAG needs a start_date (in the DAG or its default_args)", where)
 	}
+	d.Warnings = p.takeWarnings()
 	return d, nil
 }
 

@@ -98,6 +98,10 @@ type DAG struct {
 	OnFailureCallback string `json:"on_failure_callback,omitempty"`
 	// Tasks in a deterministic order (topological, ties by task id).
 	Tasks []*Task `json:"tasks"`
+	// Warnings are the DAG warnings the file gives (arguments accepted with
+	// no effect). They are not part of the serialized DAG: the DAG
+	// processor stores them in dag_warning.
+	Warnings []Warning `json:"-"`
 }
 
 // Task is one task of a DAG with every default resolved.

@@ -69,7 +69,8 @@ func Parse(fileloc string, data []byte) ([]*DAG, error) {
 }
 
 type parser struct {
-	file string
+	file    string
+	ignored []ignoredArg // of the DAG being read
 }
 
 func (p *parser) errf(n *yaml.Node, format string, args ...any) error {

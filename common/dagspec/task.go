@@ -17,17 +17,6 @@ var triggerRules = map[string]bool{
 	"none_failed_or_skipped": true, // Airflow's deprecated alias
 }
 
-// ignoredKeys are Airflow arguments gust accepts and does not act on (yet):
-// they describe people, docs or features outside gust's scope, so a file
-// written for Airflow still imports.
-var ignoredKeys = map[string]bool{
-	"email": true, "email_on_failure": true, "email_on_retry": true, "sla": true, "sla_secs": true,
-	"doc": true, "doc_md": true, "doc_json": true, "doc_yaml": true, "doc_rst": true,
-	"owner_links": true, "executor_config": true, "run_as_user": true, "task_display_name": true,
-	"output_encoding": true, "inlets": true, "outlets": true, "resources": true,
-	"start_date": true, "end_date": true,
-}
-
 func (p *parser) tasks(d *DAG, tf field, args []field) error {
 	where := "DAG " + d.DagID
 	n := resolve(tf.val)
@@ -291,20 +280,49 @@ func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, erro
 			t.MaxActiveTIsPerDag, err = p.positive(f.val, ctx)
 		case "do_xcom_push":
 			t.DoXcomPush, err = p.boolean(f.val, ctx)
-		case "timezone":
+		case "timezone", "params":
+			// In default_args: the DAG's timezone, params merged into the DAG's.
 			if !fromArgs {
 				return p.errf(f.knod, "%s: unknown argument %q", where, f.key)
 			}
+		case "start_date", "end_date":
+			// In default_args: the DAG's dates. A task's own dates decide
+			// which runs include it, which gust does not do yet.
+			if !fromArgs {
+				return p.errf(f.knod, "%s: a task's own %s is not supported by gust yet (set it on the DAG or in default_args)", where, f.key)
+			}
+		case "output_encoding":
+			var enc string
+			if enc, err = p.str(f.val, ctx); err == nil {
+				if e := strings.ReplaceAll(strings.ToLower(enc), "-", ""); e != "utf8" {
+					return p.errf(f.val, "%s: output_encoding %q is not supported by gust (it reads output as UTF-8)", where, enc)
+				}
+			}
 		default:
-			if ignoredKeys[f.key] {
+			argPath := "tasks." + id + "." + f.key
+			if fromArgs {
+				argPath = "default_args." + f.key
+			}
+			if why, ok := taskIgnored[f.key]; ok {
+				if f.key != "email" || !isEmpty(f.val) {
+					p.ignore(argPath, why)
+				}
 				return nil
 			}
 			if isPythonCallbackKey(f.key) {
 				return p.pythonCallbackKeyError(f, where)
 			}
+			if why, ok := taskUnsupported[f.key]; ok {
+				return p.errf(f.knod, "%s: %s is not supported by gust (%s)", where, f.key, why)
+			}
 			if fromArgs {
 				// Airflow passes default_args only to operators that accept
-				// them; an argument of another operator is not an error.
+				// them; an argument of another operator is not an error, and
+				// the DAG's own arguments have no effect there.
+				if dagArguments[f.key] {
+					p.ignore(argPath, whyDefaultArgs)
+					return nil
+				}
 				if f.key == "bash_command" || f.key == "env" || f.key == "cwd" || f.key == "append_env" {
 					return nil
 				}
