@@ -156,7 +156,12 @@ func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, erro
 	var dep *field
 	var bashSet bool
 	apply := func(f field, fromArgs bool) error {
-		ctx := where + ": " + f.key
+		// in names where an argument is: the task, or default_args.
+		in := where
+		if fromArgs {
+			in = "DAG " + d.DagID + ": default_args"
+		}
+		ctx := in + ": " + f.key
 		switch f.key {
 		case "operator", "task_id":
 			return nil
@@ -222,7 +227,7 @@ func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, erro
 			if _, err := p.callback(f.val, ctx); err != nil {
 				return err
 			}
-			return p.errf(f.knod, "%s: %s is not supported by gust yet (it runs on_success_callback, on_failure_callback and on_retry_callback)", where, f.key)
+			return p.errf(f.knod, "%s: %s is not supported by gust yet (it runs on_success_callback, on_failure_callback and on_retry_callback)", in, f.key)
 		case "poke_interval", "timeout", "mode", "soft_fail", "filepath", "delta", "target_time", "external_dag_id",
 			"external_task_id", "allowed_states", "failed_states", "execution_delta", "http_conn_id", "endpoint",
 			"method", "data", "headers", "response_check_contains", "fs_conn_id", "check_existence", "exponential_backoff":
@@ -310,10 +315,10 @@ func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, erro
 				return nil
 			}
 			if isPythonCallbackKey(f.key) {
-				return p.pythonCallbackKeyError(f, where)
+				return p.pythonCallbackKeyError(f, in)
 			}
 			if why, ok := taskUnsupported[f.key]; ok {
-				return p.errf(f.knod, "%s: %s is not supported by gust (%s)", where, f.key, why)
+				return p.errf(f.knod, "%s: %s is not supported by gust (%s)", in, f.key, why)
 			}
 			if fromArgs {
 				// Airflow passes default_args only to operators that accept
@@ -326,7 +331,7 @@ func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, erro
 				if f.key == "bash_command" || f.key == "env" || f.key == "cwd" || f.key == "append_env" {
 					return nil
 				}
-				return p.errf(f.knod, "DAG %s: default_args: unknown argument %q", d.DagID, f.key)
+				return p.errf(f.knod, "%s: unknown argument %q", in, f.key)
 			}
 			return p.errf(f.knod, "%s: unknown argument %q for operator %s", where, f.key, t.Operator)
 		}
