@@ -3,8 +3,9 @@
 // parses each YAML file whose content changed or that was last parsed more
 // than min_file_process_interval ago (parsing_processes at a time), stores
 // each DAG with its hash (no write when the hash is unchanged), records an
-// import error per bad file without touching the others, and deactivates
-// DAGs whose file is gone.
+// import error per bad file without touching the others (a DAG id that an
+// earlier file defines fails only that DAG), and deactivates DAGs whose
+// file is gone.
 package dagprocessor
 
 import (
@@ -51,13 +52,19 @@ type Processor struct {
 }
 
 type fileState struct {
-	modTime    time.Time
-	size       int64
-	parsedAt   time.Time
-	dagIDs     []string
-	hashes     map[string]string // dag_id -> hash stored
+	modTime  time.Time
+	size     int64
+	parsedAt time.Time
+	dagIDs   []string
+	hashes   map[string]string // dag_id -> hash stored
+	// importErr is the file's import error, "" when none: the whole file
+	// when parseError is set (its DAGs keep their last version), else the
+	// DAG ids it defines that another file defined first (its other DAGs
+	// load).
 	importErr  string
 	parseError bool
+	dupIDs     []string          // DAG ids ignored here: an earlier file defines them
+	warnings   map[string]string // dag_id -> its DAG warnings as stored (warningsKey)
 }
 
 // New returns a processor.
@@ -179,35 +186,67 @@ func parseFile(path string) (out parsed) {
 }
 
 func (p *Processor) sync(ctx context.Context, paths []string, results []parsed, st *Stats) error {
-	owner := map[string]string{} // dag_id -> file that defines it
+	// definers: dag_id -> the files that define it. The first in path order
+	// owns the DAG, so every processor resolves a duplicate the same way.
+	definers := map[string]map[string]bool{}
+	define := func(id, path string) {
+		if definers[id] == nil {
+			definers[id] = map[string]bool{}
+		}
+		definers[id][path] = true
+	}
 	p.mu.Lock()
 	for path, fs := range p.files {
-		for _, id := range fs.dagIDs {
-			if o, ok := owner[id]; !ok || path < o {
-				owner[id] = path
-			}
+		for _, id := range append(append([]string(nil), fs.dagIDs...), fs.dupIDs...) {
+			define(id, path)
 		}
 	}
 	p.mu.Unlock()
+	earlierDefiner := func(id, path string) string {
+		first := ""
+		for f := range definers[id] {
+			if f < path && (first == "" || f < first) {
+				first = f
+			}
+		}
+		return first
+	}
 
+	var pools map[string]bool // pool names, read once when needed
 	for _, r := range results {
-		fst := &fileState{modTime: r.info.ModTime(), size: r.info.Size(), parsedAt: time.Now(), hashes: map[string]string{}}
+		fst := &fileState{modTime: r.info.ModTime(), size: r.info.Size(), parsedAt: time.Now(),
+			hashes: map[string]string{}, warnings: map[string]string{}}
 		p.mu.Lock()
 		prev := p.files[r.path]
 		p.mu.Unlock()
+		// A DAG id that an earlier file (in path order) defines is ignored
+		// here, as Airflow ignores a duplicate DAG: this file's other DAGs
+		// load, and its import error names both files.
+		var dups []string
 		if r.err == nil {
-			for _, d := range r.dags {
-				if o, ok := owner[d.DagID]; ok && o != r.path && o < r.path {
-					r.err = fmt.Errorf("%s: DAG id %q is already defined in %s", r.path, d.DagID, o)
-					break
+			if prev != nil {
+				for _, id := range append(append([]string(nil), prev.dagIDs...), prev.dupIDs...) {
+					delete(definers[id], r.path)
 				}
 			}
+			kept := make([]*dagspec.DAG, 0, len(r.dags))
+			for _, d := range r.dags {
+				define(d.DagID, r.path)
+				if o := earlierDefiner(d.DagID, r.path); o != "" {
+					dups = append(dups, duplicateError(d, o))
+					fst.dupIDs = append(fst.dupIDs, d.DagID)
+					continue
+				}
+				kept = append(kept, d)
+			}
+			r.dags = kept
 		}
 		if r.err != nil {
 			fst.parseError = true
 			fst.importErr = r.err.Error()
 			if prev != nil {
-				fst.dagIDs = prev.dagIDs // Airflow keeps a broken file's DAGs
+				// Airflow keeps a broken file's DAGs, and their warnings.
+				fst.dagIDs, fst.dupIDs, fst.warnings = prev.dagIDs, prev.dupIDs, prev.warnings
 			}
 			if err := metadb.Retry(ctx, p.logger, "record import error", func(ctx context.Context) error {
 				return metadb.SetImportError(ctx, p.db.Pool, r.path, r.err.Error())
@@ -242,32 +281,63 @@ func (p *Processor) sync(ctx context.Context, paths []string, results []parsed, 
 		}
 		for _, d := range r.dags {
 			fst.dagIDs = append(fst.dagIDs, d.DagID)
-			owner[d.DagID] = r.path
 			data, hash, err := dagspec.Serialize(d)
 			if err != nil {
 				return fmt.Errorf("serialize %s: %w", d.DagID, err)
 			}
 			fst.hashes[d.DagID] = hash
-			if prev != nil && prev.hashes[d.DagID] == hash && !slices.Contains(missing, d.DagID) {
-				continue // unchanged: no write
-			}
-			changed := false
-			err = metadb.Retry(ctx, p.logger, "store dag", func(ctx context.Context) error {
-				return p.db.InTx(ctx, func(tx pgx.Tx) error {
-					var err error
-					changed, err = metadb.SyncDAG(ctx, tx, p.dagSync(d, data, hash))
-					return err
+			stored := prev == nil || prev.hashes[d.DagID] != hash || slices.Contains(missing, d.DagID)
+			if stored { // else unchanged: no write
+				changed := false
+				err = metadb.Retry(ctx, p.logger, "store dag", func(ctx context.Context) error {
+					return p.db.InTx(ctx, func(tx pgx.Tx) error {
+						var err error
+						changed, err = metadb.SyncDAG(ctx, tx, p.dagSync(d, data, hash))
+						return err
+					})
 				})
-			})
-			if err != nil {
-				return err
+				if err != nil {
+					return err
+				}
+				if changed {
+					st.Changed++
+					p.logger.Info("stored DAG", logkey.DagID, d.DagID, "hash", hash[:12], logkey.File, r.path)
+				}
 			}
-			if changed {
-				st.Changed++
-				p.logger.Info("stored DAG", logkey.DagID, d.DagID, "hash", hash[:12], logkey.File, r.path)
+			if pools == nil {
+				if err := metadb.Retry(ctx, p.logger, "list pools", func(ctx context.Context) error {
+					names, err := metadb.PoolNames(ctx, p.db.Pool)
+					pools = map[string]bool{}
+					for _, n := range names {
+						pools[n] = true
+					}
+					return err
+				}); err != nil {
+					return err
+				}
+			}
+			ws := dagWarnings(d, pools)
+			key := warningsKey(ws)
+			fst.warnings[d.DagID] = key
+			if stored || prev.warnings[d.DagID] != key {
+				if err := metadb.Retry(ctx, p.logger, "store dag warnings", func(ctx context.Context) error {
+					return metadb.SetDagWarnings(ctx, p.db.Pool, d.DagID, ws)
+				}); err != nil {
+					return err
+				}
 			}
 		}
-		if prev == nil || prev.parseError {
+		if len(dups) > 0 {
+			fst.importErr = strings.Join(dups, "\n")
+			if err := metadb.Retry(ctx, p.logger, "record import error", func(ctx context.Context) error {
+				return metadb.SetImportError(ctx, p.db.Pool, r.path, fst.importErr)
+			}); err != nil {
+				return err
+			}
+			if prev == nil || prev.importErr != fst.importErr {
+				p.logger.Warn("DAG file defines DAG ids defined in another file", logkey.File, r.path, logkey.Err, fst.importErr)
+			}
+		} else if prev == nil || prev.importErr != "" {
 			if err := metadb.Retry(ctx, p.logger, "clear import error", func(ctx context.Context) error {
 				return metadb.ClearImportErrors(ctx, p.db.Pool, []string{r.path})
 			}); err != nil {
@@ -280,9 +350,10 @@ func (p *Processor) sync(ctx context.Context, paths []string, results []parsed, 
 	var okFiles, keep []string
 	p.mu.Lock()
 	for path, fs := range p.files {
-		if fs.parseError {
+		if fs.importErr != "" {
 			st.ImportErrors++
-		} else {
+		}
+		if !fs.parseError {
 			okFiles = append(okFiles, path)
 		}
 		keep = append(keep, fs.dagIDs...)
@@ -304,8 +375,52 @@ func (p *Processor) sync(ctx context.Context, paths []string, results []parsed, 
 			return err
 		}
 		st.Deactivated = n
+		if n > 0 {
+			if err := metadb.DeleteInactiveDagWarnings(ctx, p.db.Pool); err != nil {
+				return err
+			}
+		}
 		return metadb.ClearImportErrorsNotIn(ctx, p.db.Pool, paths)
 	})
+}
+
+// dagWarnings returns a DAG's warnings: those of its file, and Airflow's
+// non-existent pool warning when a task names a pool that does not exist.
+func dagWarnings(d *dagspec.DAG, pools map[string]bool) []metadb.DagWarning {
+	var out []metadb.DagWarning
+	for _, w := range d.Warnings {
+		out = append(out, metadb.DagWarning{DagID: d.DagID, WarningType: w.Type, Message: w.Message})
+	}
+	var missing []string
+	for _, t := range d.Tasks {
+		if !pools[t.Pool] && !slices.Contains(missing, t.Pool) {
+			missing = append(missing, t.Pool)
+		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		out = append(out, metadb.DagWarning{DagID: d.DagID, WarningType: dagspec.WarningNonExistentPool,
+			Message: fmt.Sprintf("Dag '%s' references non-existent pools: ['%s']", d.DagID, strings.Join(missing, "', '"))})
+	}
+	return out
+}
+
+// warningsKey identifies a set of warnings, to write them only on change.
+func warningsKey(ws []metadb.DagWarning) string {
+	var b strings.Builder
+	for _, w := range ws {
+		b.WriteString(w.WarningType + "\x00" + w.Message + "\x00")
+	}
+	return b.String()
+}
+
+// duplicateError is the import error of a DAG whose id an earlier file
+// defines: Airflow's "Ignoring DAG x from b - also found in a", as a
+// file:line message.
+func duplicateError(d *dagspec.DAG, existing string) string {
+	e := &dagspec.ParseError{File: d.Fileloc, Line: d.Line,
+		Msg: fmt.Sprintf("ignoring DAG %s: it is also defined in %s (the first file, in path order, keeps it)", d.DagID, existing)}
+	return e.Error()
 }
 
 func (p *Processor) setFile(path string, fs *fileState) {
@@ -327,27 +442,13 @@ func (p *Processor) dagSync(d *dagspec.DAG, data []byte, hash string) metadb.Dag
 	if maxTasks <= 0 {
 		maxTasks = p.opts.MaxActiveTasksPerDag
 	}
-	owners := d.Owner
-	if owners == "" {
-		seen := map[string]bool{}
-		var os []string
-		for _, t := range d.Tasks {
-			if t.Owner != "" && !seen[t.Owner] {
-				seen[t.Owner] = true
-				os = append(os, t.Owner)
-			}
-		}
-		sort.Strings(os)
-		owners = strings.Join(os, ", ")
-	}
-	schedule := d.Schedule
 	return metadb.DagSync{
 		DagID:            d.DagID,
 		Fileloc:          d.Fileloc,
 		Description:      d.Description,
-		Owners:           owners,
+		Owners:           d.Owners(),
 		Tags:             d.Tags,
-		ScheduleInterval: schedule,
+		ScheduleInterval: d.Schedule,
 		MaxActiveRuns:    maxRuns,
 		MaxActiveTasks:   maxTasks,
 		DagHash:          hash,

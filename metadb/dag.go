@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/gust-sched/gust/common/schedule"
 )
 
 // ErrNotFound is returned when a named DAG, run or task does not exist.
@@ -14,14 +16,17 @@ var ErrNotFound = errors.New("not found")
 
 // DagRow is one row of the dag table.
 type DagRow struct {
-	DagID                       string     `json:"dag_id"`
-	IsPaused                    bool       `json:"is_paused"`
-	IsActive                    bool       `json:"is_active"`
-	Fileloc                     string     `json:"fileloc"`
-	Description                 string     `json:"description"`
-	Owners                      string     `json:"owners"`
-	Tags                        []string   `json:"tags"`
-	ScheduleInterval            string     `json:"schedule_interval"`
+	DagID            string   `json:"dag_id"`
+	IsPaused         bool     `json:"is_paused"`
+	IsActive         bool     `json:"is_active"`
+	Fileloc          string   `json:"fileloc"`
+	Description      string   `json:"description"`
+	Owners           string   `json:"owners"`
+	Tags             []string `json:"tags"`
+	ScheduleInterval string   `json:"schedule_interval"` // gust's normalised schedule
+	// TimetableSummary is the schedule as Airflow 3 shows the same
+	// timetable: "None", "@once", a cron expression, "1 day, 0:00:00".
+	TimetableSummary            string     `json:"timetable_summary"`
 	MaxActiveRuns               int        `json:"max_active_runs"`
 	MaxActiveTasks              int        `json:"max_active_tasks"`
 	DagHash                     string     `json:"dag_hash"`
@@ -44,6 +49,7 @@ func scanDag(row pgx.Row) (*DagRow, error) {
 	if err != nil {
 		return nil, err
 	}
+	d.TimetableSummary = schedule.Summary(d.ScheduleInterval)
 	return &d, nil
 }
 

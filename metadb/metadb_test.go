@@ -181,3 +181,47 @@ func TestPoolLockIsExclusive(t *testing.T) {
 		t.Fatalf("second critical section: %v, want lock_not_available", err)
 	}
 }
+
+// TestDagWarnings: SetDagWarnings replaces a DAG's warnings (keeping the
+// timestamp of an unchanged one), ListDagWarnings lists them, and a deleted
+// DAG takes them with it.
+func TestDagWarnings(t *testing.T) {
+	t.Parallel()
+	db, ctx := setup(t)
+	seedRun(t, ctx, db, "w1", "r1", "a")
+	seedRun(t, ctx, db, "w2", "r1", "a")
+	set := func(dagID string, ws ...metadb.DagWarning) {
+		t.Helper()
+		if err := metadb.SetDagWarnings(ctx, db.Pool, dagID, ws); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list := func(dagID string) []metadb.DagWarning {
+		t.Helper()
+		ws, err := metadb.ListDagWarnings(ctx, db.Pool, dagID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ws
+	}
+	set("w1", metadb.DagWarning{WarningType: "ignored argument", Message: "m1"}, metadb.DagWarning{WarningType: "non-existent pool", Message: "p1"})
+	set("w2", metadb.DagWarning{WarningType: "non-existent pool", Message: "p2"})
+	first := list("w1")
+	if len(first) != 2 || first[0].WarningType != "ignored argument" || first[1].Message != "p1" || len(list("")) != 3 {
+		t.Fatalf("w1 %v, all %v", first, list(""))
+	}
+	set("w1", metadb.DagWarning{WarningType: "ignored argument", Message: "m1"})
+	if ws := list("w1"); len(ws) != 1 || !ws[0].Timestamp.Equal(first[0].Timestamp) {
+		t.Errorf("after replace: %v (first %v)", ws, first)
+	}
+	err := db.InTx(ctx, func(tx pgx.Tx) error {
+		_, err := metadb.DeleteDAG(ctx, tx, "w1")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ws := list(""); len(ws) != 1 || ws[0].DagID != "w2" {
+		t.Errorf("after deleting w1: %v", ws)
+	}
+}

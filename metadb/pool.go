@@ -110,3 +110,16 @@ func DeletePool(ctx context.Context, q DBTX, name string) error {
 	}
 	return nil
 }
+
+// PoolNames returns the names of every pool.
+func PoolNames(ctx context.Context, q DBTX) ([]string, error) {
+	rows, err := q.Query(ctx, `SELECT pool FROM slot_pool ORDER BY pool`)
+	if err != nil {
+		return nil, fmt.Errorf("list pool names: %w", err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("list pool names: %w", err)
+	}
+	return names, nil
+}

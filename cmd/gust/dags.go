@@ -32,7 +32,7 @@ func (a *app) dagsCommand() *cli.Command {
 						for _, d := range dags {
 							rows = append(rows, newRecord().set("dag_id", d.DagID).set("fileloc", d.Fileloc).
 								set("owners", d.Owners).set("is_paused", d.IsPaused).set("is_active", d.IsActive).
-								set("schedule_interval", nullable(d.ScheduleInterval)).set("tags", d.Tags).
+								set("timetable_summary", d.TimetableSummary).set("tags", d.Tags).
 								set("next_dagrun", d.NextDagrun).
 								set("next_dagrun_create_after", d.NextDagrunCreateAfter))
 						}
@@ -54,6 +54,25 @@ func (a *app) dagsCommand() *cli.Command {
 						for _, e := range errs {
 							rows = append(rows, newRecord().set("filepath", e.Filename).set("error", e.Stacktrace).
 								set("timestamp", e.Timestamp))
+						}
+						return printRecords(a.stdout, c.String("output"), rows)
+					})
+				},
+			},
+			{
+				Name:  "list-warnings",
+				Usage: "list DAG warnings: what a DAG file says that has no effect (ignored argument), tasks naming a missing pool (non-existent pool)",
+				Flags: []cli.Flag{&cli.StringFlag{Name: "dag-id", Aliases: []string{"d"}, Usage: "only this DAG's"}, outputFlag},
+				Action: func(c *cli.Context) error {
+					return a.withDB(c, func(db *metadb.DB) error {
+						ws, err := metadb.ListDagWarnings(c.Context, db.Pool, c.String("dag-id"))
+						if err != nil {
+							return err
+						}
+						rows := make([]*record, 0, len(ws))
+						for _, w := range ws {
+							rows = append(rows, newRecord().set("dag_id", w.DagID).set("warning_type", w.WarningType).
+								set("message", w.Message).set("timestamp", w.Timestamp))
 						}
 						return printRecords(a.stdout, c.String("output"), rows)
 					})
@@ -228,13 +247,6 @@ func jsonKind(v any) string {
 	default:
 		return "an object"
 	}
-}
-
-func nullable(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
 }
 
 func oneArg(c *cli.Context, name string) (string, error) {

@@ -5,42 +5,10 @@
 package dagspec
 
 import (
+	"sort"
+	"strings"
 	"time"
 )
-
-// Operator names after normalisation. Class paths from Airflow map onto them.
-const (
-	OperatorBash  = "bash"
-	OperatorEmpty = "empty"
-	// OperatorBranch runs bash; the last line of its output names the
-	// direct downstream task ids to follow (comma or space separated, or a
-	// JSON list); the other direct downstream tasks are skipped.
-	OperatorBranch = "branch"
-	// OperatorShortCircuit runs bash; when the last line of its output is
-	// falsy ("", false, 0, none, no, [] or {}), its downstream tasks are
-	// skipped: all of them, or with ignore_downstream_trigger_rules false
-	// only the direct ones, leaving the rest to their trigger rules.
-	OperatorShortCircuit = "short_circuit"
-)
-
-// Sensors and HTTP, with Airflow's names for their arguments.
-const (
-	OperatorFileSensor         = "file_sensor"
-	OperatorTimeDeltaSensor    = "time_delta_sensor"
-	OperatorDateTimeSensor     = "date_time_sensor"
-	OperatorExternalTaskSensor = "external_task_sensor"
-	OperatorHTTPSensor         = "http_sensor"
-	OperatorHTTP               = "http"
-)
-
-// IsSensor reports whether an operator is a sensor.
-func IsSensor(op string) bool {
-	switch op {
-	case OperatorFileSensor, OperatorTimeDeltaSensor, OperatorDateTimeSensor, OperatorExternalTaskSensor, OperatorHTTPSensor:
-		return true
-	}
-	return false
-}
 
 // Sensor holds a sensor's arguments.
 type Sensor struct {
@@ -74,11 +42,6 @@ type HTTP struct {
 	ResponseCheck string            `json:"response_check_contains,omitempty"` // the body must contain this
 }
 
-// RunsBash reports whether an operator runs a bash command.
-func RunsBash(op string) bool {
-	return op == OperatorBash || op == OperatorBranch || op == OperatorShortCircuit
-}
-
 // Trigger rules, with Airflow's names.
 const (
 	TriggerAllSuccess              = "all_success"
@@ -104,8 +67,11 @@ const (
 // DAG is one parsed, validated and normalised DAG. It is what gets serialised
 // (as JSON) into the metadata database; Hash identifies one version.
 type DAG struct {
-	DagID       string `json:"dag_id"`
-	Fileloc     string `json:"fileloc"`
+	DagID   string `json:"dag_id"`
+	Fileloc string `json:"fileloc"`
+	// Line is where the DAG is defined in its file (0: unknown), for
+	// messages; it is not part of the serialized DAG.
+	Line        int    `json:"-"`
 	Description string `json:"description,omitempty"`
 	// Schedule is the normalised schedule string: a cron expression, a preset
 	// ("@daily", "@once", ...), a duration ("30m0s" style, see schedule
@@ -123,13 +89,19 @@ type DAG struct {
 	MaxActiveTasks       int            `json:"max_active_tasks,omitempty"` // 0: [core] max_active_tasks_per_dag
 	DagrunTimeoutSec     float64        `json:"dagrun_timeout_sec,omitempty"`
 	IsPausedUponCreation *bool          `json:"is_paused_upon_creation,omitempty"`
-	Owner                string         `json:"owner,omitempty"`
+	// Owner is default_args' owner, which every task gets unless it names
+	// its own; Airflow's default ("airflow") when default_args has none.
+	Owner string `json:"owner,omitempty"`
 	// DAG-level callbacks: bash commands run (templated) when a run ends
 	// in success or failure.
 	OnSuccessCallback string `json:"on_success_callback,omitempty"`
 	OnFailureCallback string `json:"on_failure_callback,omitempty"`
 	// Tasks in a deterministic order (topological, ties by task id).
 	Tasks []*Task `json:"tasks"`
+	// Warnings are the DAG warnings the file gives (arguments accepted with
+	// no effect). They are not part of the serialized DAG: the DAG
+	// processor stores them in dag_warning.
+	Warnings []Warning `json:"-"`
 }
 
 // Task is one task of a DAG with every default resolved.
@@ -175,6 +147,21 @@ type Task struct {
 	OnSuccessCallback string `json:"on_success_callback,omitempty"`
 	OnFailureCallback string `json:"on_failure_callback,omitempty"`
 	OnRetryCallback   string `json:"on_retry_callback,omitempty"`
+}
+
+// Owners is what Airflow shows as a DAG's owners: its tasks' owners,
+// each once, sorted and joined with ", ".
+func (d *DAG) Owners() string {
+	seen := map[string]bool{}
+	var owners []string
+	for _, t := range d.Tasks {
+		if t.Owner != "" && !seen[t.Owner] {
+			seen[t.Owner] = true
+			owners = append(owners, t.Owner)
+		}
+	}
+	sort.Strings(owners)
+	return strings.Join(owners, ", ")
 }
 
 // Task returns the task with the given id, or nil.

@@ -236,3 +236,27 @@ d:
 		t.Errorf("bad schema: %v", err)
 	}
 }
+
+// TestAirflow3Defaults checks the defaults of a DAG that names neither a
+// schedule nor an owner: Airflow 3's schedule None (manual runs only, so no
+// start_date is needed) and Airflow's owner "airflow".
+func TestAirflow3Defaults(t *testing.T) {
+	dags, err := Parse("d.yaml", []byte("d:\n  tasks:\n    a: {operator: empty}\n    b: {operator: empty, owner: bob}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := dags[0]
+	if d.Schedule != "" || d.StartDate != nil {
+		t.Errorf("schedule %q start_date %v, want no schedule (Airflow 3's None)", d.Schedule, d.StartDate)
+	}
+	if d.Owner != "airflow" || d.Task("a").Owner != "airflow" || d.Task("b").Owner != "bob" {
+		t.Errorf("owners: dag %q, a %q, b %q", d.Owner, d.Task("a").Owner, d.Task("b").Owner)
+	}
+	if got := d.Owners(); got != "airflow, bob" {
+		t.Errorf("Owners() = %q, want \"airflow, bob\"", got)
+	}
+	dags, err = Parse("d.yaml", []byte("d:\n  default_args: {owner: team}\n  tasks:\n    a: {operator: empty}\n"))
+	if err != nil || dags[0].Owners() != "team" {
+		t.Errorf("default_args owner: %v %v", err, dags)
+	}
+}

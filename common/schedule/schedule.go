@@ -48,13 +48,14 @@ var parser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cr
 // presets are Airflow's cron presets (robfig/cron knows the same names, but
 // spelling them out keeps the mapping visible and checked).
 var presets = map[string]string{
-	"@hourly":   "0 * * * *",
-	"@daily":    "0 0 * * *",
-	"@midnight": "0 0 * * *",
-	"@weekly":   "0 0 * * 0",
-	"@monthly":  "0 0 1 * *",
-	"@yearly":   "0 0 1 1 *",
-	"@annually": "0 0 1 1 *",
+	"@hourly":    "0 * * * *",
+	"@daily":     "0 0 * * *",
+	"@midnight":  "0 0 * * *",
+	"@weekly":    "0 0 * * 0",
+	"@monthly":   "0 0 1 * *",
+	"@quarterly": "0 0 1 */3 *",
+	"@yearly":    "0 0 1 1 *",
+	"@annually":  "0 0 1 1 *",
 }
 
 // New returns the timetable of a normalised schedule in a timezone ("" is
@@ -85,7 +86,7 @@ func New(schedule, timezone string) (*Timetable, error) {
 	if p, ok := presets[s]; ok {
 		s = p
 	} else if strings.HasPrefix(s, "@") {
-		return nil, fmt.Errorf("unknown schedule preset %q (use @once, @hourly, @daily, @weekly, @monthly, @yearly or a cron expression)", schedule)
+		return nil, fmt.Errorf("unknown schedule preset %q (use @once, @hourly, @daily, @weekly, @monthly, @quarterly, @yearly or a cron expression)", schedule)
 	}
 	if n := len(strings.Fields(s)); n != 5 {
 		return nil, fmt.Errorf("invalid cron expression %q: want 5 fields (minute hour day month weekday), got %d", schedule, n)

@@ -1,0 +1,119 @@
+package dagspec
+
+import (
+	"sort"
+	"strings"
+)
+
+// The operator registry: every operator gust runs, the names files may give
+// it, and what the parser needs to know of it. Adding an operator is one
+// line in operatorDefs (plus its constant and its execution in the worker);
+// the parser's checks, IsSensor, RunsBash and the unknown-operator message
+// all derive from the registry.
+
+// Operator names after normalisation: the short names files use, and the
+// names the serialized model and the worker know.
+const (
+	OperatorBash  = "bash"
+	OperatorEmpty = "empty"
+	// OperatorBranch runs bash; the last line of its output names the
+	// direct downstream task ids to follow (comma or space separated, or a
+	// JSON list); the other direct downstream tasks are skipped.
+	OperatorBranch = "branch"
+	// OperatorShortCircuit runs bash; when the last line of its output is
+	// falsy ("", false, 0, none, no, [] or {}), its downstream tasks are
+	// skipped: all of them, or with ignore_downstream_trigger_rules false
+	// only the direct ones, leaving the rest to their trigger rules.
+	OperatorShortCircuit = "short_circuit"
+)
+
+// Sensors and HTTP, with Airflow's names for their arguments.
+const (
+	OperatorFileSensor         = "file_sensor"
+	OperatorTimeDeltaSensor    = "time_delta_sensor"
+	OperatorDateTimeSensor     = "date_time_sensor"
+	OperatorExternalTaskSensor = "external_task_sensor"
+	OperatorHTTPSensor         = "http_sensor"
+	OperatorHTTP               = "http"
+)
+
+// operatorDef describes one operator.
+type operatorDef struct {
+	name    string   // gust's name, also a short name files may use
+	aliases []string // other short names, and Airflow class paths
+	bash    bool     // runs bash_command (takes env, cwd, append_env, skip_on_exit_code)
+	sensor  bool     // pokes (takes poke_interval, timeout, mode, soft_fail)
+	http    bool     // calls an HTTP endpoint (takes http_conn_id, endpoint, method, ...)
+	// init sets the defaults of the operator's own arguments.
+	init func(t *Task)
+}
+
+func sensorDefaults(t *Task) {
+	t.Sensor = &Sensor{PokeInterval: 60, Timeout: 7 * 24 * 3600, Mode: "poke"}
+}
+
+var operatorDefs = []operatorDef{
+	{name: OperatorBash, bash: true, aliases: []string{"BashOperator",
+		"airflow.operators.bash.BashOperator", "airflow.operators.bash_operator.BashOperator",
+		"airflow.providers.standard.operators.bash.BashOperator"}},
+	{name: OperatorEmpty, aliases: []string{"dummy", "EmptyOperator", "DummyOperator",
+		"airflow.operators.empty.EmptyOperator", "airflow.operators.dummy.DummyOperator",
+		"airflow.operators.dummy_operator.DummyOperator", "airflow.providers.standard.operators.empty.EmptyOperator"}},
+	{name: OperatorBranch, bash: true, aliases: []string{"bash_branch"}},
+	{name: OperatorShortCircuit, bash: true, aliases: []string{"bash_short_circuit"},
+		init: func(t *Task) { t.IgnoreDownstreamTriggerRules = true }},
+	{name: OperatorFileSensor, sensor: true, init: sensorDefaults, aliases: []string{"FileSensor",
+		"airflow.sensors.filesystem.FileSensor", "airflow.providers.standard.sensors.filesystem.FileSensor"}},
+	{name: OperatorTimeDeltaSensor, sensor: true, init: sensorDefaults, aliases: []string{"TimeDeltaSensor",
+		"airflow.sensors.time_delta.TimeDeltaSensor", "airflow.providers.standard.sensors.time_delta.TimeDeltaSensor"}},
+	{name: OperatorDateTimeSensor, sensor: true, init: sensorDefaults, aliases: []string{"DateTimeSensor",
+		"airflow.sensors.date_time.DateTimeSensor", "airflow.providers.standard.sensors.date_time.DateTimeSensor"}},
+	{name: OperatorExternalTaskSensor, sensor: true, init: sensorDefaults, aliases: []string{"ExternalTaskSensor",
+		"airflow.sensors.external_task.ExternalTaskSensor", "airflow.sensors.external_task_sensor.ExternalTaskSensor",
+		"airflow.providers.standard.sensors.external_task.ExternalTaskSensor"}},
+	{name: OperatorHTTPSensor, sensor: true, http: true, aliases: []string{"HttpSensor",
+		"airflow.providers.http.sensors.http.HttpSensor"},
+		init: func(t *Task) { sensorDefaults(t); t.HTTP = &HTTP{ConnID: "http_default", Method: "GET"} }},
+	{name: OperatorHTTP, http: true, aliases: []string{"HttpOperator", "SimpleHttpOperator",
+		"airflow.providers.http.operators.http.HttpOperator", "airflow.providers.http.operators.http.SimpleHttpOperator"},
+		init: func(t *Task) { t.HTTP = &HTTP{ConnID: "http_default", Method: "POST"} }},
+}
+
+// operatorsByName indexes the registry by every name a file may use. It is
+// built once and only read.
+var operatorsByName = func() map[string]*operatorDef {
+	m := map[string]*operatorDef{}
+	for i := range operatorDefs {
+		d := &operatorDefs[i]
+		for _, n := range append([]string{d.name}, d.aliases...) {
+			m[n] = d
+		}
+	}
+	return m
+}()
+
+// lookupOperator returns the operator a file names (short name or class
+// path), or nil.
+func lookupOperator(name string) *operatorDef { return operatorsByName[name] }
+
+// operatorNames lists gust's operator names, sorted, for messages.
+func operatorNames() string {
+	names := make([]string, 0, len(operatorDefs))
+	for _, d := range operatorDefs {
+		names = append(names, d.name)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
+
+// IsSensor reports whether an operator is a sensor.
+func IsSensor(op string) bool {
+	d := operatorsByName[op]
+	return d != nil && d.name == op && d.sensor
+}
+
+// RunsBash reports whether an operator runs a bash command.
+func RunsBash(op string) bool {
+	d := operatorsByName[op]
+	return d != nil && d.name == op && d.bash
+}

@@ -1,0 +1,65 @@
+package dagspec
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestOperatorRegistry checks that every name of every operator parses to
+// that operator, that no name is given twice, and that the unknown-operator
+// message lists every operator gust runs, sensors and http included.
+func TestOperatorRegistry(t *testing.T) {
+	want := []string{"bash", "branch", "date_time_sensor", "empty", "external_task_sensor", "file_sensor",
+		"http", "http_sensor", "short_circuit", "time_delta_sensor"}
+	if got := operatorNames(); got != strings.Join(want, ", ") {
+		t.Errorf("registry names = %s, want %s", got, strings.Join(want, ", "))
+	}
+	seen := map[string]string{}
+	for _, d := range operatorDefs {
+		for _, n := range append([]string{d.name}, d.aliases...) {
+			if other, dup := seen[n]; dup {
+				t.Errorf("name %q is given to both %s and %s", n, other, d.name)
+			}
+			seen[n] = d.name
+			src := "d:\n  schedule: null\n  tasks:\n    a:\n      operator: " + n + "\n" + requiredArgs(d)
+			dags, err := Parse("ops.yaml", []byte(src))
+			if err != nil {
+				t.Errorf("operator %s: %v", n, err)
+				continue
+			}
+			if got := dags[0].Tasks[0].Operator; got != d.name {
+				t.Errorf("operator %s parsed as %s, want %s", n, got, d.name)
+			}
+		}
+		if IsSensor(d.name) != d.sensor || RunsBash(d.name) != d.bash {
+			t.Errorf("%s: IsSensor %v RunsBash %v, registry says %v %v", d.name, IsSensor(d.name), RunsBash(d.name), d.sensor, d.bash)
+		}
+	}
+	if IsSensor("FileSensor") || RunsBash("BashOperator") {
+		t.Error("IsSensor and RunsBash take normalised names, not aliases")
+	}
+
+	_, err := Parse("ops.yaml", []byte("d:\n  schedule: null\n  tasks:\n    a:\n      operator: spark\n"))
+	if err == nil {
+		t.Fatal("unknown operator accepted")
+	}
+	for _, n := range want {
+		if !strings.Contains(err.Error(), n) {
+			t.Errorf("unknown-operator message does not list %s: %v", n, err)
+		}
+	}
+}
+
+func requiredArgs(d operatorDef) string {
+	switch {
+	case d.bash:
+		return "      bash_command: 'true'\n"
+	case d.name == OperatorFileSensor:
+		return "      filepath: /tmp/x\n"
+	case d.name == OperatorDateTimeSensor:
+		return "      target_time: '2024-01-01T00:00:00'\n"
+	case d.name == OperatorExternalTaskSensor:
+		return "      external_dag_id: other\n"
+	}
+	return ""
+}

@@ -1,0 +1,493 @@
+package dagspec
+
+import (
+	"encoding/json"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// The YAML reader's task level: tasks, their arguments over default_args, sensors, callbacks.
+
+var triggerRules = map[string]bool{
+	TriggerAllSuccess: true, TriggerAllFailed: true, TriggerAllDone: true, TriggerAllSkipped: true,
+	TriggerOneSuccess: true, TriggerOneFailed: true, TriggerOneDone: true, TriggerNoneFailed: true,
+	TriggerNoneFailedMinOneSuccess: true, TriggerNoneSkipped: true, TriggerAlways: true,
+	"none_failed_or_skipped": true, // Airflow's deprecated alias
+}
+
+func (p *parser) tasks(d *DAG, tf field, args []field) error {
+	where := "DAG " + d.DagID
+	n := resolve(tf.val)
+	type rawTask struct {
+		id   string
+		knod *yaml.Node
+		fs   []field
+	}
+	var raws []rawTask
+	switch n.Kind {
+	case yaml.MappingNode:
+		entries, err := p.fields(n, where+": tasks")
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			fs, err := p.fields(e.val, where+": task "+e.key)
+			if err != nil {
+				return err
+			}
+			if f, ok := get(fs, "task_id"); ok {
+				if s, _ := p.str(f.val, ""); s != e.key {
+					return p.errf(f.knod, "%s: task %s: task_id %q differs from its key", where, e.key, s)
+				}
+			}
+			raws = append(raws, rawTask{id: e.key, knod: e.knod, fs: fs})
+		}
+	case yaml.SequenceNode:
+		seen := map[string]bool{}
+		for _, item := range n.Content {
+			fs, err := p.fields(item, where+": task")
+			if err != nil {
+				return err
+			}
+			f, ok := get(fs, "task_id")
+			if !ok {
+				return p.errf(item, "%s: a task in the tasks list has no task_id", where)
+			}
+			id, err := p.str(f.val, where+": task_id")
+			if err != nil {
+				return err
+			}
+			if seen[id] {
+				return p.errf(f.val, "%s: duplicate task id %q", where, id)
+			}
+			seen[id] = true
+			raws = append(raws, rawTask{id: id, knod: f.val, fs: fs})
+		}
+	default:
+		return p.errf(n, "%s: tasks must be a mapping of task id to task, or a list of tasks with task_id", where)
+	}
+	if len(raws) == 0 {
+		return p.errf(n, "%s: has no tasks", where)
+	}
+	byID := map[string]*Task{}
+	deps := map[string][]field{}
+	var tasks []*Task
+	for _, r := range raws {
+		if err := checkID(r.id); err != nil {
+			return p.errf(r.knod, "%s: task id %q: %v", where, r.id, err)
+		}
+		t, dep, err := p.task(d, r.id, r.fs, args)
+		if err != nil {
+			return err
+		}
+		byID[r.id] = t
+		tasks = append(tasks, t)
+		if dep != nil {
+			deps[r.id] = append(deps[r.id], *dep)
+		}
+	}
+	for id, fs := range deps {
+		for _, f := range fs {
+			var ups []string
+			if err := p.decode(f.val, &ups, where+": task "+id+": dependencies", "a list of task ids"); err != nil {
+				return err
+			}
+			seen := map[string]bool{}
+			for _, u := range ups {
+				if byID[u] == nil {
+					return p.errf(f.val, "%s: task %s depends on unknown task %q", where, id, u)
+				}
+				if u == id {
+					return p.errf(f.val, "%s: task %s depends on itself", where, id)
+				}
+				if !seen[u] {
+					seen[u] = true
+					byID[id].Upstream = append(byID[id].Upstream, u)
+				}
+			}
+			sort.Strings(byID[id].Upstream)
+		}
+	}
+	ordered, err := topoSort(tasks)
+	if err != nil {
+		return p.errf(n, "%s: %v", where, err)
+	}
+	d.Tasks = ordered
+	computePriorities(d)
+	return nil
+}
+
+// task builds one task from its own fields over default_args. It returns the
+// dependencies field for resolution once every task is known.
+func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, error) {
+	where := "DAG " + d.DagID + ": task " + id
+	t := &Task{
+		TaskID:         id,
+		RetryDelaySec:  DefaultRetryDelaySec,
+		TriggerRule:    TriggerAllSuccess,
+		Pool:           DefaultPool,
+		PoolSlots:      1,
+		PriorityWeight: 1,
+		WeightRule:     WeightDownstream,
+		DoXcomPush:     true,
+		Owner:          d.Owner,
+	}
+
+	opField, ok := get(own, "operator")
+	if !ok {
+		return nil, nil, p.errf(nil, "%s: has no operator", where)
+	}
+	opName, err := p.str(opField.val, where+": operator")
+	if err != nil {
+		return nil, nil, err
+	}
+	op := lookupOperator(opName)
+	if op == nil {
+		return nil, nil, p.errf(opField.val, "%s: unknown operator %q (gust knows %s, or their Airflow class paths)", where, opName, operatorNames())
+	}
+	t.Operator = op.name
+	if op.init != nil {
+		op.init(t)
+	}
+	// Operator-specific arguments are read from the task itself; the
+	// BaseOperator ones from the task, else from default_args.
+	var dep *field
+	var bashSet bool
+	apply := func(f field, fromArgs bool) error {
+		// in names where an argument is: the task, or default_args.
+		in := where
+		if fromArgs {
+			in = "DAG " + d.DagID + ": default_args"
+		}
+		ctx := in + ": " + f.key
+		switch f.key {
+		case "operator", "task_id":
+			return nil
+		case "dependencies":
+			if fromArgs {
+				return p.errf(f.knod, "%s: dependencies cannot be a default argument", where)
+			}
+			f := f
+			dep = &f
+		case "bash_command":
+			if !RunsBash(t.Operator) {
+				break
+			}
+			bashSet = true
+			t.BashCommand, err = p.str(f.val, ctx)
+		case "env":
+			if !RunsBash(t.Operator) {
+				break
+			}
+			var m map[string]any
+			if err = p.decode(f.val, &m, ctx, "a mapping of names to values"); err == nil && m != nil {
+				t.Env = map[string]string{}
+				for k, v := range m {
+					t.Env[k] = scalarString(v)
+				}
+			}
+		case "append_env":
+			if RunsBash(t.Operator) {
+				t.AppendEnv, err = p.boolean(f.val, ctx)
+			}
+		case "cwd":
+			if RunsBash(t.Operator) {
+				t.Cwd, err = p.str(f.val, ctx)
+			}
+		case "skip_on_exit_code", "skip_exit_code":
+			if !RunsBash(t.Operator) {
+				break
+			}
+			if isNull(f.val) {
+				t.SkipOnExitCode = []int{}
+				break
+			}
+			var one int
+			if resolve(f.val).Kind == yaml.ScalarNode {
+				if err = p.decode(f.val, &one, ctx, "an exit code or a list of them"); err == nil {
+					t.SkipOnExitCode = []int{one}
+				}
+			} else {
+				err = p.decode(f.val, &t.SkipOnExitCode, ctx, "an exit code or a list of them")
+			}
+		case "ignore_downstream_trigger_rules":
+			if t.Operator != OperatorShortCircuit {
+				return p.errf(f.knod, "%s: ignore_downstream_trigger_rules applies to the short_circuit operator only", where)
+			}
+			t.IgnoreDownstreamTriggerRules, err = p.boolean(f.val, ctx)
+		case "on_success_callback":
+			t.OnSuccessCallback, err = p.callback(f.val, ctx)
+		case "on_failure_callback":
+			t.OnFailureCallback, err = p.callback(f.val, ctx)
+		case "on_retry_callback":
+			t.OnRetryCallback, err = p.callback(f.val, ctx)
+		case "on_execute_callback", "on_skipped_callback":
+			if _, err := p.callback(f.val, ctx); err != nil {
+				return err
+			}
+			return p.errf(f.knod, "%s: %s is not supported by gust yet (it runs on_success_callback, on_failure_callback and on_retry_callback)", in, f.key)
+		case "poke_interval", "timeout", "mode", "soft_fail", "filepath", "delta", "target_time", "external_dag_id",
+			"external_task_id", "allowed_states", "failed_states", "execution_delta", "http_conn_id", "endpoint",
+			"method", "data", "headers", "response_check_contains", "fs_conn_id", "check_existence", "exponential_backoff":
+			err = p.sensorArg(t, f, ctx, fromArgs)
+		case "owner":
+			t.Owner, err = p.str(f.val, ctx)
+		case "retries":
+			t.Retries, err = p.nonNegative(f.val, ctx)
+		case "retry_delay_sec", "retry_delay":
+			t.RetryDelaySec, err = p.seconds(f.val, ctx)
+		case "retry_exponential_backoff":
+			t.RetryExponentialBackoff, err = p.boolean(f.val, ctx)
+		case "max_retry_delay_sec", "max_retry_delay":
+			t.MaxRetryDelaySec, err = p.seconds(f.val, ctx)
+		case "execution_timeout_secs", "execution_timeout_sec", "execution_timeout":
+			t.ExecutionTimeoutSec, err = p.seconds(f.val, ctx)
+		case "trigger_rule":
+			var r string
+			if r, err = p.str(f.val, ctx); err == nil {
+				if !triggerRules[r] {
+					return p.errf(f.val, "%s: unknown trigger rule %q", where, r)
+				}
+				if r == "none_failed_or_skipped" {
+					r = TriggerNoneFailedMinOneSuccess
+				}
+				t.TriggerRule = r
+			}
+		case "pool":
+			t.Pool, err = p.str(f.val, ctx)
+			if err == nil && t.Pool == "" {
+				t.Pool = DefaultPool
+			}
+		case "pool_slots":
+			t.PoolSlots, err = p.positive(f.val, ctx)
+		case "queue":
+			t.Queue, err = p.str(f.val, ctx)
+		case "priority_weight":
+			t.PriorityWeight, err = p.integer(f.val, ctx)
+		case "weight_rule":
+			var r string
+			if r, err = p.str(f.val, ctx); err == nil {
+				if r != WeightDownstream && r != WeightUpstream && r != WeightAbsolute {
+					return p.errf(f.val, "%s: unknown weight rule %q (downstream, upstream or absolute)", where, r)
+				}
+				t.WeightRule = r
+			}
+		case "depends_on_past":
+			t.DependsOnPast, err = p.boolean(f.val, ctx)
+		case "wait_for_downstream":
+			t.WaitForDownstream, err = p.boolean(f.val, ctx)
+			if t.WaitForDownstream {
+				t.DependsOnPast = true // as Airflow: wait_for_downstream implies depends_on_past
+			}
+		case "max_active_tis_per_dag", "task_concurrency":
+			t.MaxActiveTIsPerDag, err = p.positive(f.val, ctx)
+		case "do_xcom_push":
+			t.DoXcomPush, err = p.boolean(f.val, ctx)
+		case "timezone", "params":
+			// In default_args: the DAG's timezone, params merged into the DAG's.
+			if !fromArgs {
+				return p.errf(f.knod, "%s: unknown argument %q", where, f.key)
+			}
+		case "start_date", "end_date":
+			// In default_args: the DAG's dates. A task's own dates decide
+			// which runs include it, which gust does not do yet.
+			if !fromArgs {
+				return p.errf(f.knod, "%s: a task's own %s is not supported by gust yet (set it on the DAG or in default_args)", where, f.key)
+			}
+		case "output_encoding":
+			var enc string
+			if enc, err = p.str(f.val, ctx); err == nil {
+				if e := strings.ReplaceAll(strings.ToLower(enc), "-", ""); e != "utf8" {
+					return p.errf(f.val, "%s: output_encoding %q is not supported by gust (it reads output as UTF-8)", where, enc)
+				}
+			}
+		default:
+			argPath := "tasks." + id + "." + f.key
+			if fromArgs {
+				argPath = "default_args." + f.key
+			}
+			if why, ok := taskIgnored[f.key]; ok {
+				if f.key != "email" || !isEmpty(f.val) {
+					p.ignore(argPath, why)
+				}
+				return nil
+			}
+			if isPythonCallbackKey(f.key) {
+				return p.pythonCallbackKeyError(f, in)
+			}
+			if why, ok := taskUnsupported[f.key]; ok {
+				return p.errf(f.knod, "%s: %s is not supported by gust (%s)", in, f.key, why)
+			}
+			if fromArgs {
+				// Airflow passes default_args only to operators that accept
+				// them; an argument of another operator is not an error, and
+				// the DAG's own arguments have no effect there.
+				if dagArguments[f.key] {
+					p.ignore(argPath, whyDefaultArgs)
+					return nil
+				}
+				if f.key == "bash_command" || f.key == "env" || f.key == "cwd" || f.key == "append_env" {
+					return nil
+				}
+				return p.errf(f.knod, "%s: unknown argument %q", in, f.key)
+			}
+			return p.errf(f.knod, "%s: unknown argument %q for operator %s", where, f.key, t.Operator)
+		}
+		return err
+	}
+	for _, f := range args {
+		if _, overridden := get(own, f.key); overridden {
+			continue
+		}
+		switch f.key {
+		case "bash_command", "env", "append_env", "cwd", "skip_on_exit_code", "skip_exit_code":
+			continue // operator arguments in default_args apply as in Airflow only when passed explicitly
+		}
+		if err := apply(f, true); err != nil {
+			return nil, nil, err
+		}
+	}
+	for _, f := range own {
+		if t.Operator == OperatorEmpty {
+			switch f.key {
+			case "bash_command", "env", "append_env", "cwd", "skip_on_exit_code":
+				return nil, nil, p.errf(f.knod, "%s: unknown argument %q for operator empty", where, f.key)
+			}
+		}
+		if err := apply(f, false); err != nil {
+			return nil, nil, err
+		}
+	}
+	if s := t.Sensor; s != nil {
+		switch {
+		case t.Operator == OperatorFileSensor && s.Filepath == "":
+			return nil, nil, p.errf(opField.knod, "%s: file_sensor needs filepath", where)
+		case t.Operator == OperatorDateTimeSensor && s.TargetTime == "":
+			return nil, nil, p.errf(opField.knod, "%s: date_time_sensor needs target_time", where)
+		case t.Operator == OperatorExternalTaskSensor && s.ExternalDagID == "":
+			return nil, nil, p.errf(opField.knod, "%s: external_task_sensor needs external_dag_id", where)
+		case s.PokeInterval <= 0:
+			return nil, nil, p.errf(opField.knod, "%s: poke_interval must be positive", where)
+		}
+		if t.Operator == OperatorExternalTaskSensor && len(s.AllowedStates) == 0 {
+			s.AllowedStates = []string{"success"}
+		}
+	}
+	if RunsBash(t.Operator) {
+		if !bashSet || strings.TrimSpace(t.BashCommand) == "" {
+			return nil, nil, p.errf(opField.knod, "%s: the bash operator needs a non-empty bash_command", where)
+		}
+		if t.SkipOnExitCode == nil {
+			t.SkipOnExitCode = []int{DefaultSkipExitCode}
+		}
+	}
+	return t, dep, nil
+}
+
+// sensorArg reads one sensor or HTTP argument.
+func (p *parser) sensorArg(t *Task, f field, ctx string, fromArgs bool) error {
+	s, h := t.Sensor, t.HTTP
+	wrong := func() error {
+		if fromArgs {
+			return nil // default_args apply to the operators that take them
+		}
+		return p.errf(f.knod, "%s: argument %q does not apply to operator %s", ctx, f.key, t.Operator)
+	}
+	var err error
+	switch f.key {
+	case "poke_interval", "timeout", "mode", "soft_fail", "exponential_backoff":
+		if s == nil {
+			return wrong()
+		}
+		switch f.key {
+		case "poke_interval":
+			s.PokeInterval, err = p.seconds(f.val, ctx)
+		case "timeout":
+			s.Timeout, err = p.seconds(f.val, ctx)
+		case "soft_fail":
+			s.SoftFail, err = p.boolean(f.val, ctx)
+		case "exponential_backoff":
+			_, err = p.boolean(f.val, ctx)
+		case "mode":
+			if s.Mode, err = p.str(f.val, ctx); err == nil && s.Mode != "poke" && s.Mode != "reschedule" {
+				return p.errf(f.val, "%s: mode must be poke or reschedule, got %q", ctx, s.Mode)
+			}
+		}
+	case "filepath", "fs_conn_id":
+		if t.Operator != OperatorFileSensor {
+			return wrong()
+		}
+		if f.key == "filepath" {
+			s.Filepath, err = p.str(f.val, ctx)
+		}
+	case "check_existence":
+		if t.Operator != OperatorExternalTaskSensor {
+			return wrong()
+		}
+		_, err = p.boolean(f.val, ctx)
+	case "delta":
+		if t.Operator != OperatorTimeDeltaSensor {
+			return wrong()
+		}
+		s.Delta, err = p.seconds(f.val, ctx)
+	case "target_time":
+		if t.Operator != OperatorDateTimeSensor {
+			return wrong()
+		}
+		s.TargetTime, err = p.str(f.val, ctx)
+	case "external_dag_id", "external_task_id", "allowed_states", "failed_states", "execution_delta":
+		if t.Operator != OperatorExternalTaskSensor {
+			return wrong()
+		}
+		switch f.key {
+		case "external_dag_id":
+			s.ExternalDagID, err = p.str(f.val, ctx)
+		case "external_task_id":
+			s.ExternalTaskID, err = p.str(f.val, ctx)
+		case "allowed_states":
+			err = p.decode(f.val, &s.AllowedStates, ctx, "a list of states")
+		case "failed_states":
+			err = p.decode(f.val, &s.FailedStates, ctx, "a list of states")
+		case "execution_delta":
+			s.ExecutionDelta, err = p.seconds(f.val, ctx)
+		}
+	case "http_conn_id", "endpoint", "method", "data", "headers", "response_check_contains":
+		if h == nil {
+			return wrong()
+		}
+		switch f.key {
+		case "http_conn_id":
+			h.ConnID, err = p.str(f.val, ctx)
+		case "endpoint":
+			h.Endpoint, err = p.str(f.val, ctx)
+		case "method":
+			if h.Method, err = p.str(f.val, ctx); err == nil {
+				h.Method = strings.ToUpper(h.Method)
+			}
+		case "response_check_contains":
+			h.ResponseCheck, err = p.str(f.val, ctx)
+		case "headers":
+			var m map[string]any
+			if err = p.decode(f.val, &m, ctx, "a mapping of header names to values"); err == nil {
+				h.Headers = map[string]string{}
+				for k, v := range m {
+					h.Headers[k] = scalarString(v)
+				}
+			}
+		case "data":
+			n := resolve(f.val)
+			if n.Kind == yaml.ScalarNode {
+				h.Data, err = p.str(n, ctx)
+			} else {
+				var v any
+				if err = p.decode(n, &v, ctx, "a string or a mapping"); err == nil {
+					b, _ := json.Marshal(v)
+					h.Data = string(b)
+				}
+			}
+		}
+	}
+	return err
+}
