@@ -25,6 +25,7 @@ import (
 // Options configures an api-server.
 type Options struct {
 	Addr           string // host:port to listen on
+	DagsFolder     string // for relative_fileloc
 	Version        string
 	JWTSecret      string
 	JWTExpiration  time.Duration

@@ -31,7 +31,7 @@ func (p Page) orderBy(allowed map[string]string, tie string) (string, error) {
 		}
 		col, ok := allowed[f]
 		if !ok {
-			return "", fmt.Errorf("%w: ordering with '%s' is disallowed or the attribute does not exist on the model", ErrBadOrder, f)
+			return "", fmt.Errorf("%w: Ordering with '%s' is disallowed or the attribute does not exist on the model", ErrBadOrder, f)
 		}
 		parts = append(parts, col+" "+dir+" NULLS LAST")
 	}

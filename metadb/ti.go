@@ -45,17 +45,18 @@ type TaskInstance struct {
 	NextRetryAt     *time.Time `json:"next_retry_at"`
 	LastHeartbeatAt *time.Time `json:"last_heartbeat_at"`
 	SensorStartedAt *time.Time `json:"sensor_started_at"`
+	Note            *string    `json:"note,omitempty"`
 }
 
 const tiColumns = `dag_id, run_id, task_id, map_index, coalesce(state, ''), try_number, max_tries, operator, pool,
 	pool_slots, queue, priority_weight, hostname, pid, queued_dttm, queued_by_job_id, start_date, end_date, duration,
-	next_retry_at, last_heartbeat_at, sensor_started_at`
+	next_retry_at, last_heartbeat_at, sensor_started_at, note`
 
 func scanTI(row pgx.Row) (*TaskInstance, error) {
 	var t TaskInstance
 	err := row.Scan(&t.DagID, &t.RunID, &t.TaskID, &t.MapIndex, &t.State, &t.TryNumber, &t.MaxTries, &t.Operator,
 		&t.Pool, &t.PoolSlots, &t.Queue, &t.PriorityWeight, &t.Hostname, &t.PID, &t.QueuedDttm, &t.QueuedByJobID,
-		&t.StartDate, &t.EndDate, &t.Duration, &t.NextRetryAt, &t.LastHeartbeatAt, &t.SensorStartedAt)
+		&t.StartDate, &t.EndDate, &t.Duration, &t.NextRetryAt, &t.LastHeartbeatAt, &t.SensorStartedAt, &t.Note)
 	if err != nil {
 		return nil, err
 	}

@@ -23,6 +23,10 @@ type TriggerRequest struct {
 	LogicalDate  *time.Time     // nil = now
 	AllowFuture  bool           // [scheduler] allow_trigger_in_future
 	DefaultQueue string
+	Note         string // the run's note ("" = none)
+	TriggeredBy  string // who triggered it (the API's user, cli:<user>); "" = not recorded
+	// DataInterval overrides the interval inferred from the timetable.
+	DataIntervalStart, DataIntervalEnd *time.Time
 }
 
 // runIDPattern is Airflow's allowed run id pattern.
@@ -84,6 +88,9 @@ func Trigger(ctx context.Context, db *metadb.DB, req TriggerRequest) (*metadb.Da
 		if tt, err := schedule.New(dag.Schedule, dag.Timezone); err == nil {
 			iv = tt.InferManual(logical)
 		}
+		if req.DataIntervalStart != nil && req.DataIntervalEnd != nil {
+			iv = schedule.Interval{Start: req.DataIntervalStart.UTC(), End: req.DataIntervalEnd.UTC()}
+		}
 		run = &metadb.DagRun{
 			DagID:             req.DagID,
 			RunID:             runID,
@@ -94,6 +101,8 @@ func Trigger(ctx context.Context, db *metadb.DB, req TriggerRequest) (*metadb.Da
 			ExternalTrigger:   true,
 			Conf:              req.Conf,
 			DagHash:           row.DagHash,
+			Note:              nonEmpty(req.Note),
+			TriggeringUser:    nonEmpty(req.TriggeredBy),
 		}
 		if err := metadb.InsertDagRun(ctx, tx, run, NewTIs(dag, req.DefaultQueue)); err != nil {
 			return err
@@ -104,4 +113,11 @@ func Trigger(ctx context.Context, db *metadb.DB, req TriggerRequest) (*metadb.Da
 		return nil, err
 	}
 	return run, nil
+}
+
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }

@@ -39,6 +39,7 @@ func (a *app) apiServer(cfg *config.Config, db *metadb.DB, log *slog.Logger) (*a
 	return apiserver.New(apiserver.Options{
 		Addr:                 net.JoinHostPort(cfg.API.Host, strconv.Itoa(cfg.API.Port)),
 		Version:              version,
+		DagsFolder:           cfg.Core.DagsFolder,
 		JWTSecret:            cfg.APIAuth.JWTSecret,
 		JWTExpiration:        cfg.APIAuth.JWTExpirationTime,
 		ExposeConfig:         cfg.API.ExposeConfig,

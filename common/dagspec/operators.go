@@ -117,3 +117,52 @@ func RunsBash(op string) bool {
 	d := operatorsByName[op]
 	return d != nil && d.name == op && d.bash
 }
+
+// OperatorClass is the Airflow class path that stands for an operator in
+// listings and the API (Airflow 3's providers.standard path where there is
+// one); gust's own operators are named gust.operators.<name>.
+func OperatorClass(name string) string {
+	for _, d := range operatorDefs {
+		if d.name != name {
+			continue
+		}
+		first := ""
+		for _, a := range d.aliases {
+			if strings.HasPrefix(a, "airflow.providers.") {
+				return a
+			}
+			if first == "" && strings.Contains(a, ".") {
+				first = a
+			}
+		}
+		if first != "" {
+			return first
+		}
+	}
+	return "gust.operators." + name
+}
+
+// TemplateFields lists an operator's templated arguments, as Airflow's
+// template_fields.
+func TemplateFields(name string) []string {
+	for _, d := range operatorDefs {
+		if d.name != name {
+			continue
+		}
+		switch {
+		case d.bash:
+			return []string{"bash_command", "env", "cwd"}
+		case d.http && d.sensor:
+			return []string{"endpoint", "request_params", "headers"}
+		case d.http:
+			return []string{"endpoint", "data", "headers"}
+		case name == OperatorFileSensor:
+			return []string{"filepath"}
+		case name == OperatorDateTimeSensor:
+			return []string{"target_time"}
+		case name == OperatorExternalTaskSensor:
+			return []string{"external_dag_id", "external_task_id", "external_task_ids"}
+		}
+	}
+	return []string{}
+}

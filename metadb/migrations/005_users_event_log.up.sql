@@ -38,3 +38,7 @@ CREATE INDEX event_log_dag ON event_log (dag_id, dttm);
 
 ALTER TABLE dag_run ADD COLUMN note text, ADD COLUMN triggering_user_name text;
 ALTER TABLE task_instance ADD COLUMN note text;
+
+-- When each DAG version was first stored: versions are numbered per DAG in
+-- this order (the API's dagVersions).
+ALTER TABLE serialized_dag ADD COLUMN created_at timestamptz NOT NULL DEFAULT now();

@@ -1,0 +1,314 @@
+package metadb
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Listings for the REST API: one query for the page and one for its total,
+// whatever the page size (no query per row).
+
+// DagListRow is a DAG as the API lists it.
+type DagListRow struct {
+	DagRow
+	HasImportErrors bool
+}
+
+// DagFilter selects DAGs; zero fields match everything.
+type DagFilter struct {
+	DagIDs         []string // exact ids
+	DagIDPattern   string   // SQL LIKE (Airflow's *_pattern, case-insensitive)
+	Tags           []string
+	TagsMatchAll   bool
+	Owners         []string
+	Paused         *bool
+	IncludeStale   bool
+	HasImportError *bool
+}
+
+var dagOrder = map[string]string{
+	"dag_id": "d.dag_id", "dag_display_name": "d.dag_id", "next_dagrun": "d.next_dagrun",
+	"last_parsed_time": "d.last_parsed_time", "is_paused": "d.is_paused", "fileloc": "d.fileloc",
+	"owners": "d.owners", "description": "d.description",
+}
+
+func (f DagFilter) where() (string, []any) {
+	return `(cardinality($1::text[]) = 0 OR d.dag_id = ANY($1))
+		AND ($2 = '' OR d.dag_id ILIKE $2)
+		AND (cardinality($3::text[]) = 0 OR (CASE WHEN $4 THEN d.tags @> $3 ELSE d.tags && $3 END))
+		AND (cardinality($5::text[]) = 0 OR string_to_array(d.owners, ', ') && $5)
+		AND ($6::boolean IS NULL OR d.is_paused = $6)
+		AND ($7 OR d.is_active)
+		AND ($8::boolean IS NULL OR EXISTS (SELECT 1 FROM import_error ie WHERE ie.filename = d.fileloc) = $8)`,
+		[]any{nonNil(f.DagIDs), f.DagIDPattern, nonNil(f.Tags), f.TagsMatchAll, nonNil(f.Owners), f.Paused, f.IncludeStale, f.HasImportError}
+}
+
+// ListDAGsPage returns a page of DAGs and the number of matching DAGs.
+func ListDAGsPage(ctx context.Context, q DBTX, f DagFilter, page Page) ([]*DagListRow, int, error) {
+	order, err := page.orderBy(dagOrder, "d.dag_id")
+	if err != nil {
+		return nil, 0, err
+	}
+	where, args := f.where()
+	var total int
+	if err := q.QueryRow(ctx, `SELECT count(*) FROM dag d WHERE `+where, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count dags: %w", err)
+	}
+	rows, err := q.Query(ctx, `SELECT `+dagColumns+`,
+			EXISTS (SELECT 1 FROM import_error ie WHERE ie.filename = d.fileloc)
+		FROM dag d WHERE `+where+` ORDER BY `+order+fmt.Sprintf(` LIMIT %d OFFSET %d`, page.Limit, page.Offset), args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list dags: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*DagListRow, error) {
+		var d DagListRow
+		err := r.Scan(&d.DagID, &d.IsPaused, &d.IsActive, &d.Fileloc, &d.Description, &d.Owners, &d.Tags,
+			&d.ScheduleInterval, &d.MaxActiveRuns, &d.MaxActiveTasks, &d.DagHash, &d.LastParsedTime,
+			&d.NextDagrun, &d.NextDagrunDataIntervalStart, &d.NextDagrunDataIntervalEnd, &d.NextDagrunCreateAfter,
+			&d.HasImportErrors)
+		return &d, err
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("list dags: %w", err)
+	}
+	return out, total, nil
+}
+
+// DagVersion is one stored version of a DAG, numbered per DAG from 1 in the
+// order the versions were first stored.
+type DagVersion struct {
+	DagID     string
+	Hash      string
+	Number    int
+	CreatedAt time.Time
+}
+
+const versionsCTE = `WITH v AS (SELECT dag_id, dag_hash, created_at,
+	row_number() OVER (PARTITION BY dag_id ORDER BY created_at, dag_hash)::int AS version_number
+	FROM serialized_dag WHERE dag_id = ANY($1))`
+
+// DagVersionsOf returns every version of the DAGs, by hash.
+func DagVersionsOf(ctx context.Context, q DBTX, dagIDs []string) (map[string]DagVersion, error) {
+	rows, err := q.Query(ctx, versionsCTE+` SELECT dag_id, dag_hash, version_number, created_at FROM v`, dagIDs)
+	if err != nil {
+		return nil, fmt.Errorf("dag versions: %w", err)
+	}
+	out := map[string]DagVersion{}
+	var v DagVersion
+	_, err = pgx.ForEachRow(rows, []any{&v.DagID, &v.Hash, &v.Number, &v.CreatedAt}, func() error {
+		out[v.Hash] = v
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("dag versions: %w", err)
+	}
+	return out, nil
+}
+
+// RunFilter selects DAG runs; zero fields match everything.
+type RunFilter struct {
+	DagIDs                             []string // nil: every DAG
+	States, RunTypes                   []string
+	RunIDPattern, DagIDPattern         string
+	LogicalGTE, LogicalLTE             *time.Time
+	LogicalGT, LogicalLT               *time.Time
+	StartGTE, StartLTE, EndGTE, EndLTE *time.Time
+	RunAfterGTE, RunAfterLTE           *time.Time
+}
+
+// runAfter is Airflow 3's run_after: when a run was due to start (a
+// scheduled run at its interval's end, a manual one when triggered).
+const runAfter = `(CASE WHEN r.run_type = 'scheduled' THEN coalesce(r.data_interval_end, r.logical_date) ELSE coalesce(r.queued_at, r.logical_date) END)`
+
+var runOrder = map[string]string{
+	"id": "r.id", "dag_id": "r.dag_id", "run_id": "r.run_id", "dag_run_id": "r.run_id", "state": "r.state",
+	"logical_date": "r.logical_date", "execution_date": "r.logical_date", "run_after": runAfter,
+	"start_date": "r.start_date", "end_date": "r.end_date", "updated_at": "coalesce(r.end_date, r.start_date, r.queued_at)",
+	"data_interval_start": "r.data_interval_start", "data_interval_end": "r.data_interval_end",
+	"run_type": "r.run_type", "queued_at": "r.queued_at", "conf": "r.conf::text",
+	"duration": "(r.end_date - r.start_date)",
+}
+
+// ListRunsPage returns a page of runs and the number of matching runs.
+func ListRunsPage(ctx context.Context, q DBTX, f RunFilter, page Page) ([]*DagRun, int, error) {
+	order, err := page.orderBy(runOrder, "r.id")
+	if err != nil {
+		return nil, 0, err
+	}
+	where := `($1::text[] IS NULL OR r.dag_id = ANY($1))
+		AND (cardinality($2::text[]) = 0 OR r.state = ANY($2))
+		AND (cardinality($3::text[]) = 0 OR r.run_type = ANY($3))
+		AND ($4 = '' OR r.run_id ILIKE $4) AND ($5 = '' OR r.dag_id ILIKE $5)
+		AND ($6::timestamptz IS NULL OR r.logical_date >= $6) AND ($7::timestamptz IS NULL OR r.logical_date <= $7)
+		AND ($8::timestamptz IS NULL OR r.logical_date > $8) AND ($9::timestamptz IS NULL OR r.logical_date < $9)
+		AND ($10::timestamptz IS NULL OR r.start_date >= $10) AND ($11::timestamptz IS NULL OR r.start_date <= $11)
+		AND ($12::timestamptz IS NULL OR r.end_date >= $12) AND ($13::timestamptz IS NULL OR r.end_date <= $13)
+		AND ($14::timestamptz IS NULL OR ` + runAfter + ` >= $14) AND ($15::timestamptz IS NULL OR ` + runAfter + ` <= $15)`
+	args := []any{f.DagIDs, nonNil(f.States), nonNil(f.RunTypes), f.RunIDPattern, f.DagIDPattern,
+		f.LogicalGTE, f.LogicalLTE, f.LogicalGT, f.LogicalLT, f.StartGTE, f.StartLTE, f.EndGTE, f.EndLTE, f.RunAfterGTE, f.RunAfterLTE}
+	var total int
+	if err := q.QueryRow(ctx, `SELECT count(*) FROM dag_run r WHERE `+where, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count dag runs: %w", err)
+	}
+	rows, err := q.Query(ctx, `SELECT `+dagRunColumns+` FROM dag_run r WHERE `+where+
+		` ORDER BY `+order+fmt.Sprintf(` LIMIT %d OFFSET %d`, page.Limit, page.Offset), args...)
+	out, err := collectDagRuns(rows, err)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list dag runs: %w", err)
+	}
+	return out, total, nil
+}
+
+// TIFilter selects task instances; zero fields match everything.
+type TIFilter struct {
+	DagID, RunID             string // "" (or "~" at the API): every DAG / run
+	TaskIDs                  []string
+	TaskIDPattern, RunIDPatt string
+	States                   []string // "none" matches NULL
+	Pools, Queues            []string
+	MapIndex                 *int
+	StartGTE, StartLTE       *time.Time
+	EndGTE, EndLTE           *time.Time
+	LogicalGTE, LogicalLTE   *time.Time
+	DurationGTE, DurationLTE *float64
+}
+
+var tiOrder = map[string]string{
+	"id": "ti.task_id", "task_id": "ti.task_id", "dag_id": "ti.dag_id", "run_id": "ti.run_id", "dag_run_id": "ti.run_id",
+	"map_index": "ti.map_index", "state": "ti.state", "start_date": "ti.start_date", "end_date": "ti.end_date",
+	"duration": "ti.duration", "try_number": "ti.try_number", "pool": "ti.pool", "queue": "ti.queue",
+	"priority_weight": "ti.priority_weight", "hostname": "ti.hostname", "operator": "ti.operator",
+	"logical_date": "r.logical_date", "run_after": runAfter, "queued_when": "ti.queued_dttm", "updated_at": "ti.updated_at",
+}
+
+// tiColumnsQualified is tiColumns for a query that joins dag_run.
+const tiColumnsQualified = `ti.dag_id, ti.run_id, ti.task_id, ti.map_index, coalesce(ti.state, ''), ti.try_number, ti.max_tries,
+	ti.operator, ti.pool, ti.pool_slots, ti.queue, ti.priority_weight, ti.hostname, ti.pid, ti.queued_dttm, ti.queued_by_job_id,
+	ti.start_date, ti.end_date, ti.duration, ti.next_retry_at, ti.last_heartbeat_at, ti.sensor_started_at, ti.note`
+
+// TIRow is a task instance with what the API shows of its run.
+type TIRow struct {
+	TaskInstance
+	LogicalDate time.Time
+	RunType     string
+	QueuedAt    *time.Time
+	IntervalEnd *time.Time
+	DagHash     string
+	UpdatedAt   time.Time
+}
+
+// RunAfter is Airflow 3's run_after of the TI's run.
+func (t *TIRow) RunAfter() time.Time {
+	switch {
+	case t.RunType == "scheduled" && t.IntervalEnd != nil:
+		return *t.IntervalEnd
+	case t.RunType != "scheduled" && t.QueuedAt != nil:
+		return *t.QueuedAt
+	}
+	return t.LogicalDate
+}
+
+// ListTIsPage returns a page of task instances and the number that match.
+func ListTIsPage(ctx context.Context, q DBTX, f TIFilter, page Page) ([]*TIRow, int, error) {
+	order, err := page.orderBy(tiOrder, "ti.dag_id, ti.run_id, ti.task_id, ti.map_index")
+	if err != nil {
+		return nil, 0, err
+	}
+	where := `($1 = '' OR ti.dag_id = $1) AND ($2 = '' OR ti.run_id = $2)
+		AND (cardinality($3::text[]) = 0 OR ti.task_id = ANY($3)) AND ($4 = '' OR ti.task_id ILIKE $4)
+		AND ($5 = '' OR ti.run_id ILIKE $5)
+		AND (cardinality($6::text[]) = 0 OR coalesce(ti.state, 'none') = ANY($6))
+		AND (cardinality($7::text[]) = 0 OR ti.pool = ANY($7)) AND (cardinality($8::text[]) = 0 OR ti.queue = ANY($8))
+		AND ($9::int IS NULL OR ti.map_index = $9)
+		AND ($10::timestamptz IS NULL OR ti.start_date >= $10) AND ($11::timestamptz IS NULL OR ti.start_date <= $11)
+		AND ($12::timestamptz IS NULL OR ti.end_date >= $12) AND ($13::timestamptz IS NULL OR ti.end_date <= $13)
+		AND ($14::timestamptz IS NULL OR r.logical_date >= $14) AND ($15::timestamptz IS NULL OR r.logical_date <= $15)
+		AND ($16::float8 IS NULL OR ti.duration >= $16) AND ($17::float8 IS NULL OR ti.duration <= $17)`
+	args := []any{f.DagID, f.RunID, nonNil(f.TaskIDs), f.TaskIDPattern, f.RunIDPatt, nonNil(f.States), nonNil(f.Pools),
+		nonNil(f.Queues), f.MapIndex, f.StartGTE, f.StartLTE, f.EndGTE, f.EndLTE, f.LogicalGTE, f.LogicalLTE, f.DurationGTE, f.DurationLTE}
+	from := ` FROM task_instance ti JOIN dag_run r ON r.dag_id = ti.dag_id AND r.run_id = ti.run_id WHERE `
+	var total int
+	if err := q.QueryRow(ctx, `SELECT count(*)`+from+where, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count task instances: %w", err)
+	}
+	rows, err := q.Query(ctx, `SELECT `+tiColumnsQualified+`, r.logical_date, r.run_type, r.queued_at, r.data_interval_end, r.dag_hash, ti.updated_at`+
+		from+where+` ORDER BY `+order+fmt.Sprintf(` LIMIT %d OFFSET %d`, page.Limit, page.Offset), args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list task instances: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*TIRow, error) {
+		var t TIRow
+		err := r.Scan(&t.DagID, &t.RunID, &t.TaskID, &t.MapIndex, &t.State, &t.TryNumber, &t.MaxTries, &t.Operator,
+			&t.Pool, &t.PoolSlots, &t.Queue, &t.PriorityWeight, &t.Hostname, &t.PID, &t.QueuedDttm, &t.QueuedByJobID,
+			&t.StartDate, &t.EndDate, &t.Duration, &t.NextRetryAt, &t.LastHeartbeatAt, &t.SensorStartedAt, &t.Note,
+			&t.LogicalDate, &t.RunType, &t.QueuedAt, &t.IntervalEnd, &t.DagHash, &t.UpdatedAt)
+		return &t, err
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("list task instances: %w", err)
+	}
+	return out, total, nil
+}
+
+// ListTagsPage returns a page of the distinct DAG tags and their number.
+func ListTagsPage(ctx context.Context, q DBTX, pattern string, page Page) ([]string, int, error) {
+	order, err := page.orderBy(map[string]string{"name": "name"}, "name")
+	if err != nil {
+		return nil, 0, err
+	}
+	const from = ` FROM (SELECT DISTINCT unnest(tags) AS name FROM dag) t WHERE ($1 = '' OR name ILIKE $1)`
+	var total int
+	if err := q.QueryRow(ctx, `SELECT count(*)`+from, pattern).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count dag tags: %w", err)
+	}
+	rows, err := q.Query(ctx, `SELECT name`+from+` ORDER BY `+order+fmt.Sprintf(` LIMIT %d OFFSET %d`, page.Limit, page.Offset), pattern)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list dag tags: %w", err)
+	}
+	tags, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, 0, fmt.Errorf("list dag tags: %w", err)
+	}
+	return tags, total, nil
+}
+
+// RunStateCounts counts each DAG's runs by state (only DAGs and states
+// that have runs appear).
+func RunStateCounts(ctx context.Context, q DBTX, dagIDs []string) (map[string]map[string]int, error) {
+	rows, err := q.Query(ctx, `SELECT dag_id, state, count(*) FROM dag_run
+		WHERE ($1::text[] IS NULL OR dag_id = ANY($1)) GROUP BY dag_id, state`, dagIDs)
+	if err != nil {
+		return nil, fmt.Errorf("count dag runs by state: %w", err)
+	}
+	out := map[string]map[string]int{}
+	var dag, state string
+	var n int
+	_, err = pgx.ForEachRow(rows, []any{&dag, &state, &n}, func() error {
+		if out[dag] == nil {
+			out[dag] = map[string]int{}
+		}
+		out[dag][state] = n
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("count dag runs by state: %w", err)
+	}
+	return out, nil
+}
+
+// ActiveDagIDs returns the ids of the DAGs that exist (any of ids, or all
+// when ids is nil), sorted.
+func ActiveDagIDs(ctx context.Context, q DBTX, ids []string) ([]string, error) {
+	rows, err := q.Query(ctx, `SELECT dag_id FROM dag WHERE ($1::text[] IS NULL OR dag_id = ANY($1)) ORDER BY dag_id`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("list dag ids: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("list dag ids: %w", err)
+	}
+	return out, nil
+}
