@@ -104,7 +104,7 @@ func (s *Server) dagResponse(d *metadb.DagRow, hasImportErrors bool, dag *dagspe
 		MaxActiveTasks: d.MaxActiveTasks, MaxActiveRuns: &maxRuns, HasImportErrors: hasImportErrors,
 		NextDagrunLogicalDate: utcp(d.NextDagrun), NextDagrunDataIntervalStart: utcp(d.NextDagrunDataIntervalStart),
 		NextDagrunDataIntervalEnd: utcp(d.NextDagrunDataIntervalEnd),
-		Owners: owners, FileToken: fileToken(d.Fileloc),
+		Owners:                    owners, FileToken: fileToken(d.Fileloc),
 	}
 	if d.NextDagrun != nil {
 		// Until the scheduler has computed the next run, the time it will
