@@ -165,6 +165,7 @@ func ListRunsPage(ctx context.Context, q DBTX, f RunFilter, page Page) ([]*DagRu
 // TIFilter selects task instances; zero fields match everything.
 type TIFilter struct {
 	DagID, RunID             string // "" (or "~" at the API): every DAG / run
+	DagIDsIn, RunIDsIn       []string
 	TaskIDs                  []string
 	TaskIDPattern, RunIDPatt string
 	States                   []string // "none" matches NULL
@@ -226,9 +227,11 @@ func ListTIsPage(ctx context.Context, q DBTX, f TIFilter, page Page) ([]*TIRow, 
 		AND ($10::timestamptz IS NULL OR ti.start_date >= $10) AND ($11::timestamptz IS NULL OR ti.start_date <= $11)
 		AND ($12::timestamptz IS NULL OR ti.end_date >= $12) AND ($13::timestamptz IS NULL OR ti.end_date <= $13)
 		AND ($14::timestamptz IS NULL OR r.logical_date >= $14) AND ($15::timestamptz IS NULL OR r.logical_date <= $15)
-		AND ($16::float8 IS NULL OR ti.duration >= $16) AND ($17::float8 IS NULL OR ti.duration <= $17)`
+		AND ($16::float8 IS NULL OR ti.duration >= $16) AND ($17::float8 IS NULL OR ti.duration <= $17)
+		AND (cardinality($18::text[]) = 0 OR ti.dag_id = ANY($18)) AND (cardinality($19::text[]) = 0 OR ti.run_id = ANY($19))`
 	args := []any{f.DagID, f.RunID, nonNil(f.TaskIDs), f.TaskIDPattern, f.RunIDPatt, nonNil(f.States), nonNil(f.Pools),
-		nonNil(f.Queues), f.MapIndex, f.StartGTE, f.StartLTE, f.EndGTE, f.EndLTE, f.LogicalGTE, f.LogicalLTE, f.DurationGTE, f.DurationLTE}
+		nonNil(f.Queues), f.MapIndex, f.StartGTE, f.StartLTE, f.EndGTE, f.EndLTE, f.LogicalGTE, f.LogicalLTE, f.DurationGTE, f.DurationLTE,
+		nonNil(f.DagIDsIn), nonNil(f.RunIDsIn)}
 	from := ` FROM task_instance ti JOIN dag_run r ON r.dag_id = ti.dag_id AND r.run_id = ti.run_id WHERE `
 	var total int
 	if err := q.QueryRow(ctx, `SELECT count(*)`+from+where, args...).Scan(&total); err != nil {

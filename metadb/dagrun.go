@@ -212,3 +212,28 @@ func ListDagRuns(ctx context.Context, q DBTX, dagID, state string, limit int) ([
 	}
 	return out, nil
 }
+
+// SetRunNote sets (nil: clears) a run's note.
+func SetRunNote(ctx context.Context, q DBTX, dagID, runID string, note *string) error {
+	tag, err := q.Exec(ctx, `UPDATE dag_run SET note = $3 WHERE dag_id = $1 AND run_id = $2`, dagID, runID, note)
+	if err != nil {
+		return fmt.Errorf("set note of %s/%s: %w", dagID, runID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("dag run %s/%s: %w", dagID, runID, ErrNotFound)
+	}
+	return nil
+}
+
+// DeleteDagRun deletes a run with its task instances and XComs. A worker
+// running one of its tries stops it at its next heartbeat.
+func DeleteDagRun(ctx context.Context, q DBTX, dagID, runID string) error {
+	tag, err := q.Exec(ctx, `DELETE FROM dag_run WHERE dag_id = $1 AND run_id = $2`, dagID, runID)
+	if err != nil {
+		return fmt.Errorf("delete dag run %s/%s: %w", dagID, runID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("dag run %s/%s: %w", dagID, runID, ErrNotFound)
+	}
+	return nil
+}

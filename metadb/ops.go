@@ -152,3 +152,19 @@ func SkipUnfinished(ctx context.Context, tx pgx.Tx, dagID, runID string) (int, e
 	}
 	return int(tag.RowsAffected()), nil
 }
+
+// FinishUnfinishedTIs ends every unfinished task instance of a run by hand:
+// running ones take runningTo, the others (none, scheduled, queued, up for
+// retry or reschedule) take othersTo.
+func FinishUnfinishedTIs(ctx context.Context, tx pgx.Tx, dagID, runID, runningTo, othersTo string) error {
+	_, err := tx.Exec(ctx, `UPDATE task_instance SET
+			state = CASE WHEN state = 'running' THEN $3 ELSE $4 END,
+			end_date = now(), start_date = coalesce(start_date, now()), next_retry_at = NULL, updated_at = now()
+		WHERE dag_id = $1 AND run_id = $2
+			AND (state IS NULL OR state NOT IN ('success', 'failed', 'skipped', 'upstream_failed', 'removed'))`,
+		dagID, runID, runningTo, othersTo)
+	if err != nil {
+		return fmt.Errorf("finish task instances of %s/%s: %w", dagID, runID, err)
+	}
+	return nil
+}

@@ -452,3 +452,16 @@ func LockZombies(ctx context.Context, tx pgx.Tx, threshold time.Duration, limit 
 		return z, err
 	})
 }
+
+// SetTINote sets (nil: clears) a task instance's note.
+func SetTINote(ctx context.Context, q DBTX, k TIKey, note *string) error {
+	tag, err := q.Exec(ctx, `UPDATE task_instance SET note = $5 WHERE dag_id = $1 AND run_id = $2 AND task_id = $3 AND map_index = $4`,
+		k.DagID, k.RunID, k.TaskID, k.MapIndex, note)
+	if err != nil {
+		return fmt.Errorf("set note of %s: %w", k, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("task instance %s: %w", k, ErrNotFound)
+	}
+	return nil
+}

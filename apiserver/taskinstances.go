@@ -1,0 +1,847 @@
+package apiserver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os/user"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gust-sched/gust/auth"
+	"github.com/gust-sched/gust/common/dagspec"
+	"github.com/gust-sched/gust/common/tistate"
+	"github.com/gust-sched/gust/metadb"
+	"github.com/gust-sched/gust/scheduler"
+)
+
+func (s *Server) routesTaskInstances(r *router) {
+	const ti = "/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances"
+	r.handle("GET "+ti, auth.Viewer, s.getTaskInstances)
+	r.handle("POST "+ti+"/list", auth.Viewer, s.getTaskInstancesBatch)
+	r.handle("GET "+ti+"/{task_id}", auth.Viewer, s.getTaskInstance)
+	r.handle("PATCH "+ti+"/{task_id}", auth.User, s.patchTaskInstance)
+	// The spec's paths with and without {map_index} overlap (…/{task_id}/tries
+	// and …/{task_id}/{map_index}); ServeMux cannot tell them apart, so the
+	// rest of the path is dispatched here. Roles are checked per target.
+	r.handle("GET "+ti+"/{task_id}/{rest...}", auth.Viewer, s.dispatch(map[string]handlerFunc{
+		"{map_index}": s.getTaskInstance, "tries": s.getTaskInstanceTries, "tries/{task_try_number}": s.getTaskInstanceTry,
+		"dependencies": s.getTaskInstanceDependencies, "listMapped": s.getMappedTaskInstances,
+		"{map_index}/tries": s.getTaskInstanceTries, "{map_index}/tries/{task_try_number}": s.getTaskInstanceTry,
+		"{map_index}/dependencies": s.getTaskInstanceDependencies,
+	}))
+	r.handle("PATCH "+ti+"/{task_id}/{rest...}", auth.User, s.dispatch(map[string]handlerFunc{
+		"dry_run": s.patchTaskInstanceDryRun, "{map_index}": s.patchTaskInstance, "{map_index}/dry_run": s.patchTaskInstanceDryRun,
+	}))
+	r.handle("POST /api/v2/dags/{dag_id}/clearTaskInstances", auth.User, s.postClearTaskInstances)
+}
+
+// dispatch routes the {rest...} of a path to the handler whose pattern
+// (literal segments, {name} wildcards) matches it, setting the wildcards'
+// path values; no match is a 404.
+func (s *Server) dispatch(routes map[string]handlerFunc) handlerFunc {
+	type route struct {
+		segs []string
+		h    handlerFunc
+	}
+	var rs []route
+	for p, h := range routes {
+		rs = append(rs, route{strings.Split(p, "/"), h})
+	}
+	// Literal segments first: "tries" wins over "{map_index}".
+	sort.Slice(rs, func(i, j int) bool {
+		return strings.Count(strings.Join(rs[i].segs, "/"), "{") < strings.Count(strings.Join(rs[j].segs, "/"), "{")
+	})
+	return func(w http.ResponseWriter, r *http.Request) error {
+		parts := strings.Split(r.PathValue("rest"), "/")
+	next:
+		for _, rt := range rs {
+			if len(rt.segs) != len(parts) {
+				continue
+			}
+			for i, seg := range rt.segs {
+				if !strings.HasPrefix(seg, "{") && seg != parts[i] {
+					continue next
+				}
+			}
+			for i, seg := range rt.segs {
+				if strings.HasPrefix(seg, "{") {
+					r.SetPathValue(strings.Trim(seg, "{}"), parts[i])
+				}
+			}
+			return rt.h(w, r)
+		}
+		return errorf(http.StatusNotFound, "Not Found")
+	}
+}
+
+type tiResponse struct {
+	ID               string              `json:"id"`
+	TaskID           string              `json:"task_id"`
+	DagID            string              `json:"dag_id"`
+	DagRunID         string              `json:"dag_run_id"`
+	MapIndex         int                 `json:"map_index"`
+	LogicalDate      *time.Time          `json:"logical_date"`
+	RunAfter         time.Time           `json:"run_after"`
+	StartDate        *time.Time          `json:"start_date"`
+	EndDate          *time.Time          `json:"end_date"`
+	Duration         *float64            `json:"duration"`
+	State            *string             `json:"state"`
+	TryNumber        int                 `json:"try_number"`
+	MaxTries         int                 `json:"max_tries"`
+	TaskDisplayName  string              `json:"task_display_name"`
+	DagDisplayName   string              `json:"dag_display_name"`
+	Hostname         *string             `json:"hostname"`
+	Unixname         *string             `json:"unixname"`
+	Pool             string              `json:"pool"`
+	PoolSlots        int                 `json:"pool_slots"`
+	Queue            *string             `json:"queue"`
+	PriorityWeight   *int                `json:"priority_weight"`
+	Operator         *string             `json:"operator"`
+	OperatorName     *string             `json:"operator_name"`
+	QueuedWhen       *time.Time          `json:"queued_when"`
+	ScheduledWhen    *time.Time          `json:"scheduled_when"`
+	PID              *int                `json:"pid"`
+	Executor         *string             `json:"executor"`
+	ExecutorConfig   string              `json:"executor_config"`
+	Note             *string             `json:"note"`
+	RenderedMapIndex *string             `json:"rendered_map_index"`
+	RenderedFields   map[string]any      `json:"rendered_fields"`
+	Trigger          *struct{}           `json:"trigger"`
+	TriggererJob     *struct{}           `json:"triggerer_job"`
+	DagVersion       *dagVersionResponse `json:"dag_version"`
+}
+
+type tiCollection struct {
+	TaskInstances []tiResponse `json:"task_instances"`
+	TotalEntries  int          `json:"total_entries"`
+}
+
+// executorName is what gust reports as the executor of every try.
+const executorName = "CeleryExecutor"
+
+func unixname() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return ""
+}
+
+func (s *Server) tiResponse(t *metadb.TIRow, versions map[string]metadb.DagVersion) tiResponse {
+	var state *string
+	if t.State != "" {
+		st := t.State
+		state = &st
+	}
+	op := dagspec.OperatorClass(t.Operator)
+	name := op
+	if i := lastDot(op); i >= 0 {
+		name = op[i+1:]
+	}
+	queue, weight, exec, un := t.Queue, t.PriorityWeight, executorName, unixname()
+	resp := tiResponse{
+		ID: hashUUID("ti", t.DagID, t.RunID, t.TaskID, strconv.Itoa(t.MapIndex)), TaskID: t.TaskID, DagID: t.DagID, DagRunID: t.RunID,
+		MapIndex: t.MapIndex, LogicalDate: utcp(&t.LogicalDate), RunAfter: t.RunAfter().UTC(), StartDate: utcp(t.StartDate),
+		EndDate: utcp(t.EndDate), Duration: t.Duration, State: state, TryNumber: t.TryNumber, MaxTries: t.MaxTries,
+		TaskDisplayName: t.TaskID, DagDisplayName: t.DagID, Hostname: strp(t.Hostname), Unixname: &un, Pool: t.Pool,
+		PoolSlots: t.PoolSlots, Queue: &queue, PriorityWeight: &weight, Operator: &name, OperatorName: &name,
+		QueuedWhen: utcp(t.QueuedDttm), PID: t.PID, Executor: &exec, ExecutorConfig: "{}", Note: t.Note,
+		RenderedFields: map[string]any{},
+	}
+	if v, ok := versions[t.DagHash]; ok {
+		vr := versionResponse(v)
+		resp.DagVersion = &vr
+	}
+	return resp
+}
+
+func lastDot(s string) int {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == '.' {
+			return i
+		}
+	}
+	return -1
+}
+
+// tisResponse renders a page of task instances with their DAG versions.
+func (s *Server) tisResponse(ctx context.Context, rows []*metadb.TIRow, total int) (tiCollection, error) {
+	seen := map[string]bool{}
+	var dagIDs []string
+	for _, t := range rows {
+		if !seen[t.DagID] {
+			seen[t.DagID] = true
+			dagIDs = append(dagIDs, t.DagID)
+		}
+	}
+	versions, err := metadb.DagVersionsOf(ctx, s.db.Pool, dagIDs)
+	if err != nil {
+		return tiCollection{}, err
+	}
+	out := tiCollection{TaskInstances: make([]tiResponse, 0, len(rows)), TotalEntries: total}
+	for _, t := range rows {
+		out.TaskInstances = append(out.TaskInstances, s.tiResponse(t, versions))
+	}
+	return out, nil
+}
+
+// tisByKey renders the given task instances (all of one run).
+func (s *Server) tisByKey(ctx context.Context, keys []metadb.TIKey) (tiCollection, error) {
+	if len(keys) == 0 {
+		return tiCollection{TaskInstances: []tiResponse{}}, nil
+	}
+	f := metadb.TIFilter{DagID: keys[0].DagID, RunID: keys[0].RunID}
+	for _, k := range keys {
+		f.TaskIDs = append(f.TaskIDs, k.TaskID)
+	}
+	rows, total, err := metadb.ListTIsPage(ctx, s.db.Pool, f, metadb.Page{Limit: len(keys) * 4})
+	if err != nil {
+		return tiCollection{}, err
+	}
+	return s.tisResponse(ctx, rows, total)
+}
+
+func anyOrAll(v string) string {
+	if v == "~" {
+		return ""
+	}
+	return v
+}
+
+var tiStates = []string{"removed", "scheduled", "queued", "running", "success", "restarting", "failed", "up_for_retry",
+	"up_for_reschedule", "upstream_failed", "skipped", "deferred", "none", "no_status"}
+
+func (s *Server) getTaskInstances(w http.ResponseWriter, r *http.Request) error {
+	q := newQuery(r)
+	dagID, runID := r.PathValue("dag_id"), r.PathValue("dag_run_id")
+	f := metadb.TIFilter{DagID: anyOrAll(dagID), RunID: anyOrAll(runID), States: q.list("state"), Pools: q.list("pool"),
+		Queues: q.list("queue"), TaskIDPattern: q.pattern("task_id_pattern"), RunIDPatt: q.pattern("run_id_pattern"),
+		MapIndex: q.optInt("map_index"),
+		StartGTE: q.optTime("start_date_gte"), StartLTE: q.optTime("start_date_lte"),
+		EndGTE: q.optTime("end_date_gte"), EndLTE: q.optTime("end_date_lte"),
+		LogicalGTE: q.optTime("logical_date_gte"), LogicalLTE: q.optTime("logical_date_lte")}
+	if id := q.str("task_id"); id != "" {
+		f.TaskIDs = []string{id}
+	}
+	q.oneOf("state", f.States, tiStates...)
+	for i, st := range f.States {
+		if st == "no_status" {
+			f.States[i] = "none"
+		}
+	}
+	page := q.page("map_index")
+	if err := q.err(); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	if err := s.checkDag(ctx, dagID); err != nil {
+		return err
+	}
+	if dagID != "~" && runID != "~" {
+		if _, err := s.loadRun(ctx, dagID, runID); err != nil {
+			return err
+		}
+	}
+	rows, total, err := metadb.ListTIsPage(ctx, s.db.Pool, f, page)
+	if err != nil {
+		return err
+	}
+	out, err := s.tisResponse(ctx, rows, total)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+type tiBatchBody struct {
+	DagIDs      []string   `json:"dag_ids"`
+	DagRunIDs   []string   `json:"dag_run_ids"`
+	TaskIDs     []string   `json:"task_ids"`
+	State       []*string  `json:"state"`
+	Pool        []string   `json:"pool"`
+	Queue       []string   `json:"queue"`
+	Executor    []string   `json:"executor"`
+	PageOffset  *int       `json:"page_offset"`
+	PageLimit   *int       `json:"page_limit"`
+	OrderBy     *string    `json:"order_by"`
+	LogicalGTE  *time.Time `json:"logical_date_gte"`
+	LogicalGT   *time.Time `json:"logical_date_gt"`
+	LogicalLTE  *time.Time `json:"logical_date_lte"`
+	LogicalLT   *time.Time `json:"logical_date_lt"`
+	RunAfterGTE *time.Time `json:"run_after_gte"`
+	RunAfterGT  *time.Time `json:"run_after_gt"`
+	RunAfterLTE *time.Time `json:"run_after_lte"`
+	RunAfterLT  *time.Time `json:"run_after_lt"`
+	StartGTE    *time.Time `json:"start_date_gte"`
+	StartGT     *time.Time `json:"start_date_gt"`
+	StartLTE    *time.Time `json:"start_date_lte"`
+	StartLT     *time.Time `json:"start_date_lt"`
+	EndGTE      *time.Time `json:"end_date_gte"`
+	EndGT       *time.Time `json:"end_date_gt"`
+	EndLTE      *time.Time `json:"end_date_lte"`
+	EndLT       *time.Time `json:"end_date_lt"`
+	DurationGTE *float64   `json:"duration_gte"`
+	DurationGT  *float64   `json:"duration_gt"`
+	DurationLTE *float64   `json:"duration_lte"`
+	DurationLT  *float64   `json:"duration_lt"`
+}
+
+func (s *Server) getTaskInstancesBatch(w http.ResponseWriter, r *http.Request) error {
+	var b tiBatchBody
+	if err := decodeBody(r, &b); err != nil {
+		return err
+	}
+	page := metadb.Page{Limit: 100}
+	if b.PageLimit != nil {
+		page.Limit = min(max(*b.PageLimit, 0), maxPageLimit)
+	}
+	if b.PageOffset != nil {
+		page.Offset = max(*b.PageOffset, 0)
+	}
+	if b.OrderBy != nil {
+		page.OrderBy = []string{*b.OrderBy}
+	}
+	f := metadb.TIFilter{DagID: anyOrAll(r.PathValue("dag_id")), RunID: anyOrAll(r.PathValue("dag_run_id")),
+		DagIDsIn: b.DagIDs, RunIDsIn: b.DagRunIDs, TaskIDs: b.TaskIDs, Pools: b.Pool, Queues: b.Queue,
+		StartGTE: b.StartGTE, StartLTE: b.StartLTE, EndGTE: b.EndGTE, EndLTE: b.EndLTE,
+		LogicalGTE: b.LogicalGTE, LogicalLTE: b.LogicalLTE, DurationGTE: b.DurationGTE, DurationLTE: b.DurationLTE}
+	for _, st := range b.State {
+		if st == nil {
+			f.States = append(f.States, "none")
+		} else {
+			f.States = append(f.States, *st)
+		}
+	}
+	rows, total, err := metadb.ListTIsPage(r.Context(), s.db.Pool, f, page)
+	if err != nil {
+		return err
+	}
+	out, err := s.tisResponse(r.Context(), rows, total)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// tiKey reads the path's task instance key (map_index -1 when absent).
+func tiKey(r *http.Request) (metadb.TIKey, error) {
+	k := metadb.TIKey{DagID: r.PathValue("dag_id"), RunID: r.PathValue("dag_run_id"), TaskID: r.PathValue("task_id"), MapIndex: -1}
+	if mi := r.PathValue("map_index"); mi != "" {
+		n, err := strconv.Atoi(mi)
+		if err != nil {
+			return k, invalid("Input should be a valid integer, unable to parse string as an integer", "int_parsing", "path", "map_index")
+		}
+		k.MapIndex = n
+	}
+	if mi := r.URL.Query().Get("map_index"); mi != "" && r.PathValue("map_index") == "" {
+		n, err := strconv.Atoi(mi)
+		if err != nil {
+			return k, invalid("Input should be a valid integer, unable to parse string as an integer", "int_parsing", "query", "map_index")
+		}
+		k.MapIndex = n
+	}
+	return k, nil
+}
+
+func tiNotFound(k metadb.TIKey) error {
+	return errorf(http.StatusNotFound, "The Task Instance with dag_id: `%s`, run_id: `%s`, task_id: `%s` and map_index: `%d` was not found",
+		k.DagID, k.RunID, k.TaskID, k.MapIndex)
+}
+
+func (s *Server) loadTI(ctx context.Context, k metadb.TIKey) (*metadb.TIRow, map[string]metadb.DagVersion, error) {
+	mi := k.MapIndex
+	rows, _, err := metadb.ListTIsPage(ctx, s.db.Pool, metadb.TIFilter{DagID: k.DagID, RunID: k.RunID, TaskIDs: []string{k.TaskID}, MapIndex: &mi},
+		metadb.Page{Limit: 1})
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(rows) == 0 {
+		return nil, nil, tiNotFound(k)
+	}
+	versions, err := metadb.DagVersionsOf(ctx, s.db.Pool, []string{k.DagID})
+	if err != nil {
+		return nil, nil, err
+	}
+	return rows[0], versions, nil
+}
+
+func (s *Server) getTaskInstance(w http.ResponseWriter, r *http.Request) error {
+	k, err := tiKey(r)
+	if err != nil {
+		return err
+	}
+	t, versions, err := s.loadTI(r.Context(), k)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.tiResponse(t, versions))
+	return nil
+}
+
+func (s *Server) getMappedTaskInstances(w http.ResponseWriter, r *http.Request) error {
+	k, err := tiKey(r)
+	if err != nil {
+		return err
+	}
+	if _, _, err := s.loadTI(r.Context(), k); err != nil {
+		return err
+	}
+	// gust has no mapped tasks yet: an unmapped task has no mapped
+	// instances, as Airflow answers for one.
+	writeJSON(w, http.StatusOK, tiCollection{TaskInstances: []tiResponse{}, TotalEntries: 0})
+	return nil
+}
+
+type tiPatchBody struct {
+	NewState          *string         `json:"new_state"`
+	Note              json.RawMessage `json:"note"`
+	IncludeUpstream   bool            `json:"include_upstream"`
+	IncludeDownstream bool            `json:"include_downstream"`
+	IncludeFuture     bool            `json:"include_future"`
+	IncludePast       bool            `json:"include_past"`
+}
+
+// patchTI reads a TI PATCH and finds the task instances it changes.
+func (s *Server) patchTI(r *http.Request) (metadb.TIKey, tiPatchBody, map[string]bool, error) {
+	var b tiPatchBody
+	k, err := tiKey(r)
+	if err != nil {
+		return k, b, nil, err
+	}
+	q := newQuery(r)
+	if err := checkUpdateMask(q, "new_state", "note"); err != nil {
+		return k, b, nil, err
+	}
+	if err := decodeBody(r, &b); err != nil {
+		return k, b, nil, err
+	}
+	mask := map[string]bool{}
+	for _, f := range q.list("update_mask") {
+		mask[f] = true
+	}
+	if len(mask) == 0 {
+		mask = map[string]bool{"new_state": b.NewState != nil, "note": len(b.Note) > 0}
+	}
+	if mask["new_state"] {
+		if b.NewState == nil {
+			return k, b, nil, invalid("Field required", "missing", "body", "new_state")
+		}
+		switch *b.NewState {
+		case tistate.Success, tistate.Failed, tistate.Skipped:
+		default:
+			return k, b, nil, invalid("Input should be 'success', 'failed' or 'skipped'", "enum", "body", "new_state")
+		}
+	}
+	if _, _, err := s.loadTI(r.Context(), k); err != nil {
+		return k, b, nil, err
+	}
+	return k, b, mask, nil
+}
+
+// affectedTasks lists the task ids a state change reaches in the run.
+func (s *Server) affectedTasks(ctx context.Context, k metadb.TIKey, b tiPatchBody) ([]string, error) {
+	run, err := s.loadRun(ctx, k.DagID, k.RunID)
+	if err != nil {
+		return nil, err
+	}
+	dag, err := s.dags.Get(ctx, s.db.Pool, run.DagHash)
+	if err != nil {
+		return nil, err
+	}
+	ids := []string{k.TaskID}
+	seen := map[string]bool{k.TaskID: true}
+	down := downstreamOf(dag)
+	var walk func(id string, next func(string) []string)
+	walk = func(id string, next func(string) []string) {
+		for _, n := range next(id) {
+			if !seen[n] {
+				seen[n] = true
+				ids = append(ids, n)
+				walk(n, next)
+			}
+		}
+	}
+	if b.IncludeUpstream {
+		walk(k.TaskID, func(x string) []string {
+			if t := dag.Task(x); t != nil {
+				return t.Upstream
+			}
+			return nil
+		})
+	}
+	if b.IncludeDownstream {
+		walk(k.TaskID, func(x string) []string { return down[x] })
+	}
+	sort.Strings(ids)
+	return ids, nil
+}
+
+func (s *Server) patchTaskInstanceDryRun(w http.ResponseWriter, r *http.Request) error {
+	k, b, mask, err := s.patchTI(r)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	ids := []string{k.TaskID}
+	if mask["new_state"] {
+		if ids, err = s.affectedTasks(ctx, k, b); err != nil {
+			return err
+		}
+	}
+	keys := make([]metadb.TIKey, 0, len(ids))
+	for _, id := range ids {
+		keys = append(keys, metadb.TIKey{DagID: k.DagID, RunID: k.RunID, TaskID: id, MapIndex: -1})
+	}
+	out, err := s.tisByKey(ctx, keys)
+	if err != nil {
+		return err
+	}
+	if mask["new_state"] {
+		// Those already in the new state would not change.
+		kept := out.TaskInstances[:0]
+		for _, t := range out.TaskInstances {
+			if t.State == nil || *t.State != *b.NewState {
+				kept = append(kept, t)
+			}
+		}
+		out.TaskInstances, out.TotalEntries = kept, len(kept)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) patchTaskInstance(w http.ResponseWriter, r *http.Request) error {
+	k, b, mask, err := s.patchTI(r)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	changed := []string{k.TaskID}
+	if mask["new_state"] {
+		ids, err := scheduler.SetState(ctx, s.db, scheduler.SetStateRequest{DagID: k.DagID, RunID: k.RunID, TaskID: k.TaskID,
+			State: *b.NewState, Upstream: b.IncludeUpstream, Downstream: b.IncludeDownstream})
+		if errors.Is(err, scheduler.ErrInvalidTrigger) {
+			return errorf(http.StatusBadRequest, "%s", err.Error())
+		}
+		if err != nil {
+			return err
+		}
+		changed = append(ids, k.TaskID)
+	}
+	if mask["note"] {
+		var note *string
+		if string(b.Note) != "null" {
+			var n string
+			if err := json.Unmarshal(b.Note, &n); err != nil {
+				return invalid("Input should be a valid string", "string_type", "body", "note")
+			}
+			note = &n
+		}
+		if err := metadb.SetTINote(ctx, s.db.Pool, k, note); err != nil {
+			return err
+		}
+	}
+	mi := k.MapIndex
+	s.audit(r, "patch_task_instance", metadb.Event{DagID: &k.DagID, RunID: &k.RunID, TaskID: &k.TaskID, MapIndex: &mi}, b)
+	keys := []metadb.TIKey{}
+	seen := map[string]bool{}
+	for _, id := range changed {
+		if !seen[id] {
+			seen[id] = true
+			keys = append(keys, metadb.TIKey{DagID: k.DagID, RunID: k.RunID, TaskID: id, MapIndex: -1})
+		}
+	}
+	out, err := s.tisByKey(ctx, keys)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// tiHistory is TaskInstanceHistoryResponse.
+type tiHistory struct {
+	TaskID          string              `json:"task_id"`
+	DagID           string              `json:"dag_id"`
+	DagRunID        string              `json:"dag_run_id"`
+	MapIndex        int                 `json:"map_index"`
+	StartDate       *time.Time          `json:"start_date"`
+	EndDate         *time.Time          `json:"end_date"`
+	Duration        *float64            `json:"duration"`
+	State           *string             `json:"state"`
+	TryNumber       int                 `json:"try_number"`
+	MaxTries        int                 `json:"max_tries"`
+	TaskDisplayName string              `json:"task_display_name"`
+	DagDisplayName  string              `json:"dag_display_name"`
+	Hostname        *string             `json:"hostname"`
+	Unixname        *string             `json:"unixname"`
+	Pool            string              `json:"pool"`
+	PoolSlots       int                 `json:"pool_slots"`
+	Queue           *string             `json:"queue"`
+	PriorityWeight  *int                `json:"priority_weight"`
+	Operator        *string             `json:"operator"`
+	OperatorName    *string             `json:"operator_name"`
+	QueuedWhen      *time.Time          `json:"queued_when"`
+	ScheduledWhen   *time.Time          `json:"scheduled_when"`
+	PID             *int                `json:"pid"`
+	Executor        *string             `json:"executor"`
+	ExecutorConfig  string              `json:"executor_config"`
+	DagVersion      *dagVersionResponse `json:"dag_version"`
+}
+
+func historyOf(t tiResponse) tiHistory {
+	return tiHistory{TaskID: t.TaskID, DagID: t.DagID, DagRunID: t.DagRunID, MapIndex: t.MapIndex, StartDate: t.StartDate,
+		EndDate: t.EndDate, Duration: t.Duration, State: t.State, TryNumber: t.TryNumber, MaxTries: t.MaxTries,
+		TaskDisplayName: t.TaskDisplayName, DagDisplayName: t.DagDisplayName, Hostname: t.Hostname, Unixname: t.Unixname,
+		Pool: t.Pool, PoolSlots: t.PoolSlots, Queue: t.Queue, PriorityWeight: t.PriorityWeight, Operator: t.Operator,
+		OperatorName: t.OperatorName, QueuedWhen: t.QueuedWhen, ScheduledWhen: t.ScheduledWhen, PID: t.PID,
+		Executor: t.Executor, ExecutorConfig: t.ExecutorConfig, DagVersion: t.DagVersion}
+}
+
+// tries returns a TI's tries. gust keeps the current try's row; earlier
+// tries appear with their number and what their logs hold, not their own
+// dates (docs/api.md).
+func (s *Server) tries(ctx context.Context, k metadb.TIKey) ([]tiHistory, error) {
+	t, versions, err := s.loadTI(ctx, k)
+	if err != nil {
+		return nil, err
+	}
+	cur := historyOf(s.tiResponse(t, versions))
+	var out []tiHistory
+	for n := 1; n < cur.TryNumber; n++ {
+		h := cur
+		h.TryNumber, h.StartDate, h.EndDate, h.Duration, h.Hostname, h.PID = n, nil, nil, nil, nil, nil
+		failed := tistate.Failed
+		h.State = &failed
+		out = append(out, h)
+	}
+	if cur.TryNumber > 0 {
+		out = append(out, cur)
+	}
+	return out, nil
+}
+
+func (s *Server) getTaskInstanceTries(w http.ResponseWriter, r *http.Request) error {
+	k, err := tiKey(r)
+	if err != nil {
+		return err
+	}
+	ts, err := s.tries(r.Context(), k)
+	if err != nil {
+		return err
+	}
+	if ts == nil {
+		ts = []tiHistory{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"task_instances": ts, "total_entries": len(ts)})
+	return nil
+}
+
+func (s *Server) getTaskInstanceTry(w http.ResponseWriter, r *http.Request) error {
+	k, err := tiKey(r)
+	if err != nil {
+		return err
+	}
+	n, err := strconv.Atoi(r.PathValue("task_try_number"))
+	if err != nil {
+		return invalid("Input should be a valid integer, unable to parse string as an integer", "int_parsing", "path", "task_try_number")
+	}
+	ts, err := s.tries(r.Context(), k)
+	if err != nil {
+		return err
+	}
+	for _, t := range ts {
+		if t.TryNumber == n {
+			writeJSON(w, http.StatusOK, t)
+			return nil
+		}
+	}
+	return errorf(http.StatusNotFound, "The Task Instance with dag_id: `%s`, run_id: `%s`, task_id: `%s`, try_number: `%d` and map_index: `%d` was not found",
+		k.DagID, k.RunID, k.TaskID, n, k.MapIndex)
+}
+
+type taskDependency struct {
+	Name   string `json:"name"`
+	Reason string `json:"reason"`
+}
+
+// getTaskInstanceDependencies says why a task instance is not running
+// yet, in the words of Airflow's dependency checks: its state, its
+// upstream tasks against its trigger rule, its retry delay, its pool.
+func (s *Server) getTaskInstanceDependencies(w http.ResponseWriter, r *http.Request) error {
+	k, err := tiKey(r)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	t, _, err := s.loadTI(ctx, k)
+	if err != nil {
+		return err
+	}
+	deps := []taskDependency{}
+	switch t.State {
+	case tistate.Running, tistate.Success, tistate.Failed, tistate.Skipped, tistate.UpstreamFailed:
+		deps = append(deps, taskDependency{Name: "Task Instance State",
+			Reason: fmt.Sprintf("Task is in the '%s' state.", t.State)})
+		writeJSON(w, http.StatusOK, map[string]any{"dependencies": deps})
+		return nil
+	}
+	run, err := s.loadRun(ctx, k.DagID, k.RunID)
+	if err != nil {
+		return err
+	}
+	dag, err := s.dags.Get(ctx, s.db.Pool, run.DagHash)
+	if err != nil {
+		return err
+	}
+	if row, err := metadb.GetDAG(ctx, s.db.Pool, k.DagID); err == nil && row.IsPaused {
+		deps = append(deps, taskDependency{Name: "Dag Not Paused", Reason: "Task's DAG '" + k.DagID + "' is paused."})
+	}
+	if run.State == tistate.RunQueued {
+		deps = append(deps, taskDependency{Name: "Dagrun Running", Reason: "Task instance's dagrun was not in the 'running' state but in the state 'queued'."})
+	}
+	if task := dag.Task(k.TaskID); task != nil && len(task.Upstream) > 0 {
+		rows, _, err := metadb.ListTIsPage(ctx, s.db.Pool, metadb.TIFilter{DagID: k.DagID, RunID: k.RunID, TaskIDs: task.Upstream},
+			metadb.Page{Limit: len(task.Upstream) + 1})
+		if err != nil {
+			return err
+		}
+		counts := map[string]int{}
+		for _, u := range rows {
+			st := u.State
+			if st == "" {
+				st = "none"
+			}
+			counts[st]++
+		}
+		done := counts[tistate.Success] + counts[tistate.Skipped] + counts[tistate.Failed] + counts[tistate.UpstreamFailed]
+		if t.State == "" && done < len(task.Upstream) {
+			deps = append(deps, taskDependency{Name: "Trigger Rule",
+				Reason: fmt.Sprintf("Task's trigger rule '%s' requires all upstream tasks to have succeeded, but found %d non-success(es). upstream_states=%v, upstream_task_ids=%v",
+					task.TriggerRule, len(task.Upstream)-counts[tistate.Success], counts, task.Upstream)})
+		}
+	}
+	if t.State == tistate.UpForRetry && t.NextRetryAt != nil && t.NextRetryAt.After(s.now()) {
+		deps = append(deps, taskDependency{Name: "Not In Retry Period",
+			Reason: fmt.Sprintf("Task is not ready for retry yet but will be retried automatically. Current date is %s and task will be retried at %s.",
+				s.now().UTC().Format(time.RFC3339), t.NextRetryAt.UTC().Format(time.RFC3339))})
+	}
+	if t.State == tistate.Scheduled {
+		if p, err := metadb.GetPool(ctx, s.db.Pool, t.Pool); err == nil && p.Slots >= 0 && p.OpenSlots() < t.PoolSlots {
+			deps = append(deps, taskDependency{Name: "Pool Slots Available",
+				Reason: fmt.Sprintf("Not scheduling since there are %d open slots in pool %s and require %d pool slots", max(p.OpenSlots(), 0), t.Pool, t.PoolSlots)})
+		}
+	}
+	if t.State == tistate.Queued {
+		deps = append(deps, taskDependency{Name: "Task Instance State", Reason: "Task is in the 'queued' state: waiting for a worker of queue '" + t.Queue + "'."})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"dependencies": deps})
+	return nil
+}
+
+type clearTIsBody struct {
+	DryRun             *bool      `json:"dry_run"`
+	StartDate          *time.Time `json:"start_date"`
+	EndDate            *time.Time `json:"end_date"`
+	OnlyFailed         *bool      `json:"only_failed"`
+	OnlyRunning        bool       `json:"only_running"`
+	ResetDagRuns       bool       `json:"reset_dag_runs"`
+	TaskIDs            []any      `json:"task_ids"`
+	DagRunID           *string    `json:"dag_run_id"`
+	IncludeUpstream    bool       `json:"include_upstream"`
+	IncludeDownstream  bool       `json:"include_downstream"`
+	IncludeFuture      bool       `json:"include_future"`
+	IncludePast        bool       `json:"include_past"`
+	RunOnLatestVersion bool       `json:"run_on_latest_version"`
+	PreventRunningTask bool       `json:"prevent_running_task"`
+}
+
+// postClearTaskInstances clears task instances of a DAG as Airflow's
+// clearTaskInstances: by run or date range, task ids, failed or running
+// only, with up/downstream tasks; dry_run (the default) only lists them.
+func (s *Server) postClearTaskInstances(w http.ResponseWriter, r *http.Request) error {
+	var b clearTIsBody
+	if err := decodeBody(r, &b); err != nil {
+		return err
+	}
+	dagID := r.PathValue("dag_id")
+	ctx := r.Context()
+	if err := s.checkDag(ctx, dagID); err != nil {
+		return err
+	}
+	dry := b.DryRun == nil || *b.DryRun
+	req := scheduler.ClearRequest{DagID: dagID, Start: b.StartDate, End: b.EndDate, OnlyFailed: b.OnlyFailed == nil || *b.OnlyFailed,
+		OnlyRunning: b.OnlyRunning, Upstream: b.IncludeUpstream, Downstream: b.IncludeDownstream, DryRun: dry}
+	if b.DagRunID != nil {
+		if _, err := s.loadRun(ctx, dagID, *b.DagRunID); err != nil {
+			return err
+		}
+		req.RunID = *b.DagRunID
+	}
+	if len(b.TaskIDs) > 0 {
+		var alts []string
+		for _, t := range b.TaskIDs {
+			switch v := t.(type) {
+			case string:
+				alts = append(alts, regexpQuote(v))
+			case []any:
+				if len(v) > 0 {
+					if id, ok := v[0].(string); ok {
+						alts = append(alts, regexpQuote(id))
+					}
+				}
+			}
+		}
+		req.TaskRegex = "^(" + joinAlts(alts) + ")$"
+	}
+	if b.PreventRunningTask && !dry {
+		running, err := scheduler.Clear(ctx, s.db, scheduler.ClearRequest{DagID: dagID, RunID: req.RunID, Start: req.Start, End: req.End,
+			TaskRegex: req.TaskRegex, OnlyRunning: true, Upstream: req.Upstream, Downstream: req.Downstream, DryRun: true})
+		if err != nil {
+			return err
+		}
+		if len(running) > 0 {
+			return errorf(http.StatusBadRequest, "Currently running task instances can not be cleared: prevent_running_task is set")
+		}
+	}
+	cleared, err := scheduler.Clear(ctx, s.db, req)
+	if errors.Is(err, scheduler.ErrInvalidTrigger) {
+		return errorf(http.StatusBadRequest, "%s", err.Error())
+	}
+	if err != nil {
+		return err
+	}
+	if !dry {
+		s.audit(r, "post_clear_task_instances", metadb.Event{DagID: &dagID, RunID: b.DagRunID}, b)
+	}
+	out := tiCollection{TaskInstances: []tiResponse{}}
+	byRun := map[string][]metadb.TIKey{}
+	var runs []string
+	for _, c := range cleared {
+		if byRun[c.RunID] == nil {
+			runs = append(runs, c.RunID)
+		}
+		byRun[c.RunID] = append(byRun[c.RunID], metadb.TIKey{DagID: c.DagID, RunID: c.RunID, TaskID: c.TaskID, MapIndex: -1})
+	}
+	for _, run := range runs {
+		part, err := s.tisByKey(ctx, byRun[run])
+		if err != nil {
+			return err
+		}
+		out.TaskInstances = append(out.TaskInstances, part.TaskInstances...)
+	}
+	out.TotalEntries = len(out.TaskInstances)
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func regexpQuote(s string) string { return regexp.QuoteMeta(s) }
+
+func joinAlts(alts []string) string { return strings.Join(alts, "|") }
