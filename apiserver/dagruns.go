@@ -214,6 +214,7 @@ func (s *Server) triggerDagRun(w http.ResponseWriter, r *http.Request) error {
 	}
 	dagID := r.PathValue("dag_id")
 	req := scheduler.TriggerRequest{DagID: dagID, Conf: conf, LogicalDate: b.LogicalDate, TriggeredBy: caller(r.Context()).Username,
+		DefaultQueue: s.opts.DefaultQueue, AllowFuture: s.opts.AllowTriggerInFuture,
 		DataIntervalStart: b.DataIntervalStart, DataIntervalEnd: b.DataIntervalEnd}
 	if b.DagRunID != nil {
 		req.RunID = *b.DagRunID

@@ -17,6 +17,7 @@ import (
 
 	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
+	"golang.org/x/crypto/bcrypt"
 	"gopkg.in/yaml.v3"
 
 	"github.com/gust-sched/gust/auth"
@@ -129,7 +130,7 @@ func setup(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	s, err := New(Options{Version: "9.9.9-test", JWTSecret: testSecret, JWTExpiration: time.Hour,
-		MaxActiveRunsPerDag: 16, MaxActiveTasksPerDag: 16}, db, kr, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		DefaultQueue: "default", MaxActiveRunsPerDag: 16, MaxActiveTasksPerDag: 16}, db, kr, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,10 +146,12 @@ func setup(t *testing.T) *env {
 
 func (e *env) createUser(name, password string, role auth.Role) {
 	e.t.Helper()
-	hash, err := auth.HashPassword(password)
+	// The lowest bcrypt cost keeps the suite fast; logins check any cost.
+	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	hash := string(h)
 	if err := metadb.CreateUser(context.Background(), e.db.Pool, &metadb.User{Username: name, Role: role.String()}, hash); err != nil {
 		e.t.Fatal(err)
 	}

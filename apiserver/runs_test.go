@@ -59,7 +59,7 @@ func TestDagRunsAndTaskInstances(t *testing.T) {
 	// Task instances of a run.
 	var tis tiCollection
 	e.call(auth.Viewer, "GET", "/api/v2/dags/etl/dagRuns/r1/taskInstances", nil).want(t, 200).decode(t, &tis)
-	if tis.TotalEntries != 2 || tis.TaskInstances[0].State != nil || tis.TaskInstances[0].MaxTries != 2 {
+	if tis.TotalEntries != 2 || tis.TaskInstances[0].State != nil || tis.TaskInstances[0].MaxTries != 2 || *tis.TaskInstances[0].Queue != "default" {
 		t.Errorf("tis = %+v", tis)
 	}
 	e.call(auth.Viewer, "GET", "/api/v2/dags/~/dagRuns/~/taskInstances?task_id_pattern=extr%25", nil).want(t, 200).decode(t, &tis)

@@ -34,8 +34,10 @@ type Options struct {
 	// Config lists the effective configuration for GET /api/v2/config
 	// (secrets already hidden); nil serves nothing.
 	Config func() []ConfigOption
-	// DefaultQueue and the limits the scheduler applies, for the task
-	// instance dependency explanations.
+	// DefaultQueue is [celery] default_queue, for the task instances of
+	// triggered runs; AllowTriggerInFuture is [scheduler]'s key.
+	DefaultQueue         string
+	AllowTriggerInFuture bool
 	MaxActiveRunsPerDag  int
 	MaxActiveTasksPerDag int
 }

@@ -1,4 +1,4 @@
 package apiserver
 
-func (s *Server) routesAdmin(r *router)         {}
-func (s *Server) routesEmpty(r *router)         {}
+func (s *Server) routesAdmin(r *router) {}
+func (s *Server) routesEmpty(r *router) {}

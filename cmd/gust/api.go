@@ -44,6 +44,8 @@ func (a *app) apiServer(cfg *config.Config, db *metadb.DB, log *slog.Logger) (*a
 		JWTExpiration:        cfg.APIAuth.JWTExpirationTime,
 		ExposeConfig:         cfg.API.ExposeConfig,
 		TestConnection:       strings.EqualFold(cfg.Core.TestConnection, "Enabled"),
+		DefaultQueue:         cfg.Celery.DefaultQueue,
+		AllowTriggerInFuture: cfg.Scheduler.AllowTriggerInFuture,
 		MaxActiveRunsPerDag:  cfg.Core.MaxActiveRunsPerDag,
 		MaxActiveTasksPerDag: cfg.Core.MaxActiveTasksPerDag,
 		Config: func() []apiserver.ConfigOption {

@@ -1,0 +1,190 @@
+package e2e
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gust-sched/gust/internal/testenv"
+)
+
+// apiClient talks to one api-server.
+type apiClient struct {
+	t     *testing.T
+	base  string
+	token string
+}
+
+func (a apiClient) do(method, path string, body any) (int, []byte) {
+	a.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			a.t.Fatal(err)
+		}
+		rd = strings.NewReader(string(b))
+	}
+	req, err := http.NewRequest(method, a.base+path, rd)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if a.token != "" {
+		req.Header.Set("Authorization", "Bearer "+a.token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		a.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+func (a apiClient) login(user, password string) string {
+	a.t.Helper()
+	code, b := a.do("POST", "/auth/token", map[string]string{"username": user, "password": password})
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if code != http.StatusCreated || json.Unmarshal(b, &tok) != nil || tok.AccessToken == "" {
+		a.t.Fatalf("login %s: %d %s", user, code, b)
+	}
+	return tok.AccessToken
+}
+
+// TestAPIServerEndToEnd runs two api-servers, a scheduler and a worker as
+// real processes: users made with the CLI log in on one api-server and use
+// the token on the other; a run triggered with conf through the API is
+// followed with the wait stream to success; roles and bad tokens are
+// refused; every write is in the audit log.
+func TestAPIServerEndToEnd(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t)
+	c.WriteDAG("api.yaml", `
+api_dag:
+  schedule: null
+  params: {who: {type: string, default: world}}
+  tasks:
+    hello: {operator: bash, bash_command: 'echo "hello {{ params.who }}"'}
+    after: {operator: bash, bash_command: 'echo done', dependencies: [hello]}
+`)
+	out := c.MustRun("users", "create", "--username", "ada", "--role", "Admin", "--password", "s3cret-ada")
+	if !strings.Contains(out, "User ada created") {
+		t.Fatalf("users create: %s", out)
+	}
+	out = c.MustRun("users", "create", "-u", "vic", "-r", "viewer", "--use-random-password")
+	vicPassword := strings.TrimSpace(out[strings.LastIndex(out, " ")+1:])
+	if _, _, err := c.Run("users", "create", "-u", "nopw", "-r", "Viewer"); err == nil {
+		t.Error("users create without a password succeeded")
+	}
+	var users []map[string]any
+	c.MustJSON(&users, "users", "list")
+	if len(users) != 2 || strings.Contains(fmt.Sprint(users), "s3cret") {
+		t.Errorf("users list = %v", users)
+	}
+
+	p1, p2 := testenv.FreePort(t), testenv.FreePort(t)
+	c.Start("api-1", "api-server", "--port", fmt.Sprint(p1))
+	c.Start("api-2", "webserver", "--port", fmt.Sprint(p2))
+	c.Start("scheduler", "scheduler")
+	c.Start("worker", "worker", "-c", "2")
+	a1 := apiClient{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", p1)}
+	a2 := apiClient{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", p2)}
+	testenv.Eventually(t, 30*time.Second, "both api-servers to answer", func() (bool, string) {
+		r1, err1 := http.Get(a1.base + "/api/v2/version")
+		r2, err2 := http.Get(a2.base + "/api/v2/version")
+		if err1 != nil || err2 != nil {
+			return false, fmt.Sprint(err1, err2)
+		}
+		r1.Body.Close()
+		r2.Body.Close()
+		return r1.StatusCode == 200 && r2.StatusCode == 200, ""
+	})
+	c.WaitParsed(30*time.Second, "api_dag")
+
+	// A token from one api-server works on the other.
+	a2.token = a1.login("ada", "s3cret-ada")
+	viewer := apiClient{t: t, base: a1.base, token: a2.login("vic", vicPassword)}
+	if code, b := a2.do("GET", "/api/v2/dags", nil); code != 200 || !strings.Contains(string(b), `"api_dag"`) {
+		t.Fatalf("list DAGs with the other server's token: %d %s", code, b)
+	}
+
+	// Refusals: no token, a forged one, a Viewer's write, a wrong password.
+	if code, _ := a1.do("GET", "/api/v2/dags", nil); code != 401 {
+		t.Errorf("no token: %d, want 401", code)
+	}
+	forged := apiClient{t: t, base: a1.base, token: a2.token[:len(a2.token)-4] + "abcd"}
+	if code, _ := forged.do("GET", "/api/v2/dags", nil); code != 401 {
+		t.Errorf("forged token: %d, want 401", code)
+	}
+	if code, _ := viewer.do("POST", "/api/v2/dags/api_dag/dagRuns", map[string]any{}); code != 403 {
+		t.Errorf("viewer trigger: %d, want 403", code)
+	}
+	if code, _ := a1.do("POST", "/auth/token", map[string]string{"username": "ada", "password": "wrong"}); code != 401 {
+		t.Errorf("wrong password: %d, want 401", code)
+	}
+
+	// Trigger with conf, then follow the run to its end.
+	code, b := a2.do("POST", "/api/v2/dags/api_dag/dagRuns", map[string]any{"dag_run_id": "api-1", "conf": map[string]any{"who": "gust"}, "logical_date": nil})
+	if code != 200 {
+		t.Fatalf("trigger: %d %s", code, b)
+	}
+	if code, b := a2.do("POST", "/api/v2/dags/api_dag/dagRuns", map[string]any{"dag_run_id": "api-1"}); code != 409 {
+		t.Errorf("duplicate run id: %d %s", code, b)
+	}
+	req, _ := http.NewRequest("GET", a1.base+"/api/v2/dags/api_dag/dagRuns/api-1/wait?interval=0.2&result=hello", nil)
+	req.Header.Set("Authorization", "Bearer "+a2.token)
+	client := &http.Client{Timeout: 60 * time.Second}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last map[string]any
+	for sc := bufio.NewScanner(resp.Body); sc.Scan(); {
+		if err := json.Unmarshal(sc.Bytes(), &last); err != nil {
+			t.Fatalf("wait line %q: %v", sc.Text(), err)
+		}
+	}
+	resp.Body.Close()
+	if last["state"] != "success" || fmt.Sprint(last["results"]) != "map[hello:hello gust]" {
+		t.Fatalf("wait ended with %v, want success with hello's result; TIs %+v", last, c.TIs("api_dag", "api-1"))
+	}
+	var tis struct {
+		TaskInstances []struct {
+			TaskID    string  `json:"task_id"`
+			State     *string `json:"state"`
+			TryNumber int     `json:"try_number"`
+			Hostname  *string `json:"hostname"`
+		} `json:"task_instances"`
+		TotalEntries int `json:"total_entries"`
+	}
+	code, b = a1.do("GET", "/api/v2/dags/api_dag/dagRuns/api-1/taskInstances", nil)
+	if code != 401 {
+		t.Errorf("task instances without a token: %d", code)
+	}
+	a1.token = a2.token
+	code, b = a1.do("GET", "/api/v2/dags/api_dag/dagRuns/api-1/taskInstances", nil)
+	if code != 200 || json.Unmarshal(b, &tis) != nil || tis.TotalEntries != 2 {
+		t.Fatalf("task instances: %d %s", code, b)
+	}
+	for _, ti := range tis.TaskInstances {
+		if ti.State == nil || *ti.State != "success" || ti.TryNumber != 1 || ti.Hostname == nil {
+			t.Errorf("task instance %+v, want success on try 1 with a host", ti)
+		}
+	}
+
+	// Deleting a user stops their token at once.
+	c.MustRun("users", "delete", "-u", "vic")
+	if code, _ := viewer.do("GET", "/api/v2/dags", nil); code != 401 {
+		t.Errorf("deleted user's token: %d, want 401", code)
+	}
+}
