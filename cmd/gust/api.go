@@ -93,24 +93,32 @@ func (a *app) standaloneAdmin(c *cli.Context) (string, error) {
 		return "", err
 	}
 	file := filepath.Join(cfg.Home, "standalone_admin_password.txt")
+	later := "log in with a user from `gust users create`"
+	if cfg.Database.MigrateOnStart {
+		// The daemons would do it a moment later; the first user needs it now.
+		if err := ensureDatabase(c.Context, cfg.Database.SQLConn); err != nil {
+			return later, nil //nolint:nilerr // the daemons wait for the database
+		}
+	}
 	db, err := a.openDB(c.Context)
 	if err != nil {
-		// The daemons wait for the database; so does the first user.
-		return "log in with a user from `gust users create`", nil //nolint:nilerr // the database may come later
+		return later, nil //nolint:nilerr // the daemons wait for the database
 	}
 	defer db.Close()
-	if _, _, err := db.SchemaVersion(c.Context); err != nil {
-		return "log in with a user from `gust users create`", nil //nolint:nilerr // not migrated yet
+	if cfg.Database.MigrateOnStart {
+		if _, err := db.Migrate(c.Context, cfg.Core.DefaultPoolTaskSlotCount); err != nil {
+			return later, nil //nolint:nilerr // reported again by the daemons
+		}
 	}
 	us, err := metadb.ListUsers(c.Context, db.Pool)
 	if err != nil {
-		return "log in with a user from `gust users create`", nil //nolint:nilerr // migrations pending
+		return later, nil //nolint:nilerr // migrations pending
 	}
 	if len(us) > 0 {
 		if _, err := os.Stat(file); err == nil {
 			return "user admin, password in " + file, nil
 		}
-		return "log in with a user from `gust users create`", nil
+		return later, nil
 	}
 	pw := randomPassword()
 	hash, err := auth.HashPassword(pw)

@@ -23,8 +23,8 @@ type Cluster struct {
 	Home, Dags, Logs string
 	// Env is the environment every gust process of the cluster gets.
 	Env []string
-	// FlowerPort is the monitor's port.
-	FlowerPort int
+	// FlowerPort is the monitor's port; APIPort the api-server's.
+	FlowerPort, APIPort int
 	bin        string
 	mu         sync.Mutex
 	procs      []*Proc
@@ -47,6 +47,7 @@ func NewCluster(t testing.TB, bin string, extraEnv ...string) *Cluster {
 	}
 	redisURL, prefix := Redis(t)
 	c.FlowerPort = FreePort(t)
+	c.APIPort = FreePort(t)
 	c.Env = append(os.Environ(),
 		"GUST_HOME="+home,
 		"GUST__DATABASE__SQL_CONN="+Database(t),
@@ -59,6 +60,7 @@ func NewCluster(t testing.TB, bin string, extraEnv ...string) *Cluster {
 		"GUST__SCHEDULER__DAG_DIR_LIST_INTERVAL=1",
 		"GUST__SCHEDULER__SCHEDULER_HEARTBEAT_SEC=1",
 		fmt.Sprintf("GUST__FLOWER__FLOWER_PORT=%d", c.FlowerPort),
+		fmt.Sprintf("GUST__API__PORT=%d", c.APIPort),
 	)
 	c.Env = append(c.Env, extraEnv...)
 	t.Cleanup(c.StopAll)

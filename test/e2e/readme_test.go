@@ -3,6 +3,8 @@ package e2e
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -78,6 +80,28 @@ func TestReadmeQuickStart(t *testing.T) {
 		return string(out), err
 	}
 	c.WaitParsed(30*time.Second, "example_bash", "example_context")
+
+	// Standalone made a first admin with a generated password, kept in the
+	// home (0600), that logs into its api-server.
+	pwFile := filepath.Join(c.Home, "standalone_admin_password.txt")
+	st, err := os.Stat(pwFile)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("standalone admin password file: %v %v", err, st)
+	}
+	pw, _ := os.ReadFile(pwFile)
+	api := apiClient{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", c.APIPort)}
+	testenv.Eventually(t, 30*time.Second, "the standalone api-server to answer", func() (bool, string) {
+		resp, err := http.Get(api.base + "/api/v2/version")
+		if err != nil {
+			return false, err.Error()
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200, resp.Status
+	})
+	api.token = api.login("admin", strings.TrimSpace(string(pw)))
+	if code, b := api.do("GET", "/api/v2/dags?dag_id_pattern=example%25", nil); code != 200 || !strings.Contains(string(b), `"dag_id":"example_context"`) {
+		t.Errorf("standalone API, example DAGs: %d %s", code, b)
+	}
 
 	cmds := readmeShellCommands(t, "In another shell")
 	if len(cmds) < 5 {
