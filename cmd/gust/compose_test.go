@@ -61,8 +61,10 @@ func TestComposeFile(t *testing.T) {
 		if !s.Init {
 			t.Errorf("service %s: init: true is missing (bash tasks' orphans must be reaped)", name)
 		}
-		if s.Environment["GUST__CORE__FERNET_KEY"] == "" || !strings.Contains(s.Environment["GUST__CORE__FERNET_KEY"], ":?") {
-			t.Errorf("service %s: GUST__CORE__FERNET_KEY must come from .env with no default, got %q", name, s.Environment["GUST__CORE__FERNET_KEY"])
+		for _, k := range []string{"GUST__CORE__FERNET_KEY", "GUST__API_AUTH__JWT_SECRET"} {
+			if !requiredVar.MatchString(s.Environment[k]) {
+				t.Errorf("service %s: %s must come from .env with no default, got %q", name, k, s.Environment[k])
+			}
 		}
 		for _, k := range []string{"GUST__DATABASE__SQL_CONN", "GUST__CELERY__BROKER_URL"} {
 			// The password, if any, is a required variable: ${X:?...}.
@@ -74,7 +76,7 @@ func TestComposeFile(t *testing.T) {
 			t.Errorf("service %s runs no command", name)
 		} else {
 			checkCommand(t, root, name, s.Command)
-			if s.Command[0] == "worker" || s.Command[0] == "flower" {
+			if s.Command[0] == "worker" || s.Command[0] == "flower" || s.Command[0] == "api-server" {
 				if s.Healthcheck.Test == nil {
 					t.Errorf("service %s has no health check", name)
 				}

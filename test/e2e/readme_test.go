@@ -51,6 +51,27 @@ func readmeShellCommands(t *testing.T, marker string) []string {
 	return nil
 }
 
+// readmeBlock returns the first sh block after marker, whole.
+func readmeBlock(t *testing.T, marker string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	i := strings.Index(text, marker)
+	if i < 0 {
+		t.Fatalf("README.md has no %q", marker)
+	}
+	text = text[i:]
+	start := strings.Index(text, "```sh\n")
+	if start < 0 {
+		t.Fatalf("README.md has no sh block after %q", marker)
+	}
+	text = text[start+len("```sh\n"):]
+	return text[:strings.Index(text, "```")]
+}
+
 // TestReadmeQuickStart follows the README's first steps on a fresh home:
 // `make run` (db migrate, then standalone, with the DAG folder given only in
 // the environment), then, "in another shell, with the same GUST_HOME", every
@@ -134,6 +155,17 @@ func TestReadmeQuickStart(t *testing.T) {
 		}
 	}
 
+	// The README's REST API example, as written, against this home's
+	// api-server and password file.
+	script := readmeBlock(t, "## REST API")
+	script = strings.ReplaceAll(script, "http://127.0.0.1:8080", api.base)
+	script = strings.ReplaceAll(script, "~/gust/", c.Home+"/")
+	out, err := run("set -eo pipefail\n" + script)
+	if err != nil || !strings.Contains(out, `"dag_run_id":"from-curl"`) || !strings.Contains(out, `{"state":"success"}`) ||
+		!strings.Contains(out, `"task_instances":[`) {
+		t.Errorf("the README's REST example: %v\n%s", err, out)
+	}
+
 	// Secrets typed in the second shell are encrypted at rest under the
 	// home's generated key: a dump of the database does not hold them.
 	const password, token = "pw-Zq81-never-in-clear", "tok-Zq81-never-in-clear"
@@ -164,8 +196,8 @@ func TestReadmeQuickStart(t *testing.T) {
 	other := []string{"PATH=" + os.Getenv("PATH"), "GUST_HOME=" + t.TempDir(), "GUST__DATABASE__SQL_CONN=" + envValue(c.Env, "GUST__DATABASE__SQL_CONN")}
 	cmd := exec.Command(gustBin, "variables", "get", "dump_token")
 	cmd.Env = other
-	out, err := cmd.CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "encrypted with key ") || !strings.Contains(string(out), "GUST__CORE__FERNET_KEY") {
-		t.Errorf("another home's key: %v\n%s; want an error naming the key and GUST__CORE__FERNET_KEY", err, out)
+	keyOut, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(keyOut), "encrypted with key ") || !strings.Contains(string(keyOut), "GUST__CORE__FERNET_KEY") {
+		t.Errorf("another home's key: %v\n%s; want an error naming the key and GUST__CORE__FERNET_KEY", err, keyOut)
 	}
 }
