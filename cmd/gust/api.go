@@ -3,7 +3,6 @@ package main
 import (
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -192,7 +191,6 @@ func (a *app) usersCommand() *cli.Command {
 						if err := metadb.CreateUser(c.Context, db.Pool, u, hash); err != nil {
 							return err
 						}
-						a.audit(c, db, "users.create", metadb.Event{}, map[string]string{"username": u.Username, "role": u.Role})
 						if random {
 							fmt.Fprintf(a.stdout, "User %s created with role %s and password %s\n", u.Username, u.Role, pw)
 						} else {
@@ -227,7 +225,6 @@ func (a *app) usersCommand() *cli.Command {
 						if err := metadb.DeleteUser(c.Context, db.Pool, c.String("username")); err != nil {
 							return err
 						}
-						a.audit(c, db, "users.delete", metadb.Event{}, map[string]string{"username": c.String("username")})
 						fmt.Fprintf(a.stdout, "User %s deleted\n", c.String("username"))
 						return nil
 					})
@@ -258,7 +255,6 @@ func (a *app) usersCommand() *cli.Command {
 						if err := metadb.SetPassword(c.Context, db.Pool, c.String("username"), hash); err != nil {
 							return err
 						}
-						a.audit(c, db, "users.reset_password", metadb.Event{}, map[string]string{"username": c.String("username")})
 						if random {
 							fmt.Fprintf(a.stdout, "Password of %s reset to %s\n", c.String("username"), pw)
 						} else {
@@ -269,21 +265,5 @@ func (a *app) usersCommand() *cli.Command {
 				},
 			},
 		},
-	}
-}
-
-// audit appends an event for a state-changing CLI command (owner
-// cli:<os user>); a failure to record is a warning, as the change is done.
-func (a *app) audit(c *cli.Context, db *metadb.DB, event string, e metadb.Event, extra any) {
-	owner := cliOwner()
-	e.Event, e.Owner = event, &owner
-	if extra != nil {
-		if b, err := json.Marshal(extra); err == nil {
-			x := string(b)
-			e.Extra = &x
-		}
-	}
-	if err := metadb.AddEvent(c.Context, db.Pool, &e); err != nil {
-		fmt.Fprintf(a.stderr, "warning: cannot record the audit event: %v\n", err)
 	}
 }

@@ -35,6 +35,7 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string) int {
 	a := &app{stdout: stdout, stderr: stderr, environ: environ}
 	app := a.cli()
+	a.withAudit(app.Commands, "")
 	args, err := intersperse(app, args)
 	if err == nil {
 		err = app.RunContext(ctx, args)
