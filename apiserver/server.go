@@ -113,6 +113,7 @@ func (s *Server) Handler() http.Handler {
 	s.routesDAGs(r)
 	s.routesDagRuns(r)
 	s.routesTaskInstances(r)
+	s.routesXComs(r)
 	s.routesAdmin(r)
 	s.routesEmpty(r)
 	mux.HandleFunc("/api/v2/", func(w http.ResponseWriter, r *http.Request) {

@@ -2,6 +2,8 @@ package metadb
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -314,4 +316,110 @@ func ActiveDagIDs(ctx context.Context, q DBTX, ids []string) ([]string, error) {
 		return nil, fmt.Errorf("list dag ids: %w", err)
 	}
 	return out, nil
+}
+
+// XComRow is an XCom with what the API shows of its run.
+type XComRow struct {
+	DagID, RunID, TaskID, Key string
+	MapIndex                  int
+	Value                     json.RawMessage
+	Timestamp                 time.Time
+	LogicalDate               time.Time
+	RunType                   string
+	QueuedAt, IntervalEnd     *time.Time
+}
+
+// XComFilter selects XComs; zero fields match everything.
+type XComFilter struct {
+	DagID, RunID, TaskID, Key string
+	MapIndex                  *int
+	KeyPattern, RunIDPattern  string
+	TaskIDPattern, DagPattern string
+	LogicalGTE, LogicalLTE    *time.Time
+}
+
+// ListXComsPage returns a page of XComs and how many match.
+func ListXComsPage(ctx context.Context, q DBTX, f XComFilter, page Page) ([]*XComRow, int, error) {
+	order, err := page.orderBy(map[string]string{"key": "x.key", "task_id": "x.task_id", "run_id": "x.run_id",
+		"dag_id": "x.dag_id", "map_index": "x.map_index", "timestamp": "x.timestamp", "logical_date": "r.logical_date"},
+		"x.dag_id, x.run_id, x.task_id, x.map_index, x.key")
+	if err != nil {
+		return nil, 0, err
+	}
+	const from = ` FROM xcom x JOIN dag_run r ON r.dag_id = x.dag_id AND r.run_id = x.run_id
+		WHERE ($1 = '' OR x.dag_id = $1) AND ($2 = '' OR x.run_id = $2) AND ($3 = '' OR x.task_id = $3)
+		AND ($4 = '' OR x.key = $4) AND ($5::int IS NULL OR x.map_index = $5) AND ($6 = '' OR x.key ILIKE $6)
+		AND ($7 = '' OR x.run_id ILIKE $7) AND ($8 = '' OR x.task_id ILIKE $8) AND ($9 = '' OR x.dag_id ILIKE $9)
+		AND ($10::timestamptz IS NULL OR r.logical_date >= $10) AND ($11::timestamptz IS NULL OR r.logical_date <= $11)`
+	args := []any{f.DagID, f.RunID, f.TaskID, f.Key, f.MapIndex, f.KeyPattern, f.RunIDPattern, f.TaskIDPattern, f.DagPattern,
+		f.LogicalGTE, f.LogicalLTE}
+	var total int
+	if err := q.QueryRow(ctx, `SELECT count(*)`+from, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count xcoms: %w", err)
+	}
+	rows, err := q.Query(ctx, `SELECT x.dag_id, x.run_id, x.task_id, x.key, x.map_index, x.value, x.timestamp,
+		r.logical_date, r.run_type, r.queued_at, r.data_interval_end`+from+` ORDER BY `+order+
+		fmt.Sprintf(` LIMIT %d OFFSET %d`, page.Limit, page.Offset), args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list xcoms: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*XComRow, error) {
+		var x XComRow
+		err := r.Scan(&x.DagID, &x.RunID, &x.TaskID, &x.Key, &x.MapIndex, &x.Value, &x.Timestamp,
+			&x.LogicalDate, &x.RunType, &x.QueuedAt, &x.IntervalEnd)
+		return &x, err
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("list xcoms: %w", err)
+	}
+	return out, total, nil
+}
+
+// InsertXCom adds a new XCom; an existing key is ErrDuplicateXCom.
+func InsertXCom(ctx context.Context, q DBTX, k TIKey, key string, value json.RawMessage) error {
+	if len(value) > MaxXComBytes {
+		return fmt.Errorf("xcom %s of %s: %w", key, k, ErrXComTooLarge)
+	}
+	_, err := q.Exec(ctx, `INSERT INTO xcom (dag_id, run_id, task_id, map_index, key, value) VALUES ($1, $2, $3, $4, $5, $6)`,
+		k.DagID, k.RunID, k.TaskID, k.MapIndex, key, value)
+	if IsUniqueViolation(err) {
+		return fmt.Errorf("xcom %s of %s: %w", key, k, ErrDuplicateXCom)
+	}
+	if err != nil {
+		return fmt.Errorf("add xcom %s of %s: %w", key, k, err)
+	}
+	return nil
+}
+
+// ErrDuplicateXCom is returned when an XCom key already exists.
+var ErrDuplicateXCom = errors.New("xcom already exists")
+
+// UpdateXCom replaces an existing XCom's value, or returns ErrNotFound.
+func UpdateXCom(ctx context.Context, q DBTX, k TIKey, key string, value json.RawMessage) error {
+	if len(value) > MaxXComBytes {
+		return fmt.Errorf("xcom %s of %s: %w", key, k, ErrXComTooLarge)
+	}
+	tag, err := q.Exec(ctx, `UPDATE xcom SET value = $6, timestamp = now()
+		WHERE dag_id = $1 AND run_id = $2 AND task_id = $3 AND map_index = $4 AND key = $5`,
+		k.DagID, k.RunID, k.TaskID, k.MapIndex, key, value)
+	if err != nil {
+		return fmt.Errorf("update xcom %s of %s: %w", key, k, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("xcom %s of %s: %w", key, k, ErrNotFound)
+	}
+	return nil
+}
+
+// DeleteXCom deletes one XCom, or returns ErrNotFound.
+func DeleteXCom(ctx context.Context, q DBTX, k TIKey, key string) error {
+	tag, err := q.Exec(ctx, `DELETE FROM xcom WHERE dag_id = $1 AND run_id = $2 AND task_id = $3 AND map_index = $4 AND key = $5`,
+		k.DagID, k.RunID, k.TaskID, k.MapIndex, key)
+	if err != nil {
+		return fmt.Errorf("delete xcom %s of %s: %w", key, k, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("xcom %s of %s: %w", key, k, ErrNotFound)
+	}
+	return nil
 }
