@@ -27,6 +27,7 @@ func (s *Server) routesDAGs(r *router) {
 	r.handle("GET /api/v2/dags/{dag_id}/tasks/{task_id}", auth.Viewer, s.getTask)
 	r.handle("GET /api/v2/dags/{dag_id}/dagVersions", auth.Viewer, s.getDagVersions)
 	r.handle("GET /api/v2/dags/{dag_id}/dagVersions/{version_number}", auth.Viewer, s.getDagVersion)
+	r.handle("GET /api/v2/dagSources/{dag_id}", auth.Viewer, s.getDagSource)
 	r.handle("GET /api/v2/dagTags", auth.Viewer, s.getDagTags)
 	r.handle("GET /api/v2/dagStats", auth.Viewer, s.getDagStats)
 }
@@ -563,5 +564,44 @@ func (s *Server) getDagStats(w http.ResponseWriter, r *http.Request) error {
 		out = append(out, st)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"dags": out, "total_entries": len(out)})
+	return nil
+}
+
+type dagSourceResponse struct {
+	Content        *string `json:"content"`
+	DagID          string  `json:"dag_id"`
+	VersionNumber  *int    `json:"version_number"`
+	DagDisplayName string  `json:"dag_display_name"`
+}
+
+// getDagSource serves the DAG file's text as stored with a version (the
+// current one by default), as JSON or, when asked, text/plain.
+func (s *Server) getDagSource(w http.ResponseWriter, r *http.Request) error {
+	q := newQuery(r)
+	version := q.intOr("version_number", 0, 1)
+	if err := q.err(); err != nil {
+		return err
+	}
+	dagID := r.PathValue("dag_id")
+	if err := s.checkDag(r.Context(), dagID); err != nil {
+		return err
+	}
+	src, n, err := metadb.DagSource(r.Context(), s.db.Pool, dagID, version)
+	if errors.Is(err, metadb.ErrNotFound) {
+		return errorf(http.StatusNotFound, "The source code of Dag %s, version %d was not found", dagID, version)
+	}
+	if err != nil {
+		return err
+	}
+	accept := r.Header.Get("Accept")
+	switch {
+	case strings.Contains(accept, "text/plain"):
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte(src))
+	case accept == "" || strings.Contains(accept, "application/json") || strings.Contains(accept, "*/*"):
+		writeJSON(w, http.StatusOK, dagSourceResponse{Content: &src, DagID: dagID, VersionNumber: &n, DagDisplayName: dagID})
+	default:
+		return errorf(http.StatusNotAcceptable, "Invalid Accept header")
+	}
 	return nil
 }

@@ -123,6 +123,16 @@ func TestDags(t *testing.T) {
 		t.Errorf("dagTags = %s", r.body)
 	}
 	e.call(auth.Viewer, "GET", "/api/v2/dagStats?dag_ids=etl", nil).want(t, 200)
+	var src dagSourceResponse
+	e.call(auth.Viewer, "GET", "/api/v2/dagSources/etl", nil).want(t, 200).decode(t, &src)
+	if src.Content == nil || *src.Content != exampleDags || *src.VersionNumber != 1 {
+		t.Errorf("dagSources = %+v", src)
+	}
+	if r := e.raw("GET", "/api/v2/dagSources/etl?version_number=1", "", "", e.tokens[auth.Viewer]); r.status != 200 {
+		t.Errorf("dagSources version 1: %d", r.status)
+	}
+	e.call(auth.Viewer, "GET", "/api/v2/dagSources/etl?version_number=9", nil).want(t, 404)
+	e.call(auth.Viewer, "GET", "/api/v2/dagSources/nope", nil).want(t, 404)
 
 	// Delete: gone, and audited.
 	e.call(auth.User, "DELETE", "/api/v2/dags/manual_only", nil).want(t, 200)

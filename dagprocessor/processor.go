@@ -170,6 +170,7 @@ type parsed struct {
 	path string
 	info fs.FileInfo
 	dags []*dagspec.DAG
+	src  []byte // the file's text, stored with each DAG version (dagSources)
 	err  error
 }
 
@@ -181,7 +182,13 @@ func parseFile(path string) (out parsed) {
 			out.dags, out.err = nil, fmt.Errorf("internal error parsing %s: %v", path, r)
 		}
 	}()
-	out.dags, out.err = dagspec.ParseFile(path)
+	src, err := os.ReadFile(path)
+	if err != nil {
+		out.err = &dagspec.ParseError{File: path, Msg: fmt.Sprintf("cannot read: %v", err)}
+		return out
+	}
+	out.src = src
+	out.dags, out.err = dagspec.Parse(path, src)
 	return out
 }
 
@@ -292,7 +299,7 @@ func (p *Processor) sync(ctx context.Context, paths []string, results []parsed, 
 				err = metadb.Retry(ctx, p.logger, "store dag", func(ctx context.Context) error {
 					return p.db.InTx(ctx, func(tx pgx.Tx) error {
 						var err error
-						changed, err = metadb.SyncDAG(ctx, tx, p.dagSync(d, data, hash))
+						changed, err = metadb.SyncDAG(ctx, tx, p.dagSync(d, data, hash, r.src))
 						return err
 					})
 				})
@@ -429,7 +436,7 @@ func (p *Processor) setFile(path string, fs *fileState) {
 	p.mu.Unlock()
 }
 
-func (p *Processor) dagSync(d *dagspec.DAG, data []byte, hash string) metadb.DagSync {
+func (p *Processor) dagSync(d *dagspec.DAG, data []byte, hash string, src []byte) metadb.DagSync {
 	paused := p.opts.PausedAtCreation
 	if d.IsPausedUponCreation != nil {
 		paused = *d.IsPausedUponCreation
@@ -453,6 +460,7 @@ func (p *Processor) dagSync(d *dagspec.DAG, data []byte, hash string) metadb.Dag
 		MaxActiveTasks:   maxTasks,
 		DagHash:          hash,
 		Data:             data,
+		Source:           string(src),
 		PausedAtCreation: paused,
 	}
 }

@@ -65,6 +65,7 @@ type DagSync struct {
 	MaxActiveTasks   int
 	DagHash          string
 	Data             []byte // serialized DAG (JSON)
+	Source           string // the DAG file's text
 	PausedAtCreation bool
 }
 
@@ -94,8 +95,8 @@ func SyncDAG(ctx context.Context, tx pgx.Tx, s DagSync) (bool, error) {
 	if tag.RowsAffected() == 0 {
 		return false, nil
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO serialized_dag (dag_hash, dag_id, fileloc, data) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (dag_hash) DO NOTHING`, s.DagHash, s.DagID, s.Fileloc, s.Data); err != nil {
+	if _, err := tx.Exec(ctx, `INSERT INTO serialized_dag (dag_hash, dag_id, fileloc, data, source) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (dag_hash) DO NOTHING`, s.DagHash, s.DagID, s.Fileloc, s.Data, s.Source); err != nil {
 		return false, fmt.Errorf("store serialized dag %s: %w", s.DagID, err)
 	}
 	return true, nil
@@ -290,4 +291,25 @@ func ListImportErrors(ctx context.Context, q DBTX) ([]ImportError, error) {
 		return nil, fmt.Errorf("list import errors: %w", err)
 	}
 	return out, nil
+}
+
+// DagSource returns the file text stored with a DAG's version (its
+// current one when version is 0) and that version's number, or ErrNotFound.
+func DagSource(ctx context.Context, q DBTX, dagID string, version int) (string, int, error) {
+	var src *string
+	var n int
+	err := q.QueryRow(ctx, `WITH v AS (SELECT source, dag_hash, row_number() OVER (ORDER BY created_at, dag_hash)::int AS n
+			FROM serialized_dag WHERE dag_id = $1)
+		SELECT source, n FROM v
+		WHERE ($2 = 0 AND dag_hash = (SELECT dag_hash FROM dag WHERE dag_id = $1)) OR n = $2`, dagID, version).Scan(&src, &n)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", 0, fmt.Errorf("source of dag %s version %d: %w", dagID, version, ErrNotFound)
+	}
+	if err != nil {
+		return "", 0, fmt.Errorf("source of dag %s: %w", dagID, err)
+	}
+	if src == nil {
+		return "", n, nil
+	}
+	return *src, n, nil
 }

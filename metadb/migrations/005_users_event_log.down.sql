@@ -1,3 +1,4 @@
+ALTER TABLE serialized_dag DROP COLUMN source;
 ALTER TABLE serialized_dag DROP COLUMN created_at;
 ALTER TABLE task_instance DROP COLUMN note;
 ALTER TABLE dag_run DROP COLUMN note, DROP COLUMN triggering_user_name;

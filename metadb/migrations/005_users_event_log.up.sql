@@ -42,3 +42,5 @@ ALTER TABLE task_instance ADD COLUMN note text;
 -- When each DAG version was first stored: versions are numbered per DAG in
 -- this order (the API's dagVersions).
 ALTER TABLE serialized_dag ADD COLUMN created_at timestamptz NOT NULL DEFAULT now();
+-- The DAG file's text, for dagSources and the UI's Code view.
+ALTER TABLE serialized_dag ADD COLUMN source text;
