@@ -114,6 +114,7 @@ func (s *Server) Handler() http.Handler {
 	s.routesDagRuns(r)
 	s.routesTaskInstances(r)
 	s.routesXComs(r)
+	s.routesBackfills(r)
 	s.routesAdmin(r)
 	s.routesEmpty(r)
 	mux.HandleFunc("/api/v2/", func(w http.ResponseWriter, r *http.Request) {

@@ -28,16 +28,17 @@ type DagRun struct {
 	EndDate           *time.Time     `json:"end_date"`
 	Note              *string        `json:"note,omitempty"`
 	TriggeringUser    *string        `json:"triggering_user_name,omitempty"`
+	BackfillID        *int64         `json:"backfill_id,omitempty"`
 }
 
 const dagRunColumns = `id, dag_id, run_id, logical_date, data_interval_start, data_interval_end, state, run_type,
-	external_trigger, conf, dag_hash, queued_at, start_date, end_date, note, triggering_user_name`
+	external_trigger, conf, dag_hash, queued_at, start_date, end_date, note, triggering_user_name, backfill_id`
 
 func scanDagRun(row pgx.Row) (*DagRun, error) {
 	var r DagRun
 	err := row.Scan(&r.ID, &r.DagID, &r.RunID, &r.LogicalDate, &r.DataIntervalStart, &r.DataIntervalEnd,
 		&r.State, &r.RunType, &r.ExternalTrigger, &r.Conf, &r.DagHash, &r.QueuedAt, &r.StartDate, &r.EndDate,
-		&r.Note, &r.TriggeringUser)
+		&r.Note, &r.TriggeringUser, &r.BackfillID)
 	if err != nil {
 		return nil, err
 	}
@@ -86,10 +87,10 @@ func InsertDagRun(ctx context.Context, tx pgx.Tx, r *DagRun, tis []NewTI) error 
 	// A savepoint keeps the caller's transaction usable after a conflict.
 	err := pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error {
 		return sp.QueryRow(ctx, `INSERT INTO dag_run (dag_id, run_id, logical_date, data_interval_start, data_interval_end,
-				state, run_type, external_trigger, conf, dag_hash, queued_at, note, triggering_user_name)
-			VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $9, now(), $10, $11) RETURNING id, queued_at`,
+				state, run_type, external_trigger, conf, dag_hash, queued_at, note, triggering_user_name, backfill_id)
+			VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $9, now(), $10, $11, $12) RETURNING id, queued_at`,
 			r.DagID, r.RunID, r.LogicalDate, r.DataIntervalStart, r.DataIntervalEnd, r.RunType,
-			r.ExternalTrigger, conf, r.DagHash, r.Note, r.TriggeringUser).Scan(&r.ID, &r.QueuedAt)
+			r.ExternalTrigger, conf, r.DagHash, r.Note, r.TriggeringUser, r.BackfillID).Scan(&r.ID, &r.QueuedAt)
 	})
 	if err != nil {
 		var pgErr *pgconn.PgError

@@ -56,6 +56,13 @@ func (s *Scheduler) examineRuns(ctx context.Context) (examined, decided int, err
 			return examined, decided, err
 		}
 	}
+	for _, run := range finishedRuns {
+		if run.BackfillID != nil {
+			if err := metadb.CompleteBackfillIfDone(ctx, s.db.Pool, *run.BackfillID); err != nil {
+				return examined, decided, err
+			}
+		}
+	}
 	return examined, decided + len(finished), nil
 }
 
@@ -77,6 +84,17 @@ func (s *Scheduler) examineRun(ctx context.Context, tx pgx.Tx, run *metadb.DagRu
 		}
 		if running >= s.maxActiveRuns(dag) {
 			return 0, false, nil
+		}
+		if run.BackfillID != nil {
+			// A backfill's runs also wait while it is paused, and are held
+			// to its own max_active_runs.
+			a, err := metadb.BackfillAdmissionOf(ctx, tx, *run.BackfillID)
+			if err != nil {
+				return 0, false, err
+			}
+			if a.Paused || a.Running >= a.MaxActiveRuns {
+				return 0, false, nil
+			}
 		}
 		if run.RunType == tistate.RunTypeManual && run.LogicalDate.After(s.now()) {
 			// Triggered in the future ([scheduler] allow_trigger_in_future):

@@ -48,11 +48,21 @@ type BackfillRequest struct {
 	ResetDagRuns     bool // clear existing runs in the range and run them again
 	RerunFailedTasks bool // in existing runs, clear failed and upstream_failed tasks
 	DefaultQueue     string
+
+	// Airflow 3's form (the API's backfills, `gust backfill create`): a
+	// backfill row that its runs belong to, the conf they get, and what to
+	// do with existing runs: "none" keeps them, "failed" runs failed ones
+	// again, "completed" runs finished ones again; queued or running runs
+	// are always kept. DryRun reports what would happen, changing nothing.
+	Backfill  *metadb.Backfill
+	Reprocess string
+	DryRun    bool
 }
 
 // BackfillResult says what the backfill did for each interval.
 type BackfillResult struct {
-	Created, Reset, Rerun, Kept []string // run ids
+	Created, Reset, Rerun, Kept []string    // run ids
+	Dates                       []time.Time // logical dates created or run again, in order
 }
 
 // Backfill creates backfill runs (in state queued: the schedulers admit
@@ -83,10 +93,37 @@ func Backfill(ctx context.Context, db *metadb.DB, req BackfillRequest) (*Backfil
 		for _, r := range existing {
 			byDate[r.LogicalDate.UTC()] = r
 		}
+		if req.Backfill != nil && !req.DryRun {
+			if err := metadb.CreateBackfill(ctx, tx, req.Backfill); err != nil {
+				return err
+			}
+		}
 		for _, iv := range ivs {
 			iv := iv
 			if r := byDate[iv.Start]; r != nil {
+				again := false
+				switch req.Reprocess {
+				case "failed":
+					again = r.State == tistate.RunFailed
+				case "completed":
+					again = tistate.RunFinished(r.State)
+				}
 				switch {
+				case again && req.DryRun:
+					res.Reset = append(res.Reset, r.RunID)
+					res.Dates = append(res.Dates, iv.Start)
+				case again:
+					if err := clearRun(ctx, tx, dag, r, func(*metadb.TaskInstance) bool { return true }); err != nil {
+						return err
+					}
+					if req.Backfill != nil {
+						// It runs again as part of the backfill, under its limits.
+						if err := metadb.AttachRunToBackfill(ctx, tx, r.ID, req.Backfill.ID); err != nil {
+							return err
+						}
+					}
+					res.Reset = append(res.Reset, r.RunID)
+					res.Dates = append(res.Dates, iv.Start)
 				case req.ResetDagRuns:
 					if err := clearRun(ctx, tx, dag, r, func(*metadb.TaskInstance) bool { return true }); err != nil {
 						return err
@@ -118,10 +155,24 @@ func Backfill(ctx context.Context, db *metadb.DB, req BackfillRequest) (*Backfil
 				RunType:           tistate.RunTypeBackfill,
 				DagHash:           row.DagHash,
 			}
+			res.Dates = append(res.Dates, iv.Start)
+			if req.DryRun {
+				res.Created = append(res.Created, run.RunID)
+				continue
+			}
+			if req.Backfill != nil {
+				run.BackfillID, run.Conf = &req.Backfill.ID, req.Backfill.DagRunConf
+			}
 			if err := metadb.InsertDagRun(ctx, tx, run, NewTIs(dag, req.DefaultQueue)); err != nil {
 				return err
 			}
 			res.Created = append(res.Created, run.RunID)
+		}
+		if req.Backfill != nil && !req.DryRun {
+			// A backfill with nothing to run is done at once.
+			if err := metadb.CompleteBackfillIfDone(ctx, tx, req.Backfill.ID); err != nil {
+				return err
+			}
 		}
 		return metadb.NotifySchedule(ctx, tx)
 	})

@@ -44,3 +44,27 @@ func TestCLIWritesAreAudited(t *testing.T) {
 		t.Errorf("audit log = %v (%d), want %s", names, total, want)
 	}
 }
+
+// TestBackfillCreate is Airflow 3's `backfill create`: a dry run lists the
+// dates; the real one makes the runs and refuses a second backfill.
+func TestBackfillCreate(t *testing.T) {
+	in := setup(t, true)
+	in.writeDAG("b.yaml", "bf:\n  schedule: '@daily'\n  default_args: {start_date: 2024-01-01}\n  tasks:\n    a: {operator: empty}\n")
+	in.mustRun("dags", "reserialize")
+	out := in.mustRun("backfill", "create", "--dag-id", "bf", "--from-date", "2024-02-01", "--to-date", "2024-02-03", "--dry-run")
+	if !strings.Contains(out, "2024-02-01T00:00:00Z") || !strings.Contains(out, ": 3 runs") {
+		t.Errorf("dry run: %s", out)
+	}
+	out = in.mustRun("backfill", "create", "--dag-id", "bf", "--from-date", "2024-02-01", "--to-date", "2024-02-03",
+		"--max-active-runs", "1", "--dag-run-conf", `{"x": 1}`)
+	if !strings.Contains(out, "3 runs created") {
+		t.Errorf("create: %s", out)
+	}
+	msg := in.fails("backfill", "create", "--dag-id", "bf", "--from-date", "2024-02-01", "--to-date", "2024-02-03")
+	if !strings.Contains(msg, "another backfill is running") {
+		t.Errorf("second backfill: %s", msg)
+	}
+	if msg := in.fails("backfill", "create", "--dag-id", "bf", "--from-date", "2024-02-01", "--to-date", "2024-02-03", "--reprocess-behavior", "x"); !strings.Contains(msg, "--reprocess-behavior") {
+		t.Errorf("bad reprocess: %s", msg)
+	}
+}

@@ -167,6 +167,7 @@ func (a *app) cli() *cli.App {
 			a.flowerCommand(),
 			a.apiServerCommand(),
 			a.usersCommand(),
+			a.backfillCreateCommand(),
 			a.dagProcessorCommand(),
 			a.standaloneCommand(),
 			a.dagsCommand(),

@@ -286,3 +286,75 @@ func printTree(a *app, dag *dagspec.DAG) {
 		}
 	}
 }
+
+// backfillCreateCommand is Airflow 3's `airflow backfill create`: a
+// backfill row whose runs the schedulers run under its own max_active_runs,
+// pausable and cancellable through the API.
+func (a *app) backfillCreateCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "backfill",
+		Usage: "manage backfills (Airflow 3's form)",
+		Subcommands: []*cli.Command{{
+			Name:  "create",
+			Usage: "run a DAG for every data interval starting between --from-date and --to-date",
+			Flags: []cli.Flag{
+				&cli.StringFlag{Name: "dag-id", Required: true, Usage: "the DAG"},
+				&cli.StringFlag{Name: "from-date", Required: true, Usage: "first logical date (RFC 3339 or YYYY-MM-DD)"},
+				&cli.StringFlag{Name: "to-date", Required: true, Usage: "last logical date, inclusive"},
+				&cli.StringFlag{Name: "dag-run-conf", Usage: "JSON object given to every run as dag_run.conf"},
+				&cli.StringFlag{Name: "reprocess-behavior", Value: "none", Usage: "existing runs: none (keep), failed (run failed ones again) or completed (run finished ones again)"},
+				&cli.IntFlag{Name: "max-active-runs", Value: 10, Usage: "runs of the backfill at once"},
+				&cli.BoolFlag{Name: "run-backwards", Usage: "accepted for Airflow compatibility (runs start oldest first)"},
+				&cli.BoolFlag{Name: "dry-run", Usage: "print the logical dates it would run, create nothing"},
+			},
+			Action: func(c *cli.Context) error {
+				if c.NArg() != 0 {
+					return fmt.Errorf("backfill create takes no arguments (see `gust backfill create --help`)")
+				}
+				from, err := timeFlag(c, "from-date")
+				if err != nil {
+					return err
+				}
+				to, err := timeFlag(c, "to-date")
+				if err != nil {
+					return err
+				}
+				rb := c.String("reprocess-behavior")
+				if rb != "none" && rb != "failed" && rb != "completed" {
+					return fmt.Errorf("--reprocess-behavior must be none, failed or completed, got %q", rb)
+				}
+				if c.Int("max-active-runs") < 1 {
+					return fmt.Errorf("--max-active-runs must be at least 1")
+				}
+				conf, err := parseConf(c.String("dag-run-conf"))
+				if err != nil {
+					return fmt.Errorf("%s", strings.Replace(err.Error(), "--conf", "--dag-run-conf", 1))
+				}
+				cfg, err := a.config()
+				if err != nil {
+					return err
+				}
+				dagID := c.String("dag-id")
+				return a.withDB(c, func(db *metadb.DB) error {
+					b := &metadb.Backfill{DagID: dagID, FromDate: *from, ToDate: *to, DagRunConf: conf,
+						ReprocessBehavior: rb, MaxActiveRuns: c.Int("max-active-runs")}
+					res, err := scheduler.Backfill(c.Context, db, scheduler.BackfillRequest{DagID: dagID, Start: *from, End: *to,
+						DefaultQueue: cfg.Celery.DefaultQueue, Backfill: b, Reprocess: rb, DryRun: c.Bool("dry-run")})
+					if err != nil {
+						return err
+					}
+					if c.Bool("dry-run") {
+						for _, d := range res.Dates {
+							fmt.Fprintln(a.stdout, d.UTC().Format(time.RFC3339))
+						}
+						fmt.Fprintf(a.stdout, "Dry run of a backfill of %s: %d runs\n", dagID, len(res.Dates))
+						return nil
+					}
+					fmt.Fprintf(a.stdout, "Backfill %d of %s created: %d runs created, %d run again, %d kept; follow with `gust dags list-runs -d %s`\n",
+						b.ID, dagID, len(res.Created), len(res.Reset), len(res.Kept), dagID)
+					return nil
+				})
+			},
+		}},
+	}
+}

@@ -25,9 +25,9 @@ type Cluster struct {
 	Env []string
 	// FlowerPort is the monitor's port; APIPort the api-server's.
 	FlowerPort, APIPort int
-	bin        string
-	mu         sync.Mutex
-	procs      []*Proc
+	bin                 string
+	mu                  sync.Mutex
+	procs               []*Proc
 }
 
 type Proc struct {

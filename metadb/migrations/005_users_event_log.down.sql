@@ -1,3 +1,5 @@
+ALTER TABLE dag_run DROP COLUMN backfill_id;
+DROP TABLE backfill;
 ALTER TABLE serialized_dag DROP COLUMN source;
 ALTER TABLE serialized_dag DROP COLUMN created_at;
 ALTER TABLE task_instance DROP COLUMN note;

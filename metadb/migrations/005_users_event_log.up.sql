@@ -44,3 +44,22 @@ ALTER TABLE task_instance ADD COLUMN note text;
 ALTER TABLE serialized_dag ADD COLUMN created_at timestamptz NOT NULL DEFAULT now();
 -- The DAG file's text, for dagSources and the UI's Code view.
 ALTER TABLE serialized_dag ADD COLUMN source text;
+
+-- Airflow 3's backfills: a range of a DAG's intervals run as backfill runs,
+-- held to the backfill's own max_active_runs, pausable and cancellable.
+CREATE TABLE backfill (
+    id                 bigserial PRIMARY KEY,
+    dag_id             text NOT NULL REFERENCES dag (dag_id) ON DELETE CASCADE,
+    from_date          timestamptz NOT NULL,
+    to_date            timestamptz NOT NULL,
+    dag_run_conf       jsonb NOT NULL DEFAULT '{}',
+    is_paused          boolean NOT NULL DEFAULT false,
+    reprocess_behavior text NOT NULL DEFAULT 'none' CHECK (reprocess_behavior IN ('none', 'failed', 'completed')),
+    max_active_runs    integer NOT NULL DEFAULT 10 CHECK (max_active_runs > 0),
+    created_at         timestamptz NOT NULL DEFAULT now(),
+    completed_at       timestamptz,
+    updated_at         timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX backfill_dag ON backfill (dag_id, completed_at);
+ALTER TABLE dag_run ADD COLUMN backfill_id bigint REFERENCES backfill (id) ON DELETE SET NULL;
+CREATE INDEX dag_run_backfill ON dag_run (backfill_id) WHERE backfill_id IS NOT NULL;
