@@ -80,11 +80,7 @@ func (s *Server) listDags(ctx context.Context, f metadb.DagFilter, page metadb.P
 	}
 	out := dagCollection{Dags: make([]dagResponse, 0, len(rows)), TotalEntries: total}
 	for _, d := range rows {
-		dag, err := s.dags.Get(ctx, s.db.Pool, d.DagHash)
-		if err != nil {
-			return dagCollection{}, err
-		}
-		out.Dags = append(out.Dags, s.dagResponse(&d.DagRow, d.HasImportErrors, dag))
+		out.Dags = append(out.Dags, s.dagResponse(&d.DagRow, d.HasImportErrors))
 	}
 	return out, nil
 }
@@ -159,25 +155,23 @@ func (s *Server) patchDags(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getDag(w http.ResponseWriter, r *http.Request) error {
-	row, dag, err := s.loadDag(r.Context(), r.PathValue("dag_id"))
+	row, err := metadb.GetDAG(r.Context(), s.db.Pool, r.PathValue("dag_id"))
+	if errors.Is(err, metadb.ErrNotFound) {
+		return dagNotFound(r.PathValue("dag_id"))
+	}
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, s.dagResponse(row, s.hasImportErrors(r.Context(), row.Fileloc), dag))
+	writeJSON(w, http.StatusOK, s.dagResponse(row, s.hasImportErrors(r.Context(), row.Fileloc)))
 	return nil
 }
 
 func (s *Server) hasImportErrors(ctx context.Context, fileloc string) bool {
-	errs, err := metadb.ListImportErrors(ctx, s.db.Pool)
+	has, err := metadb.HasImportError(ctx, s.db.Pool, fileloc)
 	if err != nil {
-		return false
+		s.logger.Warn("cannot read import errors", "err", err)
 	}
-	for _, e := range errs {
-		if e.Filename == fileloc {
-			return true
-		}
-	}
-	return false
+	return has
 }
 
 func (s *Server) patchDag(w http.ResponseWriter, r *http.Request) error {
@@ -299,7 +293,7 @@ func (s *Server) getDagDetails(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	d := dagDetailsResponse{dagResponse: s.dagResponse(row, s.hasImportErrors(ctx, row.Fileloc), dag),
+	d := dagDetailsResponse{dagResponse: s.dagResponse(row, s.hasImportErrors(ctx, row.Fileloc)),
 		Catchup: dag.Catchup != nil && *dag.Catchup, DagRunTimeout: newTimeDelta(dag.DagrunTimeoutSec),
 		StartDate: utcp(dag.StartDate), EndDate: utcp(dag.EndDate), IsPausedUponCreation: dag.IsPausedUponCreation,
 		Params: paramsResponse(dag.Params), TemplateSearchPath: nil, LastParsed: utcp(&row.LastParsedTime),

@@ -43,7 +43,7 @@ etl:
   params: {target: {type: string, default: eu, enum: [eu, us]}}
   tasks:
     extract: {operator: bash, bash_command: 'echo {{ params.target }}'}
-    load: {operator: empty, dependencies: [extract]}
+    load: {operator: empty, dependencies: [extract], max_active_tis_per_dag: 2}
 manual_only:
   tags: [example]
   tasks:
@@ -60,6 +60,9 @@ func TestDags(t *testing.T) {
 		t.Fatalf("dags = %+v", list)
 	}
 	etl := list.Dags[0]
+	if !etl.HasTaskConcurrencyLimits || list.Dags[1].HasTaskConcurrencyLimits {
+		t.Errorf("has_task_concurrency_limits: etl %v, manual_only %v", etl.HasTaskConcurrencyLimits, list.Dags[1].HasTaskConcurrencyLimits)
+	}
 	if *etl.TimetableSummary != "0 0 * * *" || *etl.TimetableDescription != "At 00:00" || len(etl.Owners) != 1 || etl.Owners[0] != "data" ||
 		len(etl.Tags) != 2 || (etl.NextDagrunLogicalDate == nil) != (etl.NextDagrunRunAfter == nil) {
 		t.Errorf("etl = %+v", etl)

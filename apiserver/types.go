@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gust-sched/gust/common/dagspec"
 	"github.com/gust-sched/gust/common/schedule"
 	"github.com/gust-sched/gust/metadb"
 )
@@ -76,7 +75,7 @@ func utcp(t *time.Time) *time.Time {
 	return &u
 }
 
-func (s *Server) dagResponse(d *metadb.DagRow, hasImportErrors bool, dag *dagspec.DAG) dagResponse {
+func (s *Server) dagResponse(d *metadb.DagRow, hasImportErrors bool) dagResponse {
 	tags := make([]dagTag, 0, len(d.Tags))
 	for _, t := range d.Tags {
 		tags = append(tags, dagTag{Name: t, DagID: d.DagID, DagDisplayName: d.DagID})
@@ -102,6 +101,7 @@ func (s *Server) dagResponse(d *metadb.DagRow, hasImportErrors bool, dag *dagspe
 		LastParsedTime: utcp(&d.LastParsedTime), BundleName: &bundle, RelativeFileloc: &rel, Fileloc: d.Fileloc,
 		Description: strp(d.Description), TimetableSummary: &summary, TimetableDescription: &desc, Tags: tags,
 		MaxActiveTasks: d.MaxActiveTasks, MaxActiveRuns: &maxRuns, HasImportErrors: hasImportErrors,
+		HasTaskConcurrencyLimits: d.HasTaskConcurrencyLimits,
 		NextDagrunLogicalDate: utcp(d.NextDagrun), NextDagrunDataIntervalStart: utcp(d.NextDagrunDataIntervalStart),
 		NextDagrunDataIntervalEnd: utcp(d.NextDagrunDataIntervalEnd),
 		Owners:                    owners, FileToken: fileToken(d.Fileloc),
@@ -110,13 +110,6 @@ func (s *Server) dagResponse(d *metadb.DagRow, hasImportErrors bool, dag *dagspe
 		// Until the scheduler has computed the next run, the time it will
 		// look again is no run's time.
 		resp.NextDagrunRunAfter = utcp(d.NextDagrunCreateAfter)
-	}
-	if dag != nil {
-		for _, t := range dag.Tasks {
-			if t.MaxActiveTIsPerDag > 0 {
-				resp.HasTaskConcurrencyLimits = true
-			}
-		}
 	}
 	return resp
 }

@@ -449,7 +449,12 @@ func (p *Processor) dagSync(d *dagspec.DAG, data []byte, hash string, src []byte
 	if maxTasks <= 0 {
 		maxTasks = p.opts.MaxActiveTasksPerDag
 	}
+	limits := false
+	for _, t := range d.Tasks {
+		limits = limits || t.MaxActiveTIsPerDag > 0
+	}
 	return metadb.DagSync{
+		HasTaskLimits:    limits,
 		DagID:            d.DagID,
 		Fileloc:          d.Fileloc,
 		Description:      d.Description,

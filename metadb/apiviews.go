@@ -68,7 +68,7 @@ func ListDAGsPage(ctx context.Context, q DBTX, f DagFilter, page Page) ([]*DagLi
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*DagListRow, error) {
 		var d DagListRow
 		err := r.Scan(&d.DagID, &d.IsPaused, &d.IsActive, &d.Fileloc, &d.Description, &d.Owners, &d.Tags,
-			&d.ScheduleInterval, &d.MaxActiveRuns, &d.MaxActiveTasks, &d.DagHash, &d.LastParsedTime,
+			&d.ScheduleInterval, &d.MaxActiveRuns, &d.MaxActiveTasks, &d.HasTaskConcurrencyLimits, &d.DagHash, &d.LastParsedTime,
 			&d.NextDagrun, &d.NextDagrunDataIntervalStart, &d.NextDagrunDataIntervalEnd, &d.NextDagrunCreateAfter,
 			&d.HasImportErrors)
 		return &d, err

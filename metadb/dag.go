@@ -29,6 +29,7 @@ type DagRow struct {
 	TimetableSummary            string     `json:"timetable_summary"`
 	MaxActiveRuns               int        `json:"max_active_runs"`
 	MaxActiveTasks              int        `json:"max_active_tasks"`
+	HasTaskConcurrencyLimits    bool       `json:"has_task_concurrency_limits"`
 	DagHash                     string     `json:"dag_hash"`
 	LastParsedTime              time.Time  `json:"last_parsed_time"`
 	NextDagrun                  *time.Time `json:"next_dagrun"`
@@ -38,13 +39,13 @@ type DagRow struct {
 }
 
 const dagColumns = `dag_id, is_paused, is_active, fileloc, coalesce(description, ''), coalesce(owners, ''), tags,
-	coalesce(schedule_interval, ''), max_active_runs, max_active_tasks, dag_hash, last_parsed_time,
+	coalesce(schedule_interval, ''), max_active_runs, max_active_tasks, has_task_concurrency_limits, dag_hash, last_parsed_time,
 	next_dagrun, next_dagrun_data_interval_start, next_dagrun_data_interval_end, next_dagrun_create_after`
 
 func scanDag(row pgx.Row) (*DagRow, error) {
 	var d DagRow
 	err := row.Scan(&d.DagID, &d.IsPaused, &d.IsActive, &d.Fileloc, &d.Description, &d.Owners, &d.Tags,
-		&d.ScheduleInterval, &d.MaxActiveRuns, &d.MaxActiveTasks, &d.DagHash, &d.LastParsedTime,
+		&d.ScheduleInterval, &d.MaxActiveRuns, &d.MaxActiveTasks, &d.HasTaskConcurrencyLimits, &d.DagHash, &d.LastParsedTime,
 		&d.NextDagrun, &d.NextDagrunDataIntervalStart, &d.NextDagrunDataIntervalEnd, &d.NextDagrunCreateAfter)
 	if err != nil {
 		return nil, err
@@ -63,6 +64,7 @@ type DagSync struct {
 	ScheduleInterval string
 	MaxActiveRuns    int
 	MaxActiveTasks   int
+	HasTaskLimits    bool // a task sets max_active_tis_per_dag
 	DagHash          string
 	Data             []byte // serialized DAG (JSON)
 	Source           string // the DAG file's text
@@ -79,16 +81,18 @@ func SyncDAG(ctx context.Context, tx pgx.Tx, s DagSync) (bool, error) {
 		s.Tags = []string{}
 	}
 	tag, err := tx.Exec(ctx, `INSERT INTO dag (dag_id, is_paused, is_active, fileloc, description, owners, tags,
-			schedule_interval, max_active_runs, max_active_tasks, dag_hash, last_parsed_time, next_dagrun_create_after)
-		VALUES ($1, $2, true, $3, $4, $5, $6, $7, $8, $9, $10, now(), now())
+			schedule_interval, max_active_runs, max_active_tasks, dag_hash, last_parsed_time, next_dagrun_create_after,
+			has_task_concurrency_limits)
+		VALUES ($1, $2, true, $3, $4, $5, $6, $7, $8, $9, $10, now(), now(), $11)
 		ON CONFLICT (dag_id) DO UPDATE SET is_active = true, fileloc = EXCLUDED.fileloc,
 			description = EXCLUDED.description, owners = EXCLUDED.owners, tags = EXCLUDED.tags,
 			schedule_interval = EXCLUDED.schedule_interval, max_active_runs = EXCLUDED.max_active_runs,
 			max_active_tasks = EXCLUDED.max_active_tasks, dag_hash = EXCLUDED.dag_hash,
+			has_task_concurrency_limits = EXCLUDED.has_task_concurrency_limits,
 			last_parsed_time = now(), next_dagrun_create_after = now()
 		WHERE dag.dag_hash <> EXCLUDED.dag_hash OR NOT dag.is_active OR dag.fileloc <> EXCLUDED.fileloc`,
 		s.DagID, s.PausedAtCreation, s.Fileloc, s.Description, s.Owners, s.Tags, s.ScheduleInterval,
-		s.MaxActiveRuns, s.MaxActiveTasks, s.DagHash)
+		s.MaxActiveRuns, s.MaxActiveTasks, s.DagHash, s.HasTaskLimits)
 	if err != nil {
 		return false, fmt.Errorf("upsert dag %s: %w", s.DagID, err)
 	}
@@ -312,4 +316,13 @@ func DagSource(ctx context.Context, q DBTX, dagID string, version int) (string, 
 		return "", n, nil
 	}
 	return *src, n, nil
+}
+
+// HasImportError reports whether a file has an import error.
+func HasImportError(ctx context.Context, q DBTX, filename string) (bool, error) {
+	var has bool
+	if err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM import_error WHERE filename = $1)`, filename).Scan(&has); err != nil {
+		return false, fmt.Errorf("check import errors of %s: %w", filename, err)
+	}
+	return has, nil
 }
