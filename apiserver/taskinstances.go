@@ -234,7 +234,7 @@ func (s *Server) getTaskInstances(w http.ResponseWriter, r *http.Request) error 
 			f.States[i] = "none"
 		}
 	}
-	page := q.page("map_index")
+	page := q.page() // the primary key's order (Airflow sorts by map_index, equal for unmapped tasks)
 	if err := q.err(); err != nil {
 		return err
 	}

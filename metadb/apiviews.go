@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -228,19 +229,28 @@ func ListTIsPage(ctx context.Context, q DBTX, f TIFilter, page Page) ([]*TIRow, 
 		AND ($9::int IS NULL OR ti.map_index = $9)
 		AND ($10::timestamptz IS NULL OR ti.start_date >= $10) AND ($11::timestamptz IS NULL OR ti.start_date <= $11)
 		AND ($12::timestamptz IS NULL OR ti.end_date >= $12) AND ($13::timestamptz IS NULL OR ti.end_date <= $13)
-		AND ($14::timestamptz IS NULL OR r.logical_date >= $14) AND ($15::timestamptz IS NULL OR r.logical_date <= $15)
 		AND ($16::float8 IS NULL OR ti.duration >= $16) AND ($17::float8 IS NULL OR ti.duration <= $17)
 		AND (cardinality($18::text[]) = 0 OR ti.dag_id = ANY($18)) AND (cardinality($19::text[]) = 0 OR ti.run_id = ANY($19))`
 	args := []any{f.DagID, f.RunID, nonNil(f.TaskIDs), f.TaskIDPattern, f.RunIDPatt, nonNil(f.States), nonNil(f.Pools),
 		nonNil(f.Queues), f.MapIndex, f.StartGTE, f.StartLTE, f.EndGTE, f.EndLTE, f.LogicalGTE, f.LogicalLTE, f.DurationGTE, f.DurationLTE,
 		nonNil(f.DagIDsIn), nonNil(f.RunIDsIn)}
-	from := ` FROM task_instance ti JOIN dag_run r ON r.dag_id = ti.dag_id AND r.run_id = ti.run_id WHERE `
+	// The run is joined to filter or sort only when asked (logical date,
+	// run_after); otherwise the page is cut from task_instance alone, in
+	// its primary key's order, and only its rows meet their runs.
+	from := ` FROM task_instance ti WHERE `
+	if f.LogicalGTE != nil || f.LogicalLTE != nil || strings.Contains(order, "r.") || strings.Contains(order, runAfter) {
+		from = ` FROM task_instance ti JOIN dag_run r ON r.dag_id = ti.dag_id AND r.run_id = ti.run_id WHERE
+			($14::timestamptz IS NULL OR r.logical_date >= $14) AND ($15::timestamptz IS NULL OR r.logical_date <= $15) AND `
+	} else {
+		where += ` AND $14::timestamptz IS NULL AND $15::timestamptz IS NULL`
+	}
 	var total int
 	if err := q.QueryRow(ctx, `SELECT count(*)`+from+where, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("count task instances: %w", err)
 	}
-	rows, err := q.Query(ctx, `SELECT `+tiColumnsQualified+`, r.logical_date, r.run_type, r.queued_at, r.data_interval_end, r.dag_hash, ti.updated_at`+
-		from+where+` ORDER BY `+order+fmt.Sprintf(` LIMIT %d OFFSET %d`, page.Limit, page.Offset), args...)
+	rows, err := q.Query(ctx, `SELECT `+tiColumnsQualified+`, r.logical_date, r.run_type, r.queued_at, r.data_interval_end, r.dag_hash, ti.updated_at
+		FROM (SELECT ti.*`+from+where+` ORDER BY `+order+fmt.Sprintf(` LIMIT %d OFFSET %d`, page.Limit, page.Offset)+`) ti
+		JOIN dag_run r ON r.dag_id = ti.dag_id AND r.run_id = ti.run_id ORDER BY `+order, args...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list task instances: %w", err)
 	}

@@ -91,3 +91,7 @@ func NotifySchedule(ctx context.Context, q DBTX) error {
 	}
 	return nil
 }
+
+// FromPool wraps an existing pool (benchmarks use it to count queries with
+// a tracer of their own).
+func FromPool(pool *pgxpool.Pool) *DB { return &DB{Pool: pool, url: pool.Config().ConnString()} }
