@@ -102,7 +102,7 @@ func (s *Server) dagResponse(d *metadb.DagRow, hasImportErrors bool) dagResponse
 		Description: strp(d.Description), TimetableSummary: &summary, TimetableDescription: &desc, Tags: tags,
 		MaxActiveTasks: d.MaxActiveTasks, MaxActiveRuns: &maxRuns, HasImportErrors: hasImportErrors,
 		HasTaskConcurrencyLimits: d.HasTaskConcurrencyLimits,
-		NextDagrunLogicalDate: utcp(d.NextDagrun), NextDagrunDataIntervalStart: utcp(d.NextDagrunDataIntervalStart),
+		NextDagrunLogicalDate:    utcp(d.NextDagrun), NextDagrunDataIntervalStart: utcp(d.NextDagrunDataIntervalStart),
 		NextDagrunDataIntervalEnd: utcp(d.NextDagrunDataIntervalEnd),
 		Owners:                    owners, FileToken: fileToken(d.Fileloc),
 	}
