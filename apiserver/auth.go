@@ -70,7 +70,10 @@ func (s *Server) authenticate(r *http.Request) (principal, error) {
 	h := r.Header.Get("Authorization")
 	scheme, token, ok := strings.Cut(h, " ")
 	if h == "" || !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
-		if c, err := r.Cookie(tokenCookie); err == nil && c.Value != "" {
+		// The web UI's cookie authenticates reads only until its writes
+		// carry a CSRF token: a cross-site form must not be able to write.
+		safe := r.Method == http.MethodGet || r.Method == http.MethodHead
+		if c, err := r.Cookie(tokenCookie); err == nil && c.Value != "" && safe {
 			token = c.Value
 		} else {
 			return principal{}, errorf(http.StatusUnauthorized, "Not authenticated")
