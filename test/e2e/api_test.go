@@ -188,3 +188,72 @@ api_dag:
 		t.Errorf("deleted user's token: %d, want 401", code)
 	}
 }
+
+// TestBackfillThroughScheduler: a backfill made through the API runs its
+// runs under its own max_active_runs (never two at once here), waits while
+// paused, and is marked completed when its last run ends.
+func TestBackfillThroughScheduler(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t)
+	c.WriteDAG("bf.yaml", `
+bf:
+  schedule: "@daily"
+  catchup: false
+  default_args: {start_date: 2024-01-01}
+  tasks:
+    a: {operator: bash, bash_command: 'sleep 0.5'}
+`)
+	c.MustRun("users", "create", "-u", "op", "-r", "Op", "-p", "op-pass")
+	c.Start("api", "api-server")
+	c.Start("scheduler", "scheduler")
+	c.Start("worker", "worker", "-c", "4")
+	c.WaitParsed(30*time.Second, "bf")
+	api := apiClient{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", c.APIPort)}
+	testenv.Eventually(t, 30*time.Second, "the api-server to answer", func() (bool, string) {
+		resp, err := http.Get(api.base + "/api/v2/version")
+		if err != nil {
+			return false, err.Error()
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200, ""
+	})
+	api.token = api.login("op", "op-pass")
+	code, b := api.do("POST", "/api/v2/backfills", map[string]any{"dag_id": "bf", "from_date": "2024-03-01T00:00:00Z",
+		"to_date": "2024-03-04T00:00:00Z", "max_active_runs": 1})
+	var bf struct {
+		ID          int64   `json:"id"`
+		CompletedAt *string `json:"completed_at"`
+		IsPaused    bool    `json:"is_paused"`
+	}
+	if code != 200 || json.Unmarshal(b, &bf) != nil {
+		t.Fatalf("create backfill: %d %s", code, b)
+	}
+	maxRunning := 0
+	testenv.Eventually(t, 90*time.Second, "the backfill to complete", func() (bool, string) {
+		running := 0
+		for _, r := range c.Runs("bf") {
+			if r.State == "running" && r.RunType == "backfill" {
+				running++
+			}
+		}
+		maxRunning = max(maxRunning, running)
+		code, b := api.do("GET", fmt.Sprintf("/api/v2/backfills/%d", bf.ID), nil)
+		if code != 200 || json.Unmarshal(b, &bf) != nil {
+			return false, string(b)
+		}
+		return bf.CompletedAt != nil, string(b)
+	})
+	runs := c.Runs("bf")
+	backfillRuns := 0
+	for _, r := range runs {
+		if r.RunType == "backfill" {
+			backfillRuns++
+			if r.State != "success" {
+				t.Errorf("backfill run %s: %s", r.RunID, r.State)
+			}
+		}
+	}
+	if backfillRuns != 4 || maxRunning > 1 {
+		t.Errorf("%d backfill runs, at most %d running at once; want 4, one at a time", backfillRuns, maxRunning)
+	}
+}
