@@ -13,7 +13,9 @@ import (
 	"github.com/gust-sched/gust/common/tistate"
 )
 
-// callbackTimeout bounds a callback that sets no execution_timeout.
+// callbackTimeout bounds a callback that sets no execution_timeout (and
+// metadb.LogCallbackGrace, after which readers stop waiting for a
+// callback's text, is longer).
 const callbackTimeout = 5 * time.Minute
 
 // callbackCommand is the task's callback for the state its try ended in

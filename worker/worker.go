@@ -229,22 +229,35 @@ func (w *Worker) heartbeatLoop(ctx context.Context) {
 		if len(tries) == 0 {
 			continue
 		}
+		// Each try's new text, whole, until the statement carries
+		// heartbeatLogBudget bytes; the others' wait for the next one (the
+		// map's order varies, so none waits for long).
 		shipments := make([]shipment, len(ships))
 		var logs []metadb.LogChunk
+		size := 0
 		for i, s := range ships {
+			if size >= heartbeatLogBudget {
+				break
+			}
 			shipments[i] = s.take(false)
-			logs = append(logs, shipments[i].chunks...)
+			for _, c := range shipments[i].chunks {
+				logs = append(logs, c)
+				size += len(c.Content)
+			}
 		}
 		hctx, cancel := context.WithTimeout(ctx, w.opts.HeartbeatInterval)
 		gone, err := metadb.HeartbeatTIs(hctx, w.db.Pool, w.opts.Hostname, tries, logs...)
+		cancel()
 		if err != nil && len(logs) > 0 && !metadb.IsTransient(err) {
 			// The log must never cost a heartbeat (the try would be
-			// declared a zombie): heartbeat without it.
+			// declared a zombie): heartbeat without it (a statement that
+			// failed or took too long), and keep it for the next one.
 			w.logger.Warn("cannot store task logs with the heartbeat; heartbeating without them", logkey.Err, err)
 			logs = nil
+			hctx, cancel := context.WithTimeout(ctx, w.opts.HeartbeatInterval)
 			gone, err = metadb.HeartbeatTIs(hctx, w.db.Pool, w.opts.Hostname, tries)
+			cancel()
 		}
-		cancel()
 		if err != nil {
 			w.logger.Warn("heartbeat of running tasks failed", "err", err)
 			continue
@@ -265,6 +278,10 @@ func (w *Worker) heartbeatLoop(ctx context.Context) {
 		w.mu.Unlock()
 	}
 }
+
+// heartbeatLogBudget is about how many bytes of task logs one heartbeat
+// carries: beyond it, the rest waits for the next heartbeat.
+const heartbeatLogBudget = 4 << 20
 
 // JobType is the job table's name for worker processes; `gust jobs check
 // --job-type WorkerJob --local` is a worker's health check.
