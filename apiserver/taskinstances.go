@@ -33,7 +33,7 @@ func (s *Server) routesTaskInstances(r *router) {
 		"{map_index}": s.getTaskInstance, "tries": s.getTaskInstanceTries, "tries/{task_try_number}": s.getTaskInstanceTry,
 		"dependencies": s.getTaskInstanceDependencies, "listMapped": s.getMappedTaskInstances,
 		"{map_index}/tries": s.getTaskInstanceTries, "{map_index}/tries/{task_try_number}": s.getTaskInstanceTry,
-		"{map_index}/dependencies": s.getTaskInstanceDependencies,
+		"{map_index}/dependencies": s.getTaskInstanceDependencies, "logs/{try_number}": s.getLog, "{map_index}/logs/{try_number}": s.getLog,
 	}))
 	r.handle("PATCH "+ti+"/{task_id}/{rest...}", auth.User, s.dispatch(map[string]handlerFunc{
 		"dry_run": s.patchTaskInstanceDryRun, "{map_index}": s.patchTaskInstance, "{map_index}/dry_run": s.patchTaskInstanceDryRun,

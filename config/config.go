@@ -104,6 +104,7 @@ type Celery struct {
 type Logging struct {
 	BaseLogFolder string
 	LoggingLevel  string
+	MaxLogSize    int64 // bytes of a try's log kept in Postgres; 0: no limit
 }
 
 // Monitor is the [monitor] section (the Redis monitor plane).
@@ -323,6 +324,9 @@ func (c *Config) validate() error {
 	positive("[celery] worker_concurrency", c.Celery.WorkerConcurrency)
 	positive("[celery] worker_prefetch_multiplier", c.Celery.WorkerPrefetchMultiplier)
 	positive("[database] max_conns", c.Database.MaxConns)
+	if c.Logging.MaxLogSize < 0 {
+		errs = append(errs, fmt.Errorf("[logging] max_log_size must not be negative (0: no limit), got %d", c.Logging.MaxLogSize))
+	}
 	if c.Core.DefaultPoolTaskSlotCount < 0 {
 		errs = append(errs, fmt.Errorf("[core] default_pool_task_slot_count must not be negative"))
 	}
@@ -380,6 +384,17 @@ func integer(p func(*Config) *int) func(*Config, string) error {
 		n, err := strconv.Atoi(v)
 		if err != nil {
 			return fmt.Errorf("not an integer")
+		}
+		*p(c) = n
+		return nil
+	}
+}
+
+func bytesize(p func(*Config) *int64) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("not a number of bytes")
 		}
 		*p(c) = n
 		return nil

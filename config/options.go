@@ -98,6 +98,8 @@ func options(home string) []Option {
 			path(func(c *Config) *string { return &c.Logging.BaseLogFolder })},
 		{"logging", "logging_level", "INFO", "DEBUG, INFO, WARNING or ERROR.",
 			str(func(c *Config) *string { return &c.Logging.LoggingLevel })},
+		{"logging", "max_log_size", "10485760", "Bytes of a try's log kept in the database (gust's key; Airflow has none): the first and last halves, with a line saying how much was left out between. The default, 10 MiB, bounds the database and the worker's memory per running try; 0 keeps everything. The worker's log file always keeps everything.",
+			bytesize(func(c *Config) *int64 { return &c.Logging.MaxLogSize })},
 
 		// [monitor]
 		{"monitor", "redis_url", "redis://127.0.0.1:6379/0", "Redis URL of the monitor plane; its path is the DB number.",

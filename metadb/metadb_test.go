@@ -116,14 +116,14 @@ func TestClaimIsGuarded(t *testing.T) {
 	if err != nil || len(queued) != 1 || queued[0] != try {
 		t.Fatalf("mark queued: %v, %v", queued, err)
 	}
-	if _, ok, err := metadb.Claim(ctx, db.Pool, metadb.TryKey{TIKey: key, TryNumber: 2}, "w", 1); ok || err != nil {
+	if _, _, ok, err := metadb.Claim(ctx, db.Pool, metadb.TryKey{TIKey: key, TryNumber: 2}, "w", 1); ok || err != nil {
 		t.Fatalf("claim of a wrong try number: ok=%v err=%v", ok, err)
 	}
 	var wins sync.WaitGroup
 	results := make(chan bool, 8)
 	for i := 0; i < 8; i++ {
 		wins.Go(func() {
-			_, ok, err := metadb.Claim(ctx, db.Pool, try, "w", 1)
+			_, _, ok, err := metadb.Claim(ctx, db.Pool, try, "w", 1)
 			if err != nil {
 				t.Error(err)
 			}

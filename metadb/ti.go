@@ -324,44 +324,58 @@ func RequeueUnpublished(ctx context.Context, q DBTX, tries []TryKey) error {
 
 // Claim is the worker's guarded queued -> running transition for one try.
 // ok is false when the try is not queued any more (a stale or duplicate
-// message): the caller acks the message and does nothing.
-func Claim(ctx context.Context, q DBTX, t TryKey, hostname string, pid int) (ti *TaskInstance, ok bool, err error) {
-	ti, err = scanTI(q.QueryRow(ctx, `UPDATE task_instance SET state = 'running', hostname = $6, pid = $7,
+// message): the caller acks the message and does nothing. The same
+// statement says where the try's stored log ends (a rescheduled sensor
+// claims its try again and appends to its log).
+func Claim(ctx context.Context, q DBTX, t TryKey, hostname string, pid int) (ti *TaskInstance, log LogResume, ok bool, err error) {
+	row := q.QueryRow(ctx, `UPDATE task_instance SET state = 'running', hostname = $6, pid = $7,
 			start_date = now(), end_date = NULL, duration = NULL, last_heartbeat_at = now(), updated_at = now(),
 			sensor_started_at = coalesce(sensor_started_at, now())
 		WHERE dag_id = $1 AND run_id = $2 AND task_id = $3 AND map_index = $4 AND try_number = $5 AND state = 'queued'
-		RETURNING `+tiColumns, t.DagID, t.RunID, t.TaskID, t.MapIndex, t.TryNumber, hostname, pid))
+		RETURNING `+tiColumns+`, `+logResumeColumns, t.DagID, t.RunID, t.TaskID, t.MapIndex, t.TryNumber, hostname, pid)
+	var x TaskInstance
+	err = row.Scan(&x.DagID, &x.RunID, &x.TaskID, &x.MapIndex, &x.State, &x.TryNumber, &x.MaxTries, &x.Operator,
+		&x.Pool, &x.PoolSlots, &x.Queue, &x.PriorityWeight, &x.Hostname, &x.PID, &x.QueuedDttm, &x.QueuedByJobID,
+		&x.StartDate, &x.EndDate, &x.Duration, &x.NextRetryAt, &x.LastHeartbeatAt, &x.SensorStartedAt, &x.Note,
+		&log.End, &log.NextSeq, &log.HeadSize, &log.HasTail)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, false, nil
+		return nil, log, false, nil
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("claim %s try %d: %w", t.TIKey, t.TryNumber, err)
+		return nil, log, false, fmt.Errorf("claim %s try %d: %w", t.TIKey, t.TryNumber, err)
 	}
-	return ti, true, nil
+	return &x, log, true, nil
 }
 
 // Finish writes the outcome of a running try: success, failed, skipped or
 // up_for_retry (with nextRetryAt). It is guarded by the try number and the
 // running state, so a try that was meanwhile declared a zombie or cleared is
-// not overwritten; ok says whether it applied.
-func Finish(ctx context.Context, q DBTX, t TryKey, state string, nextRetryAt *time.Time) (ok bool, err error) {
-	return finish(ctx, q, t, state, nextRetryAt, false)
+// not overwritten; ok says whether it applied. The same statement stores
+// the rest of the try's log (stored whether the outcome applies or not).
+func Finish(ctx context.Context, q DBTX, t TryKey, state string, nextRetryAt *time.Time, logs ...LogChunk) (ok bool, err error) {
+	return finish(ctx, q, t, state, nextRetryAt, false, logs)
 }
 
 // HandBack ends a try that a worker's shutdown interrupted: the task
 // instance goes to up_for_retry due now, and the interrupted try does not
 // count against its retries (max_tries + 1), so that nothing is lost.
-func HandBack(ctx context.Context, q DBTX, t TryKey) (ok bool, err error) {
+func HandBack(ctx context.Context, q DBTX, t TryKey, logs ...LogChunk) (ok bool, err error) {
 	now := time.Now()
-	return finish(ctx, q, t, "up_for_retry", &now, true)
+	return finish(ctx, q, t, "up_for_retry", &now, true, logs)
 }
 
-func finish(ctx context.Context, q DBTX, t TryKey, state string, nextRetryAt *time.Time, extraTry bool) (ok bool, err error) {
-	tag, err := q.Exec(ctx, `UPDATE task_instance SET state = $6, end_date = now(),
+func finish(ctx context.Context, q DBTX, t TryKey, state string, nextRetryAt *time.Time, extraTry bool, logs []LogChunk) (ok bool, err error) {
+	with := ""
+	args := []any{t.DagID, t.RunID, t.TaskID, t.MapIndex, t.TryNumber, state, nextRetryAt, extraTry}
+	if len(logs) > 0 {
+		with = "WITH " + logInsertCTE(len(args)+1) + " "
+		args = append(args, logArgs(logs)...)
+	}
+	tag, err := q.Exec(ctx, with+`UPDATE task_instance SET state = $6, end_date = now(),
 			duration = extract(epoch FROM now() - start_date), next_retry_at = $7, updated_at = now(),
 			max_tries = max_tries + CASE WHEN $8 THEN 1 ELSE 0 END
 		WHERE dag_id = $1 AND run_id = $2 AND task_id = $3 AND map_index = $4 AND try_number = $5 AND state = 'running'`,
-		t.DagID, t.RunID, t.TaskID, t.MapIndex, t.TryNumber, state, nextRetryAt, extraTry)
+		args...)
 	if err != nil {
 		return false, fmt.Errorf("finish %s try %d as %s: %w", t.TIKey, t.TryNumber, state, err)
 	}
@@ -370,8 +384,9 @@ func finish(ctx context.Context, q DBTX, t TryKey, state string, nextRetryAt *ti
 
 // HeartbeatTIs refreshes last_heartbeat_at of the tries a worker runs and
 // returns those that are no longer running that try (cleared, failed as a
-// zombie, ...): the worker stops them.
-func HeartbeatTIs(ctx context.Context, q DBTX, hostname string, tries []TryKey) ([]TryKey, error) {
+// zombie, ...): the worker stops them. The same statement stores the log
+// chunks the tries wrote since the last heartbeat.
+func HeartbeatTIs(ctx context.Context, q DBTX, hostname string, tries []TryKey, logs ...LogChunk) ([]TryKey, error) {
 	if len(tries) == 0 {
 		return nil, nil
 	}
@@ -381,11 +396,17 @@ func HeartbeatTIs(ctx context.Context, q DBTX, hostname string, tries []TryKey) 
 		keys[i], nums[i] = t.TIKey, int32(t.TryNumber)
 	}
 	dags, runs, tasks, idx := keyArrays(keys)
-	rows, err := q.Query(ctx, `UPDATE task_instance ti SET last_heartbeat_at = now()
+	args := []any{dags, runs, tasks, idx, nums, hostname}
+	with := ""
+	if len(logs) > 0 {
+		with = "WITH " + logInsertCTE(len(args)+1) + " "
+		args = append(args, logArgs(logs)...)
+	}
+	rows, err := q.Query(ctx, with+`UPDATE task_instance ti SET last_heartbeat_at = now()
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[]) AS k(dag_id, run_id, task_id, map_index, try)
 		WHERE ti.dag_id = k.dag_id AND ti.run_id = k.run_id AND ti.task_id = k.task_id AND ti.map_index = k.map_index
 			AND ti.try_number = k.try AND ti.state = 'running' AND ti.hostname = $6
-		RETURNING ti.dag_id, ti.run_id, ti.task_id, ti.map_index, ti.try_number`, dags, runs, tasks, idx, nums, hostname)
+		RETURNING ti.dag_id, ti.run_id, ti.task_id, ti.map_index, ti.try_number`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("heartbeat task instances: %w", err)
 	}

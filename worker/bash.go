@@ -20,9 +20,12 @@ import (
 )
 
 // taskLog is one try's log: a file on a worker, stdout in `dags test`.
+// On a worker, what is written also goes to the try's shipper, which
+// stores it in Postgres with the heartbeats and the result.
 type taskLog struct {
-	mu sync.Mutex
-	f  io.WriteCloser
+	mu   sync.Mutex
+	f    io.WriteCloser
+	ship *logShipper // nil: not shipped
 }
 
 func openTaskLog(path string) (*taskLog, error) {
@@ -37,18 +40,21 @@ func openTaskLog(path string) (*taskLog, error) {
 }
 
 func (l *taskLog) line(level, format string, args ...any) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	fmt.Fprintf(l.f, "[%s] {gust} %s - %s\n", time.Now().UTC().Format("2006-01-02T15:04:05.000Z07:00"), level, fmt.Sprintf(format, args...))
+	s := fmt.Sprintf("[%s] {gust} %s - %s\n", time.Now().UTC().Format("2006-01-02T15:04:05.000Z07:00"), level, fmt.Sprintf(format, args...))
+	_, _ = l.Write([]byte(s))
 }
 
 func (l *taskLog) Infof(format string, args ...any)  { l.line("INFO", format, args...) }
 func (l *taskLog) Errorf(format string, args ...any) { l.line("ERROR", format, args...) }
 
-// Write lets the task's output go to the log, between our own lines.
+// Write lets the task's output go to the log, between our own lines. The
+// shipper takes it even when the file cannot.
 func (l *taskLog) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.ship != nil {
+		_, _ = l.ship.Write(p)
+	}
 	return l.f.Write(p)
 }
 

@@ -13,35 +13,37 @@ import (
 	"github.com/gust-sched/gust/common/tistate"
 )
 
-// callbackTimeout bounds a callback that sets no execution_timeout.
+// callbackTimeout bounds a callback that sets no execution_timeout (and
+// metadb.LogCallbackGrace, after which readers stop waiting for a
+// callback's text, is longer).
 const callbackTimeout = 5 * time.Minute
 
-// runCallback runs the task's callback for the state its try ended in, in
-// the try's log, with the task's template context and environment plus
-// GUST_TASK_STATE and GUST_TASK_REASON. A failing callback is logged; it
-// never changes the task's state.
-func (w *Worker) runCallback(ctx context.Context, log *slog.Logger, res result, state string) {
+// callbackCommand is the task's callback for the state its try ended in
+// ("" for none).
+func callbackCommand(res result, state string) string {
 	if res.task == nil || res.dag == nil || res.run == nil || res.ti == nil {
-		return
+		return ""
 	}
-	var cmd string
 	switch state {
 	case tistate.Success:
-		cmd = res.task.OnSuccessCallback
+		return res.task.OnSuccessCallback
 	case tistate.Failed:
-		cmd = res.task.OnFailureCallback
+		return res.task.OnFailureCallback
 	case tistate.UpForRetry:
-		cmd = res.task.OnRetryCallback
+		return res.task.OnRetryCallback
 	}
+	return ""
+}
+
+// runCallback runs the task's callback for the state its try ended in, in
+// the try's log tl, with the task's template context and environment plus
+// GUST_TASK_STATE and GUST_TASK_REASON. A failing callback is logged; it
+// never changes the task's state.
+func (w *Worker) runCallback(ctx context.Context, log *slog.Logger, res result, state string, tl *taskLog) {
+	cmd := callbackCommand(res, state)
 	if cmd == "" {
 		return
 	}
-	tl, err := openTaskLog(LogPath(w.opts.BaseLogFolder, res.ti.TIKey, res.ti.TryNumber))
-	if err != nil {
-		log.Warn("cannot open the task log for its callback", logkey.Err, err)
-		return
-	}
-	defer tl.Close()
 	tl.Infof("Running the %s callback", state)
 	task := *res.task
 	task.BashCommand = cmd

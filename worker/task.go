@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -36,10 +37,11 @@ func (w *Worker) handle(ctx context.Context, d broker.Delivery) {
 	w.event(monitor.Event{Type: "task-received", DagID: m.DagID, RunID: m.RunID, TaskID: m.TaskID, MapIndex: m.MapIndex, TryNumber: m.TryNumber})
 
 	var ti *metadb.TaskInstance
+	var resume metadb.LogResume
 	var claimed bool
 	err := metadb.Retry(ctx, log, "claim", func(ctx context.Context) error {
 		var err error
-		ti, claimed, err = metadb.Claim(ctx, w.db.Pool, try, w.opts.Hostname, os.Getpid())
+		ti, resume, claimed, err = metadb.Claim(ctx, w.db.Pool, try, w.opts.Hostname, os.Getpid())
 		return err
 	})
 	if err != nil {
@@ -58,22 +60,41 @@ func (w *Worker) handle(ctx context.Context, d broker.Delivery) {
 		return
 	}
 
+	// The try's log goes to its file and, through its shipper, to Postgres.
+	logPath := LogPath(w.opts.BaseLogFolder, ti.TIKey, ti.TryNumber)
+	tl, openErr := openTaskLog(logPath)
+	if openErr != nil {
+		log.Error("cannot open task log", logkey.Err, openErr)
+		tl = &taskLog{f: nopCloser{io.Discard}}
+	}
+	defer tl.Close()
+	ship := newLogShipper(try, w.opts.MaxLogSize, resume)
+	tl.ship = ship
+
 	taskCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	w.mu.Lock()
-	w.running[try] = cancel
+	w.running[try] = &runningTry{cancel: cancel, log: ship}
 	w.mu.Unlock()
 	w.active.Add(1)
-	defer func() {
+	// The try stops heartbeating once its result is recorded.
+	stopRunning := sync.OnceFunc(func() {
 		w.mu.Lock()
 		delete(w.running, try)
 		w.mu.Unlock()
 		w.active.Add(-1)
-	}()
+	})
+	defer stopRunning()
 	w.event(monitor.Event{Type: "task-started", DagID: m.DagID, RunID: m.RunID, TaskID: m.TaskID, MapIndex: m.MapIndex, TryNumber: m.TryNumber})
 	start := time.Now()
 
-	res := w.run(taskCtx, log, ti)
+	var res result
+	if openErr != nil {
+		tl.Errorf("cannot write the log file %s: %v", logPath, openErr)
+		res = result{state: tistate.Failed, reason: openErr.Error()}
+	} else {
+		res = w.run(taskCtx, log, ti, tl)
+	}
 
 	state := res.state
 	nextRetry := res.rescheduleAt
@@ -93,46 +114,39 @@ func (w *Worker) handle(ctx context.Context, d broker.Delivery) {
 	if handBack {
 		state = tistate.UpForRetry
 	}
+	// The rest of the log rides the result's statement; a callback's text
+	// follows in one more statement, and a mark says it will.
+	callback := !handBack && callbackCommand(res, state) != ""
+	ship.setCallback(callback)
+	sh := ship.take(true)
+	logs := sh.chunks
 	var applied bool
 	err = metadb.Retry(ctx, log, "record result", func(ctx context.Context) error {
-		return w.db.InTx(ctx, func(tx pgx.Tx) error {
-			var err error
-			if handBack {
-				applied, err = metadb.HandBack(ctx, tx, try)
-			} else {
-				applied, err = metadb.Finish(ctx, tx, try, state, nextRetry)
-			}
-			if err == nil && applied && state == tistate.Success {
-				// XComs land with the success, so that downstream tasks,
-				// which start after it, always see them; a try starts clean.
-				// A first try has no earlier XComs to clear.
-				if try.TryNumber > 1 {
-					if err := metadb.ClearXComs(ctx, tx, try.TIKey); err != nil {
-						return err
-					}
-				}
-				for _, k := range sortedKeys(res.xcoms) {
-					if err := metadb.PushXCom(ctx, tx, try.TIKey, k, res.xcoms[k]); err != nil {
-						return err
-					}
-				}
-				if err := metadb.SkipTIs(ctx, tx, try.DagID, try.RunID, res.skip); err != nil {
-					return err
-				}
-			}
-			if err != nil {
-				return err
-			}
-			return metadb.NotifySchedule(ctx, tx)
-		})
+		var err error
+		applied, err = w.recordResult(ctx, try, state, nextRetry, handBack, res, logs)
+		if err != nil && len(logs) > 0 && !metadb.IsTransient(err) {
+			// The log must never cost the result: record it alone, and
+			// leave the log for the statement after the callback.
+			log.Warn("cannot store the task log with the result; recording the result without it", logkey.Err, err)
+			logs = nil
+			applied, err = w.recordResult(ctx, try, state, nextRetry, handBack, res, nil)
+		}
+		return err
 	})
+	if err == nil && len(logs) > 0 {
+		ship.ack(sh)
+	}
+	stopRunning()
+	ship.setCallback(false)
 	runtime := time.Since(start).Seconds()
 	if err != nil {
 		log.Error("cannot record task result", "state", state, logkey.Err, err)
+		w.shipRest(ctx, log, ship, callback)
 		return
 	}
 	if !applied {
 		log.Warn("task result not recorded: the try was changed externally meanwhile", "state", state)
+		w.shipRest(ctx, log, ship, callback)
 		return
 	}
 	w.processed.Add(1)
@@ -153,7 +167,75 @@ func (w *Worker) handle(ctx context.Context, d broker.Delivery) {
 	}
 	w.event(ev)
 	log.Info("task finished", "state", state, "runtime_s", runtime, "reason", res.reason)
-	w.runCallback(ctx, log, res, state)
+	if callback {
+		w.runCallback(ctx, log, res, state, tl)
+	}
+	w.shipRest(ctx, log, ship, callback)
+}
+
+// recordResult writes a try's outcome, its XComs and skips, and the rest of
+// its log in one transaction.
+func (w *Worker) recordResult(ctx context.Context, try metadb.TryKey, state string, nextRetry *time.Time, handBack bool,
+	res result, logs []metadb.LogChunk) (applied bool, err error) {
+	err = w.db.InTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		if handBack {
+			applied, err = metadb.HandBack(ctx, tx, try, logs...)
+		} else {
+			applied, err = metadb.Finish(ctx, tx, try, state, nextRetry, logs...)
+		}
+		if err == nil && applied && state == tistate.Success {
+			// XComs land with the success, so that downstream tasks,
+			// which start after it, always see them; a try starts clean.
+			// A first try has no earlier XComs to clear.
+			if try.TryNumber > 1 {
+				if err := metadb.ClearXComs(ctx, tx, try.TIKey); err != nil {
+					return err
+				}
+			}
+			for _, k := range sortedKeys(res.xcoms) {
+				if err := metadb.PushXCom(ctx, tx, try.TIKey, k, res.xcoms[k]); err != nil {
+					return err
+				}
+			}
+			if err := metadb.SkipTIs(ctx, tx, try.DagID, try.RunID, res.skip); err != nil {
+				return err
+			}
+		}
+		if err != nil {
+			return err
+		}
+		return metadb.NotifySchedule(ctx, tx)
+	})
+	return applied, err
+}
+
+// shipRestTimeout bounds the last shipment of a try's log.
+const shipRestTimeout = 30 * time.Second
+
+// shipRest stores what the log gained after the result (a callback's
+// text), and ends the log when its result left the callback mark: one
+// statement, and none when there is nothing to store. Failing, the text is
+// still in the log file.
+func (w *Worker) shipRest(ctx context.Context, log *slog.Logger, ship *logShipper, marked bool) {
+	sh := ship.take(true)
+	var ended []metadb.TryKey
+	if marked {
+		ended = []metadb.TryKey{ship.try}
+	}
+	if len(sh.chunks) == 0 && len(ended) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shipRestTimeout)
+	defer cancel()
+	err := metadb.Retry(ctx, log, "store task log", func(ctx context.Context) error {
+		return metadb.AppendTaskLog(ctx, w.db.Pool, sh.chunks, ended)
+	})
+	if err != nil {
+		log.Warn("cannot store the end of the task log in the database (it is in the log file)", logkey.Err, err)
+		return
+	}
+	ship.ack(sh)
 }
 
 func secs(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
@@ -172,21 +254,15 @@ type result struct {
 	logicalDate  time.Time
 }
 
-// run executes a claimed try and returns its outcome. It never panics on
-// bad input: every problem becomes a failed try with a reason in its log.
-func (w *Worker) run(ctx context.Context, log *slog.Logger, ti *metadb.TaskInstance) result {
-	logPath := LogPath(w.opts.BaseLogFolder, ti.TIKey, ti.TryNumber)
-	tl, err := openTaskLog(logPath)
-	if err != nil {
-		log.Error("cannot open task log", logkey.Err, err)
-		return result{state: tistate.Failed, reason: err.Error()}
-	}
-	defer tl.Close()
+// run executes a claimed try, logging to tl, and returns its outcome. It
+// never panics on bad input: every problem becomes a failed try with a
+// reason in its log.
+func (w *Worker) run(ctx context.Context, log *slog.Logger, ti *metadb.TaskInstance, tl *taskLog) result {
 	tl.Infof("Executing %s on %s (try %d of %d), worker %s", ti.TaskID, ti.RunID, ti.TryNumber, ti.MaxTries+1, w.opts.Hostname)
 
 	var run *metadb.DagRun
 	var dag *dagspec.DAG
-	err = metadb.Retry(ctx, log, "load task", func(ctx context.Context) error {
+	err := metadb.Retry(ctx, log, "load task", func(ctx context.Context) error {
 		var err error
 		if run, err = metadb.GetDagRun(ctx, w.db.Pool, ti.DagID, ti.RunID); err != nil {
 			return err

@@ -30,6 +30,10 @@ type Options struct {
 	PrefetchMultiplier int
 	Broker             broker.Options
 	BaseLogFolder      string
+	// MaxLogSize bounds what a try's log keeps in Postgres, in bytes: the
+	// first and last halves ([logging] max_log_size; 0: no limit). The
+	// log file keeps everything.
+	MaxLogSize int64
 	// HeartbeatInterval is how often running tries heartbeat in Postgres
 	// ([scheduler] job_heartbeat_sec).
 	HeartbeatInterval time.Duration
@@ -54,7 +58,7 @@ type Worker struct {
 	jobID   int64 // the job row, once registered (heartbeat loop only)
 
 	mu      sync.Mutex
-	running map[metadb.TryKey]context.CancelCauseFunc
+	running map[metadb.TryKey]*runningTry
 
 	active                                atomic.Int64
 	processed, succeeded, failed, retried atomic.Int64
@@ -89,7 +93,7 @@ func New(opts Options, db *metadb.DB, mon *monitor.Publisher, logger *slog.Logge
 		logger:  logger.With(logkey.Worker, opts.Hostname),
 		dags:    metadb.NewDAGCache(256),
 		store:   &DBStore{DB: db, Keyring: opts.Keyring},
-		running: map[metadb.TryKey]context.CancelCauseFunc{},
+		running: map[metadb.TryKey]*runningTry{},
 		abort:   make(chan struct{}),
 	}, nil
 }
@@ -185,16 +189,24 @@ consume:
 
 var errShutdown = errors.New("worker shut down before the task finished")
 
+// runningTry is a try between its claim and its recorded result.
+type runningTry struct {
+	cancel context.CancelCauseFunc
+	log    *logShipper
+}
+
 func (w *Worker) killAll(cause error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for _, cancel := range w.running {
-		cancel(cause)
+	for _, r := range w.running {
+		r.cancel(cause)
 	}
 }
 
-// heartbeatLoop refreshes the heartbeat of running tries and stops the ones
-// that are no longer this worker's to run (cleared, or declared zombies).
+// heartbeatLoop refreshes the heartbeat of running tries, storing what
+// their logs gained since the last one in the same statement, and stops the
+// tries that are no longer this worker's to run (cleared, or declared
+// zombies). A failed heartbeat keeps the log for the next one.
 func (w *Worker) heartbeatLoop(ctx context.Context) {
 	w.jobHeartbeat(ctx)
 	t := time.NewTicker(w.opts.HeartbeatInterval)
@@ -208,31 +220,68 @@ func (w *Worker) heartbeatLoop(ctx context.Context) {
 		w.jobHeartbeat(ctx)
 		w.mu.Lock()
 		tries := make([]metadb.TryKey, 0, len(w.running))
-		for k := range w.running {
+		ships := make([]*logShipper, 0, len(w.running))
+		for k, r := range w.running {
 			tries = append(tries, k)
+			ships = append(ships, r.log)
 		}
 		w.mu.Unlock()
 		if len(tries) == 0 {
 			continue
 		}
+		// Each try's new text, whole, until the statement carries
+		// heartbeatLogBudget bytes; the others' wait for the next one (the
+		// map's order varies, so none waits for long).
+		shipments := make([]shipment, len(ships))
+		var logs []metadb.LogChunk
+		size := 0
+		for i, s := range ships {
+			if size >= heartbeatLogBudget {
+				break
+			}
+			shipments[i] = s.take(false)
+			for _, c := range shipments[i].chunks {
+				logs = append(logs, c)
+				size += len(c.Content)
+			}
+		}
 		hctx, cancel := context.WithTimeout(ctx, w.opts.HeartbeatInterval)
-		gone, err := metadb.HeartbeatTIs(hctx, w.db.Pool, w.opts.Hostname, tries)
+		gone, err := metadb.HeartbeatTIs(hctx, w.db.Pool, w.opts.Hostname, tries, logs...)
 		cancel()
+		if err != nil && len(logs) > 0 && !metadb.IsTransient(err) {
+			// The log must never cost a heartbeat (the try would be
+			// declared a zombie): heartbeat without it (a statement that
+			// failed or took too long), and keep it for the next one.
+			w.logger.Warn("cannot store task logs with the heartbeat; heartbeating without them", logkey.Err, err)
+			logs = nil
+			hctx, cancel := context.WithTimeout(ctx, w.opts.HeartbeatInterval)
+			gone, err = metadb.HeartbeatTIs(hctx, w.db.Pool, w.opts.Hostname, tries)
+			cancel()
+		}
 		if err != nil {
 			w.logger.Warn("heartbeat of running tasks failed", "err", err)
 			continue
 		}
+		if len(logs) > 0 {
+			for i, s := range ships {
+				s.ack(shipments[i])
+			}
+		}
 		w.mu.Lock()
 		for _, k := range gone {
-			if cancelTask, ok := w.running[k]; ok {
+			if r, ok := w.running[k]; ok {
 				w.logger.Warn("task instance is no longer running this try; stopping it",
 					logkey.DagID, k.DagID, logkey.RunID, k.RunID, logkey.TaskID, k.TaskID, logkey.TryNumber, k.TryNumber)
-				cancelTask(errExternallyChanged)
+				r.cancel(errExternallyChanged)
 			}
 		}
 		w.mu.Unlock()
 	}
 }
+
+// heartbeatLogBudget is about how many bytes of task logs one heartbeat
+// carries: beyond it, the rest waits for the next heartbeat.
+const heartbeatLogBudget = 4 << 20
 
 // JobType is the job table's name for worker processes; `gust jobs check
 // --job-type WorkerJob --local` is a worker's health check.

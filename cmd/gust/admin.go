@@ -69,6 +69,7 @@ func (a *app) dbCommand() *cli.Command {
 					})
 				},
 			},
+			a.dbCleanCommand(),
 			{
 				Name:  "reset",
 				Usage: "drop every gust table and migrate again (destroys all metadata)",

@@ -203,6 +203,7 @@ func (a *app) runParts(c *cli.Context, p parts) error {
 			PrefetchMultiplier: cfg.Celery.WorkerPrefetchMultiplier,
 			Broker:             brokerOptions(cfg),
 			BaseLogFolder:      cfg.Logging.BaseLogFolder,
+			MaxLogSize:         cfg.Logging.MaxLogSize,
 			HeartbeatInterval:  cfg.Scheduler.JobHeartbeatSec,
 			ShutdownGrace:      cfg.Celery.WorkerShutdownGrace,
 			Version:            version,

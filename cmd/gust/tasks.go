@@ -13,6 +13,7 @@ func (a *app) tasksCommand() *cli.Command {
 		Usage: "inspect task instances",
 		Subcommands: []*cli.Command{
 			a.tasksListCommand(),
+			a.tasksLogsCommand(),
 			a.xcomCommand(),
 			a.tasksRenderCommand(),
 			a.tasksClearCommand(),
