@@ -59,6 +59,11 @@ func seed(b *testing.B, db *metadb.DB) {
 		`INSERT INTO task_instance (dag_id, run_id, task_id, state, try_number, operator, pool, queue, start_date, end_date, duration)
 			SELECT 'dag_0001', 'scheduled__1', 't' || t, 'success', 1, 'empty', 'default_pool', 'default', now(), now(), 1.5
 			FROM generate_series(0, 999) t`,
+		// A 1 MiB log in 200 chunks of ~5 KiB, as heartbeats ship them.
+		`INSERT INTO task_log (dag_id, run_id, task_id, map_index, try_number, seq, pos, content)
+			SELECT 'dag_0001', 'scheduled__1', 't0', -1, 1, c, (c - 1) * 5248,
+				string_agg('[2024-01-02T00:00:0' || (l % 10) || '.000Z] {gust} INFO - line ' || l || ' of chunk ' || c || repeat('.', 40), E'\n') || E'\n'
+			FROM generate_series(1, 200) c, generate_series(1, 64) l GROUP BY c`,
 		`ANALYZE`,
 	}
 	for _, st := range stmts {
@@ -123,6 +128,7 @@ func BenchmarkAPI(b *testing.B) {
 		{"ti_list_1000_task_run", "/api/v2/dags/dag_0001/dagRuns/scheduled__1/taskInstances?limit=1000"},
 		{"ti_list_100_of_run", "/api/v2/dags/dag_0001/dagRuns/scheduled__1/taskInstances?limit=100"},
 		{"ti_list_all_runs", "/api/v2/dags/~/dagRuns/~/taskInstances?limit=100&state=success"},
+		{"log_page_1MiB_try", "/api/v2/dags/dag_0001/dagRuns/scheduled__1/taskInstances/t0/logs/1"},
 	} {
 		b.Run(ep.name, func(b *testing.B) {
 			const n = 200
