@@ -5,5 +5,6 @@ package apiserver
 // warnings and the configuration. Each resource has its own file.
 func (s *Server) routesAdmin(r *router) {
 	s.routesPools(r)
+	s.routesVariables(r)
 	s.routesEventLogs(r)
 }
