@@ -6,5 +6,6 @@ package apiserver
 func (s *Server) routesAdmin(r *router) {
 	s.routesPools(r)
 	s.routesVariables(r)
+	s.routesConnections(r)
 	s.routesEventLogs(r)
 }
