@@ -8,4 +8,8 @@ func (s *Server) routesAdmin(r *router) {
 	s.routesVariables(r)
 	s.routesConnections(r)
 	s.routesEventLogs(r)
+	s.routesJobs(r)
+	s.routesImportErrors(r)
+	s.routesDagWarnings(r)
+	s.routesConfig(r)
 }
