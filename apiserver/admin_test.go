@@ -269,3 +269,58 @@ func TestConfig(t *testing.T) {
 		t.Errorf("no Accept: %d", r.status)
 	}
 }
+
+// TestAdminRoles checks each role's reach: reads for every role (the
+// configuration for Admin only), writes to pools, variables and
+// connections for Op and Admin.
+func TestAdminRoles(t *testing.T) {
+	e := setup(t).with(func(o *Options) { o.ExposeConfig = true })
+	reads := []string{"/api/v2/pools", "/api/v2/pools/default_pool", "/api/v2/variables", "/api/v2/connections",
+		"/api/v2/eventLogs", "/api/v2/jobs", "/api/v2/importErrors", "/api/v2/dagWarnings", "/api/v2/plugins",
+		"/api/v2/providers", "/api/v2/assets"}
+	for _, role := range []auth.Role{auth.Viewer, auth.User, auth.Op, auth.Admin} {
+		for _, p := range reads {
+			e.call(role, "GET", p, nil).want(t, 200)
+		}
+		want := 403
+		if role == auth.Admin {
+			want = 200
+		}
+		e.call(role, "GET", "/api/v2/config", nil).want(t, want)
+	}
+	n := 0
+	for _, role := range []auth.Role{auth.Viewer, auth.User, auth.Op, auth.Admin} {
+		n++
+		allowed := role == auth.Op || role == auth.Admin
+		writes := []struct {
+			method, path string
+			body         any
+			ok           int
+		}{
+			{"POST", "/api/v2/pools", map[string]any{"name": fmt.Sprint("p", n), "slots": 1}, 201},
+			{"PATCH", fmt.Sprint("/api/v2/pools/p", n), map[string]any{"slots": 2}, 200},
+			{"PATCH", "/api/v2/pools", map[string]any{"actions": []any{}}, 200},
+			{"DELETE", fmt.Sprint("/api/v2/pools/p", n), nil, 204},
+			{"POST", "/api/v2/variables", map[string]any{"key": fmt.Sprint("v", n), "value": "x"}, 201},
+			{"PATCH", fmt.Sprint("/api/v2/variables/v", n), map[string]any{"key": fmt.Sprint("v", n), "value": "y"}, 200},
+			{"PATCH", "/api/v2/variables", map[string]any{"actions": []any{}}, 200},
+			{"DELETE", fmt.Sprint("/api/v2/variables/v", n), nil, 204},
+			{"POST", "/api/v2/connections", map[string]any{"connection_id": fmt.Sprint("c", n), "conn_type": "http"}, 201},
+			{"PATCH", fmt.Sprint("/api/v2/connections/c", n), map[string]any{"connection_id": fmt.Sprint("c", n), "conn_type": "ftp"}, 200},
+			{"PATCH", "/api/v2/connections", map[string]any{"actions": []any{}}, 200},
+			{"DELETE", fmt.Sprint("/api/v2/connections/c", n), nil, 204},
+			{"POST", "/api/v2/connections/defaults", nil, 204},
+		}
+		for _, w := range writes {
+			want := 403
+			if allowed {
+				want = w.ok
+			}
+			e.call(role, w.method, w.path, w.body).want(t, want)
+		}
+	}
+	// No token, no entry.
+	if r := e.raw("GET", "/api/v2/pools", "", "", ""); r.status != 401 {
+		t.Errorf("no token: %d", r.status)
+	}
+}

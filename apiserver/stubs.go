@@ -3,4 +3,3 @@ package apiserver
 func (s *Server) routesDAGs(r *router)          {}
 func (s *Server) routesDagRuns(r *router)       {}
 func (s *Server) routesTaskInstances(r *router) {}
-func (s *Server) routesEmpty(r *router)         {}
