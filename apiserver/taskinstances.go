@@ -29,13 +29,13 @@ func (s *Server) routesTaskInstances(r *router) {
 	// The spec's paths with and without {map_index} overlap (…/{task_id}/tries
 	// and …/{task_id}/{map_index}); ServeMux cannot tell them apart, so the
 	// rest of the path is dispatched here. Roles are checked per target.
-	r.handle("GET "+ti+"/{task_id}/{rest...}", auth.Viewer, s.dispatch(map[string]handlerFunc{
+	r.handle("GET "+ti+"/{task_id}/{rest...}", auth.Viewer, s.dispatch(tiDispatchGET, map[string]handlerFunc{
 		"{map_index}": s.getTaskInstance, "tries": s.getTaskInstanceTries, "tries/{task_try_number}": s.getTaskInstanceTry,
 		"dependencies": s.getTaskInstanceDependencies, "listMapped": s.getMappedTaskInstances,
 		"{map_index}/tries": s.getTaskInstanceTries, "{map_index}/tries/{task_try_number}": s.getTaskInstanceTry,
 		"{map_index}/dependencies": s.getTaskInstanceDependencies, "logs/{try_number}": s.getLog, "{map_index}/logs/{try_number}": s.getLog,
 	}))
-	r.handle("PATCH "+ti+"/{task_id}/{rest...}", auth.User, s.dispatch(map[string]handlerFunc{
+	r.handle("PATCH "+ti+"/{task_id}/{rest...}", auth.User, s.dispatch(tiDispatchPATCH, map[string]handlerFunc{
 		"dry_run": s.patchTaskInstanceDryRun, "{map_index}": s.patchTaskInstance, "{map_index}/dry_run": s.patchTaskInstanceDryRun,
 	}))
 	r.handle("POST /api/v2/dags/{dag_id}/clearTaskInstances", auth.User, s.postClearTaskInstances)
@@ -44,14 +44,16 @@ func (s *Server) routesTaskInstances(r *router) {
 // dispatch routes the {rest...} of a path to the handler whose pattern
 // (literal segments, {name} wildcards) matches it, setting the wildcards'
 // path values; no match is a 404.
-func (s *Server) dispatch(routes map[string]handlerFunc) handlerFunc {
+func (s *Server) dispatch(tables ...map[string]handlerFunc) handlerFunc {
 	type route struct {
 		segs []string
 		h    handlerFunc
 	}
 	var rs []route
-	for p, h := range routes {
-		rs = append(rs, route{strings.Split(p, "/"), h})
+	for _, routes := range tables {
+		for p, h := range routes {
+			rs = append(rs, route{strings.Split(p, "/"), h})
+		}
 	}
 	// Literal segments first: "tries" wins over "{map_index}".
 	sort.Slice(rs, func(i, j int) bool {

@@ -23,7 +23,7 @@ type DagListRow struct {
 // DagFilter selects DAGs; zero fields match everything.
 type DagFilter struct {
 	DagIDs         []string // exact ids
-	DagIDPattern   string   // SQL LIKE (Airflow's *_pattern, case-insensitive)
+	DagIDPattern   string   // Airflow's *_pattern search (see likeTerms)
 	Tags           []string
 	TagsMatchAll   bool
 	Owners         []string
@@ -40,13 +40,13 @@ var dagOrder = map[string]string{
 
 func (f DagFilter) where() (string, []any) {
 	return `(cardinality($1::text[]) = 0 OR d.dag_id = ANY($1))
-		AND ($2 = '' OR d.dag_id ILIKE $2)
+		AND (cardinality($2::text[]) = 0 OR d.dag_id ILIKE ANY($2))
 		AND (cardinality($3::text[]) = 0 OR (CASE WHEN $4 THEN d.tags @> $3 ELSE d.tags && $3 END))
 		AND (cardinality($5::text[]) = 0 OR string_to_array(d.owners, ', ') && $5)
 		AND ($6::boolean IS NULL OR d.is_paused = $6)
 		AND ($7 OR d.is_active)
 		AND ($8::boolean IS NULL OR EXISTS (SELECT 1 FROM import_error ie WHERE ie.filename = d.fileloc) = $8)`,
-		[]any{nonNil(f.DagIDs), f.DagIDPattern, nonNil(f.Tags), f.TagsMatchAll, nonNil(f.Owners), f.Paused, f.IncludeStale, f.HasImportError}
+		[]any{nonNil(f.DagIDs), likeTerms(f.DagIDPattern), nonNil(f.Tags), f.TagsMatchAll, nonNil(f.Owners), f.Paused, f.IncludeStale, f.HasImportError}
 }
 
 // ListDAGsPage returns a page of DAGs and the number of matching DAGs.
@@ -144,13 +144,13 @@ func ListRunsPage(ctx context.Context, q DBTX, f RunFilter, page Page) ([]*DagRu
 	where := `($1::text[] IS NULL OR r.dag_id = ANY($1))
 		AND (cardinality($2::text[]) = 0 OR r.state = ANY($2))
 		AND (cardinality($3::text[]) = 0 OR r.run_type = ANY($3))
-		AND ($4 = '' OR r.run_id ILIKE $4) AND ($5 = '' OR r.dag_id ILIKE $5)
+		AND (cardinality($4::text[]) = 0 OR r.run_id ILIKE ANY($4)) AND (cardinality($5::text[]) = 0 OR r.dag_id ILIKE ANY($5))
 		AND ($6::timestamptz IS NULL OR r.logical_date >= $6) AND ($7::timestamptz IS NULL OR r.logical_date <= $7)
 		AND ($8::timestamptz IS NULL OR r.logical_date > $8) AND ($9::timestamptz IS NULL OR r.logical_date < $9)
 		AND ($10::timestamptz IS NULL OR r.start_date >= $10) AND ($11::timestamptz IS NULL OR r.start_date <= $11)
 		AND ($12::timestamptz IS NULL OR r.end_date >= $12) AND ($13::timestamptz IS NULL OR r.end_date <= $13)
 		AND ($14::timestamptz IS NULL OR ` + runAfter + ` >= $14) AND ($15::timestamptz IS NULL OR ` + runAfter + ` <= $15)`
-	args := []any{f.DagIDs, nonNil(f.States), nonNil(f.RunTypes), f.RunIDPattern, f.DagIDPattern,
+	args := []any{f.DagIDs, nonNil(f.States), nonNil(f.RunTypes), likeTerms(f.RunIDPattern), likeTerms(f.DagIDPattern),
 		f.LogicalGTE, f.LogicalLTE, f.LogicalGT, f.LogicalLT, f.StartGTE, f.StartLTE, f.EndGTE, f.EndLTE, f.RunAfterGTE, f.RunAfterLTE}
 	var total int
 	if err := q.QueryRow(ctx, `SELECT count(*) FROM dag_run r WHERE `+where, args...).Scan(&total); err != nil {
@@ -222,8 +222,8 @@ func ListTIsPage(ctx context.Context, q DBTX, f TIFilter, page Page) ([]*TIRow, 
 		return nil, 0, err
 	}
 	where := `($1 = '' OR ti.dag_id = $1) AND ($2 = '' OR ti.run_id = $2)
-		AND (cardinality($3::text[]) = 0 OR ti.task_id = ANY($3)) AND ($4 = '' OR ti.task_id ILIKE $4)
-		AND ($5 = '' OR ti.run_id ILIKE $5)
+		AND (cardinality($3::text[]) = 0 OR ti.task_id = ANY($3)) AND (cardinality($4::text[]) = 0 OR ti.task_id ILIKE ANY($4))
+		AND (cardinality($5::text[]) = 0 OR ti.run_id ILIKE ANY($5))
 		AND (cardinality($6::text[]) = 0 OR coalesce(ti.state, 'none') = ANY($6))
 		AND (cardinality($7::text[]) = 0 OR ti.pool = ANY($7)) AND (cardinality($8::text[]) = 0 OR ti.queue = ANY($8))
 		AND ($9::int IS NULL OR ti.map_index = $9)
@@ -231,7 +231,7 @@ func ListTIsPage(ctx context.Context, q DBTX, f TIFilter, page Page) ([]*TIRow, 
 		AND ($12::timestamptz IS NULL OR ti.end_date >= $12) AND ($13::timestamptz IS NULL OR ti.end_date <= $13)
 		AND ($16::float8 IS NULL OR ti.duration >= $16) AND ($17::float8 IS NULL OR ti.duration <= $17)
 		AND (cardinality($18::text[]) = 0 OR ti.dag_id = ANY($18)) AND (cardinality($19::text[]) = 0 OR ti.run_id = ANY($19))`
-	args := []any{f.DagID, f.RunID, nonNil(f.TaskIDs), f.TaskIDPattern, f.RunIDPatt, nonNil(f.States), nonNil(f.Pools),
+	args := []any{f.DagID, f.RunID, nonNil(f.TaskIDs), likeTerms(f.TaskIDPattern), likeTerms(f.RunIDPatt), nonNil(f.States), nonNil(f.Pools),
 		nonNil(f.Queues), f.MapIndex, f.StartGTE, f.StartLTE, f.EndGTE, f.EndLTE, f.LogicalGTE, f.LogicalLTE, f.DurationGTE, f.DurationLTE,
 		nonNil(f.DagIDsIn), nonNil(f.RunIDsIn)}
 	// The run is joined to filter or sort only when asked (logical date,
@@ -274,12 +274,12 @@ func ListTagsPage(ctx context.Context, q DBTX, pattern string, page Page) ([]str
 	if err != nil {
 		return nil, 0, err
 	}
-	const from = ` FROM (SELECT DISTINCT unnest(tags) AS name FROM dag) t WHERE ($1 = '' OR name ILIKE $1)`
+	const from = ` FROM (SELECT DISTINCT unnest(tags) AS name FROM dag) t WHERE (cardinality($1::text[]) = 0 OR name ILIKE ANY($1))`
 	var total int
-	if err := q.QueryRow(ctx, `SELECT count(*)`+from, pattern).Scan(&total); err != nil {
+	if err := q.QueryRow(ctx, `SELECT count(*)`+from, likeTerms(pattern)).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("count dag tags: %w", err)
 	}
-	rows, err := q.Query(ctx, `SELECT name`+from+` ORDER BY `+order+fmt.Sprintf(` LIMIT %d OFFSET %d`, page.Limit, page.Offset), pattern)
+	rows, err := q.Query(ctx, `SELECT name`+from+` ORDER BY `+order+fmt.Sprintf(` LIMIT %d OFFSET %d`, page.Limit, page.Offset), likeTerms(pattern))
 	if err != nil {
 		return nil, 0, fmt.Errorf("list dag tags: %w", err)
 	}
@@ -358,10 +358,10 @@ func ListXComsPage(ctx context.Context, q DBTX, f XComFilter, page Page) ([]*XCo
 	}
 	const from = ` FROM xcom x JOIN dag_run r ON r.dag_id = x.dag_id AND r.run_id = x.run_id
 		WHERE ($1 = '' OR x.dag_id = $1) AND ($2 = '' OR x.run_id = $2) AND ($3 = '' OR x.task_id = $3)
-		AND ($4 = '' OR x.key = $4) AND ($5::int IS NULL OR x.map_index = $5) AND ($6 = '' OR x.key ILIKE $6)
-		AND ($7 = '' OR x.run_id ILIKE $7) AND ($8 = '' OR x.task_id ILIKE $8) AND ($9 = '' OR x.dag_id ILIKE $9)
+		AND ($4 = '' OR x.key = $4) AND ($5::int IS NULL OR x.map_index = $5) AND (cardinality($6::text[]) = 0 OR x.key ILIKE ANY($6))
+		AND (cardinality($7::text[]) = 0 OR x.run_id ILIKE ANY($7)) AND (cardinality($8::text[]) = 0 OR x.task_id ILIKE ANY($8)) AND (cardinality($9::text[]) = 0 OR x.dag_id ILIKE ANY($9))
 		AND ($10::timestamptz IS NULL OR r.logical_date >= $10) AND ($11::timestamptz IS NULL OR r.logical_date <= $11)`
-	args := []any{f.DagID, f.RunID, f.TaskID, f.Key, f.MapIndex, f.KeyPattern, f.RunIDPattern, f.TaskIDPattern, f.DagPattern,
+	args := []any{f.DagID, f.RunID, f.TaskID, f.Key, f.MapIndex, likeTerms(f.KeyPattern), likeTerms(f.RunIDPattern), likeTerms(f.TaskIDPattern), likeTerms(f.DagPattern),
 		f.LogicalGTE, f.LogicalLTE}
 	var total int
 	if err := q.QueryRow(ctx, `SELECT count(*)`+from, args...).Scan(&total); err != nil {

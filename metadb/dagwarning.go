@@ -67,3 +67,37 @@ func ListDagWarnings(ctx context.Context, q DBTX, dagID string) ([]DagWarning, e
 	}
 	return out, nil
 }
+
+// DagWarningFilter selects DAG warnings; zero fields match everything.
+type DagWarningFilter struct {
+	DagID string
+	Types []string // any of these warning types
+}
+
+var dagWarningOrder = map[string]string{"dag_id": "dag_id", "warning_type": "warning_type", "message": "message",
+	"timestamp": "timestamp"}
+
+// ListDagWarningsPage returns a page of the DAG warnings that match f and
+// how many match.
+func ListDagWarningsPage(ctx context.Context, q DBTX, f DagWarningFilter, page Page) ([]DagWarning, int, error) {
+	order, err := page.orderBy(dagWarningOrder, "dag_id, warning_type")
+	if err != nil {
+		return nil, 0, err
+	}
+	const where = `($1 = '' OR dag_id = $1) AND (cardinality($2::text[]) = 0 OR warning_type = ANY($2))`
+	args := []any{f.DagID, nonNil(f.Types)}
+	var total int
+	if err := q.QueryRow(ctx, `SELECT count(*) FROM dag_warning WHERE `+where, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count dag warnings: %w", err)
+	}
+	rows, err := q.Query(ctx, `SELECT dag_id, warning_type, message, timestamp FROM dag_warning WHERE `+where+
+		` ORDER BY `+order+fmt.Sprintf(` LIMIT %d OFFSET %d`, page.Limit, page.Offset), args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list dag warnings: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[DagWarning])
+	if err != nil {
+		return nil, 0, fmt.Errorf("list dag warnings: %w", err)
+	}
+	return out, total, nil
+}

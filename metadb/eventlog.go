@@ -49,16 +49,16 @@ type EventFilter struct {
 	MapIndex, TryNumber                *int
 	IncludedEvents, ExcludedEvents     []string
 	Before, After                      *time.Time
-	DagIDPattern, TaskIDPattern        string // SQL LIKE patterns (%, _)
-	RunIDPattern, OwnerPattern         string
-	EventPattern                       string
+	// The API's *_pattern values (see likeTerms).
+	DagIDPattern, TaskIDPattern string
+	RunIDPattern, OwnerPattern  string
+	EventPattern                string
 }
 
 // eventOrder maps the API's order_by names to columns.
 var eventOrder = map[string]string{
 	"id": "id", "event_log_id": "id", "dttm": "dttm", "when": "dttm", "event": "event", "owner": "owner",
-	"dag_id": "dag_id", "task_id": "task_id", "run_id": "run_id", "map_index": "map_index", "try_number": "try_number",
-	"logical_date": "logical_date", "extra": "extra",
+	"dag_id": "dag_id", "task_id": "task_id", "run_id": "run_id", "logical_date": "logical_date", "extra": "extra",
 }
 
 // ListEvents returns a page of matching events and their total count.
@@ -72,11 +72,13 @@ func ListEvents(ctx context.Context, q DBTX, f EventFilter, page Page) ([]*Event
 		AND ($6::int IS NULL OR map_index = $6) AND ($7::int IS NULL OR try_number = $7)
 		AND (cardinality($8::text[]) = 0 OR event = ANY($8)) AND NOT (event = ANY($9::text[]))
 		AND ($10::timestamptz IS NULL OR dttm < $10) AND ($11::timestamptz IS NULL OR dttm > $11)
-		AND ($12 = '' OR dag_id LIKE $12) AND ($13 = '' OR task_id LIKE $13) AND ($14 = '' OR run_id LIKE $14)
-		AND ($15 = '' OR owner LIKE $15) AND ($16 = '' OR event LIKE $16)`
+		AND (cardinality($12::text[]) = 0 OR dag_id ILIKE ANY($12)) AND (cardinality($13::text[]) = 0 OR task_id ILIKE ANY($13))
+		AND (cardinality($14::text[]) = 0 OR run_id ILIKE ANY($14)) AND (cardinality($15::text[]) = 0 OR owner ILIKE ANY($15))
+		AND (cardinality($16::text[]) = 0 OR event ILIKE ANY($16))`
 	args := []any{f.DagID, f.TaskID, f.RunID, f.Owner, f.Event, f.MapIndex, f.TryNumber,
 		nonNil(f.IncludedEvents), nonNil(f.ExcludedEvents), f.Before, f.After,
-		f.DagIDPattern, f.TaskIDPattern, f.RunIDPattern, f.OwnerPattern, f.EventPattern}
+		likeTerms(f.DagIDPattern), likeTerms(f.TaskIDPattern), likeTerms(f.RunIDPattern), likeTerms(f.OwnerPattern),
+		likeTerms(f.EventPattern)}
 	var total int
 	if err := q.QueryRow(ctx, `SELECT count(*) FROM event_log WHERE `+where, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("count events: %w", err)

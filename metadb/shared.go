@@ -47,13 +47,21 @@ func ListVariables(ctx context.Context, q DBTX, kr *secrets.Keyring) ([]Variable
 	if err != nil {
 		return nil, fmt.Errorf("list variables: %w", err)
 	}
+	vs, err := scanVariables(rows, kr)
+	if err != nil {
+		return nil, fmt.Errorf("list variables: %w", err)
+	}
+	return vs, nil
+}
+
+func scanVariables(rows pgx.Rows, kr *secrets.Keyring) ([]Variable, error) {
 	vs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Variable, error) {
 		var v Variable
 		err := r.Scan(&v.Key, &v.Val, &v.Description, &v.IsEncrypted)
 		return v, err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("list variables: %w", err)
+		return nil, err
 	}
 	for i := range vs {
 		if vs[i].IsEncrypted {
@@ -63,6 +71,85 @@ func ListVariables(ctx context.Context, q DBTX, kr *secrets.Keyring) ([]Variable
 		}
 	}
 	return vs, nil
+}
+
+// variableOrder maps the API's order_by names to columns. gust's variables
+// have no numeric id (Airflow's default order "id" is by key here) and no
+// team; _val orders by the stored, possibly encrypted, value, as Airflow.
+var variableOrder = map[string]string{"key": "key", "id": "key", "_val": "val", "description": "description",
+	"is_encrypted": "is_encrypted", "team_name": "NULL::text"}
+
+// ListVariablesPage returns a page of the variables whose key matches
+// pattern (an API *_pattern, see likeTerms), decrypted, and how many match.
+func ListVariablesPage(ctx context.Context, q DBTX, kr *secrets.Keyring, pattern string, page Page) ([]Variable, int, error) {
+	order, err := page.orderBy(variableOrder, "key")
+	if err != nil {
+		return nil, 0, err
+	}
+	const where = `(cardinality($1::text[]) = 0 OR key ILIKE ANY($1))`
+	terms := likeTerms(pattern)
+	var total int
+	if err := q.QueryRow(ctx, `SELECT count(*) FROM variable WHERE `+where, terms).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count variables: %w", err)
+	}
+	rows, err := q.Query(ctx, `SELECT key, val, description, is_encrypted FROM variable WHERE `+where+` ORDER BY `+order+
+		fmt.Sprintf(` LIMIT %d OFFSET %d`, page.Limit, page.Offset), terms)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list variables: %w", err)
+	}
+	vs, err := scanVariables(rows, kr)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list variables: %w", err)
+	}
+	return vs, total, nil
+}
+
+// ExistingVariables returns which of keys are variables.
+func ExistingVariables(ctx context.Context, q DBTX, keys []string) (map[string]bool, error) {
+	return existing(ctx, q, "variable", "key", keys)
+}
+
+// CreateVariable creates a variable; an existing key wraps ErrExists.
+func CreateVariable(ctx context.Context, q DBTX, kr *secrets.Keyring, key, val, description string) error {
+	if key == "" {
+		return errors.New("variable key must not be empty")
+	}
+	stored, err := kr.Encrypt(val)
+	if err != nil {
+		return err
+	}
+	_, err = q.Exec(ctx, `INSERT INTO variable (key, val, description, is_encrypted) VALUES ($1, $2, $3, $4)`,
+		key, stored, description, kr.Enabled())
+	if IsUniqueViolation(err) {
+		return fmt.Errorf("variable %s: %w", key, ErrExists)
+	}
+	if err != nil {
+		return fmt.Errorf("create variable %s: %w", key, err)
+	}
+	return nil
+}
+
+// UpdateVariable changes a variable's value and/or description (nil: as
+// it is), or returns ErrNotFound. A new value is sealed with the keyring.
+func UpdateVariable(ctx context.Context, q DBTX, kr *secrets.Keyring, key string, val, description *string) error {
+	var stored *string
+	if val != nil {
+		s, err := kr.Encrypt(*val)
+		if err != nil {
+			return err
+		}
+		stored = &s
+	}
+	tag, err := q.Exec(ctx, `UPDATE variable SET val = coalesce($2, val), description = coalesce($3, description),
+		is_encrypted = CASE WHEN $2::text IS NULL THEN is_encrypted ELSE $4 END WHERE key = $1`,
+		key, stored, description, kr.Enabled())
+	if err != nil {
+		return fmt.Errorf("update variable %s: %w", key, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("variable %s: %w", key, ErrNotFound)
+	}
+	return nil
 }
 
 // GetVariable returns one variable, or ErrNotFound.
@@ -96,32 +183,40 @@ func DeleteVariable(ctx context.Context, q DBTX, key string) error {
 	return nil
 }
 
-// AddConnection stores a new connection; an existing id is refused, as
-// Airflow's `connections add`.
-func AddConnection(ctx context.Context, q DBTX, kr *secrets.Keyring, c *connection.Connection) error {
+// sealConnection returns the stored forms of a connection's password,
+// extra and port.
+func sealConnection(kr *secrets.Keyring, c *connection.Connection) (pw, ex string, port *int, err error) {
 	if c.ConnID == "" || c.ConnType == "" {
-		return errors.New("a connection needs a conn_id and a conn_type")
+		return "", "", nil, errors.New("a connection needs a conn_id and a conn_type")
 	}
 	if c.Extra != "" && c.ExtraMap() == nil {
-		return fmt.Errorf("connection %s: extra must be a JSON object", c.ConnID)
+		return "", "", nil, fmt.Errorf("connection %s: extra must be a JSON object", c.ConnID)
 	}
-	pw, err := kr.Encrypt(c.Password)
-	if err != nil {
-		return err
+	if pw, err = kr.Encrypt(c.Password); err != nil {
+		return "", "", nil, err
 	}
-	ex, err := kr.Encrypt(c.Extra)
-	if err != nil {
-		return err
+	if ex, err = kr.Encrypt(c.Extra); err != nil {
+		return "", "", nil, err
 	}
-	var port *int
 	if c.Port != 0 {
-		port = &c.Port
+		p := c.Port
+		port = &p
+	}
+	return pw, ex, port, nil
+}
+
+// AddConnection stores a new connection; an existing id is refused, as
+// Airflow's `connections add`, with an error that wraps ErrExists.
+func AddConnection(ctx context.Context, q DBTX, kr *secrets.Keyring, c *connection.Connection) error {
+	pw, ex, port, err := sealConnection(kr, c)
+	if err != nil {
+		return err
 	}
 	_, err = q.Exec(ctx, `INSERT INTO connection (conn_id, conn_type, description, host, schema, login, password, port, extra,
 			is_encrypted, is_extra_encrypted) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`,
 		c.ConnID, c.ConnType, c.Description, c.Host, c.Schema, c.Login, pw, port, ex, kr.Enabled())
 	if IsUniqueViolation(err) {
-		return fmt.Errorf("a connection with conn_id %s already exists", c.ConnID)
+		return fmt.Errorf("a connection with conn_id %s %w", c.ConnID, ErrExists)
 	}
 	if err != nil {
 		return fmt.Errorf("add connection %s: %w", c.ConnID, err)
@@ -129,21 +224,59 @@ func AddConnection(ctx context.Context, q DBTX, kr *secrets.Keyring, c *connecti
 	return nil
 }
 
-// ListConnections returns every connection, decrypted, by id.
-func ListConnections(ctx context.Context, q DBTX, kr *secrets.Keyring) ([]*connection.Connection, error) {
-	rows, err := q.Query(ctx, `SELECT conn_id, conn_type, description, host, schema, login, password, coalesce(port, 0), extra,
-		is_encrypted, is_extra_encrypted FROM connection ORDER BY conn_id`)
+// PutConnection creates a connection or replaces every field of an
+// existing one.
+func PutConnection(ctx context.Context, q DBTX, kr *secrets.Keyring, c *connection.Connection) error {
+	pw, ex, port, err := sealConnection(kr, c)
 	if err != nil {
-		return nil, fmt.Errorf("list connections: %w", err)
+		return err
 	}
+	_, err = q.Exec(ctx, `INSERT INTO connection (conn_id, conn_type, description, host, schema, login, password, port, extra,
+			is_encrypted, is_extra_encrypted) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+		ON CONFLICT (conn_id) DO UPDATE SET conn_type = EXCLUDED.conn_type, description = EXCLUDED.description,
+			host = EXCLUDED.host, schema = EXCLUDED.schema, login = EXCLUDED.login, password = EXCLUDED.password,
+			port = EXCLUDED.port, extra = EXCLUDED.extra, is_encrypted = EXCLUDED.is_encrypted,
+			is_extra_encrypted = EXCLUDED.is_extra_encrypted`,
+		c.ConnID, c.ConnType, c.Description, c.Host, c.Schema, c.Login, pw, port, ex, kr.Enabled())
+	if err != nil {
+		return fmt.Errorf("put connection %s: %w", c.ConnID, err)
+	}
+	return nil
+}
+
+// UpdateConnection replaces every field of an existing connection, or
+// returns ErrNotFound.
+func UpdateConnection(ctx context.Context, q DBTX, kr *secrets.Keyring, c *connection.Connection) error {
+	pw, ex, port, err := sealConnection(kr, c)
+	if err != nil {
+		return err
+	}
+	tag, err := q.Exec(ctx, `UPDATE connection SET conn_type = $2, description = $3, host = $4, schema = $5, login = $6,
+			password = $7, port = $8, extra = $9, is_encrypted = $10, is_extra_encrypted = $10 WHERE conn_id = $1`,
+		c.ConnID, c.ConnType, c.Description, c.Host, c.Schema, c.Login, pw, port, ex, kr.Enabled())
+	if err != nil {
+		return fmt.Errorf("update connection %s: %w", c.ConnID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("connection %s: %w", c.ConnID, ErrNotFound)
+	}
+	return nil
+}
+
+const connColumns = `conn_id, conn_type, description, host, schema, login, password, coalesce(port, 0), extra,
+	is_encrypted, is_extra_encrypted`
+
+// scanConnections reads connColumns rows, decrypting.
+func scanConnections(rows pgx.Rows, kr *secrets.Keyring) ([]*connection.Connection, error) {
 	defer rows.Close()
 	var out []*connection.Connection
 	for rows.Next() {
 		c := &connection.Connection{}
 		var encPw, encEx bool
 		if err := rows.Scan(&c.ConnID, &c.ConnType, &c.Description, &c.Host, &c.Schema, &c.Login, &c.Password, &c.Port, &c.Extra, &encPw, &encEx); err != nil {
-			return nil, fmt.Errorf("list connections: %w", err)
+			return nil, err
 		}
+		var err error
 		if encPw && c.Password != "" {
 			if c.Password, err = kr.Decrypt(c.Password); err != nil {
 				return nil, fmt.Errorf("connection %s password: %w", c.ConnID, err)
@@ -157,6 +290,76 @@ func ListConnections(ctx context.Context, q DBTX, kr *secrets.Keyring) ([]*conne
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// ListConnections returns every connection, decrypted, by id.
+func ListConnections(ctx context.Context, q DBTX, kr *secrets.Keyring) ([]*connection.Connection, error) {
+	rows, err := q.Query(ctx, `SELECT `+connColumns+` FROM connection ORDER BY conn_id`)
+	if err != nil {
+		return nil, fmt.Errorf("list connections: %w", err)
+	}
+	cs, err := scanConnections(rows, kr)
+	if err != nil {
+		return nil, fmt.Errorf("list connections: %w", err)
+	}
+	return cs, nil
+}
+
+// connectionOrder maps the API's order_by names to columns; gust's
+// connections have no numeric id (Airflow's default order "id" is by
+// conn_id here) and no team.
+var connectionOrder = map[string]string{"conn_id": "conn_id", "connection_id": "conn_id", "id": "conn_id",
+	"conn_type": "conn_type", "description": "description", "host": "host", "port": "port", "team_name": "NULL::text"}
+
+// ListConnectionsPage returns a page of the connections whose id matches
+// pattern (an API *_pattern, see likeTerms), decrypted, and how many match.
+func ListConnectionsPage(ctx context.Context, q DBTX, kr *secrets.Keyring, pattern string, page Page) ([]*connection.Connection, int, error) {
+	order, err := page.orderBy(connectionOrder, "conn_id")
+	if err != nil {
+		return nil, 0, err
+	}
+	const where = `(cardinality($1::text[]) = 0 OR conn_id ILIKE ANY($1))`
+	terms := likeTerms(pattern)
+	var total int
+	if err := q.QueryRow(ctx, `SELECT count(*) FROM connection WHERE `+where, terms).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count connections: %w", err)
+	}
+	rows, err := q.Query(ctx, `SELECT `+connColumns+` FROM connection WHERE `+where+` ORDER BY `+order+
+		fmt.Sprintf(` LIMIT %d OFFSET %d`, page.Limit, page.Offset), terms)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list connections: %w", err)
+	}
+	cs, err := scanConnections(rows, kr)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list connections: %w", err)
+	}
+	return cs, total, nil
+}
+
+// GetConnection returns one connection, decrypted, or ErrNotFound. With
+// forUpdate (in a transaction) the row stays locked until it ends.
+func GetConnection(ctx context.Context, q DBTX, kr *secrets.Keyring, connID string, forUpdate bool) (*connection.Connection, error) {
+	sql := `SELECT ` + connColumns + ` FROM connection WHERE conn_id = $1`
+	if forUpdate {
+		sql += ` FOR UPDATE`
+	}
+	rows, err := q.Query(ctx, sql, connID)
+	if err != nil {
+		return nil, fmt.Errorf("get connection %s: %w", connID, err)
+	}
+	cs, err := scanConnections(rows, kr)
+	if err != nil {
+		return nil, fmt.Errorf("get connection %s: %w", connID, err)
+	}
+	if len(cs) == 0 {
+		return nil, fmt.Errorf("connection %s: %w", connID, ErrNotFound)
+	}
+	return cs[0], nil
+}
+
+// ExistingConnections returns which of ids are connections.
+func ExistingConnections(ctx context.Context, q DBTX, ids []string) (map[string]bool, error) {
+	return existing(ctx, q, "connection", "conn_id", ids)
 }
 
 // DeleteConnection deletes a connection, or returns ErrNotFound.
