@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/gust-sched/gust/dagprocessor"
 	"github.com/gust-sched/gust/metadb"
 	"github.com/gust-sched/gust/scheduler"
 )
@@ -48,10 +49,9 @@ type healthInfo struct {
 // healthy ([scheduler] scheduler_health_check_threshold's default).
 const healthThreshold = 30 * time.Second
 
-// getHealth reports the database and the latest scheduler heartbeat, as
-// Airflow's /monitor/health. gust has no triggerer: its status is null. The
-// DAG processor runs inside schedulers unless standalone; its heartbeat is
-// the scheduler's then.
+// getHealth reports the database and the latest scheduler and DAG
+// processor heartbeats, as Airflow's /monitor/health. gust has no
+// triggerer: its status is null.
 func (s *Server) getHealth(w http.ResponseWriter, r *http.Request) error {
 	healthy, unhealthy := "healthy", "unhealthy"
 	h := healthInfo{Metadatabase: baseInfo{Status: &healthy}, Scheduler: schedulerInfo{Status: &unhealthy}}
@@ -68,7 +68,16 @@ func (s *Server) getHealth(w http.ResponseWriter, r *http.Request) error {
 		if j.State == "running" && s.now().Sub(hb) < healthThreshold {
 			h.Scheduler.Status = &healthy
 		}
-		h.DagProcessor = &dagProcessorInfo{Status: h.Scheduler.Status, LatestDagProcessorHeartbeat: &hb}
+	}
+	procs, err := metadb.ListJobs(r.Context(), s.db.Pool, metadb.JobFilter{Type: dagprocessor.JobType}, 0, 1)
+	if err == nil && len(procs) > 0 {
+		j := procs[0]
+		hb := j.LatestHeartbeat.UTC()
+		st := unhealthy
+		if j.State == "running" && s.now().Sub(hb) < healthThreshold {
+			st = healthy
+		}
+		h.DagProcessor = &dagProcessorInfo{Status: &st, LatestDagProcessorHeartbeat: &hb}
 	}
 	writeJSON(w, http.StatusOK, h)
 	return nil

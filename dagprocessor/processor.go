@@ -90,7 +90,19 @@ type Stats struct {
 func (p *Processor) Run(ctx context.Context) error {
 	tick := min(p.opts.MinFileProcessInterval, p.opts.DagDirListInterval)
 	tick = max(tick, 500*time.Millisecond)
+	var jobID int64
+	defer func() {
+		if jobID == 0 {
+			return
+		}
+		ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := metadb.EndJob(ectx, p.db.Pool, jobID); err != nil {
+			p.logger.Warn("cannot mark the DAG processor job ended", logkey.Err, err)
+		}
+	}()
 	for {
+		jobID = p.heartbeat(ctx, jobID)
 		st, err := p.ProcessAll(ctx, false)
 		if err != nil && ctx.Err() == nil {
 			p.logger.Error("processing the DAG folder failed", logkey.Err, err)
@@ -106,6 +118,26 @@ func (p *Processor) Run(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
+}
+
+// JobType is the job table's name for DAG processors; its heartbeats are
+// the API's monitor/health dag_processor.
+const JobType = "DagProcessorJob"
+
+// heartbeat registers the processor's job row once the database answers,
+// then refreshes its heartbeat; it never stops the parsing.
+func (p *Processor) heartbeat(ctx context.Context, jobID int64) int64 {
+	var err error
+	if jobID == 0 {
+		host, _ := os.Hostname()
+		jobID, err = metadb.RegisterJob(ctx, p.db.Pool, JobType, host, os.Getpid())
+	} else {
+		err = metadb.HeartbeatJob(ctx, p.db.Pool, jobID)
+	}
+	if err != nil && ctx.Err() == nil {
+		p.logger.Warn("DAG processor job heartbeat failed", logkey.Err, err)
+	}
+	return jobID
 }
 
 // ProcessAll lists the folder and parses every file that is due (all of

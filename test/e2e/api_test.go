@@ -111,6 +111,28 @@ api_dag:
 	})
 	c.WaitParsed(30*time.Second, "api_dag")
 
+	// Health: the database, the scheduler and its DAG processor, by their
+	// heartbeats.
+	var health struct {
+		Metadatabase struct{ Status string }
+		Scheduler    struct {
+			Status                   string
+			LatestSchedulerHeartbeat *string `json:"latest_scheduler_heartbeat"`
+		}
+		DagProcessor *struct {
+			Status                      string
+			LatestDagProcessorHeartbeat *string `json:"latest_dag_processor_heartbeat"`
+		} `json:"dag_processor"`
+	}
+	testenv.Eventually(t, 30*time.Second, "health to show the scheduler and DAG processor", func() (bool, string) {
+		code, b := a1.do("GET", "/api/v2/monitor/health", nil)
+		if code != 200 || json.Unmarshal(b, &health) != nil {
+			return false, string(b)
+		}
+		return health.Metadatabase.Status == "healthy" && health.Scheduler.Status == "healthy" &&
+			health.DagProcessor != nil && health.DagProcessor.Status == "healthy" && health.DagProcessor.LatestDagProcessorHeartbeat != nil, string(b)
+	})
+
 	// A token from one api-server works on the other.
 	a2.token = a1.login("ada", "s3cret-ada")
 	viewer := apiClient{t: t, base: a1.base, token: a2.login("vic", vicPassword)}
