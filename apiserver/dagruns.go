@@ -29,17 +29,23 @@ func runNotFound(dagID, runID string) error {
 	return errorf(http.StatusNotFound, "The DagRun with dag_id: `%s` and run_id: `%s` was not found", dagID, runID)
 }
 
-// runsResponse renders runs with their DAG versions (one query for all).
-func (s *Server) runsResponse(ctx context.Context, runs []*metadb.DagRun, total int) (dagRunCollection, error) {
-	ids := map[string]bool{}
-	var dagIDs []string
-	for _, r := range runs {
-		if !ids[r.DagID] {
-			ids[r.DagID] = true
-			dagIDs = append(dagIDs, r.DagID)
+// versionsFor loads the versions of the DAGs that rows belong to, in one
+// query whatever the page size.
+func versionsFor[T any](ctx context.Context, s *Server, rows []T, dagID func(T) string) (map[string]metadb.DagVersion, error) {
+	seen := map[string]bool{}
+	var ids []string
+	for _, r := range rows {
+		if id := dagID(r); !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
 		}
 	}
-	versions, err := metadb.DagVersionsOf(ctx, s.db.Pool, dagIDs)
+	return metadb.DagVersionsOf(ctx, s.db.Pool, ids)
+}
+
+// runsResponse renders runs with their DAG versions (one query for all).
+func (s *Server) runsResponse(ctx context.Context, runs []*metadb.DagRun, total int) (dagRunCollection, error) {
+	versions, err := versionsFor(ctx, s, runs, func(r *metadb.DagRun) string { return r.DagID })
 	if err != nil {
 		return dagRunCollection{}, err
 	}

@@ -173,15 +173,7 @@ func lastDot(s string) int {
 
 // tisResponse renders a page of task instances with their DAG versions.
 func (s *Server) tisResponse(ctx context.Context, rows []*metadb.TIRow, total int) (tiCollection, error) {
-	seen := map[string]bool{}
-	var dagIDs []string
-	for _, t := range rows {
-		if !seen[t.DagID] {
-			seen[t.DagID] = true
-			dagIDs = append(dagIDs, t.DagID)
-		}
-	}
-	versions, err := metadb.DagVersionsOf(ctx, s.db.Pool, dagIDs)
+	versions, err := versionsFor(ctx, s, rows, func(t *metadb.TIRow) string { return t.DagID })
 	if err != nil {
 		return tiCollection{}, err
 	}
