@@ -17,9 +17,12 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/gust-sched/gust/auth"
 	"github.com/gust-sched/gust/common/secrets"
 	"github.com/gust-sched/gust/metadb"
+	"github.com/gust-sched/gust/metrics"
 )
 
 // Options configures an api-server.
@@ -31,6 +34,9 @@ type Options struct {
 	JWTExpiration  time.Duration
 	ExposeConfig   bool
 	TestConnection bool
+	// Metrics is served on /metrics (no token: keep the api-server on a
+	// network Prometheus may reach); nil serves nothing.
+	Metrics *prometheus.Registry
 	// Config lists the effective configuration for GET /api/v2/config
 	// (secrets already hidden); nil serves nothing.
 	Config func() []ConfigOption
@@ -105,6 +111,9 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	r := &router{mux: mux, s: s}
 	mux.HandleFunc("POST /auth/token", s.postToken)
+	if s.opts.Metrics != nil {
+		mux.Handle("GET /metrics", metrics.Handler(s.opts.Metrics))
+	}
 	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "/api/v1 has been removed in Airflow 3, please use its upgraded version /api/v2 instead.")
 	})

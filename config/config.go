@@ -40,6 +40,7 @@ type Config struct {
 	Monitor   Monitor
 	Flower    Flower
 	API       API
+	Metrics   Metrics
 	APIAuth   APIAuth
 	// Warnings are non-fatal findings, e.g. unknown keys in gust.cfg.
 	Warnings []string
@@ -128,6 +129,13 @@ type API struct {
 	Port         int
 	BaseURL      string
 	ExposeConfig bool
+}
+
+// Metrics is the [metrics] section: where schedulers, workers and DAG
+// processors serve /metrics (the api-server serves it on its own port).
+type Metrics struct {
+	Host string
+	Port int // 0: not served
 }
 
 // APIAuth is the [api_auth] section.
@@ -341,6 +349,9 @@ func (c *Config) validate() error {
 	}
 	if c.API.Port < 1 || c.API.Port > 65535 {
 		errs = append(errs, fmt.Errorf("[api] port must be a TCP port, got %d", c.API.Port))
+	}
+	if c.Metrics.Port < 0 || c.Metrics.Port > 65535 {
+		errs = append(errs, fmt.Errorf("[metrics] port must be a TCP port or 0 (off), got %d", c.Metrics.Port))
 	}
 	if c.APIAuth.JWTExpirationTime <= 0 {
 		errs = append(errs, errors.New("[api_auth] jwt_expiration_time must be positive"))

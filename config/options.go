@@ -127,6 +127,12 @@ func options(home string) []Option {
 		{"api", "expose_config", "False", "Whether GET /api/v2/config serves the configuration (secrets hidden); 403 otherwise, as Airflow.",
 			boolean(func(c *Config) *bool { return &c.API.ExposeConfig })},
 
+		// [metrics]
+		{"metrics", "host", "127.0.0.1", "Address schedulers, workers and DAG processors serve Prometheus's /metrics on (the api-server serves /metrics on its own port).",
+			str(func(c *Config) *string { return &c.Metrics.Host })},
+		{"metrics", "port", "8794", "Port of /metrics for schedulers, workers and DAG processors; 0 turns it off. Several processes on one host need a port each: the ones that find it taken log a warning and run on without it.",
+			integer(func(c *Config) *int { return &c.Metrics.Port })},
+
 		// [api_auth]
 		{"api_auth", "jwt_secret", "", "Secret that signs the API's tokens (HS512). When unset, the first process of a home generates one into gust.cfg; every api-server of a cluster needs the same (GUST__API_AUTH__JWT_SECRET).",
 			str(func(c *Config) *string { return &c.APIAuth.JWTSecret })},

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gust-sched/gust/common/dagspec"
 	"github.com/gust-sched/gust/common/logkey"
@@ -31,6 +32,8 @@ import (
 
 // Options configures the processor. Field names follow the config keys.
 type Options struct {
+	// ParseDuration observes each file's parse time; nil records none.
+	ParseDuration          prometheus.Observer
 	DagsFolder             string
 	MinFileProcessInterval time.Duration
 	DagDirListInterval     time.Duration
@@ -185,7 +188,11 @@ func (p *Processor) ProcessAll(ctx context.Context, force bool) (Stats, error) {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
+			start := time.Now()
 			results[i] = parseFile(j.path)
+			if p.opts.ParseDuration != nil {
+				p.opts.ParseDuration.Observe(time.Since(start).Seconds())
+			}
 			results[i].info = j.info
 		}()
 	}

@@ -433,3 +433,47 @@ func DeleteXCom(ctx context.Context, q DBTX, k TIKey, key string) error {
 	}
 	return nil
 }
+
+// Counts are the sizes a monitoring scrape reads.
+type Counts struct {
+	TIs, Runs                      map[string]int // unfinished TIs and active runs by state
+	DAGs, PausedDAGs, ImportErrors int
+}
+
+// ActiveCounts counts the unfinished task instances and the active runs by
+// state (both read through their partial indexes), the active DAGs and the
+// import errors, in one statement.
+func ActiveCounts(ctx context.Context, q DBTX) (Counts, error) {
+	c := Counts{TIs: map[string]int{}, Runs: map[string]int{}}
+	rows, err := q.Query(ctx, `SELECT 'ti', state, count(*) FROM task_instance
+			WHERE state IN ('scheduled', 'queued', 'running', 'up_for_retry') GROUP BY state
+		UNION ALL SELECT 'ti', state, count(*) FROM task_instance WHERE state = 'up_for_reschedule' GROUP BY state
+		UNION ALL SELECT 'run', state, count(*) FROM dag_run WHERE state IN ('queued', 'running') GROUP BY state
+		UNION ALL SELECT 'dag', is_paused::text, count(*) FROM dag WHERE is_active GROUP BY is_paused
+		UNION ALL SELECT 'import_error', '', count(*) FROM import_error`)
+	if err != nil {
+		return c, fmt.Errorf("count active task instances and runs: %w", err)
+	}
+	var kind, state string
+	var n int
+	_, err = pgx.ForEachRow(rows, []any{&kind, &state, &n}, func() error {
+		switch kind {
+		case "ti":
+			c.TIs[state] = n
+		case "run":
+			c.Runs[state] = n
+		case "dag":
+			c.DAGs += n
+			if state == "true" {
+				c.PausedDAGs = n
+			}
+		default:
+			c.ImportErrors = n
+		}
+		return nil
+	})
+	if err != nil {
+		return c, fmt.Errorf("count active task instances and runs: %w", err)
+	}
+	return c, nil
+}

@@ -30,6 +30,7 @@ import (
 	"github.com/gust-sched/gust/broker"
 	"github.com/gust-sched/gust/common/logkey"
 	"github.com/gust-sched/gust/metadb"
+	"github.com/gust-sched/gust/metrics"
 )
 
 // JobType is the job table's name for scheduler processes.
@@ -37,6 +38,8 @@ const JobType = "SchedulerJob"
 
 // Options configures a scheduler. Field names follow the config keys.
 type Options struct {
+	// Metrics are the scheduler's instruments; nil records none.
+	Metrics                     *metrics.Scheduler
 	Hostname                    string
 	Parallelism                 int
 	MaxActiveRunsPerDag         int
@@ -126,7 +129,13 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	var lastHeartbeat, lastZombieCheck, lastOrphanCheck time.Time
 	failures := 0
 	for ctx.Err() == nil {
+		loopStart := time.Now()
 		st, err := s.loop(ctx)
+		if m := s.opts.Metrics; m != nil {
+			m.LoopDuration.Observe(time.Since(loopStart).Seconds())
+			m.TIsQueued.Add(float64(st.queued))
+			m.RunsCreated.Add(float64(st.created))
+		}
 		if err != nil && ctx.Err() == nil {
 			failures++
 			delay := min(time.Duration(failures)*200*time.Millisecond, 5*time.Second)

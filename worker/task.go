@@ -77,6 +77,10 @@ func (w *Worker) handle(ctx context.Context, d broker.Delivery) {
 	w.running[try] = &runningTry{cancel: cancel, log: ship}
 	w.mu.Unlock()
 	w.active.Add(1)
+	if m := w.opts.Metrics; m != nil {
+		m.Running.Inc()
+		defer m.Running.Dec()
+	}
 	// The try stops heartbeating once its result is recorded.
 	stopRunning := sync.OnceFunc(func() {
 		w.mu.Lock()
@@ -166,6 +170,10 @@ func (w *Worker) handle(ctx context.Context, d broker.Delivery) {
 		ev.Type = "task-failed"
 	}
 	w.event(ev)
+	if m := w.opts.Metrics; m != nil {
+		m.Tries.WithLabelValues(state).Inc()
+		m.Runtime.Observe(runtime)
+	}
 	log.Info("task finished", "state", state, "runtime_s", runtime, "reason", res.reason)
 	if callback {
 		w.runCallback(ctx, log, res, state, tl)

@@ -20,6 +20,7 @@ import (
 	"github.com/gust-sched/gust/common/monitor"
 	"github.com/gust-sched/gust/common/secrets"
 	"github.com/gust-sched/gust/metadb"
+	"github.com/gust-sched/gust/metrics"
 )
 
 // Options configures a worker.
@@ -44,6 +45,8 @@ type Options struct {
 	Version         string
 	// Keyring opens encrypted variables and connections ([core] fernet_key).
 	Keyring *secrets.Keyring
+	// Metrics are the worker's instruments; nil records none.
+	Metrics *metrics.Worker
 }
 
 // Worker consumes and runs tries. Create it with New and start it with Run.

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/urfave/cli/v2"
 
 	"github.com/gust-sched/gust/apiserver"
@@ -30,7 +31,7 @@ func apiURL(cfg *config.Config) string {
 	return "http://" + net.JoinHostPort(cfg.API.Host, strconv.Itoa(cfg.API.Port))
 }
 
-func (a *app) apiServer(cfg *config.Config, db *metadb.DB, log *slog.Logger) (*apiserver.Server, error) {
+func (a *app) apiServer(cfg *config.Config, db *metadb.DB, reg *prometheus.Registry, log *slog.Logger) (*apiserver.Server, error) {
 	kr, err := secrets.NewKeyring(cfg.Core.FernetKey)
 	if err != nil {
 		return nil, err
@@ -39,6 +40,7 @@ func (a *app) apiServer(cfg *config.Config, db *metadb.DB, log *slog.Logger) (*a
 		Addr:                 net.JoinHostPort(cfg.API.Host, strconv.Itoa(cfg.API.Port)),
 		Version:              version,
 		DagsFolder:           cfg.Core.DagsFolder,
+		Metrics:              reg,
 		JWTSecret:            cfg.APIAuth.JWTSecret,
 		JWTExpiration:        cfg.APIAuth.JWTExpirationTime,
 		ExposeConfig:         cfg.API.ExposeConfig,

@@ -22,6 +22,7 @@ import (
 	"github.com/gust-sched/gust/dagprocessor"
 	"github.com/gust-sched/gust/flower"
 	"github.com/gust-sched/gust/metadb"
+	"github.com/gust-sched/gust/metrics"
 	"github.com/gust-sched/gust/scheduler"
 	"github.com/gust-sched/gust/worker"
 )
@@ -157,10 +158,21 @@ func (a *app) runParts(c *cli.Context, p parts) error {
 		defer rdb.Close()
 	}
 
+	// One registry per process; the api-server serves it on its own port,
+	// the other parts on [metrics] host:port.
+	reg := metrics.NewRegistry()
+	if p.scheduler || p.api {
+		metrics.NewDBCollector(reg, db, log)
+	}
 	var w *worker.Worker
 	g, gctx := errgroup.WithContext(ctx)
+	if !p.api && (p.processor || p.scheduler || p.worker != nil) && cfg.Metrics.Port > 0 {
+		go metrics.Serve(gctx, net.JoinHostPort(cfg.Metrics.Host, strconv.Itoa(cfg.Metrics.Port)), reg, log)
+	}
 	if p.processor {
-		proc := dagprocessor.New(processorOptions(cfg), db, log)
+		popts := processorOptions(cfg)
+		popts.ParseDuration = metrics.NewParseDuration(reg)
+		proc := dagprocessor.New(popts, db, log)
 		g.Go(func() error { return proc.Run(gctx) })
 	}
 	if p.scheduler {
@@ -169,6 +181,7 @@ func (a *app) runParts(c *cli.Context, p parts) error {
 			return err
 		}
 		opts := schedulerOptions(cfg)
+		opts.Metrics = metrics.NewScheduler(reg)
 		cbDags := metadb.NewDAGCache(64)
 		cbLog := log.With("component", "dag-callbacks")
 		// DAG-level callbacks outlive a shutdown signal briefly: they are
@@ -208,6 +221,7 @@ func (a *app) runParts(c *cli.Context, p parts) error {
 			ShutdownGrace:      cfg.Celery.WorkerShutdownGrace,
 			Version:            version,
 			Keyring:            kr,
+			Metrics:            metrics.NewWorker(reg),
 		}, db, pub, log.With("component", "worker"))
 		if err != nil {
 			return err
@@ -220,7 +234,7 @@ func (a *app) runParts(c *cli.Context, p parts) error {
 		g.Go(func() error { return srv.Run(gctx) })
 	}
 	if p.api {
-		srv, err := a.apiServer(cfg, db, log.With("component", "api-server"))
+		srv, err := a.apiServer(cfg, db, reg, log.With("component", "api-server"))
 		if err != nil {
 			return err
 		}

@@ -61,6 +61,8 @@ func NewCluster(t testing.TB, bin string, extraEnv ...string) *Cluster {
 		"GUST__SCHEDULER__SCHEDULER_HEARTBEAT_SEC=1",
 		fmt.Sprintf("GUST__FLOWER__FLOWER_PORT=%d", c.FlowerPort),
 		fmt.Sprintf("GUST__API__PORT=%d", c.APIPort),
+		"GUST__METRICS__PORT=0", // a test that reads /metrics gives its process a port
+
 	)
 	c.Env = append(c.Env, extraEnv...)
 	t.Cleanup(c.StopAll)
