@@ -25,14 +25,15 @@ type Options struct {
 
 // Server serves the monitor.
 type Server struct {
-	opts   Options
-	reader *monitor.Reader
-	logger *slog.Logger
+	opts    Options
+	reader  *monitor.Reader
+	logger  *slog.Logger
+	metrics *flowerMetrics
 }
 
 // New returns a server.
 func New(opts Options, reader *monitor.Reader, logger *slog.Logger) *Server {
-	return &Server{opts: opts, reader: reader, logger: logger}
+	return &Server{opts: opts, reader: reader, logger: logger, metrics: newFlowerMetrics(reader, logger)}
 }
 
 // Handler returns the HTTP routes.
@@ -45,6 +46,7 @@ func (s *Server) Handler() http.Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprint(w, "OK")
 	}
+	mux.Handle("GET /metrics", s.metrics.handler())
 	mux.HandleFunc("GET /healthcheck", health)
 	mux.HandleFunc("GET /healthz", health)
 	mux.HandleFunc("GET /{$}", s.index)
@@ -59,6 +61,9 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	s.logger.Info("flower listening", "addr", "http://"+ln.Addr().String()+"/")
+	followCtx, stopFollow := context.WithCancel(ctx)
+	defer stopFollow()
+	go s.metrics.follow(followCtx)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

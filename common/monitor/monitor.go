@@ -292,3 +292,35 @@ func (r *Reader) Events(ctx context.Context, n int64) ([]Event, error) {
 	}
 	return out, nil
 }
+
+// Follow calls fn for every event appended to the stream from now on, in
+// order, until ctx ends. Redis being down pauses it (it retries every
+// second from the last event it saw); it never returns an error for that.
+func (r *Reader) Follow(ctx context.Context, fn func(Event)) {
+	last := "$"
+	for ctx.Err() == nil {
+		res, err := r.rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{eventsKey(r.prefix), last}, Block: 5 * time.Second, Count: 1000}).Result()
+		if errors.Is(err, redis.Nil) {
+			continue
+		}
+		if err != nil {
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		for _, st := range res {
+			for _, m := range st.Messages {
+				last = m.ID
+				raw, _ := m.Values["event"].(string)
+				var e Event
+				if json.Unmarshal([]byte(raw), &e) != nil {
+					continue
+				}
+				e.ID = m.ID
+				fn(e)
+			}
+		}
+	}
+}
