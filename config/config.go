@@ -118,8 +118,9 @@ type Monitor struct {
 
 // Flower is the [flower] section.
 type Flower struct {
-	Address string
-	Port    int
+	Address  string
+	Port     int
+	MaxTasks int
 }
 
 // API is the [api] section (Airflow 3's name; Airflow 2's [webserver]

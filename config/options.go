@@ -116,6 +116,8 @@ func options(home string) []Option {
 			str(func(c *Config) *string { return &c.Flower.Address })},
 		{"flower", "flower_port", "5555", "Port of the monitor.",
 			integer(func(c *Config) *int { return &c.Flower.Port })},
+		{"flower", "max_tasks", "100000", "Tries kept in the monitor's task history in Redis (Flower's --max_tasks); workers trim it as they report.",
+			integer(func(c *Config) *int { return &c.Flower.MaxTasks })},
 
 		// [api]
 		{"api", "host", "127.0.0.1", "Address the api-server (REST API and web UI) listens on ([webserver] web_server_host is read as an alias).",

@@ -41,6 +41,9 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/workers", s.apiWorkers)
 	mux.HandleFunc("GET /api/events", s.apiEvents)
+	mux.HandleFunc("GET /api/tasks", s.apiTasks)
+	mux.HandleFunc("GET /api/task/info/{id}", s.apiTaskInfo)
+	mux.HandleFunc("GET /api/task/types", s.apiTaskTypes)
 	// Flower's health check path, and the usual /healthz.
 	health := func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -203,7 +203,8 @@ func (a *app) runParts(c *cli.Context, p parts) error {
 		if err != nil {
 			return err
 		}
-		pub := monitor.NewPublisher(rdb, cfg.Monitor.KeyPrefix, int64(cfg.Monitor.EventStreamMaxLen), cfg.Monitor.WorkerHeartbeatTTL, log)
+		pub := monitor.NewPublisher(rdb, cfg.Monitor.KeyPrefix, int64(cfg.Monitor.EventStreamMaxLen), cfg.Monitor.WorkerHeartbeatTTL, log).
+			WithMaxTasks(int64(cfg.Flower.MaxTasks))
 		pubCtx, stopPub := context.WithCancel(context.WithoutCancel(ctx))
 		defer stopPub()
 		pubDone := make(chan struct{})

@@ -75,7 +75,9 @@ type Publisher struct {
 	prefix string
 	maxLen int64
 	ttl    time.Duration
-	logger *slog.Logger
+	// maxTasks bounds the task history ([flower] max_tasks); 0: unbounded.
+	maxTasks int64
+	logger   *slog.Logger
 
 	mu      sync.Mutex
 	last    *WorkerStatus // the latest status, written or not
@@ -87,7 +89,18 @@ type Publisher struct {
 
 // NewPublisher returns a publisher; call Run to start writing.
 func NewPublisher(rdb *redis.Client, prefix string, maxLen int64, ttl time.Duration, logger *slog.Logger) *Publisher {
-	return &Publisher{rdb: rdb, prefix: prefix, maxLen: maxLen, ttl: ttl, logger: logger, wake: make(chan struct{}, 1)}
+	return &Publisher{rdb: rdb, prefix: prefix, maxLen: maxLen, ttl: ttl, logger: logger, wake: make(chan struct{}, 1),
+		maxTasks: DefaultMaxTasks}
+}
+
+// DefaultMaxTasks is Flower's --max_tasks default.
+const DefaultMaxTasks = 100000
+
+// WithMaxTasks bounds the task history the publisher keeps in Redis
+// ([flower] max_tasks, Flower's --max_tasks).
+func (p *Publisher) WithMaxTasks(n int64) *Publisher {
+	p.maxTasks = n
+	return p
 }
 
 // Heartbeat records the worker's latest status; it never blocks.
@@ -193,6 +206,7 @@ func (p *Publisher) flush(ctx context.Context) error {
 			return fmt.Errorf("encode event: %w", err)
 		}
 		pipe.XAdd(ctx, &redis.XAddArgs{Stream: eventsKey(p.prefix), MaxLen: p.maxLen, Approx: true, Values: []any{"event", b}})
+		recordTask(ctx, pipe, p.prefix, e)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		// Keep what was not written for the next try: the latest status
@@ -214,6 +228,11 @@ func (p *Publisher) flush(ctx context.Context) error {
 	}
 	if dropped > 0 {
 		p.logger.Warn("monitor: events were dropped while Redis was slow or down", "dropped", dropped)
+	}
+	if len(evs) > 0 && p.maxTasks > 0 {
+		if err := trimTasks(ctx, p.rdb, p.prefix, p.maxTasks); err != nil {
+			return fmt.Errorf("trim the task history: %w", err)
+		}
 	}
 	return nil
 }
