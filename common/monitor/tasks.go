@@ -118,43 +118,51 @@ func (f TaskFilter) match(t Task) bool {
 
 // Tasks returns the matching tries, newest first, sorted by sortBy (a
 // field name, "-" first for descending) when given, and a page of them.
+// Without sortBy it reads the history newest first in batches and stops
+// once the page is full, so a page costs a few round trips whatever the
+// history's size.
 func (r *Reader) Tasks(ctx context.Context, f TaskFilter, sortBy string, offset, limit int) ([]Task, error) {
-	ids, err := r.rdb.ZRevRange(ctx, taskIndexKey(r.prefix), 0, -1).Result()
-	if err != nil {
-		return nil, fmt.Errorf("read the task history: %w", err)
+	want := -1 // matches needed; -1: all (sorting or no limit)
+	if sortBy == "" && limit > 0 {
+		want = offset + limit
 	}
 	var out []Task
-	const batch = 1000
-	for i := 0; i < len(ids); i += batch {
-		part := ids[i:min(i+batch, len(ids))]
+	const batch = 500
+	for start := int64(0); want < 0 || len(out) < want; start += batch {
+		ids, err := r.rdb.ZRevRange(ctx, taskIndexKey(r.prefix), start, start+batch-1).Result()
+		if err != nil {
+			return nil, fmt.Errorf("read the task history: %w", err)
+		}
+		if len(ids) == 0 {
+			break
+		}
 		pipe := r.rdb.Pipeline()
-		cmds := make([]*redis.MapStringStringCmd, len(part))
-		for j, id := range part {
+		cmds := make([]*redis.MapStringStringCmd, len(ids))
+		for j, id := range ids {
 			cmds[j] = pipe.HGetAll(ctx, taskKey(r.prefix, id))
 		}
 		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 			return nil, fmt.Errorf("read the task history: %w", err)
 		}
 		for _, c := range cmds {
-			m := c.Val()
-			if len(m) == 0 {
-				continue
+			if m := c.Val(); len(m) > 0 {
+				if t := decodeTask(m); f.match(t) {
+					out = append(out, t)
+				}
 			}
-			t := decodeTask(m)
-			if f.match(t) {
-				out = append(out, t)
-			}
+		}
+		if len(ids) < batch {
+			break
 		}
 	}
 	if sortBy != "" {
 		desc := strings.HasPrefix(sortBy, "-")
 		key := strings.TrimPrefix(sortBy, "-")
 		sort.SliceStable(out, func(i, j int) bool {
-			less := lessValue(out[i][key], out[j][key])
 			if desc {
 				return lessValue(out[j][key], out[i][key])
 			}
-			return less
+			return lessValue(out[i][key], out[j][key])
 		})
 	}
 	if offset > len(out) {
