@@ -212,7 +212,12 @@ func (a *app) runParts(c *cli.Context, p parts) error {
 		if err != nil {
 			return err
 		}
-		g.Go(func() error { return w.Run(gctx) })
+		g.Go(func() error {
+			err := w.Run(gctx)
+			// A remote shutdown ends the worker: the whole process stops.
+			cancel()
+			return err
+		})
 	}
 	if p.flower {
 		addr := net.JoinHostPort(cfg.Flower.Address, strconv.Itoa(cfg.Flower.Port))
