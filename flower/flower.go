@@ -15,12 +15,16 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gust-sched/gust/broker"
 	"github.com/gust-sched/gust/common/monitor"
 )
 
 // Options configure the server.
 type Options struct {
 	Addr string // host:port
+	// Control sends worker remote-control commands (nil: the control
+	// endpoints answer 503).
+	Control *broker.Control
 }
 
 // Server serves the monitor.
@@ -40,6 +44,7 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/workers", s.apiWorkers)
 	mux.HandleFunc("GET /api/events", s.apiEvents)
+	s.controlRoutes(mux)
 	// Flower's health check path, and the usual /healthz.
 	health := func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
