@@ -219,3 +219,52 @@ func TestConsumerChanges(t *testing.T) {
 	publish("a", "a3")
 	receive("a3")
 }
+
+// TestControlSurvivesBrokerRestart checks that a worker's control consumer
+// reconnects as the task consumer does, and that the task consumer keeps
+// the queues added at runtime across the reconnect.
+func TestControlSurvivesBrokerRestart(t *testing.T) {
+	t.Parallel()
+	rmq := testenv.StartPrivateRabbit(t)
+	opts := broker.Options{URL: rmq.URL(), Exchange: "gust"}
+	startServers(t, opts, "w1")
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	c := broker.NewConsumer(opts, []string{"a"}, 1, "t", quietLogger())
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { _ = c.Run(runCtx); close(done) }()
+	defer func() { stop(); <-done }()
+	c.AddQueue("b")
+
+	ctl := broker.NewControl(opts)
+	ping := func() (bool, string) {
+		rs, err := ctl.Call(ctx, broker.Command{Name: "ping", Destination: []string{"w1"}}, time.Second)
+		return err == nil && len(rs) == 1 && rs[0].OK == "pong", fmt.Sprint(rs, err)
+	}
+	testenv.Eventually(t, 10*time.Second, "a ping answered", ping)
+	rmq.Stop()
+	if ok, _ := ping(); ok {
+		t.Fatal("ping answered with the broker down")
+	}
+	rmq.Start()
+	testenv.Eventually(t, 30*time.Second, "a ping answered after the broker restart", ping)
+
+	pub := broker.NewPublisher(opts, quietLogger())
+	defer pub.Close()
+	if err := pub.EnsureQueues(ctx, "b"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pub.Publish(ctx, []broker.Message{{DagID: "d", RunID: "r", TaskID: "b1", TryNumber: 1, Queue: "b"}}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case d := <-c.Deliveries():
+		if d.Msg.TaskID != "b1" {
+			t.Fatalf("got %s, want b1", d.Msg.TaskID)
+		}
+		_ = d.Ack()
+	case <-time.After(30 * time.Second):
+		t.Fatal("the queue added at runtime is not consumed after the broker restart")
+	}
+}
