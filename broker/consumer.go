@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"sync"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 )
@@ -27,19 +29,83 @@ func (d Delivery) Reject(requeue bool) error { return d.d.Reject(requeue) }
 
 // Consumer receives messages from a set of queues with manual acks and a
 // prefetch window, reconnecting with backoff when the broker goes away.
+// Its queues and prefetch can change while it runs (worker remote control).
 type Consumer struct {
-	opts     Options
-	queues   []string
-	prefetch int
-	tag      string
-	logger   *slog.Logger
-	out      chan Delivery
+	opts   Options
+	tag    string
+	logger *slog.Logger
+	out    chan Delivery
+	kick   chan struct{} // the wanted queues or prefetch changed
+
+	mu       sync.Mutex
+	queues   []string // wanted
+	prefetch int      // wanted
 }
 
 // NewConsumer returns a consumer of queues with the given prefetch count
-// (messages the broker sends ahead of acks). tag names the consumer.
+// (messages the broker sends ahead of acks, per queue). tag names the
+// consumer.
 func NewConsumer(opts Options, queues []string, prefetch int, tag string, logger *slog.Logger) *Consumer {
-	return &Consumer{opts: opts, queues: queues, prefetch: prefetch, tag: tag, logger: logger, out: make(chan Delivery)}
+	return &Consumer{opts: opts, queues: slices.Clone(queues), prefetch: prefetch, tag: tag, logger: logger,
+		out: make(chan Delivery), kick: make(chan struct{}, 1)}
+}
+
+// Queues returns the queues the consumer is (or will be, once connected)
+// consuming.
+func (c *Consumer) Queues() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.queues)
+}
+
+// SetPrefetch changes the prefetch count. It takes effect on the running
+// connection at once (or at the next connection).
+func (c *Consumer) SetPrefetch(n int) {
+	c.mu.Lock()
+	c.prefetch = max(n, 1)
+	c.mu.Unlock()
+	c.wake()
+}
+
+// AddQueue starts consuming queue; false when it already was.
+func (c *Consumer) AddQueue(queue string) bool {
+	c.mu.Lock()
+	if slices.Contains(c.queues, queue) {
+		c.mu.Unlock()
+		return false
+	}
+	c.queues = append(c.queues, queue)
+	c.mu.Unlock()
+	c.wake()
+	return true
+}
+
+// CancelQueue stops consuming queue; false when it was not consumed. What
+// was prefetched from it is still handed over.
+func (c *Consumer) CancelQueue(queue string) bool {
+	c.mu.Lock()
+	i := slices.Index(c.queues, queue)
+	if i < 0 {
+		c.mu.Unlock()
+		return false
+	}
+	c.queues = slices.Delete(c.queues, i, i+1)
+	c.mu.Unlock()
+	c.wake()
+	return true
+}
+
+func (c *Consumer) wake() {
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (c *Consumer) wanted() ([]string, int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.queues), c.prefetch
 }
 
 // Deliveries returns the channel Run sends deliveries on. It is unbuffered:
@@ -77,42 +143,31 @@ func (c *Consumer) session(ctx context.Context) (connected bool, err error) {
 	if err != nil {
 		return false, fmt.Errorf("open broker channel: %w", err)
 	}
-	if err := ch.Qos(c.prefetch, 0, false); err != nil {
-		return false, fmt.Errorf("set prefetch: %w", err)
-	}
-	if err := declareTopology(ch, c.opts.Exchange, c.queues...); err != nil {
-		return false, err
-	}
 	merged := make(chan amqp.Delivery)
 	done := make(chan struct{})
 	defer close(done)
-	for i, q := range c.queues {
-		ds, err := ch.Consume(q, fmt.Sprintf("%s.%d", c.tag, i), false, false, false, false, nil)
-		if err != nil {
-			return false, fmt.Errorf("consume %s: %w", q, err)
-		}
-		go func() {
-			for d := range ds {
-				select {
-				case merged <- d:
-				case <-done:
-					return
-				}
-			}
-		}()
+	s := &session{c: c, ch: ch, merged: merged, done: done, tags: map[string]string{}}
+	if err := s.reconcile(); err != nil {
+		return false, err
 	}
-	c.logger.Info("consuming", "queues", c.queues, "prefetch", c.prefetch)
 	closed := conn.NotifyClose(make(chan *amqp.Error, 1))
+	closedErr := func(e *amqp.Error) error {
+		if e == nil {
+			return errors.New("broker connection closed")
+		}
+		return e
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			// Closing the connection returns every unacked message.
 			return true, nil
 		case e := <-closed:
-			if e == nil {
-				return true, errors.New("broker connection closed")
+			return true, closedErr(e)
+		case <-c.kick:
+			if err := s.reconcile(); err != nil {
+				return true, err
 			}
-			return true, e
 		case d := <-merged:
 			m, derr := Decode(d.Body)
 			del := Delivery{Msg: m, Err: derr, d: d}
@@ -121,11 +176,85 @@ func (c *Consumer) session(ctx context.Context) (connected bool, err error) {
 			case <-ctx.Done():
 				return true, nil
 			case e := <-closed:
-				if e == nil {
-					return true, errors.New("broker connection closed")
-				}
-				return true, e
+				return true, closedErr(e)
 			}
 		}
 	}
+}
+
+// session is one channel's consumers.
+type session struct {
+	c        *Consumer
+	ch       *amqp.Channel
+	merged   chan amqp.Delivery
+	done     chan struct{}
+	prefetch int               // set on the channel
+	tags     map[string]string // queue -> consumer tag
+	seq      int
+}
+
+// reconcile brings the channel's consumers and prefetch to what is wanted.
+// A prefetch change applies to consumers started after it, so every queue
+// is consumed anew; the old consumer's deliveries are still handed over
+// (and stay ackable on the channel).
+func (s *session) reconcile() error {
+	queues, prefetch := s.c.wanted()
+	if prefetch != s.prefetch {
+		if err := s.ch.Qos(prefetch, 0, false); err != nil {
+			return fmt.Errorf("set prefetch: %w", err)
+		}
+		s.prefetch = prefetch
+		for q, old := range s.tags {
+			if err := s.consume(q); err != nil {
+				return err
+			}
+			if err := s.ch.Cancel(old, false); err != nil {
+				return fmt.Errorf("cancel consumer of %s: %w", q, err)
+			}
+		}
+	}
+	for _, q := range queues {
+		if _, ok := s.tags[q]; ok {
+			continue
+		}
+		if err := declareTopology(s.ch, s.c.opts.Exchange, q); err != nil {
+			return err
+		}
+		if err := s.consume(q); err != nil {
+			return err
+		}
+	}
+	for q, tag := range s.tags {
+		if slices.Contains(queues, q) {
+			continue
+		}
+		if err := s.ch.Cancel(tag, false); err != nil {
+			return fmt.Errorf("cancel consumer of %s: %w", q, err)
+		}
+		delete(s.tags, q)
+	}
+	s.c.logger.Info("consuming", "queues", queues, "prefetch", prefetch)
+	return nil
+}
+
+func (s *session) consume(q string) error {
+	s.seq++
+	tag := fmt.Sprintf("%s.%d", s.c.tag, s.seq)
+	ds, err := s.ch.Consume(q, tag, false, false, false, false, nil)
+	if err != nil {
+		return fmt.Errorf("consume %s: %w", q, err)
+	}
+	s.tags[q] = tag
+	go func() {
+		// Runs until the consumer is cancelled (after handing over what it
+		// buffered) or the channel closes.
+		for d := range ds {
+			select {
+			case s.merged <- d:
+			case <-s.done:
+				return
+			}
+		}
+	}()
+	return nil
 }

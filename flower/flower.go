@@ -15,12 +15,16 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gust-sched/gust/broker"
 	"github.com/gust-sched/gust/common/monitor"
 )
 
 // Options configure the server.
 type Options struct {
 	Addr string // host:port
+	// Control sends worker remote-control commands (nil: the control
+	// endpoints answer 503).
+	Control *broker.Control
 }
 
 // Server serves the monitor.
@@ -44,6 +48,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/tasks", s.apiTasks)
 	mux.HandleFunc("GET /api/task/info/{id}", s.apiTaskInfo)
 	mux.HandleFunc("GET /api/task/types", s.apiTaskTypes)
+	s.controlRoutes(mux)
 	// Flower's health check path, and the usual /healthz.
 	health := func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -67,6 +67,14 @@ type Worker struct {
 	processed, succeeded, failed, retried atomic.Int64
 	abortOnce                             sync.Once
 	abort                                 chan struct{}
+	shutdownOnce                          sync.Once
+	shutdown                              chan struct{} // closed by a remote shutdown
+
+	// slots bounds the tries run at once and consumer takes them from the
+	// broker; remote control resizes the one and changes the other's
+	// queues while they run.
+	slots    *limiter
+	consumer *broker.Consumer
 }
 
 // New returns a worker. mon may be nil.
@@ -89,15 +97,19 @@ func New(opts Options, db *metadb.DB, mon *monitor.Publisher, logger *slog.Logge
 	if opts.Hostname == "" {
 		opts.Hostname = DefaultHostname()
 	}
+	logger = logger.With(logkey.Worker, opts.Hostname)
 	return &Worker{
-		opts:    opts,
-		db:      db,
-		mon:     mon,
-		logger:  logger.With(logkey.Worker, opts.Hostname),
-		dags:    metadb.NewDAGCache(256),
-		store:   &DBStore{DB: db, Keyring: opts.Keyring},
-		running: map[metadb.TryKey]*runningTry{},
-		abort:   make(chan struct{}),
+		opts:     opts,
+		db:       db,
+		mon:      mon,
+		logger:   logger,
+		dags:     metadb.NewDAGCache(256),
+		store:    &DBStore{DB: db, Keyring: opts.Keyring},
+		running:  map[metadb.TryKey]*runningTry{},
+		abort:    make(chan struct{}),
+		shutdown: make(chan struct{}),
+		slots:    newLimiter(opts.Concurrency),
+		consumer: broker.NewConsumer(opts.Broker, opts.Queues, opts.Concurrency*opts.PrefetchMultiplier, opts.Hostname, logger),
 	}, nil
 }
 
@@ -118,7 +130,7 @@ func (w *Worker) Hostname() string { return w.opts.Hostname }
 // tries are killed and recorded as failed or up for retry.
 func (w *Worker) Abort() { w.abortOnce.Do(func() { close(w.abort) }) }
 
-// Run consumes until ctx is done, then shuts down warmly: it stops taking
+// Run consumes until ctx is done (or a remote shutdown), then shuts down warmly: it stops taking
 // messages (what was prefetched returns to the queue), lets running tries
 // finish for up to ShutdownGrace (or until Abort), kills what is left and
 // records those tries' outcomes.
@@ -129,35 +141,46 @@ func (w *Worker) Run(ctx context.Context) error {
 	workCtx, cancelWork := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer cancelWork(nil)
 
-	consumer := broker.NewConsumer(w.opts.Broker, w.opts.Queues, w.opts.Concurrency*w.opts.PrefetchMultiplier,
-		w.opts.Hostname, w.logger)
+	// A remote shutdown ends consuming as the first signal does.
+	ctx, stopConsuming := context.WithCancel(ctx)
+	defer stopConsuming()
+	go func() {
+		select {
+		case <-w.shutdown:
+			stopConsuming()
+		case <-ctx.Done():
+		}
+	}()
+
+	consumer := w.consumer
 	var bg sync.WaitGroup
 	bg.Go(func() { _ = consumer.Run(ctx) })
 	monCtx, stopMon := context.WithCancel(workCtx)
 	bg.Go(func() { w.monitorLoop(monCtx) })
+	// Remote control runs on its own connection until the worker stops,
+	// so that a warm shutdown still answers pings.
+	ctl := broker.NewControlServer(w.opts.Broker, w.opts.Hostname, w.control, w.logger)
+	bg.Go(func() { _ = ctl.Run(monCtx) })
 	hbCtx, stopHB := context.WithCancel(workCtx)
 	var bgHB sync.WaitGroup
 	bgHB.Go(func() { w.heartbeatLoop(hbCtx) })
 	w.event(monitor.Event{Type: "worker-online"})
 	w.logger.Info("worker started", "queues", w.opts.Queues, "concurrency", w.opts.Concurrency)
 
-	slots := make(chan struct{}, w.opts.Concurrency)
 	var tasks sync.WaitGroup
 consume:
 	for {
-		select {
-		case slots <- struct{}{}:
-		case <-ctx.Done():
+		if !w.slots.acquire(ctx) {
 			break consume
 		}
 		select {
 		case d := <-consumer.Deliveries():
 			tasks.Go(func() {
-				defer func() { <-slots }()
+				defer w.slots.release()
 				w.handle(workCtx, d)
 			})
 		case <-ctx.Done():
-			<-slots
+			w.slots.release()
 			break consume
 		}
 	}
@@ -340,8 +363,8 @@ func (w *Worker) status() monitor.WorkerStatus {
 	return monitor.WorkerStatus{
 		Hostname:      w.opts.Hostname,
 		PID:           os.Getpid(),
-		Queues:        w.opts.Queues,
-		Concurrency:   w.opts.Concurrency,
+		Queues:        w.consumer.Queues(),
+		Concurrency:   w.slots.limit(),
 		Active:        int(w.active.Load()),
 		Processed:     w.processed.Load(),
 		Succeeded:     w.succeeded.Load(),

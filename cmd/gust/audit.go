@@ -22,6 +22,8 @@ var auditedCommands = map[string]bool{
 	"connections add": true, "connections delete": true, "connections import": true,
 	"users create": true, "users delete": true, "users reset-password": true,
 	"rotate-fernet-key": true, "db clean": true, "backfill create": true,
+	"workers shutdown": true, "workers pool-grow": true, "workers pool-shrink": true,
+	"workers add-consumer": true, "workers cancel-consumer": true,
 }
 
 // sensitiveFlags carry secrets: the audit log records that they were given,

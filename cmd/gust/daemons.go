@@ -227,11 +227,16 @@ func (a *app) runParts(c *cli.Context, p parts) error {
 		if err != nil {
 			return err
 		}
-		g.Go(func() error { return w.Run(gctx) })
+		g.Go(func() error {
+			err := w.Run(gctx)
+			// A remote shutdown ends the worker: the whole process stops.
+			cancel()
+			return err
+		})
 	}
 	if p.flower {
 		addr := net.JoinHostPort(cfg.Flower.Address, strconv.Itoa(cfg.Flower.Port))
-		srv := flower.New(flower.Options{Addr: addr}, monitor.NewReader(rdb, cfg.Monitor.KeyPrefix, cfg.Monitor.WorkerHeartbeatTTL), log)
+		srv := flower.New(flower.Options{Addr: addr, Control: broker.NewControl(brokerOptions(cfg))}, monitor.NewReader(rdb, cfg.Monitor.KeyPrefix, cfg.Monitor.WorkerHeartbeatTTL), log)
 		g.Go(func() error { return srv.Run(gctx) })
 	}
 	if p.api {

@@ -165,6 +165,7 @@ func (a *app) cli() *cli.App {
 			a.schedulerCommand(),
 			a.workerCommand(),
 			a.flowerCommand(),
+			a.workersCommand(),
 			a.apiServerCommand(),
 			a.usersCommand(),
 			a.backfillCreateCommand(),

@@ -288,6 +288,15 @@ func (p *Proc) Exited() bool {
 	}
 }
 
+// ExitCode returns the exit status of an ended process (-1 while it runs
+// or when a signal ended it).
+func (p *Proc) ExitCode() int {
+	if !p.Exited() {
+		return -1
+	}
+	return p.cmd.ProcessState.ExitCode()
+}
+
 // Signal sends a signal to the process.
 func (p *Proc) Signal(sig syscall.Signal) { _ = p.cmd.Process.Signal(sig) }
 
