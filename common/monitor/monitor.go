@@ -206,7 +206,7 @@ func (p *Publisher) flush(ctx context.Context) error {
 			return fmt.Errorf("encode event: %w", err)
 		}
 		pipe.XAdd(ctx, &redis.XAddArgs{Stream: eventsKey(p.prefix), MaxLen: p.maxLen, Approx: true, Values: []any{"event", b}})
-		recordTask(ctx, pipe, p.prefix, e)
+		recordTask(ctx, pipe, p.prefix, e, p.maxTasks)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		// Keep what was not written for the next try: the latest status

@@ -22,6 +22,11 @@ import (
 func taskKey(prefix, id string) string  { return prefix + "task:" + id }
 func taskIndexKey(prefix string) string { return prefix + "tasks" }
 
+// Per-worker and per-task-name indexes let a filtered page read only the
+// tries it can show; each is bounded like the history.
+func workerIndexKey(prefix, worker string) string { return prefix + "tasks:worker:" + worker }
+func nameIndexKey(prefix, name string) string     { return prefix + "tasks:name:" + name }
+
 // taskRetention is a backstop: a try's hash expires even if the index trim
 // that removes it never runs.
 const taskRetention = 7 * 24 * time.Hour
@@ -40,8 +45,9 @@ var eventState = map[string]string{
 	"task-failed": "FAILURE", "task-retried": "RETRY", "task-rejected": "REJECTED", "task-rescheduled": "RESCHEDULED",
 }
 
-// recordTask adds one event's facts to its try's hash and the index.
-func recordTask(ctx context.Context, pipe redis.Pipeliner, prefix string, e Event) {
+// recordTask adds one event's facts to its try's hash and the indexes
+// (max bounds the per-worker and per-name ones; 0: unbounded).
+func recordTask(ctx context.Context, pipe redis.Pipeliner, prefix string, e Event, max int64) {
 	state, ok := eventState[e.Type]
 	if !ok || e.TaskID == "" {
 		return
@@ -61,6 +67,14 @@ func recordTask(ctx context.Context, pipe redis.Pipeliner, prefix string, e Even
 	pipe.HSet(ctx, key, fields...)
 	pipe.Expire(ctx, key, taskRetention)
 	pipe.ZAddNX(ctx, taskIndexKey(prefix), redis.Z{Score: ts, Member: id})
+	if e.Type == "task-received" {
+		for _, k := range []string{workerIndexKey(prefix, e.Hostname), nameIndexKey(prefix, e.DagID+"."+e.TaskID)} {
+			pipe.ZAddNX(ctx, k, redis.Z{Score: ts, Member: id})
+			if max > 0 {
+				pipe.ZRemRangeByRank(ctx, k, 0, -max-1)
+			}
+		}
+	}
 }
 
 // trimTasks keeps the newest max tries of the history.
@@ -126,10 +140,17 @@ func (r *Reader) Tasks(ctx context.Context, f TaskFilter, sortBy string, offset,
 	if sortBy == "" && limit > 0 {
 		want = offset + limit
 	}
+	index := taskIndexKey(r.prefix)
+	switch {
+	case f.Worker != "":
+		index = workerIndexKey(r.prefix, f.Worker)
+	case f.Name != "":
+		index = nameIndexKey(r.prefix, f.Name)
+	}
 	var out []Task
 	const batch = 500
 	for start := int64(0); want < 0 || len(out) < want; start += batch {
-		ids, err := r.rdb.ZRevRange(ctx, taskIndexKey(r.prefix), start, start+batch-1).Result()
+		ids, err := r.rdb.ZRevRange(ctx, index, start, start+batch-1).Result()
 		if err != nil {
 			return nil, fmt.Errorf("read the task history: %w", err)
 		}
