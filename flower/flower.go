@@ -87,13 +87,75 @@ func (s *Server) Run(ctx context.Context) error {
 	return nil
 }
 
+// apiWorkers is Flower's GET /api/workers: an object keyed by worker name
+// with the keys Flower takes from Celery's inspect (stats, active_queues,
+// ...) beside gust's status fields; `workername` selects one, `status=true`
+// answers {name: online}. `refresh` is accepted: the data is always live.
 func (s *Server) apiWorkers(w http.ResponseWriter, r *http.Request) {
 	ws, err := s.reader.Workers(r.Context())
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, err)
 		return
 	}
-	writeJSON(w, ws)
+	q := r.URL.Query()
+	name := q.Get("workername")
+	if name != "" {
+		found := ws[:0]
+		for _, x := range ws {
+			if x.Hostname == name {
+				found = append(found, x)
+			}
+		}
+		if len(found) == 0 {
+			writeError(w, http.StatusNotFound, fmt.Errorf("Unknown worker '%s'", name))
+			return
+		}
+		ws = found
+	}
+	if b, _ := strconv.ParseBool(q.Get("status")); b {
+		out := map[string]bool{}
+		for _, x := range ws {
+			out[x.Hostname] = x.Status == monitor.Online
+		}
+		writeJSON(w, out)
+		return
+	}
+	out := map[string]any{}
+	for _, x := range ws {
+		out[x.Hostname] = workerInfo(x)
+	}
+	writeJSON(w, out)
+}
+
+// workerInfo is one worker as Flower shows it: Celery inspect's keys with
+// what gust knows, and gust's own status fields beside them.
+func workerInfo(x monitor.WorkerStatus) map[string]any {
+	b, _ := json.Marshal(x)
+	info := map[string]any{}
+	_ = json.Unmarshal(b, &info)
+	queues := make([]map[string]any, 0, len(x.Queues))
+	for _, q := range x.Queues {
+		queues = append(queues, map[string]any{"name": q, "routing_key": q, "durable": true, "exclusive": false, "auto_delete": false})
+	}
+	uptime := 0.0
+	if !x.StartedAt.IsZero() {
+		uptime = x.LastHeartbeat.Sub(x.StartedAt).Seconds()
+	}
+	info["stats"] = map[string]any{
+		"pid": x.PID, "uptime": int(uptime),
+		"pool":  map[string]any{"implementation": "gust", "max-concurrency": x.Concurrency, "processes": []int{}},
+		"total": map[string]int64{"processed": x.Processed, "succeeded": x.Succeeded, "failed": x.Failed, "retried": x.Retried},
+	}
+	if len(x.LoadAvg) > 0 {
+		info["stats"].(map[string]any)["rusage"] = map[string]any{}
+		info["loadavg"] = x.LoadAvg
+	}
+	info["active_queues"] = queues
+	info["registered"], info["scheduled"], info["reserved"], info["revoked"] = []string{}, []any{}, []any{}, []string{}
+	info["active"] = []any{}
+	info["conf"] = map[string]any{"worker_concurrency": x.Concurrency}
+	info["timestamp"] = float64(x.LastHeartbeat.UnixNano()) / 1e9
+	return info
 }
 
 func (s *Server) apiEvents(w http.ResponseWriter, r *http.Request) {

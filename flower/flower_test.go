@@ -47,14 +47,26 @@ func TestRoutes(t *testing.T) {
 		return resp.StatusCode, string(b)
 	}
 	code, body := get("/api/workers")
-	var ws []map[string]any
-	if err := json.Unmarshal([]byte(body), &ws); code != 200 || err != nil || len(ws) != 1 {
+	var byName map[string]map[string]any
+	if err := json.Unmarshal([]byte(body), &byName); code != 200 || err != nil || len(byName) != 1 || byName["w<1>"] == nil {
 		t.Fatalf("/api/workers: %d %s", code, body)
 	}
-	for _, k := range []string{"hostname", "status", "queues", "concurrency", "active", "processed", "succeeded", "failed", "last_heartbeat"} {
-		if _, ok := ws[0][k]; !ok {
-			t.Errorf("/api/workers entry lacks %q: %v", k, ws[0])
+	w1 := byName["w<1>"]
+	for _, k := range []string{"hostname", "status", "queues", "concurrency", "active", "processed", "succeeded", "failed", "last_heartbeat",
+		"stats", "active_queues", "registered", "active", "timestamp"} {
+		if _, ok := w1[k]; !ok {
+			t.Errorf("/api/workers entry lacks %q: %v", k, w1)
 		}
+	}
+	if pool := w1["stats"].(map[string]any)["pool"].(map[string]any); pool["max-concurrency"] != 3.0 {
+		t.Errorf("stats.pool = %v, want max-concurrency 3 (Flower's shape)", pool)
+	}
+	var status map[string]bool
+	if code, body := get("/api/workers?status=true"); code != 200 || json.Unmarshal([]byte(body), &status) != nil || len(status) != 1 || !status["w<1>"] {
+		t.Errorf("/api/workers?status=true: %d %q", code, body)
+	}
+	if code, _ := get("/api/workers?workername=nope"); code != 404 {
+		t.Errorf("unknown workername: %d", code)
 	}
 	code, body = get("/api/events?limit=5")
 	if code != 200 || !strings.Contains(body, `"task-succeeded"`) {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"sort"
 	"testing"
 	"time"
 
@@ -59,9 +60,15 @@ func flowerWorkers(c *testenv.Cluster) ([]flowerWorker, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	var ws []flowerWorker
-	if err := json.Unmarshal(body, &ws); err != nil {
+	// Flower's shape: an object keyed by worker name.
+	var byName map[string]flowerWorker
+	if err := json.Unmarshal(body, &byName); err != nil {
 		return nil, string(body), fmt.Errorf("decode /api/workers: %w", err)
 	}
+	ws := make([]flowerWorker, 0, len(byName))
+	for _, w := range byName {
+		ws = append(ws, w)
+	}
+	sort.Slice(ws, func(i, j int) bool { return ws[i].Hostname < ws[j].Hostname })
 	return ws, string(body), nil
 }

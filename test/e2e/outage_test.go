@@ -100,10 +100,10 @@ func TestMonitorRecoversWithRedis(t *testing.T) {
 		return string(b)
 	}
 	online := func() (bool, string) {
-		var ws []struct{ Hostname, Status string }
+		var ws map[string]struct{ Hostname, Status string }
 		body := workers()
 		_ = json.Unmarshal([]byte(body), &ws)
-		return len(ws) == 1 && ws[0].Status == "online", body
+		return len(ws) == 1 && ws["w@mon"].Status == "online", body
 	}
 	testenv.Eventually(t, 30*time.Second, "the worker online in the monitor", online)
 
