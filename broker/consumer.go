@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 )
@@ -40,7 +41,14 @@ type Consumer struct {
 	mu       sync.Mutex
 	queues   []string // wanted
 	prefetch int      // wanted
+
+	// waiting is set while a delivery waits for the worker to take it:
+	// every slot is busy and the broker has more (autoscale grows then).
+	waiting atomic.Bool
 }
+
+// Waiting reports whether a received message waits for a free slot.
+func (c *Consumer) Waiting() bool { return c.waiting.Load() }
 
 // NewConsumer returns a consumer of queues with the given prefetch count
 // (messages the broker sends ahead of acks, per queue). tag names the
@@ -173,9 +181,18 @@ func (c *Consumer) session(ctx context.Context) (connected bool, err error) {
 			del := Delivery{Msg: m, Err: derr, d: d}
 			select {
 			case c.out <- del:
+				continue
+			default:
+			}
+			c.waiting.Store(true)
+			select {
+			case c.out <- del:
+				c.waiting.Store(false)
 			case <-ctx.Done():
+				c.waiting.Store(false)
 				return true, nil
 			case e := <-closed:
+				c.waiting.Store(false)
 				return true, closedErr(e)
 			}
 		}

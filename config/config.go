@@ -96,6 +96,8 @@ type Celery struct {
 	BrokerURL                string
 	Exchange                 string
 	WorkerConcurrency        int
+	WorkerAutoscale          string // "MAX,MIN" or ""
+	WorkerAutoscaleKeepalive time.Duration
 	WorkerPrefetchMultiplier int
 	DefaultQueue             string
 	WorkerShutdownGrace      time.Duration

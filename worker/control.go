@@ -62,6 +62,12 @@ func (l *limiter) resize(delta int) (int, error) {
 	return n, nil
 }
 
+func (l *limiter) inUse() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.used
+}
+
 func (l *limiter) limit() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -47,6 +47,11 @@ type Options struct {
 	Keyring *secrets.Keyring
 	// Metrics are the worker's instruments; nil records none.
 	Metrics *metrics.Worker
+	// AutoscaleMax > 0 turns on Celery's autoscale: the pool starts at
+	// AutoscaleMin and moves between the two (Concurrency is then unused);
+	// AutoscaleKeepalive is how long slots stay idle before it shrinks.
+	AutoscaleMax, AutoscaleMin int
+	AutoscaleKeepalive         time.Duration
 }
 
 // Worker consumes and runs tries. Create it with New and start it with Run.
@@ -97,6 +102,14 @@ func New(opts Options, db *metadb.DB, mon *monitor.Publisher, logger *slog.Logge
 	if opts.Hostname == "" {
 		opts.Hostname = DefaultHostname()
 	}
+	if opts.AutoscaleMax > 0 {
+		if opts.AutoscaleMin < 1 || opts.AutoscaleMin > opts.AutoscaleMax {
+			return nil, fmt.Errorf("autoscale needs 1 <= MIN <= MAX (got %d,%d)", opts.AutoscaleMax, opts.AutoscaleMin)
+		}
+		if opts.AutoscaleKeepalive <= 0 {
+			opts.AutoscaleKeepalive = 30 * time.Second // Celery's AUTOSCALE_KEEPALIVE
+		}
+	}
 	logger = logger.With(logkey.Worker, opts.Hostname)
 	return &Worker{
 		opts:     opts,
@@ -108,9 +121,17 @@ func New(opts Options, db *metadb.DB, mon *monitor.Publisher, logger *slog.Logge
 		running:  map[metadb.TryKey]*runningTry{},
 		abort:    make(chan struct{}),
 		shutdown: make(chan struct{}),
-		slots:    newLimiter(opts.Concurrency),
-		consumer: broker.NewConsumer(opts.Broker, opts.Queues, opts.Concurrency*opts.PrefetchMultiplier, opts.Hostname, logger),
+		slots:    newLimiter(poolStart(opts)),
+		consumer: broker.NewConsumer(opts.Broker, opts.Queues, poolStart(opts)*opts.PrefetchMultiplier, opts.Hostname, logger),
 	}, nil
+}
+
+// poolStart is the pool's first size.
+func poolStart(opts Options) int {
+	if opts.AutoscaleMax > 0 {
+		return opts.AutoscaleMin
+	}
+	return opts.Concurrency
 }
 
 // DefaultHostname is the worker name used when none is given:
@@ -164,6 +185,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	hbCtx, stopHB := context.WithCancel(workCtx)
 	var bgHB sync.WaitGroup
 	bgHB.Go(func() { w.heartbeatLoop(hbCtx) })
+	if w.opts.AutoscaleMax > 0 {
+		bg.Go(func() { w.autoscale(ctx) })
+	}
 	w.event(monitor.Event{Type: "worker-online"})
 	w.logger.Info("worker started", "queues", w.opts.Queues, "concurrency", w.opts.Concurrency)
 

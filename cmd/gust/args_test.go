@@ -68,3 +68,19 @@ func TestNegativeNumberIsAnArgument(t *testing.T) {
 		t.Errorf("pools set with -1 slots:\n%s", out)
 	}
 }
+
+func TestParseAutoscale(t *testing.T) {
+	for _, tc := range []struct {
+		in       string
+		max, min int
+		ok       bool
+	}{
+		{"10,3", 10, 3, true}, {"4", 4, 1, true}, {" 8 , 2 ", 8, 2, true}, {"5,0", 5, 1, true},
+		{"2,5", 0, 0, false}, {"x,1", 0, 0, false}, {"4,y", 0, 0, false},
+	} {
+		max, min, err := parseAutoscale(tc.in)
+		if (err == nil) != tc.ok || (tc.ok && (max != tc.max || min != tc.min)) {
+			t.Errorf("parseAutoscale(%q) = %d, %d, %v", tc.in, max, min, err)
+		}
+	}
+}

@@ -37,9 +37,32 @@ type parts struct {
 }
 
 type workerFlags struct {
-	queues      []string
-	concurrency int
-	hostname    string
+	queues                     []string
+	concurrency                int
+	hostname                   string
+	autoscaleMax, autoscaleMin int
+}
+
+// parseAutoscale reads Celery's "MAX,MIN". "MAX" alone means MIN 0 in
+// Celery; gust's pool keeps at least one slot, so MIN is at least 1.
+func parseAutoscale(s string) (max, min int, err error) {
+	hi, lo, found := strings.Cut(strings.TrimSpace(s), ",")
+	if max, err = strconv.Atoi(strings.TrimSpace(hi)); err != nil {
+		return 0, 0, fmt.Errorf("autoscale %q: want MAX,MIN", s)
+	}
+	min = 1
+	if found {
+		if min, err = strconv.Atoi(strings.TrimSpace(lo)); err != nil {
+			return 0, 0, fmt.Errorf("autoscale %q: want MAX,MIN", s)
+		}
+	}
+	if min < 1 {
+		min = 1
+	}
+	if max < min {
+		return 0, 0, fmt.Errorf("autoscale %q: MAX must be at least MIN", s)
+	}
+	return max, min, nil
 }
 
 func brokerOptions(cfg *config.Config) broker.Options {
@@ -223,6 +246,9 @@ func (a *app) runParts(c *cli.Context, p parts) error {
 			Version:            version,
 			Keyring:            kr,
 			Metrics:            metrics.NewWorker(reg),
+			AutoscaleMax:       p.worker.autoscaleMax,
+			AutoscaleMin:       p.worker.autoscaleMin,
+			AutoscaleKeepalive: cfg.Celery.WorkerAutoscaleKeepalive,
 		}, db, pub, log.With("component", "worker"))
 		if err != nil {
 			return err
@@ -292,6 +318,10 @@ func queueFlag() *cli.StringFlag {
 	return &cli.StringFlag{Name: "queues", Aliases: []string{"q"}, Usage: "comma-separated queues to consume (default: [celery] default_queue)"}
 }
 
+func autoscaleFlag() *cli.StringFlag {
+	return &cli.StringFlag{Name: "autoscale", Usage: "MAX,MIN: grow the pool up to MAX while tasks wait, shrink to MIN when idle (default [celery] worker_autoscale)"}
+}
+
 func concurrencyFlag() *cli.IntFlag {
 	return &cli.IntFlag{Name: "concurrency", Aliases: []string{"c"}, Usage: "tasks run at once (default: [celery] worker_concurrency)"}
 }
@@ -320,6 +350,15 @@ func (a *app) workerFlags(c *cli.Context) (*workerFlags, error) {
 	if len(wf.queues) == 0 {
 		return nil, fmt.Errorf("--queues names no queue")
 	}
+	as := cfg.Celery.WorkerAutoscale
+	if c.IsSet("autoscale") {
+		as = c.String("autoscale")
+	}
+	if strings.TrimSpace(as) != "" {
+		if wf.autoscaleMax, wf.autoscaleMin, err = parseAutoscale(as); err != nil {
+			return nil, err
+		}
+	}
 	return wf, nil
 }
 
@@ -330,6 +369,7 @@ func (a *app) workerCommand() *cli.Command {
 		Flags: []cli.Flag{
 			queueFlag(),
 			concurrencyFlag(),
+			autoscaleFlag(),
 			&cli.StringFlag{Name: "hostname", Aliases: []string{"H"}, Usage: "worker name (default gust.<pid>@<host>)"},
 		},
 		Action: func(c *cli.Context) error {
@@ -354,7 +394,7 @@ func (a *app) standaloneCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "standalone",
 		Usage: "run the DAG processor, a scheduler, a worker, the monitor and the api-server in one process",
-		Flags: []cli.Flag{queueFlag(), concurrencyFlag(), &cli.StringFlag{Name: "hostname", Aliases: []string{"H"}, Usage: "worker name"}},
+		Flags: []cli.Flag{queueFlag(), concurrencyFlag(), autoscaleFlag(), &cli.StringFlag{Name: "hostname", Aliases: []string{"H"}, Usage: "worker name"}},
 		Action: func(c *cli.Context) error {
 			cfg, err := a.config()
 			if err != nil {
