@@ -20,6 +20,7 @@ import (
 	"github.com/gust-sched/gust/auth"
 	"github.com/gust-sched/gust/common/secrets"
 	"github.com/gust-sched/gust/metadb"
+	"github.com/gust-sched/gust/webui"
 )
 
 // Options configures an api-server.
@@ -105,6 +106,7 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	r := &router{mux: mux, s: s}
 	mux.HandleFunc("POST /auth/token", s.postToken)
+	mux.HandleFunc("POST "+loginPage, s.postLogin)
 	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "/api/v1 has been removed in Airflow 3, please use its upgraded version /api/v2 instead.")
 	})
@@ -117,9 +119,14 @@ func (s *Server) Handler() http.Handler {
 	s.routesBackfills(r)
 	s.routesAdmin(r)
 	s.routesEmpty(r)
+	s.routesUI(r)
 	mux.HandleFunc("/api/v2/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "Not Found")
 	})
+	mux.HandleFunc("/ui/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "Not Found")
+	})
+	mux.Handle("/", webui.Handler(func(r *http.Request) bool { _, err := s.authenticate(r); return err == nil }))
 	return s.recoverer(mux)
 }
 

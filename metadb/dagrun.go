@@ -238,3 +238,21 @@ func DeleteDagRun(ctx context.Context, q DBTX, dagID, runID string) error {
 	}
 	return nil
 }
+
+// RecentRuns returns each DAG's latest runs (up to limit per DAG, newest
+// first by run_after), keyed by dag_id, in one query: the DAG list's
+// recent-run marks.
+func RecentRuns(ctx context.Context, q DBTX, dagIDs []string, limit int) (map[string][]*DagRun, error) {
+	rows, err := q.Query(ctx, `SELECT `+prefixed("r.", dagRunColumns)+` FROM unnest($1::text[]) AS d(dag_id)
+		CROSS JOIN LATERAL (SELECT * FROM dag_run WHERE dag_run.dag_id = d.dag_id
+			ORDER BY coalesce(queued_at, logical_date) DESC, id DESC LIMIT $2) r`, dagIDs, limit)
+	runs, err := collectDagRuns(rows, err)
+	if err != nil {
+		return nil, fmt.Errorf("list recent dag runs: %w", err)
+	}
+	out := make(map[string][]*DagRun, len(dagIDs))
+	for _, r := range runs {
+		out[r.DagID] = append(out[r.DagID], r)
+	}
+	return out, nil
+}
