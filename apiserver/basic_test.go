@@ -46,4 +46,3 @@ func TestRepeatedFailedLoginsAreSlowedDown(t *testing.T) {
 		t.Fatalf("login after 5 failures: %d %s, want 429 with Retry-After", r.status, r.body)
 	}
 }
-

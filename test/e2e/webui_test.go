@@ -1,0 +1,245 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/gust-sched/gust/internal/testenv"
+)
+
+// browserPath finds Chromium or Chrome; `make test` installs Chromium
+// (scripts/ensure-chromium.sh), so a missing browser fails the test.
+func browserPath(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Fatal("no Chromium or Chrome on PATH: run scripts/ensure-chromium.sh (make test does)")
+	return ""
+}
+
+// browser drives one headless Chromium tab; on a failed step it saves a
+// screenshot and fails the test.
+type browser struct {
+	t    *testing.T
+	ctx  context.Context
+	base string
+}
+
+func newBrowser(t *testing.T, base string) *browser {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(browserPath(t)),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", os.Geteuid() == 0),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.WindowSize(1280, 900),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	if err := chromedp.Do(ctx); err != nil { // starts the browser
+		t.Fatalf("start the browser: %v", err)
+	}
+	return &browser{t: t, ctx: ctx, base: base}
+}
+
+// step runs actions within timeout; a failure saves a screenshot.
+func (b *browser) step(name string, timeout time.Duration, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, timeout)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		b.fail(name, err)
+	}
+}
+
+func (b *browser) fail(name string, err error) {
+	b.t.Helper()
+	sctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+	defer cancel()
+	url, _ := chromedp.Run(sctx, chromedp.Location())
+	if shot, serr := chromedp.Run(sctx, chromedp.FullScreenshot(80)); serr == nil {
+		dir, derr := os.MkdirTemp("", "gust-webui-")
+		if derr == nil {
+			p := filepath.Join(dir, strings.ReplaceAll(name, " ", "_")+".jpg")
+			if werr := os.WriteFile(p, shot, 0o644); werr == nil {
+				b.t.Logf("screenshot of the failed step: %s (at %s)", p, url)
+			}
+		}
+	}
+	b.t.Fatalf("%s: %v (page %s)", name, err, url)
+}
+
+// until polls a JavaScript expression until it is true.
+func until(expr string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		for {
+			if ok, err := chromedp.Evaluate[bool](expr)(ctx, t); err == nil && ok {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("waiting for %s: %w", expr, ctx.Err())
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	})
+}
+
+func (b *browser) login(user, password string) {
+	b.t.Helper()
+	b.step("log in as "+user, 15*time.Second,
+		chromedp.Navigate(b.base+"/dags"),
+		chromedp.WaitVisible(chromedp.ID("#username")),
+		until(`location.pathname === "/auth/login" && new URLSearchParams(location.search).get("next") === "/dags"`),
+		chromedp.SendKeys(chromedp.ID("#username"), user),
+		chromedp.SendKeys(chromedp.ID("#password"), password),
+		chromedp.Click(chromedp.ID("#signin")),
+		chromedp.WaitVisible(chromedp.CSS("table#dags")),
+		until(`document.getElementById("me").textContent.startsWith(`+jsString(user+" (")+`)`),
+	)
+}
+
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// TestWebUIInBrowser drives the web UI in headless Chromium against a real
+// standalone gust: an Admin logs in, finds a DAG by searching, triggers it
+// (a bad conf shows the API's detail), watches its grid cell turn
+// success, reads the task's log, goes back, pauses the DAG with its switch
+// (checked through the API) and logs out; a Viewer then sees no switch and
+// no Trigger button.
+func TestWebUIInBrowser(t *testing.T) {
+	t.Parallel()
+	start := time.Now()
+	c := newCluster(t)
+	c.WriteDAG("ui.yaml", `
+ui_hello:
+  schedule: null
+  tags: [ui]
+  tasks:
+    greet: {operator: bash, bash_command: 'echo "hello from the grid, $((6 * 7))"'}
+ui_other:
+  schedule: "@daily"
+  start_date: 2024-01-01
+  catchup: false
+  tasks:
+    nothing: {operator: empty}
+`)
+	c.MustRun("users", "create", "--username", "ada", "--role", "Admin", "--password", "s3cret-ada")
+	c.MustRun("users", "create", "--username", "vic", "--role", "Viewer", "--password", "s3cret-vic")
+	c.Start("standalone", "standalone")
+	base := fmt.Sprintf("http://127.0.0.1:%d", c.APIPort)
+	testenv.Eventually(t, 30*time.Second, "the api-server to answer", func() (bool, string) {
+		resp, err := http.Get(base + "/api/v2/version")
+		if err != nil {
+			return false, err.Error()
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200, resp.Status
+	})
+	c.WaitParsed(30*time.Second, "ui_hello", "ui_other")
+	api := apiClient{t: t, base: base}
+	api.token = api.login("ada", "s3cret-ada")
+	ready := time.Now()
+
+	b := newBrowser(t, base)
+	b.login("ada", "s3cret-ada")
+	b.step("search for the DAG", 10*time.Second,
+		until(`document.querySelectorAll("#dags tr[data-dag-id]").length === 2`),
+		chromedp.SendKeys(chromedp.ID("#dag-search"), "hello\r"),
+		until(`location.search === "?search=hello" && document.querySelectorAll("#dags tr[data-dag-id]").length === 1 &&
+			!!document.querySelector('#dags tr[data-dag-id="ui_hello"]')`),
+	)
+	b.step("a bad conf shows the API's detail", 10*time.Second,
+		chromedp.Click(chromedp.CSS(`#dags tr[data-dag-id="ui_hello"] button.trigger`)),
+		chromedp.WaitVisible(chromedp.CSS(`form.trigger-form textarea`)),
+		chromedp.SendKeys(chromedp.CSS(`form.trigger-form textarea`), `[1, 2]`),
+		chromedp.Click(chromedp.CSS(`form.trigger-form button.trigger-submit`)),
+		until(`(() => { const t = document.querySelector(".trigger-error").textContent;
+			return t !== "" && !t.includes("{") && !t.includes("[object"); })()`),
+	)
+	dctx, dcancel := context.WithTimeout(b.ctx, 5*time.Second)
+	detail, err := chromedp.Run(dctx, chromedp.TextContent(chromedp.CSS(".trigger-error")))
+	dcancel()
+	t.Logf("trigger with a list as conf: %q (%v)", detail, err)
+	b.step("trigger with a conf", 10*time.Second,
+		chromedp.SetValue(chromedp.CSS(`form.trigger-form textarea`), `{"who": "browser"}`),
+		chromedp.Click(chromedp.CSS(`form.trigger-form button.trigger-submit`)),
+		until(`document.querySelectorAll('#dags tr[data-dag-id="ui_hello"] .mark').length === 1`),
+	)
+	var runs struct {
+		DagRuns []struct {
+			DagRunID string         `json:"dag_run_id"`
+			Conf     map[string]any `json:"conf"`
+		} `json:"dag_runs"`
+	}
+	if code, body := api.do("GET", "/api/v2/dags/ui_hello/dagRuns", nil); code != 200 || json.Unmarshal(body, &runs) != nil ||
+		len(runs.DagRuns) != 1 || runs.DagRuns[0].Conf["who"] != "browser" {
+		t.Fatalf("runs after the trigger: %d %s", code, body)
+	}
+	cell := fmt.Sprintf(`a.cell[data-task-id="greet"][data-run-id=%s]`, jsString(runs.DagRuns[0].DagRunID))
+	b.step("the grid cell turns success", 45*time.Second,
+		chromedp.Click(chromedp.CSS(`#dags a.dag-link`)),
+		until(`location.pathname === "/dags/ui_hello"`),
+		chromedp.WaitVisible(chromedp.CSS(cell)),
+		until(`document.querySelector(`+jsString(cell)+`).dataset.state === "success"`),
+	)
+	b.step("the task's log shows its output", 20*time.Second,
+		chromedp.Click(chromedp.CSS(cell)),
+		until(`location.pathname.endsWith("/tasks/greet")`),
+		until(`document.getElementById("log").textContent.includes("hello from the grid, 42")`),
+	)
+	b.step("back to the grid", 10*time.Second,
+		chromedp.NavigateBack(),
+		until(`location.pathname === "/dags/ui_hello" && !!document.querySelector(`+jsString(cell)+`)`),
+		chromedp.Click(chromedp.CSS(`nav.tabs a[href$="/runs"]`)),
+		until(`!!document.querySelector("#runs tbody tr")`),
+		chromedp.NavigateBack(),
+		until(`location.pathname === "/dags/ui_hello" && !!document.querySelector(`+jsString(cell)+`)`),
+	)
+	b.step("pause with the switch", 10*time.Second,
+		chromedp.Navigate(base+"/dags?search=hello"),
+		chromedp.WaitVisible(chromedp.CSS(`#dags tr[data-dag-id="ui_hello"] input.pause-switch`)),
+		until(`document.querySelector('#dags tr[data-dag-id="ui_hello"] input.pause-switch').checked`),
+		chromedp.Click(chromedp.CSS(`#dags tr[data-dag-id="ui_hello"] input.pause-switch`)),
+		until(`(() => { const s = document.querySelector('#dags tr[data-dag-id="ui_hello"] input.pause-switch');
+			return !s.checked && !s.disabled && s.getAttribute("aria-label") === "Unpause ui_hello"; })()`),
+	)
+	var dag struct {
+		IsPaused bool `json:"is_paused"`
+	}
+	if code, body := api.do("GET", "/api/v2/dags/ui_hello", nil); code != 200 || json.Unmarshal(body, &dag) != nil || !dag.IsPaused {
+		t.Fatalf("the DAG after the switch: %d %s", code, body)
+	}
+	b.step("log out", 10*time.Second,
+		chromedp.Click(chromedp.ID("#logout")),
+		chromedp.WaitVisible(chromedp.ID("#username")),
+		chromedp.Navigate(base+"/dags/ui_hello"),
+		chromedp.WaitVisible(chromedp.ID("#username")),
+		until(`location.pathname === "/auth/login"`),
+	)
+
+	b.login("vic", "s3cret-vic")
+	b.step("a Viewer has no write controls", 10*time.Second,
+		until(`!!document.querySelector('#dags tr[data-dag-id="ui_hello"] a.dag-link')`),
+		until(`document.querySelectorAll("input.pause-switch, button.trigger, #bulk-pause").length === 0`),
+	)
+	t.Logf("cluster ready in %s; browser part %s", ready.Sub(start).Round(time.Millisecond), time.Since(ready).Round(time.Millisecond))
+}
