@@ -38,10 +38,17 @@ func setSession(w http.ResponseWriter, r *http.Request, token, csrf string, maxA
 		Secure: secure, SameSite: http.SameSiteStrictMode})
 }
 
-// postLogin is the login page's form: on success it sets the session's
+// postLogin is the login page's form (refused from another origin): on success it sets the session's
 // cookies and sends the browser on to next (or the DAG list); on failure
 // back to the login page with the reason in error.
 func (s *Server) postLogin(w http.ResponseWriter, r *http.Request) {
+	// Another site's form must not sign the browser in (as its user).
+	if o := r.Header.Get("Origin"); o != "" && o != "null" {
+		if u, err := url.Parse(o); err != nil || u.Host != r.Host {
+			writeError(w, http.StatusForbidden, "Cross-origin login refused")
+			return
+		}
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
 		http.Redirect(w, r, loginPage+"?error=bad_form", http.StatusSeeOther)

@@ -54,6 +54,14 @@ func TestWebLogin(t *testing.T) {
 			t.Errorf("login %s/%s: %d %q", c.user, c.pass, resp.StatusCode, resp.Header.Get("Location"))
 		}
 	}
+	req, _ := http.NewRequest("POST", e.srv.URL+"/auth/login", strings.NewReader("username=admin&password=admin-pass"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "https://evil.example.com")
+	if resp, err := noRedirect.Do(req); err != nil || resp.StatusCode != http.StatusForbidden || cookieOf(resp, tokenCookie) != nil {
+		t.Errorf("cross-origin login: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 	if resp := e.webLogin("admin", "admin-pass", "//evil.example.com/"); resp.Header.Get("Location") != "/dags" {
 		t.Errorf("login with a foreign next: %q, want /dags", resp.Header.Get("Location"))
 	}

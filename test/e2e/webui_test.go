@@ -57,13 +57,19 @@ func newBrowser(t *testing.T, base string) *browser {
 	return &browser{t: t, ctx: ctx, base: base}
 }
 
-// step runs actions within timeout; a failure saves a screenshot.
+// step runs actions within timeout; a failure saves a screenshot. With
+// GUST_UI_SHOTS=dir, every step leaves one there.
 func (b *browser) step(name string, timeout time.Duration, actions ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, timeout)
 	defer cancel()
 	if err := chromedp.Do(ctx, actions...); err != nil {
 		b.fail(name, err)
+	}
+	if dir := os.Getenv("GUST_UI_SHOTS"); dir != "" { // to look at the pages
+		if shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
+			_ = os.WriteFile(filepath.Join(dir, strings.ReplaceAll(name, " ", "_")+".png"), shot, 0o644)
+		}
 	}
 }
 
@@ -72,10 +78,10 @@ func (b *browser) fail(name string, err error) {
 	sctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
 	defer cancel()
 	url, _ := chromedp.Run(sctx, chromedp.Location())
-	if shot, serr := chromedp.Run(sctx, chromedp.FullScreenshot(80)); serr == nil {
+	if shot, serr := chromedp.Run(sctx, chromedp.FullScreenshot(100)); serr == nil {
 		dir, derr := os.MkdirTemp("", "gust-webui-")
 		if derr == nil {
-			p := filepath.Join(dir, strings.ReplaceAll(name, " ", "_")+".jpg")
+			p := filepath.Join(dir, strings.ReplaceAll(name, " ", "_")+".png")
 			if werr := os.WriteFile(p, shot, 0o644); werr == nil {
 				b.t.Logf("screenshot of the failed step: %s (at %s)", p, url)
 			}

@@ -42,7 +42,9 @@ export async function api(path, { method = 'GET', body, accept = 'application/js
     toLogin();
     throw new ApiError(401, 'Not authenticated');
   }
-  if (accept === 'text/plain' && res.ok) return res.text();
+  if (accept === 'text/plain' && res.ok) {
+    return { text: await res.text(), token: res.headers.get('Airflow-Continuation-Token') };
+  }
   const text = await res.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = null; }
