@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -155,6 +156,38 @@ func TestUIEndpoints(t *testing.T) {
 		t.Errorf("recent runs: %+v", got)
 	}
 	e.private(auth.Viewer, "/ui/dags/recent_dag_runs?dag_runs_limit=0").want(t, 422)
+
+	// The grid: a mapped task shows its most pressing state.
+	e.seedTI("a", "r1", "extract", "success", "default_pool", 1)
+	e.seedTI("a", "r2", "extract", "", "default_pool", 1)
+	for i, state := range []string{"success", "failed", "running"} {
+		e.exec(`INSERT INTO task_instance (dag_id, run_id, task_id, map_index, state, operator, pool, pool_slots, queue)
+			VALUES ('a', 'r1', 'fan', $1, $2, 'bash', 'default_pool', 1, 'default')`, i, state)
+	}
+	var grid struct {
+		Runs []struct {
+			DagRunID string `json:"dag_run_id"`
+		} `json:"dag_runs"`
+		TIs []struct {
+			RunID     string  `json:"dag_run_id"`
+			TaskID    string  `json:"task_id"`
+			State     *string `json:"state"`
+			Instances int     `json:"instances"`
+		} `json:"task_instances"`
+	}
+	e.private(auth.Viewer, "/ui/grid/a?limit=5").want(t, 200).decode(t, &grid)
+	cells := map[string]string{}
+	for _, c := range grid.TIs {
+		st := "none"
+		if c.State != nil {
+			st = *c.State
+		}
+		cells[c.RunID+"/"+c.TaskID] = fmt.Sprint(st, "x", c.Instances)
+	}
+	if len(grid.Runs) != 3 || len(cells) != 3 || cells["r1/extract"] != "successx1" || cells["r2/extract"] != "nonex1" || cells["r1/fan"] != "failedx3" {
+		t.Errorf("grid: %+v %v", grid.Runs, cells)
+	}
+	e.private(auth.Viewer, "/ui/grid/nope").want(t, 404)
 	if r := e.raw("GET", "/ui/me", "", "", ""); r.status != 401 {
 		t.Errorf("/ui/me without a token: %d", r.status)
 	}

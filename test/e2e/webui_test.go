@@ -106,6 +106,15 @@ func until(expr string) chromedp.Action[chromedp.Void] {
 	})
 }
 
+// back is the browser's Back button (history.back(): the UI's pages are
+// pushState entries, which fire no load event to wait for).
+func back() chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := chromedp.Evaluate[bool]("history.back(), true")(ctx, t)
+		return err
+	})
+}
+
 func (b *browser) login(user, password string) {
 	b.t.Helper()
 	b.step("log in as "+user, 15*time.Second,
@@ -129,7 +138,8 @@ func jsString(s string) string {
 // standalone gust: an Admin logs in, finds a DAG by searching, triggers it
 // (a bad conf shows the API's detail), watches its grid cell turn
 // success, reads the task's log, goes back, pauses the DAG with its switch
-// (checked through the API) and logs out; a Viewer then sees no switch and
+// (checked through the API), filters by tag and by paused, pauses another
+// DAG in bulk, and logs out; a Viewer then sees no switch and
 // no Trigger button.
 func TestWebUIInBrowser(t *testing.T) {
 	t.Parallel()
@@ -184,7 +194,9 @@ ui_other:
 	dctx, dcancel := context.WithTimeout(b.ctx, 5*time.Second)
 	detail, err := chromedp.Run(dctx, chromedp.TextContent(chromedp.CSS(".trigger-error")))
 	dcancel()
-	t.Logf("trigger with a list as conf: %q (%v)", detail, err)
+	if err != nil || !strings.Contains(detail, "conf") {
+		t.Errorf("the refused trigger's message: %q (%v), want the API's detail naming conf", detail, err)
+	}
 	b.step("trigger with a conf", 10*time.Second,
 		chromedp.SetValue(chromedp.CSS(`form.trigger-form textarea`), `{"who": "browser"}`),
 		chromedp.Click(chromedp.CSS(`form.trigger-form button.trigger-submit`)),
@@ -213,11 +225,11 @@ ui_other:
 		until(`document.getElementById("log").textContent.includes("hello from the grid, 42")`),
 	)
 	b.step("back to the grid", 10*time.Second,
-		chromedp.NavigateBack(),
+		back(),
 		until(`location.pathname === "/dags/ui_hello" && !!document.querySelector(`+jsString(cell)+`)`),
 		chromedp.Click(chromedp.CSS(`nav.tabs a[href$="/runs"]`)),
 		until(`!!document.querySelector("#runs tbody tr")`),
-		chromedp.NavigateBack(),
+		back(),
 		until(`location.pathname === "/dags/ui_hello" && !!document.querySelector(`+jsString(cell)+`)`),
 	)
 	b.step("pause with the switch", 10*time.Second,
@@ -228,11 +240,41 @@ ui_other:
 		until(`(() => { const s = document.querySelector('#dags tr[data-dag-id="ui_hello"] input.pause-switch');
 			return !s.checked && !s.disabled && s.getAttribute("aria-label") === "Unpause ui_hello"; })()`),
 	)
-	var dag struct {
-		IsPaused bool `json:"is_paused"`
+	paused := func(dagID string) bool {
+		var dag struct {
+			IsPaused bool `json:"is_paused"`
+		}
+		code, body := api.do("GET", "/api/v2/dags/"+dagID, nil)
+		if code != 200 || json.Unmarshal(body, &dag) != nil {
+			t.Fatalf("GET the DAG %s: %d %s", dagID, code, body)
+		}
+		return dag.IsPaused
 	}
-	if code, body := api.do("GET", "/api/v2/dags/ui_hello", nil); code != 200 || json.Unmarshal(body, &dag) != nil || !dag.IsPaused {
-		t.Fatalf("the DAG after the switch: %d %s", code, body)
+	if !paused("ui_hello") || paused("ui_other") {
+		t.Fatal("after the switch: ui_hello is not paused, or ui_other is")
+	}
+	rows := func(ids ...string) chromedp.Action[chromedp.Void] {
+		b, _ := json.Marshal(append([]string{}, ids...))
+		return until(`JSON.stringify([...document.querySelectorAll("#dags tr[data-dag-id]")].map((r) => r.dataset.dagId)) === ` + jsString(string(b)))
+	}
+	b.step("filter by tag, by paused, and pause in bulk", 15*time.Second,
+		chromedp.Navigate(base+"/dags"),
+		rows("ui_hello", "ui_other"),
+		chromedp.SendKeys(chromedp.ID("dag-tag"), "ui\r"),
+		rows("ui_hello"),
+		chromedp.Clear(chromedp.ID("dag-tag")),
+		chromedp.SetValue(chromedp.ID("dag-status"), "active"),
+		chromedp.Click(chromedp.CSS(`form[role="search"] button[type="submit"]`)),
+		rows("ui_other"),
+		chromedp.Click(chromedp.CSS(`#dags tr[data-dag-id="ui_other"] input[type="checkbox"]:not(.pause-switch)`)),
+		chromedp.Click(chromedp.ID("bulk-pause")),
+		rows(),
+		back(),
+		until(`location.search === "?tag=ui"`),
+		rows("ui_hello"),
+	)
+	if !paused("ui_other") {
+		t.Fatal("ui_other is not paused after the bulk pause")
 	}
 	b.step("log out", 10*time.Second,
 		chromedp.Click(chromedp.ID("#logout")),

@@ -19,7 +19,8 @@ let cleanup = null;
 let me = null;
 
 export function navigate(url, replace = false) {
-  if (replace) history.replaceState(null, '', url);
+  // The same URL again (a filter submitted twice) adds no history entry.
+  if (replace || url === location.pathname + location.search) history.replaceState(null, '', url);
   else history.pushState(null, '', url);
   render();
 }

@@ -1,4 +1,4 @@
-// The Grid tab: tasks × the latest runs, each cell a task instance in its
+// The Grid tab: tasks × the latest runs (/ui/grid), each cell a task instance in its
 // state's colour, linking to its log. Polls while a run is unfinished.
 import { api, el, enc, fmtTime, stateClass, poller } from './api.js';
 import { dagHeader } from './tabs.js';
@@ -12,13 +12,11 @@ export async function gridView({ view }, dagId) {
   view.append(holder);
   const tasks = (await api('/api/v2/dags/' + enc(dagId) + '/tasks')).tasks || [];
 
+  // One private call a refresh: the runs and every task's state in them.
   const load = async () => {
-    const runs = ((await api(`/api/v2/dags/${enc(dagId)}/dagRuns?limit=${RUNS}&order_by=-run_after`)).dag_runs || []).reverse();
-    let tis = [];
-    if (runs.length) {
-      tis = (await api('/api/v2/dags/~/dagRuns/~/taskInstances/list', { method: 'POST',
-        body: { dag_ids: [dagId], dag_run_ids: runs.map((r) => r.dag_run_id), page_limit: 10000 } })).task_instances || [];
-    }
+    const grid = await api(`/ui/grid/${enc(dagId)}?limit=${RUNS}`);
+    const runs = grid.dag_runs.slice().reverse();
+    const tis = grid.task_instances;
     const byKey = new Map(tis.map((t) => [t.dag_run_id + '\u0000' + t.task_id, t]));
     const head = el('tr', {}, el('th', {}, ''), ...runs.map((r) =>
       el('th', {}, el('span', { class: 'runbar ' + stateClass(r.state), title: `${r.dag_run_id}: ${r.state} (${fmtTime(r.run_after)})`,
@@ -26,11 +24,12 @@ export async function gridView({ view }, dagId) {
     const rows = tasks.map((t) => el('tr', {}, el('th', { class: 'task', scope: 'row' }, t.task_id), ...runs.map((r) => {
       const ti = byKey.get(r.dag_run_id + '\u0000' + t.task_id);
       const state = ti ? ti.state : null;
+      const mapped = ti && ti.instances > 1 ? ` (${ti.instances} mapped)` : '';
       return el('td', {}, el('a', {
         class: 'cell ' + stateClass(state),
         href: `/dags/${enc(dagId)}/runs/${enc(r.dag_run_id)}/tasks/${enc(t.task_id)}`,
-        'aria-label': `${t.task_id} in ${r.dag_run_id}: ${state || 'no status'}`,
-        title: `${t.task_id} · ${r.dag_run_id}: ${state || 'no status'}`,
+        'aria-label': `${t.task_id} in ${r.dag_run_id}: ${state || 'no status'}${mapped}`,
+        title: `${t.task_id} · ${r.dag_run_id}: ${state || 'no status'}${mapped}`,
         'data-task-id': t.task_id, 'data-run-id': r.dag_run_id, 'data-state': state || 'none',
       }));
     })));
