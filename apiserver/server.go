@@ -126,7 +126,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/ui/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "Not Found")
 	})
-	mux.Handle("/", webui.Handler(func(r *http.Request) bool { _, err := s.authenticate(r); return err == nil }))
+	mux.Handle("/", webui.Handler(s.hasSession))
 	return s.recoverer(mux)
 }
 

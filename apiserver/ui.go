@@ -38,6 +38,18 @@ func setSession(w http.ResponseWriter, r *http.Request, token, csrf string, maxA
 		Secure: secure, SameSite: http.SameSiteStrictMode})
 }
 
+// hasSession reports whether a page load carries a valid session; a
+// failure other than a refused token (the database down) is logged, and
+// the browser is sent to the login page all the same.
+func (s *Server) hasSession(r *http.Request) bool {
+	_, err := s.authenticate(r)
+	var he *httpError
+	if err != nil && !errors.As(err, &he) {
+		s.logger.Error("cannot check a web UI session", "path", r.URL.Path, "err", err)
+	}
+	return err == nil
+}
+
 // postLogin is the login page's form (refused from another origin): on success it sets the session's
 // cookies and sends the browser on to next (or the DAG list); on failure
 // back to the login page with the reason in error.

@@ -25,22 +25,32 @@ export function navigate(url, replace = false) {
   render();
 }
 
+// Each render draws into its own box: a render overtaken by a newer one
+// (a quick Back, a double click) writes only into a detached box and is
+// cleaned up as soon as it returns.
+let generation = 0;
+
 async function render() {
   if (cleanup) { cleanup(); cleanup = null; }
-  view.replaceChildren();
+  const gen = ++generation;
+  const box = el('div');
+  view.replaceChildren(box);
   const path = location.pathname;
   for (const [re, fn] of routes) {
     const m = path.match(re);
     if (m) {
+      let done = null;
       try {
-        cleanup = (await fn(m, { view, me, navigate })) || null;
+        done = (await fn(m, { view: box, me, navigate })) || null;
       } catch (e) {
-        view.replaceChildren(el('p', { class: 'error', role: 'alert', text: e.message }));
+        box.replaceChildren(el('p', { class: 'error', role: 'alert', text: e.message }));
       }
+      if (gen === generation) cleanup = done;
+      else if (done) done();
       return;
     }
   }
-  view.replaceChildren(el('p', { text: 'Page not found.' }));
+  box.replaceChildren(el('p', { text: 'Page not found.' }));
 }
 
 // Same-origin links to UI pages navigate without a reload.
