@@ -179,6 +179,7 @@ ui_other:
 	b.login("ada", "s3cret-ada")
 	b.step("search for the DAG", 10*time.Second,
 		until(`document.querySelectorAll("#dags tr[data-dag-id]").length === 2`),
+		until(`!/\b(null|undefined|NaN)\b/.test(document.getElementById("view").innerText)`),
 		chromedp.SendKeys(chromedp.ID("#dag-search"), "hello\r"),
 		until(`location.search === "?search=hello" && document.querySelectorAll("#dags tr[data-dag-id]").length === 1 &&
 			!!document.querySelector('#dags tr[data-dag-id="ui_hello"]')`),
@@ -288,6 +289,7 @@ ui_other:
 	b.step("a Viewer has no write controls", 10*time.Second,
 		until(`!!document.querySelector('#dags tr[data-dag-id="ui_hello"] a.dag-link')`),
 		until(`document.querySelectorAll("input.pause-switch, button.trigger, #bulk-pause").length === 0`),
+		until(`!/\b(null|undefined|NaN)\b/.test(document.getElementById("view").innerText)`),
 	)
 	t.Logf("cluster ready in %s; browser part %s", ready.Sub(start).Round(time.Millisecond), time.Since(ready).Round(time.Millisecond))
 }

@@ -126,7 +126,7 @@ export async function dagsView({ view, me, navigate }) {
     el('span', { class: 'muted' }, total ? `${offset + 1}–${offset + dags.length} of ${total}` : 'No DAGs'),
     el('button', { type: 'button', disabled: offset + PAGE >= total, onclick: () => go({ offset: String(offset + PAGE) }) }, 'Next'));
 
-  view.append(el('h1', {}, 'DAGs'), filterForm, bulkBar, el('table', { id: 'dags' }, el('thead', {}, head), tbody), pager);
+  view.append(...[el('h1', {}, 'DAGs'), filterForm, bulkBar, el('table', { id: 'dags' }, el('thead', {}, head), tbody), pager].filter(Boolean));
 }
 
 // triggerForm posts a run with optional conf; a 400/422 shows its detail.
