@@ -137,7 +137,7 @@ func jsString(s string) string {
 // TestWebUIInBrowser drives the web UI in headless Chromium against a real
 // standalone gust: an Admin logs in, finds a DAG by searching, triggers it
 // (a bad conf shows the API's detail), watches its grid cell turn
-// success, reads the task's log, goes back, pauses the DAG with its switch
+// success, reads the task's log and a retried task's two tries, goes back, pauses the DAG with its switch
 // (checked through the API), filters by tag and by paused, pauses another
 // DAG in bulk, and logs out; a Viewer then sees no switch and
 // no Trigger button.
@@ -145,12 +145,18 @@ func TestWebUIInBrowser(t *testing.T) {
 	t.Parallel()
 	start := time.Now()
 	c := newCluster(t)
+	marker := filepath.Join(c.Home, "flaky-once")
 	c.WriteDAG("ui.yaml", `
 ui_hello:
   schedule: null
   tags: [ui]
   tasks:
     greet: {operator: bash, bash_command: 'echo "hello from the grid, $((6 * 7))"'}
+    flaky:
+      operator: bash
+      retries: 1
+      retry_delay_sec: 0.5
+      bash_command: 'if [ -e `+marker+` ]; then echo "second try"; else touch `+marker+`; echo "first try fails"; exit 3; fi'
 ui_other:
   schedule: "@daily"
   start_date: 2024-01-01
@@ -225,9 +231,21 @@ ui_other:
 		until(`location.pathname.endsWith("/tasks/greet")`),
 		until(`document.getElementById("log").textContent.includes("hello from the grid, 42")`),
 	)
-	b.step("back to the grid", 10*time.Second,
+	flaky := fmt.Sprintf(`a.cell[data-task-id="flaky"][data-run-id=%s]`, jsString(runs.DagRuns[0].DagRunID))
+	b.step("the try switcher shows each try's log", 30*time.Second,
+		back(),
+		chromedp.WaitVisible(chromedp.CSS(flaky)),
+		until(`document.querySelector(`+jsString(flaky)+`).dataset.state === "success"`),
+		chromedp.Click(chromedp.CSS(flaky)),
+		until(`location.pathname.endsWith("/tasks/flaky")`),
+		until(`/^second try$/m.test(document.getElementById("log").textContent) && document.querySelectorAll(".tries button").length === 2`),
+		chromedp.Click(chromedp.CSS(`.tries button:first-of-type`)),
+		until(`(() => { const log = document.getElementById("log").textContent;
+			return location.search === "?try=1" && /^first try fails$/m.test(log) && log.includes("(try 1 of 2)") && !/^second try$/m.test(log); })()`),
 		back(),
 		until(`location.pathname === "/dags/ui_hello" && !!document.querySelector(`+jsString(cell)+`)`),
+	)
+	b.step("the Runs tab, and back", 10*time.Second,
 		chromedp.Click(chromedp.CSS(`nav.tabs a[href$="/runs"]`)),
 		until(`!!document.querySelector("#runs tbody tr")`),
 		back(),
