@@ -135,7 +135,7 @@ func jsString(s string) string {
 }
 
 // TestWebUIInBrowser drives the web UI in headless Chromium against a real
-// standalone gust: an Admin logs in, finds a DAG by searching, triggers it
+// standalone gust: an Admin logs in, watches a running try's log grow, finds a DAG by searching, triggers it
 // (a bad conf shows the API's detail), watches its grid cell turn
 // success, reads the task's log and a retried task's two tries, goes back, pauses the DAG with its switch
 // (checked through the API), filters by tag and by paused, pauses another
@@ -144,7 +144,7 @@ func jsString(s string) string {
 func TestWebUIInBrowser(t *testing.T) {
 	t.Parallel()
 	start := time.Now()
-	c := newCluster(t)
+	c := newCluster(t, "GUST__SCHEDULER__JOB_HEARTBEAT_SEC=1") // logs ship with each heartbeat
 	marker := filepath.Join(c.Home, "flaky-once")
 	c.WriteDAG("ui.yaml", `
 ui_hello:
@@ -157,6 +157,10 @@ ui_hello:
       retries: 1
       retry_delay_sec: 0.5
       bash_command: 'if [ -e `+marker+` ]; then echo "second try"; else touch `+marker+`; echo "first try fails"; exit 3; fi'
+ui_live:
+  schedule: null
+  tasks:
+    slow: {operator: bash, bash_command: 'echo "tick one"; sleep 3; echo "tick two"'}
 ui_other:
   schedule: "@daily"
   start_date: 2024-01-01
@@ -176,15 +180,28 @@ ui_other:
 		resp.Body.Close()
 		return resp.StatusCode == 200, resp.Status
 	})
-	c.WaitParsed(30*time.Second, "ui_hello", "ui_other")
+	c.WaitParsed(30*time.Second, "ui_hello", "ui_live", "ui_other")
 	api := apiClient{t: t, base: base}
 	api.token = api.login("ada", "s3cret-ada")
 	ready := time.Now()
 
 	b := newBrowser(t, base)
 	b.login("ada", "s3cret-ada")
+	// A running try's log grows on the page, each line once.
+	code, body := api.do("POST", "/api/v2/dags/ui_live/dagRuns", map[string]any{"dag_run_id": "live", "logical_date": nil})
+	if code != 200 {
+		t.Fatalf("trigger ui_live: %d %s", code, body)
+	}
+	b.step("a running try's log grows", 30*time.Second,
+		chromedp.Navigate(base+"/dags/ui_live/runs/live/tasks/slow"),
+		until(`/^tick one$/m.test(document.getElementById("log").textContent) && document.getElementById("ti-state").textContent === "running"`),
+		until(`/^tick two$/m.test(document.getElementById("log").textContent)`),
+		until(`document.getElementById("log").textContent.match(/^tick one$/mg).length === 1 &&
+			document.getElementById("ti-state").textContent === "success"`),
+	)
 	b.step("search for the DAG", 10*time.Second,
-		until(`document.querySelectorAll("#dags tr[data-dag-id]").length === 2`),
+		chromedp.Navigate(base+"/dags"),
+		until(`document.querySelectorAll("#dags tr[data-dag-id]").length === 3`),
 		until(`!/\b(null|undefined|NaN)\b/.test(document.getElementById("view").innerText)`),
 		chromedp.SendKeys(chromedp.ID("#dag-search"), "hello\r"),
 		until(`location.search === "?search=hello" && document.querySelectorAll("#dags tr[data-dag-id]").length === 1 &&
@@ -278,16 +295,16 @@ ui_other:
 	}
 	b.step("filter by tag, by paused, and pause in bulk", 15*time.Second,
 		chromedp.Navigate(base+"/dags"),
-		rows("ui_hello", "ui_other"),
+		rows("ui_hello", "ui_live", "ui_other"),
 		chromedp.SendKeys(chromedp.ID("dag-tag"), "ui\r"),
 		rows("ui_hello"),
 		chromedp.Clear(chromedp.ID("dag-tag")),
 		chromedp.SetValue(chromedp.ID("dag-status"), "active"),
 		chromedp.Click(chromedp.CSS(`form[role="search"] button[type="submit"]`)),
-		rows("ui_other"),
+		rows("ui_live", "ui_other"),
 		chromedp.Click(chromedp.CSS(`#dags tr[data-dag-id="ui_other"] input[type="checkbox"]:not(.pause-switch)`)),
 		chromedp.Click(chromedp.ID("bulk-pause")),
-		rows(),
+		rows("ui_live"),
 		back(),
 		until(`location.search === "?tag=ui"`),
 		rows("ui_hello"),
