@@ -5,7 +5,9 @@
 //
 // Handlers live in one file per resource (dags.go, dagruns.go, ...); their
 // response types in types.go; queries in metadb. Every write checks the
-// caller's role and appends to the audit log.
+// caller's role and appends to the audit log. It also serves the web UI
+// (package webui) on /, with the UI's session login and private /ui/...
+// endpoints in ui.go.
 package apiserver
 
 import (

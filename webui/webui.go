@@ -4,7 +4,10 @@
 // endpoints; this package serves only files, so it needs no database.
 //
 // Each view is one module in static/ named after it (dags.js, grid.js,
-// runs.js, tilog.js); state colours live once, in static/gust.css.
+// runs.js, tilog.js), started by the router in app.js; api.js is the one
+// way to the API (session cookie, CSRF header, errors as the API's detail)
+// and builds elements with text only. State colours live once, in
+// static/gust.css. The login form posts to the api-server's /auth/login.
 package webui
 
 import (
