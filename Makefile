@@ -6,7 +6,7 @@ GUST_HOME ?= $(HOME)/gust
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build run test test-unit bench chaos services migrate vet fmt lint clean
+.PHONY: build run test test-unit bench chaos services browser migrate vet fmt lint clean
 
 build: bin/gust
 
@@ -15,6 +15,10 @@ bin/gust: $(shell find . -name '*.go' -o -name '*.sql' | grep -v '^./bin/') go.m
 
 services:
 	@bash scripts/ensure-services.sh
+
+# Chromium for the web UI's browser test (test/e2e/webui_test.go).
+browser:
+	@bash scripts/ensure-chromium.sh
 
 migrate: build services
 	GUST_HOME=$(GUST_HOME) ./bin/gust db migrate
@@ -27,7 +31,7 @@ run: build services
 
 # The whole suite: unit tests, integration tests against the real services,
 # and process-level end-to-end tests of the gust binary.
-test: services
+test: services browser
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 15m ./...
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -70,14 +71,17 @@ func (s *Server) authenticate(r *http.Request) (principal, error) {
 	h := r.Header.Get("Authorization")
 	scheme, token, ok := strings.Cut(h, " ")
 	if h == "" || !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
-		// The web UI's cookie authenticates reads only until its writes
-		// carry a CSRF token: a cross-site form must not be able to write.
-		safe := r.Method == http.MethodGet || r.Method == http.MethodHead
-		if c, err := r.Cookie(tokenCookie); err == nil && c.Value != "" && safe {
-			token = c.Value
-		} else {
+		// The web UI's cookie: reads need nothing more; a write must
+		// carry the CSRF cookie's value in X-CSRF-Token (double submit),
+		// which a cross-site form or fetch cannot read.
+		c, err := r.Cookie(tokenCookie)
+		if err != nil || c.Value == "" {
 			return principal{}, errorf(http.StatusUnauthorized, "Not authenticated")
 		}
+		if safe := r.Method == http.MethodGet || r.Method == http.MethodHead; !safe && !csrfOK(r) {
+			return principal{}, errorf(http.StatusForbidden, "CSRF token missing or invalid: send the _csrf cookie's value in X-CSRF-Token")
+		}
+		token = c.Value
 	}
 	claims, err := s.tokens.Verify(strings.TrimSpace(token))
 	if err != nil {
@@ -123,49 +127,69 @@ func (s *Server) postToken(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if body.Username == "" || body.Password == "" {
-		writeError(w, http.StatusUnauthorized, "Invalid credentials")
-		return
-	}
-	ctx := r.Context()
-	ls, err := metadb.GetLoginState(ctx, s.db.Pool, body.Username)
-	if err != nil && !errors.Is(err, metadb.ErrNotFound) {
+	token, err := s.login(r.Context(), body.Username, body.Password)
+	if err != nil {
+		var le *loginError
+		if errors.As(err, &le) && le.retryAfter != "" {
+			w.Header().Set("Retry-After", le.retryAfter)
+		}
 		s.fail(w, r, err)
 		return
 	}
+	writeJSON(w, http.StatusCreated, map[string]string{"access_token": token})
+}
+
+// loginError is a refused login: its status and detail, and for a locked
+// user the seconds to wait.
+type loginError struct {
+	httpError
+	retryAfter string
+}
+
+func (e *loginError) Unwrap() error { return &e.httpError }
+
+// login checks a username and password and returns a token for the user.
+// Failed logins are counted per user across api-servers and slowed down.
+// A refusal is a *loginError (401, or 429 while the user is locked out).
+func (s *Server) login(ctx context.Context, username, password string) (string, error) {
+	refused := &loginError{httpError: httpError{status: http.StatusUnauthorized, detail: "Invalid credentials"}}
+	if username == "" || password == "" {
+		return "", refused
+	}
+	ls, err := metadb.GetLoginState(ctx, s.db.Pool, username)
+	if err != nil && !errors.Is(err, metadb.ErrNotFound) {
+		return "", fmt.Errorf("login %s: %w", username, err)
+	}
 	if ls != nil && ls.LockedUntil != nil && ls.LockedUntil.After(s.now()) {
 		wait := time.Until(*ls.LockedUntil).Round(time.Second)
-		w.Header().Set("Retry-After", strings.TrimSuffix(wait.String(), "s"))
-		writeError(w, http.StatusTooManyRequests, "Too many failed logins for this user; try again in "+wait.String())
-		return
+		return "", &loginError{httpError: httpError{status: http.StatusTooManyRequests,
+			detail: "Too many failed logins for this user; try again in " + wait.String()},
+			retryAfter: strings.TrimSuffix(wait.String(), "s")}
 	}
 	hash := ""
 	if ls != nil && ls.User.Active {
 		hash = ls.PasswordHash
 	}
-	if !auth.CheckPassword(hash, body.Password) {
+	if !auth.CheckPassword(hash, password) {
 		if ls != nil {
-			if err := metadb.RecordFailedLogin(ctx, s.db.Pool, body.Username); err != nil {
+			if err := metadb.RecordFailedLogin(ctx, s.db.Pool, username); err != nil {
 				s.logger.Warn("cannot count a failed login", "err", err)
 			}
 		}
-		writeError(w, http.StatusUnauthorized, "Invalid credentials")
-		return
+		return "", refused
 	}
 	role, err := auth.ParseRole(ls.User.Role)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return "", fmt.Errorf("login %s: %w", username, err)
 	}
 	token, err := s.tokens.Issue(ls.User.Username, role)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return "", fmt.Errorf("login %s: %w", username, err)
 	}
 	if err := metadb.RecordLogin(ctx, s.db.Pool, ls.User.Username); err != nil {
 		s.logger.Warn("cannot record a login", "err", err)
 	}
-	writeJSON(w, http.StatusCreated, map[string]string{"access_token": token})
+	return token, nil
 }
 
 // audit appends an event for the caller's write; a failure to record is

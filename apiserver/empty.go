@@ -244,11 +244,10 @@ func getLogin(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// getLogout clears the UI's token cookie and redirects to the login page.
+// getLogout clears the UI's session cookies and redirects to the login page.
 // Tokens are not revoked: they expire ([api_auth] jwt_expiration_time).
 func getLogout(w http.ResponseWriter, r *http.Request) error {
-	http.SetCookie(w, &http.Cookie{Name: tokenCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
-		Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+	setSession(w, r, "", "", -1)
 	redirect(w, loginPage)
 	return nil
 }

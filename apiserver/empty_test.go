@@ -113,7 +113,7 @@ func TestLoginLogout(t *testing.T) {
 	r = e.public("GET", "/api/v2/auth/logout")
 	cookie := r.header.Get("Set-Cookie")
 	if r.status != http.StatusTemporaryRedirect || r.header.Get("Location") != "/auth/login" ||
-		!strings.HasPrefix(cookie, "_token=;") || !strings.Contains(cookie, "Max-Age=0") || !strings.Contains(cookie, "HttpOnly") {
+		!strings.HasPrefix(cookie, "_token=;") || !strings.Contains(strings.Join(r.header.Values("Set-Cookie"), "\n"), "_csrf=;") || !strings.Contains(cookie, "Max-Age=0") || !strings.Contains(cookie, "HttpOnly") {
 		t.Errorf("logout: %d %s %q", r.status, r.header.Get("Location"), cookie)
 	}
 }

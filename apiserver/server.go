@@ -5,7 +5,9 @@
 //
 // Handlers live in one file per resource (dags.go, dagruns.go, ...); their
 // response types in types.go; queries in metadb. Every write checks the
-// caller's role and appends to the audit log.
+// caller's role and appends to the audit log. It also serves the web UI
+// (package webui) on /, with the UI's session login and private /ui/...
+// endpoints in ui.go.
 package apiserver
 
 import (
@@ -23,6 +25,7 @@ import (
 	"github.com/gust-sched/gust/common/secrets"
 	"github.com/gust-sched/gust/metadb"
 	"github.com/gust-sched/gust/metrics"
+	"github.com/gust-sched/gust/webui"
 )
 
 // Options configures an api-server.
@@ -114,6 +117,7 @@ func (s *Server) Handler() http.Handler {
 	if s.opts.Metrics != nil {
 		mux.Handle("GET /metrics", metrics.Handler(s.opts.Metrics))
 	}
+	mux.HandleFunc("POST "+loginPage, s.postLogin)
 	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "/api/v1 has been removed in Airflow 3, please use its upgraded version /api/v2 instead.")
 	})
@@ -126,9 +130,14 @@ func (s *Server) Handler() http.Handler {
 	s.routesBackfills(r)
 	s.routesAdmin(r)
 	s.routesEmpty(r)
+	s.routesUI(r)
 	mux.HandleFunc("/api/v2/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "Not Found")
 	})
+	mux.HandleFunc("/ui/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "Not Found")
+	})
+	mux.Handle("/", webui.Handler(s.hasSession))
 	return s.recoverer(mux)
 }
 

@@ -238,3 +238,50 @@ func DeleteDagRun(ctx context.Context, q DBTX, dagID, runID string) error {
 	}
 	return nil
 }
+
+// RecentRuns returns each DAG's latest runs (up to limit per DAG, newest
+// first by Airflow's run_after), keyed by dag_id, in one query: the DAG list's
+// recent-run marks.
+func RecentRuns(ctx context.Context, q DBTX, dagIDs []string, limit int) (map[string][]*DagRun, error) {
+	rows, err := q.Query(ctx, `SELECT `+prefixed("r.", dagRunColumns)+` FROM unnest($1::text[]) AS d(dag_id)
+		CROSS JOIN LATERAL (SELECT * FROM dag_run r WHERE r.dag_id = d.dag_id
+			ORDER BY `+runAfter+` DESC, r.id DESC LIMIT $2) r`, dagIDs, limit)
+	runs, err := collectDagRuns(rows, err)
+	if err != nil {
+		return nil, fmt.Errorf("list recent dag runs: %w", err)
+	}
+	out := make(map[string][]*DagRun, len(dagIDs))
+	for _, r := range runs {
+		out[r.DagID] = append(out[r.DagID], r)
+	}
+	return out, nil
+}
+
+// GridCell is a task's state in one run for the grid view: a mapped task's
+// instances are summed up as the most pressing of their states, as
+// Airflow's grid does.
+type GridCell struct {
+	RunID     string `json:"dag_run_id"`
+	TaskID    string `json:"task_id"`
+	State     string `json:"state"` // "" is none
+	TryNumber int    `json:"try_number"`
+	Instances int    `json:"instances"` // > 1 for a mapped task
+}
+
+// GridCells returns the cells of the given runs of a DAG, in one query.
+func GridCells(ctx context.Context, q DBTX, dagID string, runIDs []string) ([]GridCell, error) {
+	rows, err := q.Query(ctx, `SELECT run_id, task_id,
+		(array_agg(coalesce(state, '') ORDER BY array_position(ARRAY['failed', 'upstream_failed', 'up_for_retry',
+			'up_for_reschedule', 'running', 'restarting', 'deferred', 'queued', 'scheduled', '', 'skipped', 'removed',
+			'success'], coalesce(state, '')) NULLS FIRST))[1],
+		max(try_number), count(*)
+		FROM task_instance WHERE dag_id = $1 AND run_id = ANY($2) GROUP BY run_id, task_id`, dagID, runIDs)
+	if err != nil {
+		return nil, fmt.Errorf("grid of %s: %w", dagID, err)
+	}
+	cells, err := pgx.CollectRows(rows, pgx.RowToStructByPos[GridCell])
+	if err != nil {
+		return nil, fmt.Errorf("grid of %s: %w", dagID, err)
+	}
+	return cells, nil
+}

@@ -408,9 +408,9 @@ func (a *app) standaloneCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "gust standalone\n  dags folder: %s\n  task logs:   %s\n  monitor:     http://%s/\n  REST API:    %s/api/v2  (%s)\n  try:         gust dags list; gust dags list-runs -d DAG; gust tasks states-for-dag-run DAG RUN_ID\n  stop:        Ctrl-C\n",
+			fmt.Fprintf(a.stdout, "gust standalone\n  dags folder: %s\n  task logs:   %s\n  monitor:     http://%s/\n  web UI:      %s/\n  REST API:    %s/api/v2  (%s)\n  try:         gust dags list; gust dags list-runs -d DAG; gust tasks states-for-dag-run DAG RUN_ID\n  stop:        Ctrl-C\n",
 				cfg.Core.DagsFolder, cfg.Logging.BaseLogFolder, net.JoinHostPort(cfg.Flower.Address, strconv.Itoa(cfg.Flower.Port)),
-				apiURL(cfg), login)
+				apiURL(cfg), apiURL(cfg), login)
 			return a.runParts(c, parts{processor: true, scheduler: true, worker: wf, flower: true, api: true})
 		},
 	}

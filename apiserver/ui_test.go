@@ -1,0 +1,234 @@
+package apiserver
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/gust-sched/gust/auth"
+)
+
+// noRedirect is a client that shows redirects instead of following them.
+var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// webLogin posts the login page's form and returns the response.
+func (e *env) webLogin(username, password, next string) *http.Response {
+	e.t.Helper()
+	form := url.Values{"username": {username}, "password": {password}, "next": {next}}
+	resp, err := noRedirect.PostForm(e.srv.URL+"/auth/login", form)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
+func cookieOf(resp *http.Response, name string) *http.Cookie {
+	for _, c := range resp.Cookies() {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+func TestWebLogin(t *testing.T) {
+	e := setup(t)
+	resp := e.webLogin("admin", "admin-pass", "/dags/etl?x=1")
+	tok, csrf := cookieOf(resp, tokenCookie), cookieOf(resp, csrfCookie)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/dags/etl?x=1" || tok == nil || csrf == nil {
+		t.Fatalf("login: %d %q %v", resp.StatusCode, resp.Header.Get("Location"), resp.Cookies())
+	}
+	if !tok.HttpOnly || tok.SameSite != http.SameSiteStrictMode || csrf.HttpOnly || csrf.SameSite != http.SameSiteStrictMode ||
+		tok.MaxAge != 3600 || len(csrf.Value) < 40 {
+		t.Errorf("cookies: %+v %+v", tok, csrf)
+	}
+	for _, c := range []struct{ user, pass, next, want string }{
+		{"admin", "wrong", "/dags", "/auth/login?error=invalid&next=%2Fdags"},
+		{"nobody", "x", "", "/auth/login?error=invalid&next=%2Fdags"},
+		{"admin", "", "https://evil.example.com/", "/auth/login?error=invalid&next=%2Fdags"},
+	} {
+		resp := e.webLogin(c.user, c.pass, c.next)
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != c.want || cookieOf(resp, tokenCookie) != nil {
+			t.Errorf("login %s/%s: %d %q", c.user, c.pass, resp.StatusCode, resp.Header.Get("Location"))
+		}
+	}
+	req, _ := http.NewRequest("POST", e.srv.URL+"/auth/login", strings.NewReader("username=admin&password=admin-pass"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "https://evil.example.com")
+	if resp, err := noRedirect.Do(req); err != nil || resp.StatusCode != http.StatusForbidden || cookieOf(resp, tokenCookie) != nil {
+		t.Errorf("cross-origin login: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	if resp := e.webLogin("admin", "admin-pass", "//evil.example.com/"); resp.Header.Get("Location") != "/dags" {
+		t.Errorf("login with a foreign next: %q, want /dags", resp.Header.Get("Location"))
+	}
+}
+
+// TestCookieCSRF: the UI's cookie authenticates reads; a write needs the
+// CSRF cookie's value in X-CSRF-Token too (a cross-site request has
+// neither), while a bearer token needs none.
+func TestCookieCSRF(t *testing.T) {
+	e := setup(t)
+	e.addDags(map[string]string{"dags.yaml": exampleDags})
+	resp := e.webLogin("user", "user-pass", "")
+	tok, csrf := cookieOf(resp, tokenCookie), cookieOf(resp, csrfCookie)
+	do := func(method, path, header string, cookies ...*http.Cookie) (int, string) {
+		req, _ := http.NewRequest(method, e.srv.URL+path, strings.NewReader(`{"is_paused": true}`))
+		req.Header.Set("Content-Type", "application/json")
+		if header != "" {
+			req.Header.Set(csrfHeader, header)
+		}
+		for _, c := range cookies {
+			req.AddCookie(c)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		buf := make([]byte, 512)
+		n, _ := resp.Body.Read(buf)
+		b.Write(buf[:n])
+		resp.Body.Close()
+		return resp.StatusCode, b.String()
+	}
+	for _, c := range []struct {
+		method, header string
+		cookies        []*http.Cookie
+		want           int
+	}{
+		{"GET", "", []*http.Cookie{tok}, 200},
+		{"PATCH", "", []*http.Cookie{tok}, 403},
+		{"PATCH", "", []*http.Cookie{tok, csrf}, 403},
+		{"PATCH", "forged", []*http.Cookie{tok, csrf}, 403},
+		{"PATCH", csrf.Value, []*http.Cookie{tok}, 403},
+		{"PATCH", csrf.Value, []*http.Cookie{tok, csrf}, 200},
+		{"PATCH", csrf.Value, []*http.Cookie{csrf}, 401},
+	} {
+		if code, body := do(c.method, "/api/v2/dags/etl", c.header, c.cookies...); code != c.want {
+			t.Errorf("%s header=%q cookies=%d: %d %s, want %d", c.method, c.header, len(c.cookies), code, body, c.want)
+		}
+	}
+	e.call(auth.User, "PATCH", "/api/v2/dags/etl", map[string]any{"is_paused": false}).want(t, 200)
+}
+
+// private calls a /ui endpoint, which Airflow's spec does not describe.
+func (e *env) private(role auth.Role, path string) response {
+	e.t.Helper()
+	return e.raw("GET", path, "", "", e.tokens[role])
+}
+
+func TestUIEndpoints(t *testing.T) {
+	e := setup(t)
+	var me struct {
+		Username string `json:"username"`
+		Role     string `json:"role"`
+		CanEdit  bool   `json:"can_edit"`
+	}
+	e.private(auth.Viewer, "/ui/me").want(t, 200).decode(t, &me)
+	if me.Username != "viewer" || me.Role != "Viewer" || me.CanEdit {
+		t.Errorf("viewer's /ui/me: %+v", me)
+	}
+	e.private(auth.User, "/ui/me").want(t, 200).decode(t, &me)
+	if !me.CanEdit {
+		t.Errorf("user's /ui/me: %+v", me)
+	}
+	e.seedRun("a", "r1", "/dags/a.yaml")
+	e.seedRun("a", "r2", "/dags/a.yaml")
+	e.seedRun("a", "r3", "/dags/a.yaml")
+	e.seedRun("b", "r1", "/dags/b.yaml")
+	var got struct {
+		Dags []struct {
+			DagID string `json:"dag_id"`
+			Runs  []struct {
+				DagRunID string `json:"dag_run_id"`
+				State    string `json:"state"`
+			} `json:"latest_dag_runs"`
+		} `json:"dags"`
+	}
+	e.private(auth.Viewer, "/ui/dags/recent_dag_runs?dag_ids=b&dag_ids=a&dag_ids=none&dag_runs_limit=2").want(t, 200).decode(t, &got)
+	if len(got.Dags) != 3 || got.Dags[0].DagID != "b" || len(got.Dags[0].Runs) != 1 || got.Dags[1].DagID != "a" ||
+		len(got.Dags[1].Runs) != 2 || got.Dags[1].Runs[0].State != "running" || len(got.Dags[2].Runs) != 0 {
+		t.Errorf("recent runs: %+v", got)
+	}
+	e.private(auth.Viewer, "/ui/dags/recent_dag_runs?dag_runs_limit=0").want(t, 422)
+
+	// The grid: a mapped task shows its most pressing state.
+	e.seedTI("a", "r1", "extract", "success", "default_pool", 1)
+	e.seedTI("a", "r2", "extract", "", "default_pool", 1)
+	for i, state := range []string{"success", "failed", "running"} {
+		e.exec(`INSERT INTO task_instance (dag_id, run_id, task_id, map_index, state, operator, pool, pool_slots, queue)
+			VALUES ('a', 'r1', 'fan', $1, $2, 'bash', 'default_pool', 1, 'default')`, i, state)
+	}
+	var grid struct {
+		Runs []struct {
+			DagRunID string `json:"dag_run_id"`
+		} `json:"dag_runs"`
+		TIs []struct {
+			RunID     string  `json:"dag_run_id"`
+			TaskID    string  `json:"task_id"`
+			State     *string `json:"state"`
+			Instances int     `json:"instances"`
+		} `json:"task_instances"`
+	}
+	e.private(auth.Viewer, "/ui/grid/a?limit=5").want(t, 200).decode(t, &grid)
+	cells := map[string]string{}
+	for _, c := range grid.TIs {
+		st := "none"
+		if c.State != nil {
+			st = *c.State
+		}
+		cells[c.RunID+"/"+c.TaskID] = fmt.Sprint(st, "x", c.Instances)
+	}
+	if len(grid.Runs) != 3 || len(cells) != 3 || cells["r1/extract"] != "successx1" || cells["r2/extract"] != "nonex1" || cells["r1/fan"] != "failedx3" {
+		t.Errorf("grid: %+v %v", grid.Runs, cells)
+	}
+	e.private(auth.Viewer, "/ui/grid/nope").want(t, 404)
+	if r := e.raw("GET", "/ui/me", "", "", ""); r.status != 401 {
+		t.Errorf("/ui/me without a token: %d", r.status)
+	}
+}
+
+// TestUIPages: pages need a session (else the login page, keeping where
+// the browser was going); the login page and assets do not; all carry the
+// CSP.
+func TestUIPages(t *testing.T) {
+	e := setup(t)
+	get := func(path string, cookies ...*http.Cookie) *http.Response {
+		req, _ := http.NewRequest("GET", e.srv.URL+path, nil)
+		for _, c := range cookies {
+			req.AddCookie(c)
+		}
+		resp, err := noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	if r := get("/dags/etl?tab=x"); r.StatusCode != http.StatusFound || r.Header.Get("Location") != "/auth/login?next=%2Fdags%2Fetl%3Ftab%3Dx" {
+		t.Errorf("page without a session: %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	tok := cookieOf(e.webLogin("viewer", "viewer-pass", ""), tokenCookie)
+	for _, p := range []string{"/dags", "/dags/etl", "/dags/etl/runs", "/dags/etl/runs/r1/tasks/t1", "/auth/login", "/static/app.js", "/static/gust.css"} {
+		r := get(p, tok)
+		if r.StatusCode != 200 || !strings.Contains(r.Header.Get("Content-Security-Policy"), "default-src 'self'") {
+			t.Errorf("GET %s: %d csp=%q", p, r.StatusCode, r.Header.Get("Content-Security-Policy"))
+		}
+	}
+	if r := get("/", tok); r.StatusCode != http.StatusFound || r.Header.Get("Location") != "/dags" {
+		t.Errorf("GET /: %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	for _, p := range []string{"/nope", "/static/nope.js", "/ui/nope"} {
+		if r := get(p, tok); r.StatusCode != 404 {
+			t.Errorf("GET %s: %d, want 404", p, r.StatusCode)
+		}
+	}
+	if r := get("/api/v1/dags"); r.StatusCode != 404 {
+		t.Errorf("/api/v1: %d", r.StatusCode)
+	}
+}
