@@ -10,7 +10,7 @@ LDFLAGS := -X main.version=$(VERSION)
 
 build: bin/gust
 
-bin/gust: $(shell find . -name '*.go' -o -name '*.sql' | grep -v '^./bin/') go.mod go.sum
+bin/gust: $(shell find . -name '*.go' -o -name '*.sql' -o -path './webui/*' -type f | grep -v '^./bin/') go.mod go.sum
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/gust ./cmd/gust
 
 services:
