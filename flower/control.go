@@ -19,6 +19,7 @@ func (s *Server) controlRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/worker/shutdown/{worker}", s.workerShutdown)
 	mux.HandleFunc("POST /api/worker/pool/grow/{worker}", s.workerPool("pool_grow"))
 	mux.HandleFunc("POST /api/worker/pool/shrink/{worker}", s.workerPool("pool_shrink"))
+	mux.HandleFunc("POST /api/worker/pool/autoscale/{worker}", s.workerAutoscale)
 	mux.HandleFunc("POST /api/worker/queue/add-consumer/{worker}", s.workerQueue("add_consumer"))
 	mux.HandleFunc("POST /api/worker/queue/cancel-consumer/{worker}", s.workerQueue("cancel_consumer"))
 }
@@ -121,4 +122,22 @@ func (s *Server) workerQueue(command string) http.HandlerFunc {
 		}
 		writeJSON(w, map[string]string{"message": reply.OK})
 	}
+}
+
+// workerAutoscale is Flower's POST /api/worker/pool/autoscale/{w}?min=&max=.
+func (s *Server) workerAutoscale(w http.ResponseWriter, r *http.Request) {
+	hi, err1 := strconv.Atoi(r.FormValue("max"))
+	lo, err2 := strconv.Atoi(r.FormValue("min"))
+	if err1 != nil || err2 != nil || lo < 1 || hi < lo {
+		writeError(w, http.StatusBadRequest, errors.New("Invalid autoscale min/max value"))
+		return
+	}
+	name := s.knownWorker(w, r)
+	if name == "" {
+		return
+	}
+	if _, ok := s.call(w, r, name, "autoscale", map[string]any{"max": hi, "min": lo}, fmt.Sprintf("Failed to autoscale '%s' worker", name)); !ok {
+		return
+	}
+	writeJSON(w, map[string]string{"message": fmt.Sprintf("Autoscaling '%s' worker (min=%d, max=%d)", name, lo, hi)})
 }

@@ -23,15 +23,20 @@ func (w *Worker) autoscale(ctx context.Context) {
 		case <-t.C:
 		}
 		size, used := w.slots.limit(), w.slots.inUse()
+		hi, lo := int(w.autoscaleMax.Load()), int(w.autoscaleMin.Load())
 		switch {
-		case used >= size && w.consumer.Waiting() && size < w.opts.AutoscaleMax:
+		case size < lo:
+			w.resizePool(lo-size, "autoscale: up to its minimum")
+		case size > hi:
+			w.resizePool(max(hi, used, 1)-size, "autoscale: down to its maximum")
+		case used >= size && w.consumer.Waiting() && size < hi:
 			w.resizePool(1, "autoscale: every slot busy and a message waiting")
 			idleSince = time.Time{}
-		case used < size && size > w.opts.AutoscaleMin:
+		case used < size && size > lo:
 			if idleSince.IsZero() {
 				idleSince = time.Now()
 			} else if time.Since(idleSince) >= w.opts.AutoscaleKeepalive {
-				w.resizePool(max(used, w.opts.AutoscaleMin)-size, "autoscale: idle slots")
+				w.resizePool(max(used, lo)-size, "autoscale: idle slots")
 				idleSince = time.Time{}
 			}
 		default:
@@ -51,4 +56,12 @@ func (w *Worker) resizePool(delta int, why string) {
 	w.consumer.SetPrefetch(size * w.opts.PrefetchMultiplier)
 	w.logger.Info(why, "concurrency", size)
 	w.publishStatus()
+}
+
+// setAutoscale sets the pool's bounds (the remote `autoscale` command) and
+// starts the autoscaler if the worker had a fixed pool.
+func (w *Worker) setAutoscale(hi, lo int) {
+	w.autoscaleMax.Store(int64(hi))
+	w.autoscaleMin.Store(int64(lo))
+	w.autoscaleOnce.Do(func() { close(w.autoscaleOn) })
 }

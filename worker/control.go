@@ -113,6 +113,22 @@ func (w *Worker) control(_ context.Context, cmd broker.Command) broker.Reply {
 			return broker.Reply{OK: "pool will grow", Result: map[string]int{"concurrency": size}}
 		}
 		return broker.Reply{OK: "pool will shrink", Result: map[string]int{"concurrency": size}}
+	case "autoscale":
+		hi, err := cmd.IntArg("max", 0)
+		if err != nil {
+			return fail(err)
+		}
+		lo, err := cmd.IntArg("min", 1)
+		if err != nil {
+			return fail(err)
+		}
+		if lo < 1 || hi < lo {
+			return fail(fmt.Errorf("autoscale needs 1 <= min <= max (got max %d, min %d)", hi, lo))
+		}
+		w.setAutoscale(hi, lo)
+		w.logger.Info("autoscale set by remote control", "max", hi, "min", lo)
+		return broker.Reply{OK: "autoscale now max=" + fmt.Sprint(hi) + " min=" + fmt.Sprint(lo),
+			Result: map[string]int{"max": hi, "min": lo}}
 	case "add_consumer":
 		q := strings.TrimSpace(cmd.StringArg("queue"))
 		if q == "" {

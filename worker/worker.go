@@ -75,6 +75,12 @@ type Worker struct {
 	shutdownOnce                          sync.Once
 	shutdown                              chan struct{} // closed by a remote shutdown
 
+	// Autoscale bounds, set by --autoscale or the remote command; the
+	// autoscaler starts when autoscaleOn closes.
+	autoscaleMax, autoscaleMin atomic.Int64
+	autoscaleOnce              sync.Once
+	autoscaleOn                chan struct{}
+
 	// slots bounds the tries run at once and consumer takes them from the
 	// broker; remote control resizes the one and changes the other's
 	// queues while they run.
@@ -112,17 +118,18 @@ func New(opts Options, db *metadb.DB, mon *monitor.Publisher, logger *slog.Logge
 	}
 	logger = logger.With(logkey.Worker, opts.Hostname)
 	return &Worker{
-		opts:     opts,
-		db:       db,
-		mon:      mon,
-		logger:   logger,
-		dags:     metadb.NewDAGCache(256),
-		store:    &DBStore{DB: db, Keyring: opts.Keyring},
-		running:  map[metadb.TryKey]*runningTry{},
-		abort:    make(chan struct{}),
-		shutdown: make(chan struct{}),
-		slots:    newLimiter(poolStart(opts)),
-		consumer: broker.NewConsumer(opts.Broker, opts.Queues, poolStart(opts)*opts.PrefetchMultiplier, opts.Hostname, logger),
+		opts:        opts,
+		db:          db,
+		mon:         mon,
+		logger:      logger,
+		dags:        metadb.NewDAGCache(256),
+		store:       &DBStore{DB: db, Keyring: opts.Keyring},
+		running:     map[metadb.TryKey]*runningTry{},
+		abort:       make(chan struct{}),
+		shutdown:    make(chan struct{}),
+		autoscaleOn: make(chan struct{}),
+		slots:       newLimiter(poolStart(opts)),
+		consumer:    broker.NewConsumer(opts.Broker, opts.Queues, poolStart(opts)*opts.PrefetchMultiplier, opts.Hostname, logger),
 	}, nil
 }
 
@@ -185,9 +192,18 @@ func (w *Worker) Run(ctx context.Context) error {
 	hbCtx, stopHB := context.WithCancel(workCtx)
 	var bgHB sync.WaitGroup
 	bgHB.Go(func() { w.heartbeatLoop(hbCtx) })
+	// The autoscaler waits until autoscale is on: from the start with
+	// --autoscale, or when a remote `autoscale` command turns it on.
 	if w.opts.AutoscaleMax > 0 {
-		bg.Go(func() { w.autoscale(ctx) })
+		w.setAutoscale(w.opts.AutoscaleMax, w.opts.AutoscaleMin)
 	}
+	bg.Go(func() {
+		select {
+		case <-w.autoscaleOn:
+			w.autoscale(ctx)
+		case <-ctx.Done():
+		}
+	})
 	w.event(monitor.Event{Type: "worker-online"})
 	w.logger.Info("worker started", "queues", w.opts.Queues, "concurrency", w.opts.Concurrency)
 

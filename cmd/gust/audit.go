@@ -21,7 +21,7 @@ var auditedCommands = map[string]bool{
 	"variables set": true, "variables delete": true, "variables import": true,
 	"connections add": true, "connections delete": true, "connections import": true,
 	"users create": true, "users delete": true, "users reset-password": true,
-	"rotate-fernet-key": true, "db clean": true, "backfill create": true,
+	"rotate-fernet-key": true, "db clean": true, "backfill create": true, "workers autoscale": true,
 	"workers shutdown": true, "workers pool-grow": true, "workers pool-shrink": true,
 	"workers add-consumer": true, "workers cancel-consumer": true,
 }

@@ -69,6 +69,15 @@ func (a *app) workersCommand() *cli.Command {
 			control("shutdown", "warm shutdown: stop taking tasks, finish the running ones, exit", true, nil, nil),
 			control("pool-grow", "run N more tasks at once", true, []cli.Flag{nFlag}, positive),
 			control("pool-shrink", "run N fewer tasks at once (running tasks are never stopped)", true, []cli.Flag{nFlag}, positive),
+			control("autoscale", "set the pool's autoscale bounds (turns autoscale on)", true, []cli.Flag{
+				&cli.IntFlag{Name: "max", Required: true, Usage: "the most tasks at once"},
+				&cli.IntFlag{Name: "min", Value: 1, Usage: "the fewest slots kept"},
+			}, func(c *cli.Context) (map[string]any, error) {
+				if c.Int("min") < 1 || c.Int("max") < c.Int("min") {
+					return nil, fmt.Errorf("autoscale needs 1 <= --min <= --max (got --max %d --min %d)", c.Int("max"), c.Int("min"))
+				}
+				return map[string]any{"max": c.Int("max"), "min": c.Int("min")}, nil
+			}),
 			control("add-consumer", "start consuming a queue", true, []cli.Flag{queueFlag}, queue),
 			control("cancel-consumer", "stop consuming a queue", true, []cli.Flag{queueFlag}, queue),
 		},

@@ -2,6 +2,9 @@ package e2e
 
 import (
 	"fmt"
+	"io"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -53,6 +56,20 @@ burst:
 	testenv.Eventually(t, 30*time.Second, "the pool to shrink back to 1 when idle", func() (bool, string) {
 		n := concurrency()
 		return n == 1, fmt.Sprint(n)
+	})
+	// Flower's autoscale endpoint moves the bounds of the running worker.
+	resp, err := http.Post(fmt.Sprintf("http://127.0.0.1:%d/api/worker/pool/autoscale/auto@w?min=2&max=3", c.FlowerPort), "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "Autoscaling 'auto@w' worker (min=2, max=3)") {
+		t.Fatalf("autoscale through flower: %d %s", resp.StatusCode, body)
+	}
+	testenv.Eventually(t, 30*time.Second, "the pool to rise to the new minimum 2", func() (bool, string) {
+		n := concurrency()
+		return n == 2, fmt.Sprint(n)
 	})
 	if _, _, err := c.Run("worker", "--autoscale", "2,5"); err == nil {
 		t.Error("--autoscale 2,5 (MAX < MIN) was accepted")
