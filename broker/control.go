@@ -79,6 +79,9 @@ type Reply struct {
 	// Then, when set, runs once the reply has been sent (or failed to):
 	// a shutdown starts only after its caller was told.
 	Then func() `json:"-"`
+	// Silent sends no reply: a broadcast that concerns another worker
+	// (revoke of a try this worker does not run).
+	Silent bool `json:"-"`
 }
 
 // ControlExchange names the control fanout of a task exchange.
@@ -297,7 +300,7 @@ func (s *ControlServer) serve(ctx context.Context, ch *amqp.Channel, d amqp.Deli
 	if r.Then != nil {
 		defer r.Then()
 	}
-	if d.ReplyTo == "" {
+	if d.ReplyTo == "" || r.Silent {
 		return
 	}
 	body, err := json.Marshal(r)

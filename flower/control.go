@@ -20,6 +20,7 @@ func (s *Server) controlRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/worker/pool/grow/{worker}", s.workerPool("pool_grow"))
 	mux.HandleFunc("POST /api/worker/pool/shrink/{worker}", s.workerPool("pool_shrink"))
 	mux.HandleFunc("POST /api/worker/pool/autoscale/{worker}", s.workerAutoscale)
+	mux.HandleFunc("POST /api/task/revoke/{id}", s.taskRevoke)
 	mux.HandleFunc("POST /api/worker/queue/add-consumer/{worker}", s.workerQueue("add_consumer"))
 	mux.HandleFunc("POST /api/worker/queue/cancel-consumer/{worker}", s.workerQueue("cancel_consumer"))
 }
@@ -140,4 +141,43 @@ func (s *Server) workerAutoscale(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, map[string]string{"message": fmt.Sprintf("Autoscaling '%s' worker (min=%d, max=%d)", name, lo, hi)})
+}
+
+// taskRevoke is Flower's POST /api/task/revoke/{id}: with terminate=true
+// the worker running the try stops it and it ends failed, without a retry
+// (Airflow's mark-failed). gust does not revoke a try that has not started
+// (terminate=false): clear or mark it through the REST API instead.
+func (s *Server) taskRevoke(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	terminate, _ := strconv.ParseBool(r.FormValue("terminate"))
+	if !terminate {
+		writeError(w, http.StatusBadRequest, errors.New("gust revokes a running try only (terminate=true); clear or mark a waiting one through the REST API"))
+		return
+	}
+	if s.opts.Control == nil {
+		writeError(w, http.StatusServiceUnavailable, errors.New("worker control is not available (no broker)"))
+		return
+	}
+	t, err := s.reader.Task(r.Context(), id)
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, err)
+		return
+	}
+	if t == nil {
+		writeError(w, http.StatusNotFound, fmt.Errorf("Unknown task '%s'", id))
+		return
+	}
+	args := map[string]any{"dag_id": t["dag_id"], "run_id": t["run_id"], "task_id": t["task_id"],
+		"map_index": t["map_index"], "try_number": t["try_number"]}
+	replies, err := s.opts.Control.Call(r.Context(), broker.Command{Name: "revoke", Arguments: args}, 0)
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, err)
+		return
+	}
+	if len(replies) == 0 {
+		writeError(w, http.StatusNotFound, fmt.Errorf("no worker is running task '%s'", id))
+		return
+	}
+	s.logger.Info("flower: revoked a try", "task", id, "worker", replies[0].Worker)
+	writeJSON(w, map[string]string{"message": fmt.Sprintf("Revoked '%s'", id)})
 }

@@ -2,12 +2,14 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
 	"sync"
 
 	"github.com/gust-sched/gust/broker"
+	"github.com/gust-sched/gust/metadb"
 )
 
 // limiter bounds the tries run at once. Its size can change while tries
@@ -129,6 +131,27 @@ func (w *Worker) control(_ context.Context, cmd broker.Command) broker.Reply {
 		w.logger.Info("autoscale set by remote control", "max", hi, "min", lo)
 		return broker.Reply{OK: "autoscale now max=" + fmt.Sprint(hi) + " min=" + fmt.Sprint(lo),
 			Result: map[string]int{"max": hi, "min": lo}}
+	case "revoke":
+		// Only the worker running the try answers (a broadcast): it stops
+		// the try, which ends failed without a retry.
+		k := metadb.TryKey{TIKey: metadb.TIKey{DagID: cmd.StringArg("dag_id"), RunID: cmd.StringArg("run_id"),
+			TaskID: cmd.StringArg("task_id")}}
+		var err error
+		if k.MapIndex, err = cmd.IntArg("map_index", -1); err != nil {
+			return fail(err)
+		}
+		if k.TryNumber, err = cmd.IntArg("try_number", 0); err != nil {
+			return fail(err)
+		}
+		w.mu.Lock()
+		r, ok := w.running[k]
+		w.mu.Unlock()
+		if !ok {
+			return broker.Reply{Silent: true}
+		}
+		w.logger.Warn("revoked by remote control: terminating the try", "dag_id", k.DagID, "run_id", k.RunID, "task_id", k.TaskID, "try_number", k.TryNumber)
+		r.cancel(errRevoked)
+		return broker.Reply{OK: "terminating"}
 	case "add_consumer":
 		q := strings.TrimSpace(cmd.StringArg("queue"))
 		if q == "" {
@@ -162,6 +185,9 @@ func (w *Worker) control(_ context.Context, cmd broker.Command) broker.Reply {
 	}
 	return fail(fmt.Errorf("unknown command %q", cmd.Name))
 }
+
+// errRevoked ends a try that a `revoke` with terminate stopped.
+var errRevoked = errors.New("revoked (terminated by remote control)")
 
 // Shutdown starts a warm shutdown, as the first SIGTERM does: Run stops
 // taking tasks, lets running ones finish within the grace, and returns.

@@ -102,6 +102,12 @@ func (w *Worker) handle(ctx context.Context, d broker.Delivery) {
 
 	state := res.state
 	nextRetry := res.rescheduleAt
+	revoked := errors.Is(context.Cause(taskCtx), errRevoked)
+	if revoked && state != tistate.Success && state != tistate.Skipped {
+		// Revoked with terminate (Flower's API): failed, as Airflow's
+		// mark-failed, with no retry.
+		state, res.noRetry = tistate.Failed, true
+	}
 	if state == tistate.Failed && res.task != nil && ti.TryNumber <= ti.MaxTries && !res.noRetry {
 		state = tistate.UpForRetry
 		delay := retry.Delay(retry.Policy{
@@ -347,7 +353,7 @@ func execute(ctx context.Context, tl *taskLog, store Store, task *dagspec.Task, 
 		out = outcome{state: tistate.Failed, reason: "unknown operator " + task.Operator}
 	}
 	if cause := context.Cause(ctx); cause != nil && out.state != tistate.Success {
-		if errors.Is(cause, errShutdown) || errors.Is(cause, errExternallyChanged) {
+		if errors.Is(cause, errShutdown) || errors.Is(cause, errExternallyChanged) || errors.Is(cause, errRevoked) {
 			out.reason = cause.Error()
 		}
 	}
