@@ -22,9 +22,11 @@ import (
 // Options configure the server.
 type Options struct {
 	Addr string // host:port
-	// Control sends worker remote-control commands (nil: the control
-	// endpoints answer 503).
+	// Control sends worker remote-control commands and reads queue depths
+	// (nil: the control endpoints answer 503, queues are not shown).
 	Control *broker.Control
+	// DefaultQueue is [celery] default_queue, always among the queues shown.
+	DefaultQueue string
 }
 
 // Server serves the monitor.
@@ -37,7 +39,9 @@ type Server struct {
 
 // New returns a server.
 func New(opts Options, reader *monitor.Reader, logger *slog.Logger) *Server {
-	return &Server{opts: opts, reader: reader, logger: logger, metrics: newFlowerMetrics(reader, logger)}
+	s := &Server{opts: opts, reader: reader, logger: logger}
+	s.metrics = newFlowerMetrics(reader, s.queueStats, logger)
+	return s
 }
 
 // Handler returns the HTTP routes.
@@ -48,6 +52,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/tasks", s.apiTasks)
 	mux.HandleFunc("GET /api/task/info/{id}", s.apiTaskInfo)
 	mux.HandleFunc("GET /api/task/types", s.apiTaskTypes)
+	mux.HandleFunc("GET /api/queues/length", s.apiQueuesLength)
 	s.controlRoutes(mux)
 	// Flower's health check path, and the usual /healthz.
 	health := func(w http.ResponseWriter, r *http.Request) {

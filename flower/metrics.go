@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/gust-sched/gust/broker"
 	"github.com/gust-sched/gust/common/monitor"
 	"github.com/gust-sched/gust/metrics"
 )
@@ -28,6 +29,9 @@ type flowerMetrics struct {
 	waiting  *prometheus.GaugeVec
 	online   *prometheus.Desc
 	running  *prometheus.Desc
+	qDepth   *prometheus.Desc
+	qConsum  *prometheus.Desc
+	queues   func(context.Context) ([]broker.QueueStats, error)
 
 	mu       sync.Mutex
 	received map[string]receivedTry // try id -> when and where it was received
@@ -41,8 +45,10 @@ type receivedTry struct {
 // maxReceived bounds the tries remembered between received and started.
 const maxReceived = 100000
 
-func newFlowerMetrics(reader *monitor.Reader, logger *slog.Logger) *flowerMetrics {
-	m := &flowerMetrics{reg: metrics.NewRegistry(), reader: reader, logger: logger, received: map[string]receivedTry{},
+func newFlowerMetrics(reader *monitor.Reader, queues func(context.Context) ([]broker.QueueStats, error), logger *slog.Logger) *flowerMetrics {
+	m := &flowerMetrics{reg: metrics.NewRegistry(), reader: reader, queues: queues, logger: logger, received: map[string]receivedTry{},
+		qDepth:  prometheus.NewDesc("flower_broker_queue_messages", "Messages ready in a queue (what Flower lacks)", []string{"queue"}, nil),
+		qConsum: prometheus.NewDesc("flower_broker_queue_consumers", "Consumers of a queue (what Flower lacks)", []string{"queue"}, nil),
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "flower_events_total",
 			Help: "Number of events"}, []string{"worker", "type", "task"}),
 		runtime: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "flower_task_runtime_seconds",
@@ -100,6 +106,8 @@ func (m *flowerMetrics) follow(ctx context.Context) { m.reader.Follow(ctx, m.obs
 func (m *flowerMetrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- m.online
 	ch <- m.running
+	ch <- m.qDepth
+	ch <- m.qConsum
 }
 
 // Collect reads the workers' statuses for the worker gauges.
@@ -118,6 +126,15 @@ func (m *flowerMetrics) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(m.online, prometheus.GaugeValue, online, w.Hostname)
 		ch <- prometheus.MustNewConstMetric(m.running, prometheus.GaugeValue, float64(w.Active), w.Hostname)
+	}
+	qs, err := m.queues(ctx)
+	if err != nil {
+		m.logger.Warn("metrics: cannot read queues", "err", err)
+		return
+	}
+	for _, q := range qs {
+		ch <- prometheus.MustNewConstMetric(m.qDepth, prometheus.GaugeValue, float64(q.Messages), q.Name)
+		ch <- prometheus.MustNewConstMetric(m.qConsum, prometheus.GaugeValue, float64(q.Consumers), q.Name)
 	}
 }
 

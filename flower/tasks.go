@@ -1,12 +1,14 @@
 package flower
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"sort"
 	"strconv"
 	"time"
 
+	"github.com/gust-sched/gust/broker"
 	"github.com/gust-sched/gust/common/monitor"
 )
 
@@ -117,3 +119,39 @@ func (e paramError) Error() string { return string(e) }
 func errBadParam(name string) error { return paramError("invalid value for " + name) }
 
 func errUnknownTask(id string) error { return paramError("Unknown task '" + id + "'") }
+
+// queueStats reads the depth and consumers of the queues the workers
+// consume and of [celery] default_queue (none without a broker).
+func (s *Server) queueStats(ctx context.Context) ([]broker.QueueStats, error) {
+	if s.opts.Control == nil {
+		return nil, nil
+	}
+	ws, err := s.reader.Workers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	names := []string{s.opts.DefaultQueue}
+	if names[0] == "" {
+		names[0] = "default"
+	}
+	for _, w := range ws {
+		names = append(names, w.Queues...)
+	}
+	return s.opts.Control.Queues(ctx, names)
+}
+
+// apiQueuesLength is Flower's GET /api/queues/length.
+func (s *Server) apiQueuesLength(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Control == nil {
+		writeError(w, http.StatusServiceUnavailable, paramError("queue lengths need the broker"))
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	qs, err := s.queueStats(ctx)
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, err)
+		return
+	}
+	writeJSON(w, map[string]any{"active_queues": qs})
+}

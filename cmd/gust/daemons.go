@@ -262,7 +262,7 @@ func (a *app) runParts(c *cli.Context, p parts) error {
 	}
 	if p.flower {
 		addr := net.JoinHostPort(cfg.Flower.Address, strconv.Itoa(cfg.Flower.Port))
-		srv := flower.New(flower.Options{Addr: addr, Control: broker.NewControl(brokerOptions(cfg))}, monitor.NewReader(rdb, cfg.Monitor.KeyPrefix, cfg.Monitor.WorkerHeartbeatTTL), log)
+		srv := flower.New(flower.Options{Addr: addr, Control: broker.NewControl(brokerOptions(cfg)), DefaultQueue: cfg.Celery.DefaultQueue}, monitor.NewReader(rdb, cfg.Monitor.KeyPrefix, cfg.Monitor.WorkerHeartbeatTTL), log)
 		g.Go(func() error { return srv.Run(gctx) })
 	}
 	if p.api {
