@@ -83,11 +83,14 @@ func (s *Server) getDagRuns(w http.ResponseWriter, r *http.Request) error {
 	f := metadb.RunFilter{
 		States: q.list("state"), RunTypes: q.list("run_type"),
 		RunIDPattern: q.pattern("run_id_pattern"), DagIDPattern: q.pattern("dag_id_pattern"),
-		LogicalGTE: q.optTime("logical_date_gte"), LogicalLTE: q.optTime("logical_date_lte"),
-		LogicalGT: q.optTime("logical_date_gt"), LogicalLT: q.optTime("logical_date_lt"),
-		StartGTE: q.optTime("start_date_gte"), StartLTE: q.optTime("start_date_lte"),
-		EndGTE: q.optTime("end_date_gte"), EndLTE: q.optTime("end_date_lte"),
-		RunAfterGTE: q.optTime("run_after_gte"), RunAfterLTE: q.optTime("run_after_lte"),
+		LogicalGTE:  lower(q.optTime("logical_date_gte"), q.optTime("logical_date_gt")),
+		LogicalLTE:  upper(q.optTime("logical_date_lte"), q.optTime("logical_date_lt")),
+		StartGTE:    lower(q.optTime("start_date_gte"), q.optTime("start_date_gt")),
+		StartLTE:    upper(q.optTime("start_date_lte"), q.optTime("start_date_lt")),
+		EndGTE:      lower(q.optTime("end_date_gte"), q.optTime("end_date_gt")),
+		EndLTE:      upper(q.optTime("end_date_lte"), q.optTime("end_date_lt")),
+		RunAfterGTE: lower(q.optTime("run_after_gte"), q.optTime("run_after_gt")),
+		RunAfterLTE: upper(q.optTime("run_after_lte"), q.optTime("run_after_lt")),
 	}
 	q.oneOf("state", f.States, "queued", "running", "success", "failed")
 	q.oneOf("run_type", f.RunTypes, "backfill", "scheduled", "manual", "asset_triggered", "asset_materialization")
@@ -96,6 +99,14 @@ func (s *Server) getDagRuns(w http.ResponseWriter, r *http.Request) error {
 	}
 	page := q.page("id")
 	if err := q.err(); err != nil {
+		return err
+	}
+	given := map[string]bool{}
+	for _, p := range []string{"duration_gte", "duration_gt", "duration_lte", "duration_lt", "updated_at_gte", "updated_at_gt",
+		"updated_at_lte", "updated_at_lt", "conf_contains", "dag_version", "bundle_version", "triggering_user_name_pattern", "partition_key_pattern"} {
+		given[p] = q.str(p) != ""
+	}
+	if err := unsupported("query", given); err != nil {
 		return err
 	}
 	if err := s.checkDag(r.Context(), dagID); err != nil {
@@ -153,24 +164,17 @@ func (s *Server) getDagRunsBatch(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(r, &b); err != nil {
 		return err
 	}
-	page := metadb.Page{Limit: 100, Offset: 0}
-	if b.PageLimit != nil {
-		if *b.PageLimit < 0 {
-			return invalid("Input should be greater than or equal to 0", "greater_than_equal", "body", "page_limit")
-		}
-		page.Limit = min(*b.PageLimit, maxPageLimit)
+	page, err := batchPage(b.PageLimit, b.PageOffset, b.OrderBy)
+	if err != nil {
+		return err
 	}
-	if b.PageOffset != nil {
-		if *b.PageOffset < 0 {
-			return invalid("Input should be greater than or equal to 0", "greater_than_equal", "body", "page_offset")
-		}
-		page.Offset = *b.PageOffset
+	if err := unsupported("body", map[string]bool{"duration_gte": b.DurationGTE != nil, "duration_gt": b.DurationGT != nil,
+		"duration_lte": b.DurationLTE != nil, "duration_lt": b.DurationLT != nil, "conf_contains": b.ConfContain != nil}); err != nil {
+		return err
 	}
-	if b.OrderBy != nil {
-		page.OrderBy = []string{*b.OrderBy}
-	}
-	f := metadb.RunFilter{DagIDs: b.DagIDs, LogicalGTE: b.LogicalGTE, LogicalLTE: b.LogicalLTE, LogicalGT: b.LogicalGT, LogicalLT: b.LogicalLT,
-		StartGTE: b.StartGTE, StartLTE: b.StartLTE, EndGTE: b.EndGTE, EndLTE: b.EndLTE, RunAfterGTE: b.RunAfterGTE, RunAfterLTE: b.RunAfterLTE}
+	f := metadb.RunFilter{DagIDs: b.DagIDs, LogicalGTE: lower(b.LogicalGTE, b.LogicalGT), LogicalLTE: upper(b.LogicalLTE, b.LogicalLT),
+		StartGTE: lower(b.StartGTE, b.StartGT), StartLTE: upper(b.StartLTE, b.StartLT), EndGTE: lower(b.EndGTE, b.EndGT),
+		EndLTE: upper(b.EndLTE, b.EndLT), RunAfterGTE: lower(b.RunAfterGTE, b.RunAfterGT), RunAfterLTE: upper(b.RunAfterLTE, b.RunAfterLT)}
 	for _, st := range b.States {
 		if st != nil {
 			f.States = append(f.States, *st)

@@ -73,6 +73,19 @@ func (q *query) optInt(name string) *int {
 	return &n
 }
 
+func (q *query) optFloat(name string) *float64 {
+	s := q.v.Get(name)
+	if s == "" {
+		return nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		q.bad(name, "Input should be a valid number, unable to parse string as a number", "float_parsing", s)
+		return nil
+	}
+	return &f
+}
+
 func (q *query) optBool(name string) *bool {
 	s := q.v.Get(name)
 	if s == "" {

@@ -208,11 +208,28 @@ func (s *Server) getTaskInstances(w http.ResponseWriter, r *http.Request) error 
 	q := newQuery(r)
 	dagID, runID := r.PathValue("dag_id"), r.PathValue("dag_run_id")
 	f := metadb.TIFilter{DagID: anyOrAll(dagID), RunID: anyOrAll(runID), States: q.list("state"), Pools: q.list("pool"),
-		Queues: q.list("queue"), TaskIDPattern: q.pattern("task_id_pattern"), RunIDPatt: q.pattern("run_id_pattern"),
-		MapIndex: q.optInt("map_index"),
-		StartGTE: q.optTime("start_date_gte"), StartLTE: q.optTime("start_date_lte"),
-		EndGTE: q.optTime("end_date_gte"), EndLTE: q.optTime("end_date_lte"),
-		LogicalGTE: q.optTime("logical_date_gte"), LogicalLTE: q.optTime("logical_date_lte")}
+		Queues: q.list("queue"), TaskIDPattern: q.pattern("task_display_name_pattern"), RunIDPatt: q.pattern("run_id_pattern"),
+		MapIndex:    q.optInt("map_index"),
+		StartGTE:    lower(q.optTime("start_date_gte"), q.optTime("start_date_gt")),
+		StartLTE:    upper(q.optTime("start_date_lte"), q.optTime("start_date_lt")),
+		EndGTE:      lower(q.optTime("end_date_gte"), q.optTime("end_date_gt")),
+		EndLTE:      upper(q.optTime("end_date_lte"), q.optTime("end_date_lt")),
+		LogicalGTE:  lower(q.optTime("logical_date_gte"), q.optTime("logical_date_gt")),
+		LogicalLTE:  upper(q.optTime("logical_date_lte"), q.optTime("logical_date_lt")),
+		DurationGTE: lowerF(q.optFloat("duration_gte"), q.optFloat("duration_gt")),
+		DurationLTE: upperF(q.optFloat("duration_lte"), q.optFloat("duration_lt"))}
+	if f.TaskIDPattern == "" {
+		f.TaskIDPattern = q.pattern("task_id_pattern") // gust's older name
+	}
+	given := map[string]bool{}
+	for _, p := range []string{"run_after_gte", "run_after_gt", "run_after_lte", "run_after_lt", "updated_at_gte", "updated_at_gt",
+		"updated_at_lte", "updated_at_lt", "task_group_id", "dag_id_pattern", "pool_name_pattern", "queue_name_pattern",
+		"version_number", "try_number", "operator", "operator_name_pattern"} {
+		given[p] = q.str(p) != ""
+	}
+	if e := q.str("executor"); e != "" && e != executorName {
+		given["executor"] = true
+	}
 	if id := q.str("task_id"); id != "" {
 		f.TaskIDs = []string{id}
 	}
@@ -224,6 +241,9 @@ func (s *Server) getTaskInstances(w http.ResponseWriter, r *http.Request) error 
 	}
 	page := q.page() // the primary key's order (Airflow sorts by map_index, equal for unmapped tasks)
 	if err := q.err(); err != nil {
+		return err
+	}
+	if err := unsupported("query", given); err != nil {
 		return err
 	}
 	ctx := r.Context()
@@ -285,20 +305,20 @@ func (s *Server) getTaskInstancesBatch(w http.ResponseWriter, r *http.Request) e
 	if err := decodeBody(r, &b); err != nil {
 		return err
 	}
-	page := metadb.Page{Limit: 100}
-	if b.PageLimit != nil {
-		page.Limit = min(max(*b.PageLimit, 0), maxPageLimit)
+	page, err := batchPage(b.PageLimit, b.PageOffset, b.OrderBy)
+	if err != nil {
+		return err
 	}
-	if b.PageOffset != nil {
-		page.Offset = max(*b.PageOffset, 0)
-	}
-	if b.OrderBy != nil {
-		page.OrderBy = []string{*b.OrderBy}
+	if err := unsupported("body", map[string]bool{"run_after_gte": b.RunAfterGTE != nil, "run_after_gt": b.RunAfterGT != nil,
+		"run_after_lte": b.RunAfterLTE != nil, "run_after_lt": b.RunAfterLT != nil}); err != nil {
+		return err
 	}
 	f := metadb.TIFilter{DagID: anyOrAll(r.PathValue("dag_id")), RunID: anyOrAll(r.PathValue("dag_run_id")),
 		DagIDsIn: b.DagIDs, RunIDsIn: b.DagRunIDs, TaskIDs: b.TaskIDs, Pools: b.Pool, Queues: b.Queue,
-		StartGTE: b.StartGTE, StartLTE: b.StartLTE, EndGTE: b.EndGTE, EndLTE: b.EndLTE,
-		LogicalGTE: b.LogicalGTE, LogicalLTE: b.LogicalLTE, DurationGTE: b.DurationGTE, DurationLTE: b.DurationLTE}
+		StartGTE: lower(b.StartGTE, b.StartGT), StartLTE: upper(b.StartLTE, b.StartLT),
+		EndGTE: lower(b.EndGTE, b.EndGT), EndLTE: upper(b.EndLTE, b.EndLT),
+		LogicalGTE: lower(b.LogicalGTE, b.LogicalGT), LogicalLTE: upper(b.LogicalLTE, b.LogicalLT),
+		DurationGTE: lowerF(b.DurationGTE, b.DurationGT), DurationLTE: upperF(b.DurationLTE, b.DurationLT)}
 	for _, st := range b.State {
 		if st == nil {
 			f.States = append(f.States, "none")
