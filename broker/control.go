@@ -114,8 +114,8 @@ func (c *Control) Call(ctx context.Context, cmd Command, timeout time.Duration) 
 	if timeout <= 0 {
 		timeout = DefaultControlTimeout
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
+	// The reply window starts once the command is out: connecting to a
+	// loaded broker must not eat the time workers have to answer.
 	conn, err := dial(c.opts.URL)
 	if err != nil {
 		return nil, err
@@ -149,6 +149,8 @@ func (c *Control) Call(ctx context.Context, cmd Command, timeout time.Duration) 
 	if err != nil {
 		return nil, fmt.Errorf("publish control command %s: %w", cmd.Name, err)
 	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	var out []Reply
 	seen := map[string]bool{}
 	for {
