@@ -37,7 +37,7 @@ func spec(t *testing.T) validator.Validator {
 	t.Helper()
 	specOnce.Do(func() {
 		var b []byte
-		b, specErr = os.ReadFile(filepath.Join(testenv.RepoRoot(), "..", "shared", "reference", "airflow-rest-api-v2.yaml"))
+		b, specErr = os.ReadFile(filepath.Join("testdata", "airflow-rest-api-v2.yaml"))
 		if specErr != nil {
 			return
 		}
