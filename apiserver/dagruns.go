@@ -83,14 +83,23 @@ func (s *Server) getDagRuns(w http.ResponseWriter, r *http.Request) error {
 	f := metadb.RunFilter{
 		States: q.list("state"), RunTypes: q.list("run_type"),
 		RunIDPattern: q.pattern("run_id_pattern"), DagIDPattern: q.pattern("dag_id_pattern"),
-		LogicalGTE:  lower(q.optTime("logical_date_gte"), q.optTime("logical_date_gt")),
-		LogicalLTE:  upper(q.optTime("logical_date_lte"), q.optTime("logical_date_lt")),
-		StartGTE:    lower(q.optTime("start_date_gte"), q.optTime("start_date_gt")),
-		StartLTE:    upper(q.optTime("start_date_lte"), q.optTime("start_date_lt")),
-		EndGTE:      lower(q.optTime("end_date_gte"), q.optTime("end_date_gt")),
-		EndLTE:      upper(q.optTime("end_date_lte"), q.optTime("end_date_lt")),
-		RunAfterGTE: lower(q.optTime("run_after_gte"), q.optTime("run_after_gt")),
-		RunAfterLTE: upper(q.optTime("run_after_lte"), q.optTime("run_after_lt")),
+		LogicalGTE:   lower(q.optTime("logical_date_gte"), q.optTime("logical_date_gt")),
+		LogicalLTE:   upper(q.optTime("logical_date_lte"), q.optTime("logical_date_lt")),
+		StartGTE:     lower(q.optTime("start_date_gte"), q.optTime("start_date_gt")),
+		StartLTE:     upper(q.optTime("start_date_lte"), q.optTime("start_date_lt")),
+		EndGTE:       lower(q.optTime("end_date_gte"), q.optTime("end_date_gt")),
+		EndLTE:       upper(q.optTime("end_date_lte"), q.optTime("end_date_lt")),
+		RunAfterGTE:  lower(q.optTime("run_after_gte"), q.optTime("run_after_gt")),
+		RunAfterLTE:  upper(q.optTime("run_after_lte"), q.optTime("run_after_lt")),
+		UpdatedGTE:   lower(q.optTime("updated_at_gte"), q.optTime("updated_at_gt")),
+		UpdatedLTE:   upper(q.optTime("updated_at_lte"), q.optTime("updated_at_lt")),
+		DurationGTE:  lowerF(q.optFloat("duration_gte"), q.optFloat("duration_gt")),
+		DurationLTE:  upperF(q.optFloat("duration_lte"), q.optFloat("duration_lt")),
+		ConfContains: q.str("conf_contains"), TriggeringUserPattern: q.pattern("triggering_user_name_pattern"),
+		DagVersions: q.ints("dag_version"),
+	}
+	if v := q.str("bundle_version"); v != "" {
+		f.BundleVersion = &v // gust's runs have no bundle version
 	}
 	q.oneOf("state", f.States, "queued", "running", "success", "failed")
 	q.oneOf("run_type", f.RunTypes, "backfill", "scheduled", "manual", "asset_triggered", "asset_materialization")
@@ -101,12 +110,8 @@ func (s *Server) getDagRuns(w http.ResponseWriter, r *http.Request) error {
 	if err := q.err(); err != nil {
 		return err
 	}
-	given := map[string]bool{}
-	for _, p := range []string{"duration_gte", "duration_gt", "duration_lte", "duration_lt", "updated_at_gte", "updated_at_gt",
-		"updated_at_lte", "updated_at_lt", "conf_contains", "dag_version", "bundle_version", "triggering_user_name_pattern", "partition_key_pattern"} {
-		given[p] = q.str(p) != ""
-	}
-	if err := unsupported("query", given); err != nil {
+	// gust has no partitioned runs yet.
+	if err := unsupported("query", map[string]bool{"partition_key_pattern": q.str("partition_key_pattern") != ""}); err != nil {
 		return err
 	}
 	if err := s.checkDag(r.Context(), dagID); err != nil {
@@ -168,13 +173,13 @@ func (s *Server) getDagRunsBatch(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := unsupported("body", map[string]bool{"duration_gte": b.DurationGTE != nil, "duration_gt": b.DurationGT != nil,
-		"duration_lte": b.DurationLTE != nil, "duration_lt": b.DurationLT != nil, "conf_contains": b.ConfContain != nil}); err != nil {
-		return err
-	}
 	f := metadb.RunFilter{DagIDs: b.DagIDs, LogicalGTE: lower(b.LogicalGTE, b.LogicalGT), LogicalLTE: upper(b.LogicalLTE, b.LogicalLT),
 		StartGTE: lower(b.StartGTE, b.StartGT), StartLTE: upper(b.StartLTE, b.StartLT), EndGTE: lower(b.EndGTE, b.EndGT),
-		EndLTE: upper(b.EndLTE, b.EndLT), RunAfterGTE: lower(b.RunAfterGTE, b.RunAfterGT), RunAfterLTE: upper(b.RunAfterLTE, b.RunAfterLT)}
+		EndLTE: upper(b.EndLTE, b.EndLT), RunAfterGTE: lower(b.RunAfterGTE, b.RunAfterGT), RunAfterLTE: upper(b.RunAfterLTE, b.RunAfterLT),
+		DurationGTE: lowerF(b.DurationGTE, b.DurationGT), DurationLTE: upperF(b.DurationLTE, b.DurationLT)}
+	if b.ConfContain != nil {
+		f.ConfContains = *b.ConfContain
+	}
 	for _, st := range b.States {
 		if st != nil {
 			f.States = append(f.States, *st)

@@ -73,6 +73,20 @@ func (q *query) optInt(name string) *int {
 	return &n
 }
 
+// ints reads a repeated integer parameter (?x=1&x=2).
+func (q *query) ints(name string) []int {
+	var out []int
+	for _, v := range q.list(name) {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			q.bad(name, "Input should be a valid integer, unable to parse string as an integer", "int_parsing", v)
+			continue
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
 func (q *query) optFloat(name string) *float64 {
 	s := q.v.Get(name)
 	if s == "" {

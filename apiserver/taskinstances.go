@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"os/user"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -156,6 +157,43 @@ func (s *Server) tiResponse(t *metadb.TIRow, versions map[string]metadb.DagVersi
 	return resp
 }
 
+// operatorsShown maps each operator name task instances store to the name
+// the API shows (its Airflow class name: bash -> BashOperator).
+func operatorsShown() map[string]string {
+	out := map[string]string{}
+	for _, n := range dagspec.OperatorNames() {
+		shown := dagspec.OperatorClass(n)
+		if i := lastDot(shown); i >= 0 {
+			shown = shown[i+1:]
+		}
+		out[n] = shown
+	}
+	return out
+}
+
+// storedOperators turns the API's operator names (BashOperator, or gust's
+// bash) into the names task instances store; a name gust does not know is
+// kept, and matches nothing.
+func storedOperators(names []string) []string {
+	if len(names) == 0 {
+		return nil
+	}
+	shown := operatorsShown()
+	out := slices.Clone(names)
+	for stored, s := range shown {
+		if slices.Contains(names, s) {
+			out = append(out, stored)
+		}
+	}
+	return out
+}
+
+// otherExecutor reports whether an executor filter leaves out gust's only
+// executor, so that no task instance matches.
+func otherExecutor(executors []string) bool {
+	return len(executors) > 0 && !slices.Contains(executors, executorName)
+}
+
 func lastDot(s string) int {
 	for i := len(s) - 1; i >= 0; i-- {
 		if s[i] == '.' {
@@ -221,15 +259,19 @@ func (s *Server) getTaskInstances(w http.ResponseWriter, r *http.Request) error 
 	if f.TaskIDPattern == "" {
 		f.TaskIDPattern = q.pattern("task_id_pattern") // gust's older name
 	}
-	given := map[string]bool{}
-	for _, p := range []string{"run_after_gte", "run_after_gt", "run_after_lte", "run_after_lt", "updated_at_gte", "updated_at_gt",
-		"updated_at_lte", "updated_at_lt", "task_group_id", "dag_id_pattern", "pool_name_pattern", "queue_name_pattern",
-		"version_number", "try_number", "operator", "operator_name_pattern"} {
-		given[p] = q.str(p) != ""
+	f.DagIDPattern, f.PoolPattern, f.QueuePatt = q.pattern("dag_id_pattern"), q.pattern("pool_name_pattern"), q.pattern("queue_name_pattern")
+	f.RunAfterGTE = lower(q.optTime("run_after_gte"), q.optTime("run_after_gt"))
+	f.RunAfterLTE = upper(q.optTime("run_after_lte"), q.optTime("run_after_lt"))
+	f.UpdatedGTE = lower(q.optTime("updated_at_gte"), q.optTime("updated_at_gt"))
+	f.UpdatedLTE = upper(q.optTime("updated_at_lte"), q.optTime("updated_at_lt"))
+	f.TryNumbers, f.DagVersions = q.ints("try_number"), q.ints("version_number")
+	f.Operators = storedOperators(q.list("operator"))
+	if f.OperatorPattern = q.pattern("operator_name_pattern"); f.OperatorPattern != "" {
+		f.OperatorShown = operatorsShown()
 	}
-	if e := q.str("executor"); e != "" && e != executorName {
-		given["executor"] = true
-	}
+	f.Nothing = otherExecutor(q.list("executor"))
+	// gust has no task groups yet (every task is at the top level).
+	given := map[string]bool{"task_group_id": q.str("task_group_id") != ""}
 	if id := q.str("task_id"); id != "" {
 		f.TaskIDs = []string{id}
 	}
@@ -309,11 +351,9 @@ func (s *Server) getTaskInstancesBatch(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	if err := unsupported("body", map[string]bool{"run_after_gte": b.RunAfterGTE != nil, "run_after_gt": b.RunAfterGT != nil,
-		"run_after_lte": b.RunAfterLTE != nil, "run_after_lt": b.RunAfterLT != nil}); err != nil {
-		return err
-	}
-	f := metadb.TIFilter{DagID: anyOrAll(r.PathValue("dag_id")), RunID: anyOrAll(r.PathValue("dag_run_id")),
+	f := metadb.TIFilter{Nothing: otherExecutor(b.Executor),
+		RunAfterGTE: lower(b.RunAfterGTE, b.RunAfterGT), RunAfterLTE: upper(b.RunAfterLTE, b.RunAfterLT),
+		DagID: anyOrAll(r.PathValue("dag_id")), RunID: anyOrAll(r.PathValue("dag_run_id")),
 		DagIDsIn: b.DagIDs, RunIDsIn: b.DagRunIDs, TaskIDs: b.TaskIDs, Pools: b.Pool, Queues: b.Queue,
 		StartGTE: lower(b.StartGTE, b.StartGT), StartLTE: upper(b.StartLTE, b.StartLT),
 		EndGTE: lower(b.EndGTE, b.EndGT), EndLTE: upper(b.EndLTE, b.EndLT),

@@ -120,6 +120,12 @@ type RunFilter struct {
 	LogicalGT, LogicalLT               *time.Time
 	StartGTE, StartLTE, EndGTE, EndLTE *time.Time
 	RunAfterGTE, RunAfterLTE           *time.Time
+	UpdatedGTE, UpdatedLTE             *time.Time
+	DurationGTE, DurationLTE           *float64 // seconds; a run not ended has no duration
+	ConfContains                       string   // a substring of the conf's JSON text
+	TriggeringUserPattern              string
+	DagVersions                        []int   // the runs' DAG version numbers
+	BundleVersion                      *string // gust's runs have none: matches nothing
 }
 
 // runAfter is Airflow 3's run_after: when a run was due to start (a
@@ -135,29 +141,90 @@ var runOrder = map[string]string{
 	"duration": "(r.end_date - r.start_date)",
 }
 
+// runUpdatedAt is when a run last changed state, as far as gust records it.
+const runUpdatedAt = `coalesce(r.end_date, r.start_date, r.queued_at)`
+
+// runDuration is a run's duration in seconds (NULL until it ends).
+const runDuration = `extract(epoch FROM (r.end_date - r.start_date))::float8`
+
+// dagVersionIn matches rows of r whose serialized DAG has one of the version
+// numbers of ?: versions are numbered per DAG in the order first stored.
+const dagVersionIn = `r.dag_hash IN (SELECT v.dag_hash FROM (SELECT s.dag_hash,
+	row_number() OVER (ORDER BY s.created_at, s.dag_hash)::int AS n FROM serialized_dag s WHERE s.dag_id = r.dag_id) v
+	WHERE v.n = ANY(?))`
+
+func (f RunFilter) where() *where {
+	w := &where{}
+	if f.DagIDs != nil {
+		w.add(`r.dag_id = ANY(?)`, f.DagIDs)
+	}
+	if len(f.States) > 0 {
+		w.add(`r.state = ANY(?)`, f.States)
+	}
+	if len(f.RunTypes) > 0 {
+		w.add(`r.run_type = ANY(?)`, f.RunTypes)
+	}
+	if f.RunIDPattern != "" {
+		w.add(`r.run_id ILIKE ANY(?)`, likeTerms(f.RunIDPattern))
+	}
+	if f.DagIDPattern != "" {
+		w.add(`r.dag_id ILIKE ANY(?)`, likeTerms(f.DagIDPattern))
+	}
+	if f.TriggeringUserPattern != "" {
+		w.add(`r.triggering_user_name ILIKE ANY(?)`, likeTerms(f.TriggeringUserPattern))
+	}
+	timeRange(w, `r.logical_date`, f.LogicalGTE, f.LogicalLTE)
+	if f.LogicalGT != nil {
+		w.add(`r.logical_date > ?`, *f.LogicalGT)
+	}
+	if f.LogicalLT != nil {
+		w.add(`r.logical_date < ?`, *f.LogicalLT)
+	}
+	timeRange(w, `r.start_date`, f.StartGTE, f.StartLTE)
+	timeRange(w, `r.end_date`, f.EndGTE, f.EndLTE)
+	timeRange(w, runAfter, f.RunAfterGTE, f.RunAfterLTE)
+	timeRange(w, runUpdatedAt, f.UpdatedGTE, f.UpdatedLTE)
+	if f.DurationGTE != nil {
+		w.add(runDuration+` >= ?`, *f.DurationGTE)
+	}
+	if f.DurationLTE != nil {
+		w.add(runDuration+` <= ?`, *f.DurationLTE)
+	}
+	if f.ConfContains != "" {
+		w.add(`strpos(r.conf::text, ?) > 0`, f.ConfContains)
+	}
+	if len(f.DagVersions) > 0 {
+		w.add(dagVersionIn, f.DagVersions)
+	}
+	if f.BundleVersion != nil {
+		w.add(`FALSE`)
+	}
+	return w
+}
+
+// timeRange adds col >= gte and col <= lte for the bounds given.
+func timeRange(w *where, col string, gte, lte *time.Time) {
+	if gte != nil {
+		w.add(col+` >= ?`, *gte)
+	}
+	if lte != nil {
+		w.add(col+` <= ?`, *lte)
+	}
+}
+
 // ListRunsPage returns a page of runs and the number of matching runs.
 func ListRunsPage(ctx context.Context, q DBTX, f RunFilter, page Page) ([]*DagRun, int, error) {
 	order, err := page.orderBy(runOrder, "r.id")
 	if err != nil {
 		return nil, 0, err
 	}
-	where := `($1::text[] IS NULL OR r.dag_id = ANY($1))
-		AND (cardinality($2::text[]) = 0 OR r.state = ANY($2))
-		AND (cardinality($3::text[]) = 0 OR r.run_type = ANY($3))
-		AND (cardinality($4::text[]) = 0 OR r.run_id ILIKE ANY($4)) AND (cardinality($5::text[]) = 0 OR r.dag_id ILIKE ANY($5))
-		AND ($6::timestamptz IS NULL OR r.logical_date >= $6) AND ($7::timestamptz IS NULL OR r.logical_date <= $7)
-		AND ($8::timestamptz IS NULL OR r.logical_date > $8) AND ($9::timestamptz IS NULL OR r.logical_date < $9)
-		AND ($10::timestamptz IS NULL OR r.start_date >= $10) AND ($11::timestamptz IS NULL OR r.start_date <= $11)
-		AND ($12::timestamptz IS NULL OR r.end_date >= $12) AND ($13::timestamptz IS NULL OR r.end_date <= $13)
-		AND ($14::timestamptz IS NULL OR ` + runAfter + ` >= $14) AND ($15::timestamptz IS NULL OR ` + runAfter + ` <= $15)`
-	args := []any{f.DagIDs, nonNil(f.States), nonNil(f.RunTypes), likeTerms(f.RunIDPattern), likeTerms(f.DagIDPattern),
-		f.LogicalGTE, f.LogicalLTE, f.LogicalGT, f.LogicalLT, f.StartGTE, f.StartLTE, f.EndGTE, f.EndLTE, f.RunAfterGTE, f.RunAfterLTE}
+	w := f.where()
 	var total int
-	if err := q.QueryRow(ctx, `SELECT count(*) FROM dag_run r WHERE `+where, args...).Scan(&total); err != nil {
+	if err := q.QueryRow(ctx, `SELECT count(*) FROM dag_run r WHERE `+w.sql(), w.args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("count dag runs: %w", err)
 	}
-	rows, err := q.Query(ctx, `SELECT `+dagRunColumns+` FROM dag_run r WHERE `+where+
-		` ORDER BY `+order+fmt.Sprintf(` LIMIT %d OFFSET %d`, page.Limit, page.Offset), args...)
+	rows, err := q.Query(ctx, `SELECT `+dagRunColumns+` FROM dag_run r WHERE `+w.sql()+
+		` ORDER BY `+order+fmt.Sprintf(` LIMIT %d OFFSET %d`, page.Limit, page.Offset), w.args...)
 	out, err := collectDagRuns(rows, err)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list dag runs: %w", err)
@@ -171,13 +238,25 @@ type TIFilter struct {
 	DagIDsIn, RunIDsIn       []string
 	TaskIDs                  []string
 	TaskIDPattern, RunIDPatt string
+	DagIDPattern             string
 	States                   []string // "none" matches NULL
 	Pools, Queues            []string
+	PoolPattern, QueuePatt   string
 	MapIndex                 *int
+	TryNumbers               []int
+	Operators                []string // operator names as stored (bash, empty, ...)
 	StartGTE, StartLTE       *time.Time
 	EndGTE, EndLTE           *time.Time
 	LogicalGTE, LogicalLTE   *time.Time
+	RunAfterGTE, RunAfterLTE *time.Time
+	UpdatedGTE, UpdatedLTE   *time.Time
 	DurationGTE, DurationLTE *float64
+	DagVersions              []int // the runs' DAG version numbers
+	// OperatorPattern matches the operator's name as stored or as shown
+	// (OperatorShown maps one to the other).
+	OperatorPattern string
+	OperatorShown   map[string]string
+	Nothing         bool // a filter no row can meet (an executor gust does not have)
 }
 
 var tiOrder = map[string]string{
@@ -221,35 +300,75 @@ func ListTIsPage(ctx context.Context, q DBTX, f TIFilter, page Page) ([]*TIRow, 
 	if err != nil {
 		return nil, 0, err
 	}
-	where := `($1 = '' OR ti.dag_id = $1) AND ($2 = '' OR ti.run_id = $2)
-		AND (cardinality($3::text[]) = 0 OR ti.task_id = ANY($3)) AND (cardinality($4::text[]) = 0 OR ti.task_id ILIKE ANY($4))
-		AND (cardinality($5::text[]) = 0 OR ti.run_id ILIKE ANY($5))
-		AND (cardinality($6::text[]) = 0 OR coalesce(ti.state, 'none') = ANY($6))
-		AND (cardinality($7::text[]) = 0 OR ti.pool = ANY($7)) AND (cardinality($8::text[]) = 0 OR ti.queue = ANY($8))
-		AND ($9::int IS NULL OR ti.map_index = $9)
-		AND ($10::timestamptz IS NULL OR ti.start_date >= $10) AND ($11::timestamptz IS NULL OR ti.start_date <= $11)
-		AND ($12::timestamptz IS NULL OR ti.end_date >= $12) AND ($13::timestamptz IS NULL OR ti.end_date <= $13)
-		AND ($16::float8 IS NULL OR ti.duration >= $16) AND ($17::float8 IS NULL OR ti.duration <= $17)
-		AND (cardinality($18::text[]) = 0 OR ti.dag_id = ANY($18)) AND (cardinality($19::text[]) = 0 OR ti.run_id = ANY($19))`
-	args := []any{f.DagID, f.RunID, nonNil(f.TaskIDs), likeTerms(f.TaskIDPattern), likeTerms(f.RunIDPatt), nonNil(f.States), nonNil(f.Pools),
-		nonNil(f.Queues), f.MapIndex, f.StartGTE, f.StartLTE, f.EndGTE, f.EndLTE, f.LogicalGTE, f.LogicalLTE, f.DurationGTE, f.DurationLTE,
-		nonNil(f.DagIDsIn), nonNil(f.RunIDsIn)}
-	// The run is joined to filter or sort only when asked (logical date,
-	// run_after); otherwise the page is cut from task_instance alone, in
-	// its primary key's order, and only its rows meet their runs.
-	from := ` FROM task_instance ti WHERE `
-	if f.LogicalGTE != nil || f.LogicalLTE != nil || strings.Contains(order, "r.") || strings.Contains(order, runAfter) {
-		from = ` FROM task_instance ti JOIN dag_run r ON r.dag_id = ti.dag_id AND r.run_id = ti.run_id WHERE
-			($14::timestamptz IS NULL OR r.logical_date >= $14) AND ($15::timestamptz IS NULL OR r.logical_date <= $15) AND `
-	} else {
-		where += ` AND $14::timestamptz IS NULL AND $15::timestamptz IS NULL`
+	w := &where{}
+	if f.DagID != "" {
+		w.add(`ti.dag_id = ?`, f.DagID)
 	}
+	if f.RunID != "" {
+		w.add(`ti.run_id = ?`, f.RunID)
+	}
+	// In a fixed order: the same filters make the same statement text.
+	for _, in := range []struct {
+		col  string
+		vals []string
+	}{{`ti.dag_id`, f.DagIDsIn}, {`ti.run_id`, f.RunIDsIn}, {`ti.task_id`, f.TaskIDs}, {`ti.pool`, f.Pools},
+		{`ti.queue`, f.Queues}, {`ti.operator`, f.Operators}, {`coalesce(ti.state, 'none')`, f.States}} {
+		if len(in.vals) > 0 {
+			w.add(in.col+` = ANY(?)`, in.vals)
+		}
+	}
+	for _, like := range []struct{ col, pattern string }{{`ti.task_id`, f.TaskIDPattern}, {`ti.run_id`, f.RunIDPatt},
+		{`ti.dag_id`, f.DagIDPattern}, {`ti.pool`, f.PoolPattern}, {`ti.queue`, f.QueuePatt}} {
+		if like.pattern != "" {
+			w.add(like.col+` ILIKE ANY(?)`, likeTerms(like.pattern))
+		}
+	}
+	if f.MapIndex != nil {
+		w.add(`ti.map_index = ?`, *f.MapIndex)
+	}
+	if len(f.TryNumbers) > 0 {
+		w.add(`ti.try_number = ANY(?)`, f.TryNumbers)
+	}
+	if f.OperatorPattern != "" {
+		stored, shown := make([]string, 0, len(f.OperatorShown)), make([]string, 0, len(f.OperatorShown))
+		for k, v := range f.OperatorShown {
+			stored, shown = append(stored, k), append(shown, v)
+		}
+		w.add(`ti.operator IN (SELECT m.stored FROM unnest(?::text[], ?::text[]) AS m(stored, shown)
+			WHERE m.stored ILIKE ANY(?) OR m.shown ILIKE ANY(?))`, stored, shown, likeTerms(f.OperatorPattern), likeTerms(f.OperatorPattern))
+	}
+	if f.Nothing {
+		w.add(`FALSE`)
+	}
+	timeRange(w, `ti.start_date`, f.StartGTE, f.StartLTE)
+	timeRange(w, `ti.end_date`, f.EndGTE, f.EndLTE)
+	timeRange(w, `ti.updated_at`, f.UpdatedGTE, f.UpdatedLTE)
+	if f.DurationGTE != nil {
+		w.add(`ti.duration >= ?`, *f.DurationGTE)
+	}
+	if f.DurationLTE != nil {
+		w.add(`ti.duration <= ?`, *f.DurationLTE)
+	}
+	// The run is joined to filter or sort only when asked (logical date,
+	// run_after, DAG version); otherwise the page is cut from task_instance
+	// alone, in its primary key's order, and only its rows meet their runs.
+	n := len(w.conds)
+	timeRange(w, `r.logical_date`, f.LogicalGTE, f.LogicalLTE)
+	timeRange(w, runAfter, f.RunAfterGTE, f.RunAfterLTE)
+	if len(f.DagVersions) > 0 {
+		w.add(dagVersionIn, f.DagVersions)
+	}
+	from := ` FROM task_instance ti WHERE `
+	if len(w.conds) > n || strings.Contains(order, "r.") || strings.Contains(order, runAfter) {
+		from = ` FROM task_instance ti JOIN dag_run r ON r.dag_id = ti.dag_id AND r.run_id = ti.run_id WHERE `
+	}
+	cond, args := w.sql(), w.args
 	var total int
-	if err := q.QueryRow(ctx, `SELECT count(*)`+from+where, args...).Scan(&total); err != nil {
+	if err := q.QueryRow(ctx, `SELECT count(*)`+from+cond, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("count task instances: %w", err)
 	}
 	rows, err := q.Query(ctx, `SELECT `+tiColumnsQualified+`, r.logical_date, r.run_type, r.queued_at, r.data_interval_end, r.dag_hash, ti.updated_at
-		FROM (SELECT ti.*`+from+where+` ORDER BY `+order+fmt.Sprintf(` LIMIT %d OFFSET %d`, page.Limit, page.Offset)+`) ti
+		FROM (SELECT ti.*`+from+cond+` ORDER BY `+order+fmt.Sprintf(` LIMIT %d OFFSET %d`, page.Limit, page.Offset)+`) ti
 		JOIN dag_run r ON r.dag_id = ti.dag_id AND r.run_id = ti.run_id ORDER BY `+order, args...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list task instances: %w", err)

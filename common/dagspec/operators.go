@@ -97,13 +97,16 @@ var operatorsByName = func() map[string]*operatorDef {
 func lookupOperator(name string) *operatorDef { return operatorsByName[name] }
 
 // operatorNames lists gust's operator names, sorted, for messages.
-func operatorNames() string {
+func operatorNames() string { return strings.Join(OperatorNames(), ", ") }
+
+// OperatorNames lists gust's operator names (what task instances store), sorted.
+func OperatorNames() []string {
 	names := make([]string, 0, len(operatorDefs))
 	for _, d := range operatorDefs {
 		names = append(names, d.name)
 	}
 	sort.Strings(names)
-	return strings.Join(names, ", ")
+	return names
 }
 
 // IsSensor reports whether an operator is a sensor.
