@@ -36,7 +36,16 @@ func TestDagRunsAndTaskInstances(t *testing.T) {
 	e.call(auth.User, "POST", "/api/v2/dags/etl/dagRuns", `{"conf": [1, 2]}`).want(t, 422)
 	e.call(auth.User, "POST", "/api/v2/dags/etl/dagRuns", `not json`).want(t, 422)
 	// A null logical date (Airflow 3's manual run) is accepted.
-	e.call(auth.User, "POST", "/api/v2/dags/etl/dagRuns", map[string]any{"dag_run_id": "r2", "logical_date": nil}).want(t, 200)
+	// A null logical date (Airflow 3's manual run) is accepted; the answer
+	// is the run as stored (microseconds, as PostgreSQL keeps them).
+	var posted, got map[string]any
+	e.call(auth.User, "POST", "/api/v2/dags/etl/dagRuns", map[string]any{"dag_run_id": "r2", "logical_date": nil}).want(t, 200).decode(t, &posted)
+	e.call(auth.Viewer, "GET", "/api/v2/dags/etl/dagRuns/r2", nil).want(t, 200).decode(t, &got)
+	for _, k := range []string{"logical_date", "queued_at", "data_interval_start", "data_interval_end", "run_after"} {
+		if posted[k] != got[k] {
+			t.Errorf("%s: trigger answered %v, the stored run has %v", k, posted[k], got[k])
+		}
+	}
 
 	// Listing: per DAG, across DAGs with ~, the batch form, filters.
 	var runs dagRunCollection

@@ -52,10 +52,11 @@ func invalid(format string, args ...any) error {
 // Trigger creates a manual DAG run in state queued with its task instances,
 // and wakes the schedulers.
 func Trigger(ctx context.Context, db *metadb.DB, req TriggerRequest) (*metadb.DagRun, error) {
-	now := time.Now().UTC()
+	// PostgreSQL keeps microseconds: the run returned is the run stored.
+	now := time.Now().UTC().Truncate(time.Microsecond)
 	logical := now
 	if req.LogicalDate != nil {
-		logical = req.LogicalDate.UTC()
+		logical = req.LogicalDate.UTC().Truncate(time.Microsecond)
 		if logical.After(now) && !req.AllowFuture {
 			return nil, invalid("trigger of %s: logical date %s is in the future; set [scheduler] allow_trigger_in_future to allow it",
 				req.DagID, isoformat(logical))
