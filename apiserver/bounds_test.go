@@ -52,20 +52,13 @@ func TestRangeFiltersAreAppliedOrRefused(t *testing.T) {
 	}
 	runIDs := func(path string, body any) []string {
 		t.Helper()
-		var runs dagRunCollection
-		method := "GET"
-		if body != nil {
-			method = "POST"
-		}
-		e.call(auth.Viewer, method, path, body).want(t, 200).decode(t, &runs)
-		var ids []string
-		for _, r := range runs.DagRuns {
-			ids = append(ids, r.DagRunID)
-		}
-		if runs.TotalEntries != len(ids) {
-			t.Errorf("%s: total_entries %d for %v", path, runs.TotalEntries, ids)
-		}
-		return ids
+		return listed(t, e, path, body, func(c dagRunCollection) ([]string, int) {
+			var ids []string
+			for _, r := range c.DagRuns {
+				ids = append(ids, r.DagRunID)
+			}
+			return ids, c.TotalEntries
+		})
 	}
 	for _, tc := range []struct {
 		path string
@@ -97,20 +90,13 @@ func TestRangeFiltersAreAppliedOrRefused(t *testing.T) {
 
 	tiKeys := func(path string, body any) []string {
 		t.Helper()
-		var tis tiCollection
-		method := "GET"
-		if body != nil {
-			method = "POST"
-		}
-		e.call(auth.Viewer, method, path, body).want(t, 200).decode(t, &tis)
-		var keys []string
-		for _, ti := range tis.TaskInstances {
-			keys = append(keys, ti.DagRunID+"/"+ti.TaskID)
-		}
-		if tis.TotalEntries != len(keys) {
-			t.Errorf("%s: total_entries %d for %v", path, tis.TotalEntries, keys)
-		}
-		return keys
+		return listed(t, e, path, body, func(c tiCollection) ([]string, int) {
+			var keys []string
+			for _, ti := range c.TaskInstances {
+				keys = append(keys, ti.DagRunID+"/"+ti.TaskID)
+			}
+			return keys, c.TotalEntries
+		})
 	}
 	all := "/api/v2/dags/~/dagRuns/~/taskInstances"
 	for _, tc := range []struct {
@@ -146,4 +132,21 @@ func TestRangeFiltersAreAppliedOrRefused(t *testing.T) {
 		}
 	}
 	e.call(auth.Viewer, "GET", all+"?try_number=x", nil).want(t, 422)
+}
+
+// listed calls a listing as a Viewer (GET, or POST of body for the .../list
+// forms) and returns its rows' keys, checking total_entries against them.
+func listed[C any](t *testing.T, e *env, path string, body any, keys func(C) ([]string, int)) []string {
+	t.Helper()
+	method := "GET"
+	if body != nil {
+		method = "POST"
+	}
+	var c C
+	e.call(auth.Viewer, method, path, body).want(t, 200).decode(t, &c)
+	got, total := keys(c)
+	if total != len(got) {
+		t.Errorf("%s: total_entries %d for %v", path, total, got)
+	}
+	return got
 }

@@ -135,11 +135,7 @@ func (s *Server) tiResponse(t *metadb.TIRow, versions map[string]metadb.DagVersi
 		st := t.State
 		state = &st
 	}
-	op := dagspec.OperatorClass(t.Operator)
-	name := op
-	if i := lastDot(op); i >= 0 {
-		name = op[i+1:]
-	}
+	name := operatorShown(t.Operator)
 	queue, weight, exec, un := t.Queue, t.PriorityWeight, executorName, unixname()
 	resp := tiResponse{
 		ID: hashUUID("ti", t.DagID, t.RunID, t.TaskID, strconv.Itoa(t.MapIndex)), TaskID: t.TaskID, DagID: t.DagID, DagRunID: t.RunID,
@@ -157,16 +153,19 @@ func (s *Server) tiResponse(t *metadb.TIRow, versions map[string]metadb.DagVersi
 	return resp
 }
 
+// operatorShown is the name the API shows for an operator task instances
+// store: its Airflow class name (bash -> BashOperator).
+func operatorShown(stored string) string {
+	class := dagspec.OperatorClass(stored)
+	return class[strings.LastIndexByte(class, '.')+1:]
+}
+
 // operatorsShown maps each operator name task instances store to the name
-// the API shows (its Airflow class name: bash -> BashOperator).
+// the API shows.
 func operatorsShown() map[string]string {
 	out := map[string]string{}
 	for _, n := range dagspec.OperatorNames() {
-		shown := dagspec.OperatorClass(n)
-		if i := lastDot(shown); i >= 0 {
-			shown = shown[i+1:]
-		}
-		out[n] = shown
+		out[n] = operatorShown(n)
 	}
 	return out
 }
@@ -192,15 +191,6 @@ func storedOperators(names []string) []string {
 // executor, so that no task instance matches.
 func otherExecutor(executors []string) bool {
 	return len(executors) > 0 && !slices.Contains(executors, executorName)
-}
-
-func lastDot(s string) int {
-	for i := len(s) - 1; i >= 0; i-- {
-		if s[i] == '.' {
-			return i
-		}
-	}
-	return -1
 }
 
 // tisResponse renders a page of task instances with their DAG versions.

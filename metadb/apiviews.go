@@ -117,7 +117,6 @@ type RunFilter struct {
 	States, RunTypes                   []string
 	RunIDPattern, DagIDPattern         string
 	LogicalGTE, LogicalLTE             *time.Time
-	LogicalGT, LogicalLT               *time.Time
 	StartGTE, StartLTE, EndGTE, EndLTE *time.Time
 	RunAfterGTE, RunAfterLTE           *time.Time
 	UpdatedGTE, UpdatedLTE             *time.Time
@@ -174,12 +173,6 @@ func (f RunFilter) where() *where {
 		w.add(`r.triggering_user_name ILIKE ANY(?)`, likeTerms(f.TriggeringUserPattern))
 	}
 	timeRange(w, `r.logical_date`, f.LogicalGTE, f.LogicalLTE)
-	if f.LogicalGT != nil {
-		w.add(`r.logical_date > ?`, *f.LogicalGT)
-	}
-	if f.LogicalLT != nil {
-		w.add(`r.logical_date < ?`, *f.LogicalLT)
-	}
 	timeRange(w, `r.start_date`, f.StartGTE, f.StartLTE)
 	timeRange(w, `r.end_date`, f.EndGTE, f.EndLTE)
 	timeRange(w, runAfter, f.RunAfterGTE, f.RunAfterLTE)
