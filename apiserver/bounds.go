@@ -73,18 +73,3 @@ func batchPage(limit, offset *int, orderBy *string) (metadb.Page, error) {
 	}
 	return page, nil
 }
-
-// unsupported is a 422 for filters the spec has and gust cannot apply yet:
-// refused, not silently ignored (which would answer with wrong rows).
-func unsupported(loc string, given map[string]bool) error {
-	var issues []validationIssue
-	for name, set := range given {
-		if set {
-			issues = append(issues, validationIssue{Loc: []any{loc, name}, Msg: "gust does not support this filter yet", Type: "unsupported"})
-		}
-	}
-	if len(issues) == 0 {
-		return nil
-	}
-	return &httpError{status: 422, detail: issues}
-}

@@ -123,8 +123,8 @@ type RunFilter struct {
 	DurationGTE, DurationLTE           *float64 // seconds; a run not ended has no duration
 	ConfContains                       string   // a substring of the conf's JSON text
 	TriggeringUserPattern              string
-	DagVersions                        []int   // the runs' DAG version numbers
-	BundleVersion                      *string // gust's runs have none: matches nothing
+	DagVersions                        []int // the runs' DAG version numbers
+	Nothing                            bool  // a filter no run can meet (a bundle version or partition key)
 }
 
 // runAfter is Airflow 3's run_after: when a run was due to start (a
@@ -189,7 +189,7 @@ func (f RunFilter) where() *where {
 	if len(f.DagVersions) > 0 {
 		w.add(dagVersionIn, f.DagVersions)
 	}
-	if f.BundleVersion != nil {
+	if f.Nothing {
 		w.add(`FALSE`)
 	}
 	return w
