@@ -131,6 +131,7 @@ func (s *Server) Handler() http.Handler {
 	s.routesAdmin(r)
 	s.routesEmpty(r)
 	s.routesUI(r)
+	s.routesFABUsers(r)
 	mux.HandleFunc("/api/v2/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "Not Found")
 	})

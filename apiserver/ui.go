@@ -103,6 +103,7 @@ func (s *Server) routesUI(r *router) {
 	r.handle("GET /ui/me", auth.Viewer, s.getMe)
 	r.handle("GET /ui/dags/recent_dag_runs", auth.Viewer, s.getRecentDagRuns)
 	r.handle("GET /ui/grid/{dag_id}", auth.Viewer, s.getGrid)
+	s.routesUIHome(r)
 }
 
 // getMe answers who the caller is and what their role lets them do.
