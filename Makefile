@@ -6,11 +6,24 @@ GUST_HOME ?= $(HOME)/gust
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build run test test-unit bench chaos services browser migrate vet fmt lint clean
+.PHONY: build ui run test test-unit bench chaos services browser migrate vet fmt lint clean
 
 build: bin/gust
 
-bin/gust: $(shell find . -name '*.go' -o -name '*.sql' -o -path './webui/*' -type f | grep -v '^./bin/') go.mod go.sum
+# The web UI's third-party libraries (graph layout, JSON editor), pinned in
+# webui/js/package-lock.json and bundled into webui/static/vendor, which is
+# committed so that `go build` alone embeds them; `make ui` rebuilds them.
+VENDOR_JS := webui/static/vendor/graph.js webui/static/vendor/editor.js
+UI_SRC := webui/js/package.json webui/js/package-lock.json webui/js/build.mjs $(wildcard webui/js/src/*.js)
+
+ui:
+	cd webui/js && npm ci --no-audit --no-fund && node build.mjs
+
+$(VENDOR_JS) &: $(UI_SRC)
+	cd webui/js && npm ci --no-audit --no-fund && node build.mjs
+	@touch $(VENDOR_JS)
+
+bin/gust: $(shell find . -path ./webui/js/node_modules -prune -o \( -name '*.go' -o -name '*.sql' -o -path './webui/static/*' \) -type f -print | grep -v '^./bin/') $(VENDOR_JS) go.mod go.sum
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/gust ./cmd/gust
 
 services:

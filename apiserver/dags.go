@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"sort"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/gust-sched/gust/auth"
 	"github.com/gust-sched/gust/common/dagspec"
+	"github.com/gust-sched/gust/common/tistate"
 	"github.com/gust-sched/gust/metadb"
 )
 
@@ -59,6 +61,14 @@ func dagFilter(q *query) metadb.DagFilter {
 		Tags: q.list("tags"), Owners: q.list("owners"), DagIDPattern: q.pattern("dag_id_pattern"),
 		Paused: q.optBool("paused"), IncludeStale: !q.boolOr("exclude_stale", true),
 		HasImportError: q.optBool("has_import_errors"),
+	}
+	for _, st := range q.list("last_dag_run_state") {
+		switch st {
+		case tistate.RunQueued, tistate.RunRunning, tistate.RunSuccess, tistate.RunFailed:
+			f.LastRunStates = append(f.LastRunStates, st)
+		default:
+			q.bad("last_dag_run_state", "Input should be 'queued', 'running', 'success' or 'failed'", "enum", st)
+		}
 	}
 	if p := q.pattern("dag_display_name_pattern"); p != "" && f.DagIDPattern == "" {
 		f.DagIDPattern = p // the display name is the id
@@ -267,7 +277,7 @@ type dagDetailsResponse struct {
 func paramsResponse(ps map[string]any) map[string]any {
 	out := map[string]any{}
 	for k, v := range ps {
-		schema := dagspec.ParamSchema(v)
+		schema := maps.Clone(dagspec.ParamSchema(v)) // the DAG is cached: change a copy
 		desc, _ := schema["description"].(string)
 		delete(schema, "description")
 		var d any

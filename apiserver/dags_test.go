@@ -40,7 +40,7 @@ etl:
   schedule: "@daily"
   catchup: false
   tags: [example, etl]
-  params: {target: {type: string, default: eu, enum: [eu, us]}}
+  params: {target: {type: string, default: eu, enum: [eu, us], description: Where to load}}
   tasks:
     extract: {operator: bash, bash_command: 'echo {{ params.target }}'}
     load: {operator: empty, dependencies: [extract], max_active_tis_per_dag: 2}
@@ -104,9 +104,29 @@ func TestDags(t *testing.T) {
 		t.Errorf("after bulk unpause, paused DAGs = %+v", list)
 	}
 
+	// The last run's state: a filter and an order.
+	e.seedRun("etl", "old", "")
+	e.seedRun("etl", "new", "")
+	e.exec(`UPDATE dag_run SET state = 'success', queued_at = now() - interval '1 hour' WHERE dag_id = 'etl' AND run_id = 'old'`)
+	e.exec(`UPDATE dag_run SET state = 'failed', queued_at = now() WHERE dag_id = 'etl' AND run_id = 'new'`)
+	e.call(auth.Viewer, "GET", "/api/v2/dags?last_dag_run_state=failed", nil).want(t, 200).decode(t, &list)
+	if list.TotalEntries != 1 || list.Dags[0].DagID != "etl" {
+		t.Errorf("last_dag_run_state=failed: %+v", list)
+	}
+	e.call(auth.Viewer, "GET", "/api/v2/dags?last_dag_run_state=success", nil).want(t, 200).decode(t, &list)
+	if list.TotalEntries != 0 {
+		t.Errorf("last_dag_run_state=success (etl's latest run failed): %+v", list)
+	}
+	e.call(auth.Viewer, "GET", "/api/v2/dags?order_by=-last_run_start_date&order_by=last_run_state", nil).want(t, 200)
+	e.call(auth.Viewer, "GET", "/api/v2/dags?last_dag_run_state=bogus", nil).want(t, 422)
+
 	// Details, tasks, versions, tags, stats.
 	var det dagDetailsResponse
 	e.call(auth.Viewer, "GET", "/api/v2/dags/etl/details", nil).want(t, 200).decode(t, &det)
+	e.call(auth.Viewer, "GET", "/api/v2/dags/etl/details", nil).want(t, 200).decode(t, &det) // twice: the cached DAG is not changed by the first
+	if p, _ := det.Params["target"].(map[string]any); p == nil || p["description"] != "Where to load" {
+		t.Errorf("details' params on a second read: %v", det.Params)
+	}
 	if det.Catchup || det.LatestDagVersion == nil || det.LatestDagVersion.VersionNumber != 1 || det.Params["target"] == nil || *det.Timezone != "UTC" {
 		t.Errorf("details = %+v", det)
 	}

@@ -102,7 +102,7 @@ func (s *Server) postLogin(w http.ResponseWriter, r *http.Request) {
 func (s *Server) routesUI(r *router) {
 	r.handle("GET /ui/me", auth.Viewer, s.getMe)
 	r.handle("GET /ui/dags/recent_dag_runs", auth.Viewer, s.getRecentDagRuns)
-	r.handle("GET /ui/grid/{dag_id}", auth.Viewer, s.getGrid)
+	s.routesUIDag(r)
 	s.routesUIHome(r)
 }
 
@@ -156,51 +156,5 @@ func (s *Server) getRecentDagRuns(w http.ResponseWriter, r *http.Request) error 
 		i += n
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"dags": out})
-	return nil
-}
-
-// getGrid answers a DAG's latest runs (limit, default 25, newest first) and
-// each task's state in them, in two queries however many tasks and runs:
-// {"dag_runs": [...], "task_instances": [{dag_run_id, task_id, state,
-// try_number, instances}]}.
-func (s *Server) getGrid(w http.ResponseWriter, r *http.Request) error {
-	dagID := r.PathValue("dag_id")
-	q := newQuery(r)
-	limit := min(q.intOr("limit", 25, 1), maxPageLimit)
-	if err := q.err(); err != nil {
-		return err
-	}
-	ctx := r.Context()
-	if _, err := metadb.GetDAG(ctx, s.db.Pool, dagID); errors.Is(err, metadb.ErrNotFound) {
-		return dagNotFound(dagID)
-	} else if err != nil {
-		return err
-	}
-	byDag, err := metadb.RecentRuns(ctx, s.db.Pool, []string{dagID}, limit)
-	if err != nil {
-		return err
-	}
-	runs := byDag[dagID]
-	ids := make([]string, len(runs))
-	for i, run := range runs {
-		ids[i] = run.RunID
-	}
-	cells, err := metadb.GridCells(ctx, s.db.Pool, dagID, ids)
-	if err != nil {
-		return err
-	}
-	c, err := s.runsResponse(ctx, runs, len(runs))
-	if err != nil {
-		return err
-	}
-	type cell struct {
-		metadb.GridCell
-		State *string `json:"state"`
-	}
-	out := make([]cell, len(cells))
-	for i, gc := range cells {
-		out[i] = cell{GridCell: gc, State: strp(gc.State)}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"dag_runs": c.DagRuns, "task_instances": out})
 	return nil
 }

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gust-sched/gust/auth"
 )
@@ -157,37 +159,114 @@ func TestUIEndpoints(t *testing.T) {
 	}
 	e.private(auth.Viewer, "/ui/dags/recent_dag_runs?dag_runs_limit=0").want(t, 422)
 
-	// The grid: a mapped task shows its most pressing state.
-	e.seedTI("a", "r1", "extract", "success", "default_pool", 1)
-	e.seedTI("a", "r2", "extract", "", "default_pool", 1)
+	// The grid: rows are tasks upstream first, a mapped task shows its most
+	// pressing state, a task with no instance in a run is null.
+	e.addDags(map[string]string{"g.yaml": `
+g:
+  tasks:
+    zlast: {operator: empty, dependencies: [fan]}
+    fan: {operator: bash, bash_command: 'true', dependencies: [extract]}
+    extract: {operator: bash, bash_command: 'true'}
+    side: {operator: empty}
+`})
+	e.seedRun("g", "r1", "/dags/g.yaml")
+	e.seedRun("g", "r2", "/dags/g.yaml")
+	e.seedTI("g", "r1", "extract", "success", "default_pool", 1)
+	e.seedTI("g", "r2", "extract", "", "default_pool", 1)
+	e.seedTI("g", "r1", "gone", "failed", "default_pool", 1) // a task the DAG no longer has
 	for i, state := range []string{"success", "failed", "running"} {
-		e.exec(`INSERT INTO task_instance (dag_id, run_id, task_id, map_index, state, operator, pool, pool_slots, queue)
-			VALUES ('a', 'r1', 'fan', $1, $2, 'bash', 'default_pool', 1, 'default')`, i, state)
+		e.exec(`INSERT INTO task_instance (dag_id, run_id, task_id, map_index, state, operator, pool, pool_slots, queue, try_number)
+			VALUES ('g', 'r1', 'fan', $1, $2, 'bash', 'default_pool', 1, 'default', $3)`, i, state, i+1)
 	}
+	e.exec(`UPDATE dag_run SET logical_date = now() - interval '1 day' WHERE dag_id = 'g' AND run_id = 'r1'`)
+	e.exec(`UPDATE dag_run SET logical_date = now() WHERE dag_id = 'g' AND run_id = 'r2'`)
 	var grid struct {
 		Runs []struct {
 			DagRunID string `json:"dag_run_id"`
 		} `json:"dag_runs"`
-		TIs []struct {
-			RunID     string  `json:"dag_run_id"`
-			TaskID    string  `json:"task_id"`
-			State     *string `json:"state"`
-			Instances int     `json:"instances"`
+		TaskIDs []string `json:"task_ids"`
+		TIs     [][]any  `json:"task_instances"`
+	}
+	e.private(auth.Viewer, "/ui/grid/g?limit=5").want(t, 200).decode(t, &grid)
+	if got := fmt.Sprint(grid.TaskIDs); got != "[fan extract side zlast]" && got != "[extract fan side zlast]" && got != "[extract side fan zlast]" {
+		t.Errorf("grid rows %v: want upstream first", grid.TaskIDs)
+	}
+	cells := map[string]string{}
+	for i, run := range grid.Runs {
+		if len(grid.TIs) <= i || len(grid.TIs[i]) != len(grid.TaskIDs) {
+			t.Fatalf("grid rows of %s: %v", run.DagRunID, grid.TIs)
+		}
+		for j, c := range grid.TIs[i] {
+			cells[run.DagRunID+"/"+grid.TaskIDs[j]] = fmt.Sprint(c)
+		}
+	}
+	want := map[string]string{"r1/extract": "[success 0 1]", "r2/extract": "[<nil> 0 1]", "r1/fan": "[failed 3 3]",
+		"r2/fan": "<nil>", "r1/side": "<nil>", "r1/zlast": "<nil>"}
+	for k, v := range want {
+		if cells[k] != v {
+			t.Errorf("grid cell %s = %s, want %s (all: %v)", k, cells[k], v, cells)
+		}
+	}
+	if len(grid.Runs) != 2 || grid.Runs[0].DagRunID != "r2" {
+		t.Errorf("grid runs %+v: want r2, r1", grid.Runs)
+	}
+	e.private(auth.Viewer, "/ui/grid/g?run_id=r1").want(t, 200).decode(t, &grid)
+	if len(grid.Runs) != 1 || grid.Runs[0].DagRunID != "r1" || len(grid.TIs) != 1 {
+		t.Errorf("grid of one run: %+v", grid)
+	}
+	e.private(auth.Viewer, "/ui/grid/g?run_id=nope").want(t, 404)
+	e.private(auth.Viewer, "/ui/grid/nope").want(t, 404)
+
+	// The structure: every task a node, every dependency an edge.
+	var st struct {
+		Nodes []struct {
+			ID       string `json:"id"`
+			Label    string `json:"label"`
+			Type     string `json:"type"`
+			Operator string `json:"operator"`
+		} `json:"nodes"`
+		Edges []struct {
+			Source string `json:"source_id"`
+			Target string `json:"target_id"`
+		} `json:"edges"`
+	}
+	e.private(auth.Viewer, "/ui/structure/structure_data?dag_id=g").want(t, 200).decode(t, &st)
+	var nodes, edges []string
+	for _, n := range st.Nodes {
+		nodes = append(nodes, n.ID+":"+n.Type+":"+n.Operator)
+	}
+	for _, e := range st.Edges {
+		edges = append(edges, e.Source+">"+e.Target)
+	}
+	sort.Strings(nodes)
+	sort.Strings(edges)
+	if fmt.Sprint(nodes) != "[extract:task:BashOperator fan:task:BashOperator side:task:EmptyOperator zlast:task:EmptyOperator]" ||
+		fmt.Sprint(edges) != "[extract>fan fan>zlast]" {
+		t.Errorf("structure: nodes %v edges %v", nodes, edges)
+	}
+	e.private(auth.Viewer, "/ui/structure/structure_data?dag_id=nope").want(t, 404)
+	e.private(auth.Viewer, "/ui/structure/structure_data").want(t, 422)
+
+	// The Gantt chart: each task instance with its times, upstream first.
+	e.exec(`UPDATE task_instance SET queued_dttm = now() - interval '3 minutes', start_date = now() - interval '2 minutes',
+		end_date = now() - interval '1 minute' WHERE dag_id = 'g' AND run_id = 'r1' AND task_id = 'extract'`)
+	var gantt struct {
+		RunID string `json:"run_id"`
+		TIs   []struct {
+			TaskID   string     `json:"task_id"`
+			MapIndex int        `json:"map_index"`
+			State    *string    `json:"state"`
+			Queued   *time.Time `json:"queued_dttm"`
+			Start    *time.Time `json:"start_date"`
+			End      *time.Time `json:"end_date"`
 		} `json:"task_instances"`
 	}
-	e.private(auth.Viewer, "/ui/grid/a?limit=5").want(t, 200).decode(t, &grid)
-	cells := map[string]string{}
-	for _, c := range grid.TIs {
-		st := "none"
-		if c.State != nil {
-			st = *c.State
-		}
-		cells[c.RunID+"/"+c.TaskID] = fmt.Sprint(st, "x", c.Instances)
+	e.private(auth.Viewer, "/ui/gantt/g/r1").want(t, 200).decode(t, &gantt)
+	if gantt.RunID != "r1" || len(gantt.TIs) != 5 || gantt.TIs[0].TaskID != "extract" || gantt.TIs[0].Start == nil ||
+		gantt.TIs[0].End == nil || !gantt.TIs[0].Queued.Before(*gantt.TIs[0].Start) || gantt.TIs[1].TaskID != "fan" || gantt.TIs[3].MapIndex != 2 {
+		t.Errorf("gantt: %+v", gantt)
 	}
-	if len(grid.Runs) != 3 || len(cells) != 3 || cells["r1/extract"] != "successx1" || cells["r2/extract"] != "nonex1" || cells["r1/fan"] != "failedx3" {
-		t.Errorf("grid: %+v %v", grid.Runs, cells)
-	}
-	e.private(auth.Viewer, "/ui/grid/nope").want(t, 404)
+	e.private(auth.Viewer, "/ui/gantt/g/nope").want(t, 404)
 	if r := e.raw("GET", "/ui/me", "", "", ""); r.status != 401 {
 		t.Errorf("/ui/me without a token: %d", r.status)
 	}

@@ -30,12 +30,18 @@ type DagFilter struct {
 	Paused         *bool
 	IncludeStale   bool
 	HasImportError *bool
+	LastRunStates  []string // the state of the DAG's latest run (by run_after) is one of these
 }
+
+// lastRun is the DAG's latest run by Airflow's run_after, for the DAG
+// list's last_dag_run_state filter and its last_run_* orders.
+const lastRun = `(SELECT %s FROM dag_run r WHERE r.dag_id = d.dag_id ORDER BY ` + runAfter + ` DESC, r.id DESC LIMIT 1)`
 
 var dagOrder = map[string]string{
 	"dag_id": "d.dag_id", "dag_display_name": "d.dag_id", "next_dagrun": "d.next_dagrun",
 	"last_parsed_time": "d.last_parsed_time", "is_paused": "d.is_paused", "fileloc": "d.fileloc",
 	"owners": "d.owners", "description": "d.description",
+	"last_run_state": fmt.Sprintf(lastRun, "r.state"), "last_run_start_date": fmt.Sprintf(lastRun, "r.start_date"),
 }
 
 func (f DagFilter) where() (string, []any) {
@@ -45,8 +51,10 @@ func (f DagFilter) where() (string, []any) {
 		AND (cardinality($5::text[]) = 0 OR string_to_array(d.owners, ', ') && $5)
 		AND ($6::boolean IS NULL OR d.is_paused = $6)
 		AND ($7 OR d.is_active)
-		AND ($8::boolean IS NULL OR EXISTS (SELECT 1 FROM import_error ie WHERE ie.filename = d.fileloc) = $8)`,
-		[]any{nonNil(f.DagIDs), likeTerms(f.DagIDPattern), nonNil(f.Tags), f.TagsMatchAll, nonNil(f.Owners), f.Paused, f.IncludeStale, f.HasImportError}
+		AND ($8::boolean IS NULL OR EXISTS (SELECT 1 FROM import_error ie WHERE ie.filename = d.fileloc) = $8)
+		AND (cardinality($9::text[]) = 0 OR ` + fmt.Sprintf(lastRun, "r.state") + ` = ANY($9))`,
+		[]any{nonNil(f.DagIDs), likeTerms(f.DagIDPattern), nonNil(f.Tags), f.TagsMatchAll, nonNil(f.Owners), f.Paused, f.IncludeStale,
+			f.HasImportError, nonNil(f.LastRunStates)}
 }
 
 // ListDAGsPage returns a page of DAGs and the number of matching DAGs.

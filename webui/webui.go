@@ -11,7 +11,10 @@
 package webui
 
 import (
+	"bytes"
+	"crypto/rand"
 	"embed"
+	"encoding/base64"
 	"io/fs"
 	"net/http"
 	"net/url"
@@ -25,8 +28,13 @@ var files embed.FS
 const LoginPath = "/auth/login"
 
 // csp lets pages load only this server's scripts, styles and data: no
-// inline script or style, no inline event handler.
+// inline script, no inline event handler, no style attribute; the one
+// exception is the <style> elements that the JSON editor (CodeMirror)
+// adds, which carry the page's per-load nonce.
 const csp = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+
+// nonceMark is where app.html takes the page's nonce.
+const nonceMark = "{{csp_nonce}}"
 
 // Handler serves the UI. authed reports whether a request carries a valid
 // session; a page load without one is sent to the login page.
@@ -66,19 +74,30 @@ func Handler(authed func(*http.Request) bool) http.Handler {
 			http.Redirect(w, r, LoginPath+"?"+url.Values{"next": {r.URL.RequestURI()}}.Encode(), http.StatusFound)
 			return
 		}
-		writePage(w, app)
+		var b [18]byte
+		_, _ = rand.Read(b[:]) // crypto/rand never fails (Go 1.24+)
+		nonce := base64.StdEncoding.EncodeToString(b[:])
+		w.Header().Set("Content-Security-Policy", csp+"; style-src 'self' 'nonce-"+nonce+"'")
+		writePage(w, bytes.Replace(app, []byte(nonceMark), []byte(nonce), 1))
 	}
-	for _, p := range []string{"/dags", "/dags/{dag_id}", "/dags/{dag_id}/runs",
-		"/dags/{dag_id}/runs/{run_id}/tasks/{task_id}"} {
+	// Every view is the same shell; app.js routes on the path (and says
+	// "Page not found" for a tab or admin page it does not know).
+	for _, p := range []string{"/home", "/dags", "/dags/{dag_id}", "/dags/{dag_id}/{tab}",
+		"/dags/{dag_id}/runs/{run_id}", "/dags/{dag_id}/runs/{run_id}/tasks/{task_id}",
+		"/admin/{page}"} {
 		mux.HandleFunc("GET "+p, appPage)
 	}
 	return mux
 }
 
+// writePage writes an HTML page with the CSP (unless the caller set its
+// own) and headers that keep it out of caches and frames.
 func writePage(w http.ResponseWriter, b []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Security-Policy", csp)
+	if h.Get("Content-Security-Policy") == "" {
+		h.Set("Content-Security-Policy", csp)
+	}
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Referrer-Policy", "same-origin")

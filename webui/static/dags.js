@@ -1,20 +1,23 @@
 // The DAG list: search, filters, pagination, pause switches, recent runs
-// (one /ui call for the page) and the Trigger form.
-import { api, el, enc, fmtTime, stateClass, ApiError } from './api.js';
+// (one /ui call for the page), bulk pause and the Trigger buttons.
+import { api, el, enc, fmtTime, stateClass, pager } from './api.js';
 
 const PAGE = 25;
+const SORTS = [['dag_id', 'DAG id (A–Z)'], ['-dag_id', 'DAG id (Z–A)'], ['next_dagrun', 'Next run'],
+  ['-last_run_start_date', 'Latest run first'], ['last_run_state', 'Last run state']];
 
 export async function dagsView({ view, me, navigate }) {
   const q = new URLSearchParams(location.search);
   const search = q.get('search') || '';
   const tag = q.get('tag') || '';
   const status = q.get('status') || 'all';
+  const sort = SORTS.some(([v]) => v === q.get('sort')) ? q.get('sort') : 'dag_id';
   const offset = Math.max(0, parseInt(q.get('offset') || '0', 10) || 0);
   const canEdit = me && me.can_edit;
 
   const go = (changes) => {
-    const p = new URLSearchParams({ search, tag, status, offset: String(offset), ...changes });
-    for (const [k, v] of [...p]) if (!v || (k === 'status' && v === 'all') || (k === 'offset' && v === '0')) p.delete(k);
+    const p = new URLSearchParams({ search, tag, status, sort, offset: String(offset), ...changes });
+    for (const [k, v] of [...p]) if (!v || (k === 'status' && v === 'all') || (k === 'sort' && v === 'dag_id') || (k === 'offset' && v === '0')) p.delete(k);
     const s = p.toString();
     navigate('/dags' + (s ? '?' + s : ''));
   };
@@ -22,18 +25,22 @@ export async function dagsView({ view, me, navigate }) {
   const searchBox = el('input', { type: 'search', id: 'dag-search', placeholder: 'Search DAGs', 'aria-label': 'Search DAGs', value: search });
   const tagBox = el('input', { type: 'search', id: 'dag-tag', placeholder: 'Tag', 'aria-label': 'Filter by tag', value: tag });
   const statusSel = el('select', { id: 'dag-status', 'aria-label': 'Active or paused' },
-    ...[['all', 'All'], ['active', 'Active'], ['paused', 'Paused']].map(([v, t]) =>
+    ...[['all', 'All'], ['active', 'Active'], ['paused', 'Paused'], ['failed', 'Last run failed']].map(([v, t]) =>
       el('option', { value: v, selected: v === status }, t)));
+  const sortSel = el('select', { id: 'dag-sort', 'aria-label': 'Sort by' },
+    ...SORTS.map(([v, t]) => el('option', { value: v, selected: v === sort }, t)));
   const filterForm = el('form', { class: 'toolbar', role: 'search', onsubmit: (e) => {
     e.preventDefault();
-    go({ search: searchBox.value.trim(), tag: tagBox.value.trim(), status: statusSel.value, offset: '0' });
-  } }, searchBox, tagBox, statusSel, el('button', { type: 'submit' }, 'Filter'));
+    go({ search: searchBox.value.trim(), tag: tagBox.value.trim(), status: statusSel.value, sort: sortSel.value, offset: '0' });
+  } }, searchBox, tagBox, statusSel, sortSel, el('button', { type: 'submit' }, 'Filter'));
   statusSel.addEventListener('change', () => filterForm.requestSubmit());
+  sortSel.addEventListener('change', () => filterForm.requestSubmit());
 
-  const params = new URLSearchParams({ limit: String(PAGE), offset: String(offset), order_by: 'dag_id' });
+  const params = new URLSearchParams({ limit: String(PAGE), offset: String(offset), order_by: sort });
   if (search) params.set('dag_id_pattern', search);
   if (tag) params.append('tags', tag);
-  if (status !== 'all') params.set('paused', status === 'paused' ? 'true' : 'false');
+  if (status === 'active' || status === 'paused') params.set('paused', status === 'paused' ? 'true' : 'false');
+  if (status === 'failed') params.set('last_dag_run_state', 'failed');
   const data = await api('/api/v2/dags?' + params);
   const dags = data.dags || [];
 
@@ -99,20 +106,14 @@ export async function dagsView({ view, me, navigate }) {
         last ? el('span', { class: 'badge last-run ' + stateClass(last.state) }, last.state) : el('span', { class: 'muted' }, 'no runs'),
         ' ',
         el('span', { class: 'marks', 'aria-label': 'Recent runs' }, ...runs.slice().reverse().map((r) =>
-          el('span', { class: 'mark ' + stateClass(r.state), title: `${r.dag_run_id}: ${r.state}` })))),
+          el('a', { class: 'mark ' + stateClass(r.state), href: `/dags/${enc(d.dag_id)}/runs/${enc(r.dag_run_id)}`,
+            title: `${r.dag_run_id}: ${r.state}`, 'aria-label': `Run ${r.dag_run_id}: ${r.state}` })))),
     );
     if (canEdit) {
-      const formRow = el('tr', { hidden: true });
-      cells.push(el('td', {}, el('button', { type: 'button', class: 'trigger', 'aria-label': 'Trigger ' + d.dag_id,
-        onclick: () => { formRow.hidden = !formRow.hidden; if (!formRow.hidden) formRow.querySelector('textarea').focus(); } }, 'Trigger')));
-      row.append(...cells);
-      tbody.append(row);
-      formRow.append(el('td', { colspan: String(cells.length) }, triggerForm(d.dag_id, () => navigate(location.pathname + location.search, true))));
-      tbody.append(formRow);
-    } else {
-      row.append(...cells);
-      tbody.append(row);
+      cells.push(el('td', {}, el('a', { href: '/dags/' + enc(d.dag_id) + '/trigger', class: 'button trigger', 'aria-label': 'Trigger ' + d.dag_id }, 'Trigger')));
     }
+    row.append(...cells);
+    tbody.append(row);
   }
 
   const head = el('tr', {});
@@ -120,32 +121,6 @@ export async function dagsView({ view, me, navigate }) {
   head.append(...['DAG', 'Schedule', 'Next run', 'Owners', 'Tags', 'Last run'].map((h) => el('th', {}, h)));
   if (canEdit) head.append(el('th', {}, ''));
 
-  const total = data.total_entries || 0;
-  const pager = el('div', { class: 'toolbar' },
-    el('button', { type: 'button', disabled: offset <= 0, onclick: () => go({ offset: String(Math.max(0, offset - PAGE)) }) }, 'Previous'),
-    el('span', { class: 'muted' }, total ? `${offset + 1}–${offset + dags.length} of ${total}` : 'No DAGs'),
-    el('button', { type: 'button', disabled: offset + PAGE >= total, onclick: () => go({ offset: String(offset + PAGE) }) }, 'Next'));
-
-  view.append(...[el('h1', {}, 'DAGs'), filterForm, bulkBar, el('table', { id: 'dags' }, el('thead', {}, head), tbody), pager].filter(Boolean));
-}
-
-// triggerForm posts a run with optional conf; a 400/422 shows its detail.
-function triggerForm(dagId, done) {
-  const conf = el('textarea', { 'aria-label': 'Run configuration (JSON) for ' + dagId, placeholder: '{}' });
-  const msg = el('p', { class: 'error trigger-error', role: 'alert' });
-  return el('form', { class: 'trigger-form', onsubmit: async (e) => {
-    e.preventDefault();
-    msg.textContent = '';
-    let body = { logical_date: null };
-    const text = conf.value.trim();
-    if (text) {
-      try { body.conf = JSON.parse(text); } catch (err) { msg.textContent = 'conf is not valid JSON: ' + err.message; return; }
-    }
-    try {
-      await api('/api/v2/dags/' + enc(dagId) + '/dagRuns', { method: 'POST', body });
-      done();
-    } catch (err) {
-      msg.textContent = err instanceof ApiError ? err.message : String(err);
-    }
-  } }, el('label', {}, 'Configuration (JSON, optional)', conf), el('button', { type: 'submit', class: 'trigger-submit' }, 'Trigger run'), msg);
+  const pagerBar = pager(data.total_entries || 0, offset, dags.length, PAGE, (o) => go({ offset: String(o) }));
+  view.append(...[el('h1', {}, 'DAGs'), filterForm, bulkBar, el('table', { id: 'dags' }, el('thead', {}, head), tbody), pagerBar].filter(Boolean));
 }

@@ -1,0 +1,257 @@
+package apiserver
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/gust-sched/gust/auth"
+	"github.com/gust-sched/gust/common/dagspec"
+	"github.com/gust-sched/gust/metadb"
+)
+
+// The DAG page's private endpoints: the graph's structure (in Airflow 3's
+// /ui/structure shape), the grid in a compact columnar form that stays small
+// at thousands of tasks and runs, and a run's Gantt chart. Each answers in
+// a fixed number of queries, however many tasks or runs.
+func (s *Server) routesUIDag(r *router) {
+	r.handle("GET /ui/structure/structure_data", auth.Viewer, s.getStructure)
+	r.handle("GET /ui/grid/{dag_id}", auth.Viewer, s.getGrid)
+	r.handle("GET /ui/gantt/{dag_id}/{dag_run_id}", auth.Viewer, s.getGantt)
+}
+
+// structureNode and structureEdge are Airflow 3's NodeResponse and
+// EdgeResponse (airflow/api_fastapi/core_api/datamodels/ui/structure.py).
+type structureNode struct {
+	ID                string          `json:"id"`
+	Label             string          `json:"label"`
+	Type              string          `json:"type"`
+	Operator          *string         `json:"operator"`
+	Tooltip           *string         `json:"tooltip"`
+	IsMapped          *bool           `json:"is_mapped"`
+	Children          []structureNode `json:"children"`
+	SetupTeardownType *string         `json:"setup_teardown_type"`
+	AssetConditionTyp *string         `json:"asset_condition_type"`
+}
+
+type structureEdge struct {
+	SourceID        string  `json:"source_id"`
+	TargetID        string  `json:"target_id"`
+	Label           *string `json:"label"`
+	IsSetupTeardown *bool   `json:"is_setup_teardown"`
+	IsSourceAsset   *bool   `json:"is_source_asset"`
+}
+
+// getStructure answers ?dag_id's tasks as nodes and its dependencies as
+// edges, in the order the grid lists tasks.
+func (s *Server) getStructure(w http.ResponseWriter, r *http.Request) error {
+	q := newQuery(r)
+	dagID := q.str("dag_id")
+	if err := q.err(); err != nil {
+		return err
+	}
+	if dagID == "" {
+		return errorf(http.StatusUnprocessableEntity, "dag_id is required")
+	}
+	_, dag, err := s.loadDag(r.Context(), dagID)
+	if err != nil {
+		return err
+	}
+	nodes := make([]structureNode, 0, len(dag.Tasks))
+	edges := make([]structureEdge, 0, len(dag.Tasks))
+	for _, t := range gridOrder(dag) {
+		op := operatorShown(t.Operator)
+		nodes = append(nodes, structureNode{ID: t.TaskID, Label: t.TaskID, Type: "task", Operator: &op})
+		for _, u := range t.Upstream {
+			edges = append(edges, structureEdge{SourceID: u, TargetID: t.TaskID})
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"nodes": nodes, "edges": edges})
+	return nil
+}
+
+// gridOrder lists a DAG's tasks upstream first (Kahn's order), ties kept
+// in the DAG's own order, as Airflow's grid lists them top to bottom.
+func gridOrder(dag *dagspec.DAG) []*dagspec.Task {
+	index := make(map[string]int, len(dag.Tasks))
+	for i, t := range dag.Tasks {
+		index[t.TaskID] = i
+	}
+	waiting := make([]int, len(dag.Tasks))
+	down := make([][]int, len(dag.Tasks))
+	for i, t := range dag.Tasks {
+		for _, u := range t.Upstream {
+			if j, ok := index[u]; ok {
+				waiting[i]++
+				down[j] = append(down[j], i)
+			}
+		}
+	}
+	var ready []int
+	for i := range dag.Tasks {
+		if waiting[i] == 0 {
+			ready = append(ready, i)
+		}
+	}
+	out := make([]*dagspec.Task, 0, len(dag.Tasks))
+	for len(ready) > 0 {
+		i := slices.Min(ready)
+		ready = slices.DeleteFunc(ready, func(j int) bool { return j == i })
+		out = append(out, dag.Tasks[i])
+		for _, j := range down[i] {
+			if waiting[j]--; waiting[j] == 0 {
+				ready = append(ready, j)
+			}
+		}
+	}
+	if len(out) < len(dag.Tasks) { // a cycle cannot be stored; keep every task all the same
+		return dag.Tasks
+	}
+	return out
+}
+
+// getGrid answers a DAG's latest runs (limit, default 25, at most 100,
+// newest first; or the one run_id) and every task's state in each:
+//
+//	{"dag_runs": [...], "task_ids": [...],
+//	 "task_instances": [[null | [state, try_number, instances], ...] per run]}
+//
+// where each run's row is aligned with task_ids (upstream first) and state
+// is null for a task instance with no state; instances > 1 is a mapped task,
+// whose state is the most pressing of its instances'. Two queries.
+func (s *Server) getGrid(w http.ResponseWriter, r *http.Request) error {
+	dagID := r.PathValue("dag_id")
+	q := newQuery(r)
+	limit := min(q.intOr("limit", 25, 1), maxPageLimit)
+	runID := q.str("run_id")
+	if err := q.err(); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	_, dag, err := s.loadDag(ctx, dagID)
+	if err != nil {
+		return err
+	}
+	var runs []*metadb.DagRun
+	if runID != "" {
+		run, err := metadb.GetDagRun(ctx, s.db.Pool, dagID, runID)
+		if errors.Is(err, metadb.ErrNotFound) {
+			return runNotFound(dagID, runID)
+		} else if err != nil {
+			return err
+		}
+		runs = []*metadb.DagRun{run}
+	} else {
+		byDag, err := metadb.RecentRuns(ctx, s.db.Pool, []string{dagID}, limit)
+		if err != nil {
+			return err
+		}
+		runs = byDag[dagID]
+	}
+	ids := make([]string, len(runs))
+	col := make(map[string]int, len(runs))
+	for i, run := range runs {
+		ids[i] = run.RunID
+		col[run.RunID] = i
+	}
+	cells, err := metadb.GridCells(ctx, s.db.Pool, dagID, ids)
+	if err != nil {
+		return err
+	}
+	order := gridOrder(dag)
+	taskIDs := make([]string, len(order))
+	row := make(map[string]int, len(order))
+	for i, t := range order {
+		taskIDs[i] = t.TaskID
+		row[t.TaskID] = i
+	}
+	table := make([][]any, len(runs))
+	for i := range table {
+		table[i] = make([]any, len(order))
+	}
+	for _, c := range cells {
+		i, ok := row[c.TaskID]
+		if !ok {
+			continue // a task the DAG no longer has
+		}
+		table[col[c.RunID]][i] = [3]any{strp(c.State), c.TryNumber, c.Instances}
+	}
+	resp, err := s.runsResponse(ctx, runs, len(runs))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"dag_runs": resp.DagRuns, "task_ids": taskIDs, "task_instances": table})
+	return nil
+}
+
+// ganttTI is one task instance's bar: when it was queued, started, ended.
+type ganttTI struct {
+	TaskID    string     `json:"task_id"`
+	MapIndex  int        `json:"map_index"`
+	TryNumber int        `json:"try_number"`
+	State     *string    `json:"state"`
+	QueuedDt  *time.Time `json:"queued_dttm"`
+	StartDate *time.Time `json:"start_date"`
+	EndDate   *time.Time `json:"end_date"`
+}
+
+// getGantt answers a run's task instances with their queued, start and
+// end times, upstream first: {"dag_id", "run_id", "task_instances"}.
+func (s *Server) getGantt(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	dagID, runID := r.PathValue("dag_id"), r.PathValue("dag_run_id")
+	_, dag, err := s.loadDag(ctx, dagID)
+	if err != nil {
+		return err
+	}
+	if _, err := metadb.GetDagRun(ctx, s.db.Pool, dagID, runID); errors.Is(err, metadb.ErrNotFound) {
+		return runNotFound(dagID, runID)
+	} else if err != nil {
+		return err
+	}
+	tis, err := allTIs(ctx, s, metadb.TIFilter{DagID: dagID, RunID: runID})
+	if err != nil {
+		return err
+	}
+	rank := make(map[string]int, len(dag.Tasks))
+	for i, t := range gridOrder(dag) {
+		rank[t.TaskID] = i
+	}
+	rankOf := func(taskID string) int {
+		if r, ok := rank[taskID]; ok {
+			return r
+		}
+		return len(rank) // a task the DAG no longer has goes last
+	}
+	slices.SortStableFunc(tis, func(a, b *metadb.TIRow) int {
+		if ra, rb := rankOf(a.TaskID), rankOf(b.TaskID); ra != rb {
+			return ra - rb
+		}
+		return a.MapIndex - b.MapIndex
+	})
+	out := make([]ganttTI, len(tis))
+	for i, t := range tis {
+		out[i] = ganttTI{TaskID: t.TaskID, MapIndex: t.MapIndex, TryNumber: t.TryNumber, State: strp(t.State),
+			QueuedDt: utcp(t.QueuedDttm), StartDate: utcp(t.StartDate), EndDate: utcp(t.EndDate)}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"dag_id": dagID, "run_id": runID, "task_instances": out})
+	return nil
+}
+
+// allTIs reads every task instance the filter selects, a page at a time.
+func allTIs(ctx context.Context, s *Server, f metadb.TIFilter) ([]*metadb.TIRow, error) {
+	const page = 5000
+	var out []*metadb.TIRow
+	for off := 0; ; off += page {
+		tis, _, err := metadb.ListTIsPage(ctx, s.db.Pool, f, metadb.Page{Limit: page, Offset: off})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, tis...)
+		if len(tis) < page {
+			return out, nil
+		}
+	}
+}

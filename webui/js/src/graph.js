@@ -1,0 +1,2 @@
+// The Graph tab's layout library: dagre's layered layout.
+export { layout, graphlib } from '@dagrejs/dagre';
