@@ -268,18 +268,28 @@ type GridCell struct {
 	Instances int    `json:"instances"` // > 1 for a mapped task
 }
 
-// GridCells returns the cells of the given runs of a DAG, in one query.
+// gridPriority orders task instance states from the most pressing, which a
+// mapped task's cell shows; "" is no state.
+var gridPriority = []string{"failed", "upstream_failed", "up_for_retry", "up_for_reschedule", "running", "restarting",
+	"deferred", "queued", "scheduled", "", "skipped", "removed", "success"}
+
+// GridCells returns the cells of the given runs of a DAG, in one query that
+// aggregates integers only (a state's rank, not the state), so that 100 runs
+// of 1,000 tasks take one pass.
 func GridCells(ctx context.Context, q DBTX, dagID string, runIDs []string) ([]GridCell, error) {
 	rows, err := q.Query(ctx, `SELECT run_id, task_id,
-		(array_agg(coalesce(state, '') ORDER BY array_position(ARRAY['failed', 'upstream_failed', 'up_for_retry',
-			'up_for_reschedule', 'running', 'restarting', 'deferred', 'queued', 'scheduled', '', 'skipped', 'removed',
-			'success'], coalesce(state, '')) NULLS FIRST))[1],
-		max(try_number), count(*)
-		FROM task_instance WHERE dag_id = $1 AND run_id = ANY($2) GROUP BY run_id, task_id`, dagID, runIDs)
+		coalesce(min(array_position($3::text[], coalesce(state, ''))), 10), max(try_number), count(*)
+		FROM task_instance WHERE dag_id = $1 AND run_id = ANY($2) GROUP BY run_id, task_id`, dagID, runIDs, gridPriority)
 	if err != nil {
 		return nil, fmt.Errorf("grid of %s: %w", dagID, err)
 	}
-	cells, err := pgx.CollectRows(rows, pgx.RowToStructByPos[GridCell])
+	var c GridCell
+	var rank int
+	cells, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (GridCell, error) {
+		err := r.Scan(&c.RunID, &c.TaskID, &rank, &c.TryNumber, &c.Instances)
+		c.State = gridPriority[min(max(rank, 1), len(gridPriority))-1]
+		return c, err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("grid of %s: %w", dagID, err)
 	}
