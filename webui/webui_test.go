@@ -127,3 +127,47 @@ func TestVendorBundles(t *testing.T) {
 		}
 	}
 }
+
+// TestFirstLoadSize: a page's first load (the shell, the CSS, every module
+// app.js imports, and the largest library a view loads on demand) stays
+// under 1 MB, the web UI issue's bound.
+func TestFirstLoadSize(t *testing.T) {
+	static := regexp.MustCompile(`(?m)^import\s[^'"]*['"]\./([^'"]+)['"]`)
+	lazy := regexp.MustCompile(`import\(['"]\./([^'"]+)['"]\)`)
+	size := func(name string) int {
+		b, err := files.ReadFile("static/" + name)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return len(b)
+	}
+	seen := map[string]bool{}
+	total, largestLazy := 0, 0
+	var walk func(name string)
+	walk = func(name string) {
+		if seen[name] {
+			return
+		}
+		seen[name] = true
+		b, err := files.ReadFile("static/" + name)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		total += len(b)
+		for _, m := range static.FindAllStringSubmatch(string(b), -1) {
+			walk(m[1])
+		}
+		for _, m := range lazy.FindAllStringSubmatch(string(b), -1) {
+			largestLazy = max(largestLazy, size(m[1]))
+		}
+	}
+	walk("app.js")
+	total += size("app.html") + size("gust.css") + size("admin.css")
+	if len(seen) < 10 || largestLazy == 0 {
+		t.Fatalf("found %d modules and no lazy library: the import patterns no longer match app.js", len(seen))
+	}
+	t.Logf("first load: %d modules, %d KiB, plus at most %d KiB loaded on demand", len(seen), total>>10, largestLazy>>10)
+	if total+largestLazy > 1<<20 {
+		t.Errorf("a first load is %d KiB, over 1 MiB", (total+largestLazy)>>10)
+	}
+}
