@@ -429,7 +429,17 @@ func (s *Server) getTaskInstance(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, s.tiResponse(t, versions))
+	resp := s.tiResponse(t, versions)
+	// The fields the latest finished try rendered (Airflow's
+	// rendered_task_instance_fields); the listings leave them empty.
+	rendered, err := metadb.RenderedFields(r.Context(), s.db.Pool, k)
+	if err != nil {
+		return err
+	}
+	if rendered != nil {
+		resp.RenderedFields = rendered
+	}
+	writeJSON(w, http.StatusOK, resp)
 	return nil
 }
 

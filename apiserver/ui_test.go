@@ -267,6 +267,19 @@ g:
 		t.Errorf("gantt: %+v", gantt)
 	}
 	e.private(auth.Viewer, "/ui/gantt/g/nope").want(t, 404)
+
+	// A task instance answers the fields its latest finished try rendered.
+	var ti tiResponse
+	e.call(auth.Viewer, "GET", "/api/v2/dags/g/dagRuns/r1/taskInstances/extract", nil).want(t, 200).decode(t, &ti)
+	if len(ti.RenderedFields) != 0 {
+		t.Errorf("rendered fields before any try: %v", ti.RenderedFields)
+	}
+	e.exec(`INSERT INTO rendered_task_instance_fields (dag_id, run_id, task_id, map_index, try_number, rendered_fields)
+		VALUES ('g', 'r1', 'extract', -1, 1, '{"bash_command": "echo ***"}')`)
+	e.call(auth.Viewer, "GET", "/api/v2/dags/g/dagRuns/r1/taskInstances/extract", nil).want(t, 200).decode(t, &ti)
+	if ti.RenderedFields["bash_command"] != "echo ***" {
+		t.Errorf("rendered fields: %v", ti.RenderedFields)
+	}
 	if r := e.raw("GET", "/ui/me", "", "", ""); r.status != 401 {
 		t.Errorf("/ui/me without a token: %d", r.status)
 	}

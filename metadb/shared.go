@@ -452,3 +452,35 @@ func SkipTIs(ctx context.Context, q DBTX, dagID, runID string, taskIDs []string)
 	}
 	return nil
 }
+
+// SaveRenderedFields stores the templated fields a try rendered (already
+// masked), replacing an earlier try's.
+func SaveRenderedFields(ctx context.Context, q DBTX, t TryKey, fields map[string]any) error {
+	b, err := json.Marshal(fields)
+	if err != nil {
+		return fmt.Errorf("rendered fields of %s: %w", t.TIKey, err)
+	}
+	_, err = q.Exec(ctx, `INSERT INTO rendered_task_instance_fields (dag_id, run_id, task_id, map_index, try_number, rendered_fields)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (dag_id, run_id, task_id, map_index)
+		DO UPDATE SET try_number = EXCLUDED.try_number, rendered_fields = EXCLUDED.rendered_fields`,
+		t.DagID, t.RunID, t.TaskID, t.MapIndex, t.TryNumber, b)
+	if err != nil {
+		return fmt.Errorf("store rendered fields of %s: %w", t.TIKey, err)
+	}
+	return nil
+}
+
+// RenderedFields returns what the task instance's latest finished try
+// rendered; nil when no try has.
+func RenderedFields(ctx context.Context, q DBTX, k TIKey) (map[string]any, error) {
+	var out map[string]any
+	err := q.QueryRow(ctx, `SELECT rendered_fields FROM rendered_task_instance_fields
+		WHERE dag_id = $1 AND run_id = $2 AND task_id = $3 AND map_index = $4`, k.DagID, k.RunID, k.TaskID, k.MapIndex).Scan(&out)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("rendered fields of %s: %w", k, err)
+	}
+	return out, nil
+}

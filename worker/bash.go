@@ -74,8 +74,11 @@ type outcome struct {
 	state  string
 	reason string
 	xcoms  map[string]any // pushed on success
-	last   string         // last line of output
-	skip   []string       // downstream task ids to skip on success (branch, short_circuit)
+	// rendered are the templated fields as the try rendered them (masked),
+	// stored with its result as Airflow's rendered_task_instance_fields.
+	rendered map[string]any
+	last     string   // last line of output
+	skip     []string // downstream task ids to skip on success (branch, short_circuit)
 	// noRetry: the failure is final (sensor timeout), retries or not.
 	noRetry bool
 	// rescheduleAt: when an up_for_reschedule sensor pokes again.

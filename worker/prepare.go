@@ -28,6 +28,20 @@ type prepared struct {
 	masker  *secrets.Masker
 }
 
+// rendered is what the task's templated fields rendered to, with the
+// try's secrets masked: bash_command, and env when the task has one.
+func (p *prepared) rendered() map[string]any {
+	out := map[string]any{"bash_command": p.masker.Mask(p.command)}
+	if p.env != nil {
+		env := make(map[string]string, len(p.env))
+		for k, v := range p.env {
+			env[k] = p.masker.Mask(v)
+		}
+		out["env"] = env
+	}
+	return out
+}
+
 // ResolveParams returns a run's params: the DAG's defaults (a param given
 // as {default: ..., type: ...} contributes its default) overridden by the
 // run's conf, as Airflow's dag_run_conf_overrides_params.

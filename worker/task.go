@@ -198,6 +198,9 @@ func (w *Worker) recordResult(ctx context.Context, try metadb.TryKey, state stri
 		} else {
 			applied, err = metadb.Finish(ctx, tx, try, state, nextRetry, logs...)
 		}
+		if err == nil && applied && !handBack && res.rendered != nil {
+			err = metadb.SaveRenderedFields(ctx, tx, try, res.rendered)
+		}
 		if err == nil && applied && state == tistate.Success {
 			// XComs land with the success, so that downstream tasks,
 			// which start after it, always see them; a try starts clean.
@@ -260,6 +263,7 @@ type result struct {
 	run          *metadb.DagRun
 	ti           *metadb.TaskInstance
 	xcoms        map[string]any
+	rendered     map[string]any
 	skip         []string
 	state        string
 	reason       string
@@ -297,7 +301,7 @@ func (w *Worker) run(ctx context.Context, log *slog.Logger, ti *metadb.TaskInsta
 		return res
 	}
 	out := execute(ctx, tl, w.store, task, dag, run, ti)
-	res.state, res.reason, res.xcoms, res.skip = out.state, out.reason, out.xcoms, out.skip
+	res.state, res.reason, res.xcoms, res.skip, res.rendered = out.state, out.reason, out.xcoms, out.skip, out.rendered
 	res.noRetry, res.rescheduleAt = out.noRetry, out.rescheduleAt
 	return res
 }
@@ -378,6 +382,13 @@ func executeBash(ctx context.Context, tl *taskLog, store Store, task *dagspec.Ta
 	if err != nil {
 		return outcome{state: tistate.Failed, reason: "template error: " + err.Error()}
 	}
+	out := executePrepared(ctx, tl, task, dag, run, ti, p)
+	out.rendered = p.rendered()
+	return out
+}
+
+// executePrepared runs a rendered bash task.
+func executePrepared(ctx context.Context, tl *taskLog, task *dagspec.Task, dag *dagspec.DAG, run *metadb.DagRun, ti *metadb.TaskInstance, p *prepared) outcome {
 	xf, err := os.CreateTemp("", "gust-xcom-")
 	if err != nil {
 		return outcome{state: tistate.Failed, reason: fmt.Sprintf("create XCom file: %v", err)}

@@ -182,6 +182,15 @@ broken:
 	if !strings.Contains(sl, "uri=postgres://app:***@db.internal:5432/sales") || !strings.Contains(sl, "token=*** pw=*** host=db.internal") {
 		t.Errorf("secretive log:\n%s", sl)
 	}
+	// The rendered fields are stored with the try's result, masked.
+	var stored string
+	if err := conn.QueryRow(context.Background(), `SELECT rendered_fields->>'bash_command' FROM rendered_task_instance_fields
+		WHERE dag_id = 'ctx' AND run_id = 'r1' AND task_id = 'secretive' AND try_number = 1`).Scan(&stored); err != nil {
+		t.Fatalf("rendered fields of ctx/secretive: %v", err)
+	}
+	if stored != `echo "uri=$AIRFLOW_CONN_MYDB token=*** pw=*** host=db.internal"` {
+		t.Errorf("rendered bash_command %q: want the template rendered with its secrets masked", stored)
+	}
 	var xs []struct {
 		TaskID string `json:"task_id"`
 		Key    string `json:"key"`

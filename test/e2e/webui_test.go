@@ -314,6 +314,9 @@ ui_other:
 		chromedp.Click(chromedp.CSS(cell)),
 		until(`location.pathname.endsWith("/tasks/greet")`),
 		until(`document.getElementById("log").textContent.includes("hello world, 42")`),
+		chromedp.Click(chromedp.CSS(`nav.subtabs a[href$="tab=Rendered"]`)),
+		until(`document.getElementById("ti-rendered").textContent.includes('echo "hello world, $((6 * 7))"')`),
+		back(),
 	)
 	flaky := fmt.Sprintf(`a.cell[data-task-id="flaky"][data-run-id=%s]`, jsString(runID))
 	b.step("the try switcher shows each try's log", 30*time.Second,

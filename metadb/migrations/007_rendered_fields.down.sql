@@ -1,0 +1,1 @@
+DROP TABLE rendered_task_instance_fields;
