@@ -135,9 +135,11 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/api/v2/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "Not Found")
 	})
-	mux.HandleFunc("/ui/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "Not Found")
-	})
+	for _, prefix := range []string{"/ui/", "/auth/fab/"} { // JSON 404s, not the UI's login redirect
+		mux.HandleFunc(prefix, func(w http.ResponseWriter, r *http.Request) {
+			writeError(w, http.StatusNotFound, "Not Found")
+		})
+	}
 	mux.Handle("/", webui.Handler(s.hasSession))
 	return s.recoverer(mux)
 }

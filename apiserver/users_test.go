@@ -108,6 +108,9 @@ func TestFABUsersAPI(t *testing.T) {
 	if r := e.raw("GET", "/auth/fab/v1/users", "", "", ""); r.status != http.StatusUnauthorized {
 		t.Errorf("without a token: %d, want 401", r.status)
 	}
+	if r := e.fabCall(admin, "GET", "/auth/fab/v1/nope", nil); r.status != http.StatusNotFound || !strings.Contains(string(r.body), `"detail":"Not Found"`) {
+		t.Errorf("an unknown FAB path: %d %s, want a JSON 404", r.status, r.body)
+	}
 
 	// Create: FAB's body; the answer is FAB's UserResponse.
 	r := e.fabCall(admin, "POST", "/auth/fab/v1/users", map[string]any{"username": "carol", "email": "carol@example.com",

@@ -67,7 +67,7 @@ func Handler(authed func(*http.Request) bool) http.Handler {
 		writePage(w, login)
 	})
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, "/dags", http.StatusFound)
+		http.Redirect(w, r, "/home", http.StatusFound)
 	})
 	appPage := func(w http.ResponseWriter, r *http.Request) {
 		if !authed(r) {
