@@ -1,12 +1,10 @@
 package apiserver
 
 import (
-	"fmt"
 	"net/http"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/gust-sched/gust/auth"
+	"github.com/gust-sched/gust/metadb"
 )
 
 // The Home page's private endpoint, as Airflow 3's /ui/dashboard.
@@ -32,20 +30,6 @@ var (
 		"failed", "up_for_retry", "up_for_reschedule", "upstream_failed", "skipped", "deferred"}
 )
 
-// The dashboard's two queries, with Airflow's window: a run counts when it
-// started at or after start_date (a run not started yet: now) and ended at
-// or before end_date (not ended: now; no end_date: now). The task instances
-// are those of the same runs.
-const (
-	dashboardRunCounts = `SELECT run_type, state, count(*) FROM dag_run
-		WHERE coalesce(start_date, now()) >= $1 AND coalesce(end_date, now()) <= coalesce($2, now())
-		GROUP BY run_type, state`
-	dashboardTICounts = `SELECT coalesce(ti.state, 'no_status'), count(*) FROM task_instance ti
-		JOIN dag_run r ON r.dag_id = ti.dag_id AND r.run_id = ti.run_id
-		WHERE coalesce(r.start_date, now()) >= $1 AND coalesce(r.end_date, now()) <= coalesce($2, now())
-		GROUP BY 1`
-)
-
 func zeroCounts(keys []string) map[string]int {
 	m := make(map[string]int, len(keys))
 	for _, k := range keys {
@@ -55,7 +39,8 @@ func zeroCounts(keys []string) map[string]int {
 }
 
 // getHistoricalMetrics answers the runs and task instances of a time
-// range: start_date (required) to end_date (default now).
+// range: start_date (required) to end_date (default now), in Airflow's
+// window (see metadb.CountRunsByTypeAndState).
 func (s *Server) getHistoricalMetrics(w http.ResponseWriter, r *http.Request) error {
 	q := newQuery(r)
 	start := q.optTime("start_date")
@@ -69,30 +54,20 @@ func (s *Server) getHistoricalMetrics(w http.ResponseWriter, r *http.Request) er
 	out := historicalMetrics{DagRunTypes: zeroCounts(dashboardRunTypes), DagRunStates: zeroCounts(dashboardRunStates),
 		TaskInstanceStates: zeroCounts(dashboardTIStates)}
 	ctx := r.Context()
-	rows, err := s.db.Pool.Query(ctx, dashboardRunCounts, *start, end)
+	runs, err := metadb.CountRunsByTypeAndState(ctx, s.db.Pool, *start, end)
 	if err != nil {
-		return fmt.Errorf("count runs by type and state: %w", err)
+		return err
 	}
-	var runType, state string
-	var n int
-	_, err = pgx.ForEachRow(rows, []any{&runType, &state, &n}, func() error {
-		out.DagRunTypes[runType] += n
-		out.DagRunStates[state] += n
-		return nil
-	})
+	for _, c := range runs {
+		out.DagRunTypes[c.RunType] += c.N
+		out.DagRunStates[c.State] += c.N
+	}
+	tis, err := metadb.CountTIsByState(ctx, s.db.Pool, *start, end)
 	if err != nil {
-		return fmt.Errorf("count runs by type and state: %w", err)
+		return err
 	}
-	rows, err = s.db.Pool.Query(ctx, dashboardTICounts, *start, end)
-	if err != nil {
-		return fmt.Errorf("count task instances by state: %w", err)
-	}
-	_, err = pgx.ForEachRow(rows, []any{&state, &n}, func() error {
+	for state, n := range tis {
 		out.TaskInstanceStates[state] += n
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("count task instances by state: %w", err)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

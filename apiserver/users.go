@@ -10,7 +10,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -57,13 +56,8 @@ type fabUserCollection struct {
 	TotalEntries int               `json:"total_entries"`
 }
 
-// fabUser is a users row as this API reads it.
-type fabUser struct {
-	metadb.User
-	FailedLogins int
-}
-
-func (u *fabUser) response() fabUserResponse {
+// fabUserOf is a user in FAB's shape.
+func fabUserOf(u *metadb.UserDetail) fabUserResponse {
 	created := u.CreatedAt.UTC()
 	fails := u.FailedLogins
 	out := fabUserResponse{Username: u.Username, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName,
@@ -75,73 +69,28 @@ func (u *fabUser) response() fabUserResponse {
 	return out
 }
 
-// The queries of this API. They are here rather than in metadb because
-// metadb's user.go belongs to the CLI's verbs; they read and write only
-// the users table.
-const (
-	fabUserColumns = `id, username, email, first_name, last_name, role, active, created_at, last_login, failed_logins`
-	fabUserGet     = `SELECT ` + fabUserColumns + ` FROM users WHERE username = $1`
-	fabUserLock    = `SELECT ` + fabUserColumns + ` FROM users WHERE username = $1 FOR UPDATE`
-	fabUserCount   = `SELECT count(*) FROM users`
-	fabUserList    = `SELECT ` + fabUserColumns + ` FROM users ORDER BY %s LIMIT $1 OFFSET $2`
-	fabEmailTaken  = `SELECT EXISTS (SELECT 1 FROM users WHERE email = $1 AND email <> '' AND username <> $2)`
-	// Locks every active Admin, so that two Admins demoting each other
-	// cannot leave none.
-	fabActiveAdmins = `SELECT username FROM users WHERE role = 'Admin' AND active ORDER BY id FOR UPDATE`
-	fabUserUpdate   = `UPDATE users SET username = coalesce($2, username), email = coalesce($3, email),
-		first_name = coalesce($4, first_name), last_name = coalesce($5, last_name), role = coalesce($6, role),
-		active = coalesce($7, active) WHERE username = $1`
-)
-
-// fabUserOrder maps order_by names to columns.
-var fabUserOrder = map[string]string{
-	"id": "id", "user_id": "id", "username": "username", "email": "email", "first_name": "first_name",
-	"last_name": "last_name", "active": "active", "last_login": "last_login", "created_on": "created_at",
-	"fail_login_count": "failed_logins", "role": "role", "roles": "role",
-}
-
-func scanFABUser(row pgx.Row) (*fabUser, error) {
-	var u fabUser
-	err := row.Scan(&u.ID, &u.Username, &u.Email, &u.FirstName, &u.LastName, &u.Role, &u.Active, &u.CreatedAt,
-		&u.LastLogin, &u.FailedLogins)
-	return &u, err
-}
-
 func userNotFound(username string) error {
 	return errorf(http.StatusNotFound, "The User with username `%s` was not found", username)
 }
 
-// readFABUser reads one user (lock: FOR UPDATE, in a transaction).
-func readFABUser(ctx context.Context, q metadb.DBTX, username string, lock bool) (*fabUser, error) {
-	sql := fabUserGet
-	if lock {
-		sql = fabUserLock
-	}
-	u, err := scanFABUser(q.QueryRow(ctx, sql, username))
-	if errors.Is(err, pgx.ErrNoRows) {
+// fabUserErr words a missing user as FAB does.
+func fabUserErr(u *metadb.UserDetail, username string, err error) (*metadb.UserDetail, error) {
+	if errors.Is(err, metadb.ErrNotFound) {
 		return nil, userNotFound(username)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("read user %s: %w", username, err)
-	}
-	return u, nil
+	return u, err
 }
 
-// orderSQL turns order_by into SQL over allowed columns, id last.
-func orderSQL(fields []string, allowed map[string]string) (string, error) {
-	var parts []string
-	for _, f := range fields {
-		dir := "ASC"
-		if strings.HasPrefix(f, "-") {
-			dir, f = "DESC", f[1:]
-		}
-		col, ok := allowed[f]
-		if !ok {
-			return "", errorf(http.StatusBadRequest, "Ordering with '%s' is disallowed or the attribute does not exist on the model", f)
-		}
-		parts = append(parts, col+" "+dir+" NULLS LAST")
-	}
-	return strings.Join(append(parts, "id ASC"), ", "), nil
+// readFABUser reads one user.
+func readFABUser(ctx context.Context, q metadb.DBTX, username string) (*metadb.UserDetail, error) {
+	u, err := metadb.GetUserDetail(ctx, q, username)
+	return fabUserErr(u, username, err)
+}
+
+// lockFABUser reads one user and locks it until tx ends.
+func lockFABUser(ctx context.Context, tx pgx.Tx, username string) (*metadb.UserDetail, error) {
+	u, err := metadb.LockUserDetail(ctx, tx, username)
+	return fabUserErr(u, username, err)
 }
 
 func (s *Server) getFABUsers(w http.ResponseWriter, r *http.Request) error {
@@ -150,37 +99,24 @@ func (s *Server) getFABUsers(w http.ResponseWriter, r *http.Request) error {
 	if err := q.err(); err != nil {
 		return err
 	}
-	order, err := orderSQL(page.OrderBy, fabUserOrder)
+	users, total, err := metadb.ListUsersPage(r.Context(), s.db.Pool, page)
 	if err != nil {
 		return err
 	}
-	ctx := r.Context()
-	var total int
-	if err := s.db.Pool.QueryRow(ctx, fabUserCount).Scan(&total); err != nil {
-		return fmt.Errorf("count users: %w", err)
-	}
-	rows, err := s.db.Pool.Query(ctx, fmt.Sprintf(fabUserList, order), page.Limit, page.Offset)
-	if err != nil {
-		return fmt.Errorf("list users: %w", err)
-	}
-	users, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*fabUser, error) { return scanFABUser(row) })
-	if err != nil {
-		return fmt.Errorf("list users: %w", err)
-	}
 	out := fabUserCollection{Users: make([]fabUserResponse, 0, len(users)), TotalEntries: total}
 	for _, u := range users {
-		out.Users = append(out.Users, u.response())
+		out.Users = append(out.Users, fabUserOf(u))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
 func (s *Server) getFABUser(w http.ResponseWriter, r *http.Request) error {
-	u, err := readFABUser(r.Context(), s.db.Pool, r.PathValue("username"), false)
+	u, err := readFABUser(r.Context(), s.db.Pool, r.PathValue("username"))
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, u.response())
+	writeJSON(w, http.StatusOK, fabUserOf(u))
 	return nil
 }
 
@@ -293,7 +229,7 @@ func (s *Server) postFABUser(w http.ResponseWriter, r *http.Request) error {
 	u := &metadb.User{Username: *f.username, Email: orEmpty(f.email), FirstName: orEmpty(f.firstName),
 		LastName: orEmpty(f.lastName), Role: role.String()}
 	err = s.db.InTx(ctx, func(tx pgx.Tx) error {
-		if _, err := readFABUser(ctx, tx, u.Username, false); err == nil {
+		if _, err := readFABUser(ctx, tx, u.Username); err == nil {
 			return errorf(http.StatusConflict, "Username `%s` already exists. Use PATCH to update.", u.Username)
 		} else if !isStatus(err, http.StatusNotFound) {
 			return err
@@ -305,9 +241,7 @@ func (s *Server) postFABUser(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		if f.active != nil && !*f.active {
-			if _, err := tx.Exec(ctx, fabUserUpdate, u.Username, nil, nil, nil, nil, nil, false); err != nil {
-				return fmt.Errorf("deactivate user %s: %w", u.Username, err)
-			}
+			return metadb.UpdateUser(ctx, tx, u.Username, metadb.UserChange{Active: f.active})
 		}
 		return nil
 	})
@@ -315,11 +249,11 @@ func (s *Server) postFABUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.audit(r, "create_user", metadb.Event{}, map[string]any{"username": u.Username, "role": u.Role})
-	created, err := readFABUser(ctx, s.db.Pool, u.Username, false)
+	created, err := readFABUser(ctx, s.db.Pool, u.Username)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, created.response())
+	writeJSON(w, http.StatusOK, fabUserOf(created))
 	return nil
 }
 
@@ -329,9 +263,9 @@ func (s *Server) emailFree(ctx context.Context, q metadb.DBTX, email, username s
 	if email == "" {
 		return nil
 	}
-	var taken bool
-	if err := q.QueryRow(ctx, fabEmailTaken, email, username).Scan(&taken); err != nil {
-		return fmt.Errorf("check e-mail %s: %w", email, err)
+	taken, err := metadb.EmailTaken(ctx, q, email, username)
+	if err != nil {
+		return err
 	}
 	if taken {
 		return errorf(http.StatusConflict, "The email `%s` is already taken.", email)
@@ -344,22 +278,9 @@ func isStatus(err error, status int) bool {
 	return errors.As(err, &he) && he.status == status
 }
 
-// activeAdmins locks and returns the active Admins' usernames.
-func activeAdmins(ctx context.Context, tx pgx.Tx) ([]string, error) {
-	rows, err := tx.Query(ctx, fabActiveAdmins)
-	if err != nil {
-		return nil, fmt.Errorf("lock the admins: %w", err)
-	}
-	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("lock the admins: %w", err)
-	}
-	return names, nil
-}
-
 // keepAnAdmin refuses a change that would leave no active Admin.
 func keepAnAdmin(ctx context.Context, tx pgx.Tx, username string) error {
-	admins, err := activeAdmins(ctx, tx)
+	admins, err := metadb.LockActiveAdmins(ctx, tx)
 	if err != nil {
 		return err
 	}
@@ -444,7 +365,7 @@ func (s *Server) patchFABUser(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	final := name
 	err = s.db.InTx(ctx, func(tx pgx.Tx) error {
-		u, err := readFABUser(ctx, tx, name, true)
+		u, err := lockFABUser(ctx, tx, name)
 		if err != nil {
 			return err
 		}
@@ -455,7 +376,7 @@ func (s *Server) patchFABUser(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 		if f.username != nil {
-			if _, err := readFABUser(ctx, tx, *f.username, false); err == nil {
+			if _, err := readFABUser(ctx, tx, *f.username); err == nil {
 				return errorf(http.StatusConflict, "Username `%s` already exists.", *f.username)
 			} else if !isStatus(err, http.StatusNotFound) {
 				return err
@@ -472,8 +393,10 @@ func (s *Server) patchFABUser(w http.ResponseWriter, r *http.Request) error {
 			rs := f.role.String()
 			role = &rs
 		}
-		if _, err := tx.Exec(ctx, fabUserUpdate, name, f.username, f.email, f.firstName, f.lastName, role, f.active); err != nil {
-			return fmt.Errorf("update user %s: %w", name, err)
+		ch := metadb.UserChange{Username: f.username, Email: f.email, FirstName: f.firstName, LastName: f.lastName,
+			Role: role, Active: f.active}
+		if err := metadb.UpdateUser(ctx, tx, name, ch); err != nil {
+			return err
 		}
 		if hash != "" {
 			return metadb.SetPassword(ctx, tx, final, hash)
@@ -484,11 +407,11 @@ func (s *Server) patchFABUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.audit(r, "patch_user", metadb.Event{}, map[string]any{"username": name, "update_mask": mask, "changed": f.changed()})
-	u, err := readFABUser(ctx, s.db.Pool, final, false)
+	u, err := readFABUser(ctx, s.db.Pool, final)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, u.response())
+	writeJSON(w, http.StatusOK, fabUserOf(u))
 	return nil
 }
 
@@ -527,7 +450,7 @@ func (s *Server) deleteFABUser(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx := r.Context()
 	err := s.db.InTx(ctx, func(tx pgx.Tx) error {
-		u, err := readFABUser(ctx, tx, name, true)
+		u, err := lockFABUser(ctx, tx, name)
 		if err != nil {
 			return err
 		}
