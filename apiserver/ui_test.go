@@ -312,7 +312,7 @@ func TestUIPages(t *testing.T) {
 			t.Errorf("GET %s: %d csp=%q", p, r.StatusCode, r.Header.Get("Content-Security-Policy"))
 		}
 	}
-	if r := get("/", tok); r.StatusCode != http.StatusFound || r.Header.Get("Location") != "/dags" {
+	if r := get("/", tok); r.StatusCode != http.StatusFound || r.Header.Get("Location") != "/home" {
 		t.Errorf("GET /: %d %q", r.StatusCode, r.Header.Get("Location"))
 	}
 	for _, p := range []string{"/nope", "/static/nope.js", "/ui/nope"} {
