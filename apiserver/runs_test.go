@@ -111,6 +111,23 @@ func TestDagRunsAndTaskInstances(t *testing.T) {
 	}
 	e.call(auth.Viewer, "GET", "/api/v2/dags/etl/dagRuns/r1/taskInstances/extract/tries", nil).want(t, 200).decode(t, &tries)
 
+	// A try a worker finished is recorded as it ended; one with no record
+	// is listed by number as failed, with no dates.
+	e.exec(`UPDATE task_instance SET try_number = 3, state = 'running', hostname = 'w2', start_date = now()
+		WHERE dag_id = 'etl' AND run_id = 'r1' AND task_id = 'extract'`)
+	e.exec(`INSERT INTO task_instance_history (dag_id, run_id, task_id, map_index, try_number, state, hostname, start_date, end_date, duration)
+		VALUES ('etl', 'r1', 'extract', -1, 2, 'failed', 'w1', now() - interval '2 minutes', now() - interval '1 minute', 60)`)
+	e.call(auth.Viewer, "GET", "/api/v2/dags/etl/dagRuns/r1/taskInstances/extract/tries", nil).want(t, 200).decode(t, &tries)
+	if len(tries.TaskInstances) != 3 {
+		t.Fatalf("tries: %+v", tries)
+	}
+	if t1, t2, t3 := tries.TaskInstances[0], tries.TaskInstances[1], tries.TaskInstances[2]; *t1.State != "failed" || t1.StartDate != nil ||
+		*t2.State != "failed" || *t2.Hostname != "w1" || t2.StartDate == nil || *t2.Duration != 60 || *t3.State != "running" || *t3.Hostname != "w2" {
+		t.Errorf("tries: %+v %+v %+v", t1, t2, t3)
+	}
+	e.call(auth.Viewer, "GET", "/api/v2/dags/etl/dagRuns/r1/taskInstances/extract/tries/2", nil).want(t, 200)
+	e.exec(`UPDATE task_instance SET state = 'success' WHERE dag_id = 'etl' AND run_id = 'r1' AND task_id = 'extract'`)
+
 	// Clear: the dry run lists, the real one resets.
 	e.call(auth.User, "POST", "/api/v2/dags/etl/clearTaskInstances", map[string]any{"dag_run_id": "r1", "only_failed": false}).want(t, 200).decode(t, &tis)
 	if tis.TotalEntries != 1 || tis.TaskInstances[0].TaskID != "extract" {

@@ -50,21 +50,36 @@ func historyOf(t tiResponse) tiHistory {
 		Executor: t.Executor, ExecutorConfig: t.ExecutorConfig, DagVersion: t.DagVersion}
 }
 
-// tries returns a TI's tries. gust keeps the current try's row; earlier
-// tries appear with their number and what their logs hold, not their own
-// dates (docs/api.md).
+// tries returns a TI's tries: each finished earlier try as its history
+// row recorded it (state, host, pid, dates), then the current try's row. An
+// earlier try with no history row (one that ended without its worker's
+// result: a zombie, a clear while running, a database restored from before
+// history was kept) shows its number as failed, with no dates.
 func (s *Server) tries(ctx context.Context, k metadb.TIKey) ([]tiHistory, error) {
 	t, versions, err := s.loadTI(ctx, k)
 	if err != nil {
 		return nil, err
 	}
 	cur := historyOf(s.tiResponse(t, versions))
+	var past map[int]metadb.TryHistory
+	if cur.TryNumber > 1 {
+		if past, err = metadb.TriesOf(ctx, s.db.Pool, k); err != nil {
+			return nil, err
+		}
+	}
 	var out []tiHistory
 	for n := 1; n < cur.TryNumber; n++ {
 		h := cur
-		h.TryNumber, h.StartDate, h.EndDate, h.Duration, h.Hostname, h.PID = n, nil, nil, nil, nil, nil
-		failed := tistate.Failed
-		h.State = &failed
+		h.TryNumber, h.StartDate, h.EndDate, h.Duration, h.Hostname, h.PID, h.QueuedWhen = n, nil, nil, nil, nil, nil, nil
+		state := tistate.Failed
+		if p, ok := past[n]; ok {
+			state = p.State
+			h.StartDate, h.EndDate, h.Duration, h.PID, h.QueuedWhen = utcp(p.StartDate), utcp(p.EndDate), p.Duration, p.PID, utcp(p.QueuedDttm)
+			if p.Hostname != "" {
+				h.Hostname = strp(p.Hostname)
+			}
+		}
+		h.State = strp(state)
 		out = append(out, h)
 	}
 	if cur.TryNumber > 0 {

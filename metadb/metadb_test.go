@@ -158,6 +158,12 @@ func TestClaimIsGuarded(t *testing.T) {
 	if err != nil || ti.State != "success" || ti.TryNumber != 1 || ti.Duration == nil {
 		t.Fatalf("final TI: %+v, %v", ti, err)
 	}
+	// Only the finish that applied left a history row, with the try's dates.
+	hist, err := metadb.TriesOf(ctx, db.Pool, key)
+	if err != nil || len(hist) != 1 || hist[1].State != "success" || hist[1].Hostname != "w" || hist[1].StartDate == nil ||
+		hist[1].EndDate == nil || hist[1].Duration == nil {
+		t.Fatalf("try history: %+v, %v", hist, err)
+	}
 }
 
 func TestPoolLockIsExclusive(t *testing.T) {

@@ -365,16 +365,30 @@ func HandBack(ctx context.Context, q DBTX, t TryKey, logs ...LogChunk) (ok bool,
 }
 
 func finish(ctx context.Context, q DBTX, t TryKey, state string, nextRetryAt *time.Time, extraTry bool, logs []LogChunk) (ok bool, err error) {
-	with := ""
+	with := "WITH "
 	args := []any{t.DagID, t.RunID, t.TaskID, t.MapIndex, t.TryNumber, state, nextRetryAt, extraTry}
 	if len(logs) > 0 {
-		with = "WITH " + logInsertCTE(len(args)+1) + " "
+		with += logInsertCTE(len(args)+1) + ", "
 		args = append(args, logArgs(logs)...)
 	}
-	tag, err := q.Exec(ctx, with+`UPDATE task_instance SET state = $6, end_date = now(),
+	// The try's history row comes from the same statement: it exists
+	// exactly when the result applied. As in Airflow's record_ti, a try
+	// that left its task instance unfinished (up_for_retry, handed back,
+	// up_for_reschedule) is recorded as failed; a later outcome of the same
+	// try number (a rescheduled sensor) replaces it.
+	tag, err := q.Exec(ctx, with+`u AS (UPDATE task_instance SET state = $6, end_date = now(),
 			duration = extract(epoch FROM now() - start_date), next_retry_at = $7, updated_at = now(),
 			max_tries = max_tries + CASE WHEN $8 THEN 1 ELSE 0 END
-		WHERE dag_id = $1 AND run_id = $2 AND task_id = $3 AND map_index = $4 AND try_number = $5 AND state = 'running'`,
+		WHERE dag_id = $1 AND run_id = $2 AND task_id = $3 AND map_index = $4 AND try_number = $5 AND state = 'running'
+		RETURNING dag_id, run_id, task_id, map_index, try_number, state, hostname, pid, queued_dttm, start_date, end_date, duration)
+		INSERT INTO task_instance_history (dag_id, run_id, task_id, map_index, try_number, state, hostname, pid,
+			queued_dttm, start_date, end_date, duration)
+		SELECT dag_id, run_id, task_id, map_index, try_number,
+			CASE WHEN state IN ('success', 'failed', 'skipped', 'upstream_failed', 'removed') THEN state ELSE 'failed' END,
+			hostname, pid, queued_dttm, start_date, end_date, duration FROM u
+		ON CONFLICT (dag_id, run_id, task_id, map_index, try_number) DO UPDATE SET state = EXCLUDED.state,
+			hostname = EXCLUDED.hostname, pid = EXCLUDED.pid, queued_dttm = EXCLUDED.queued_dttm,
+			start_date = EXCLUDED.start_date, end_date = EXCLUDED.end_date, duration = EXCLUDED.duration`,
 		args...)
 	if err != nil {
 		return false, fmt.Errorf("finish %s try %d as %s: %w", t.TIKey, t.TryNumber, state, err)
@@ -485,4 +499,35 @@ func SetTINote(ctx context.Context, q DBTX, k TIKey, note *string) error {
 		return fmt.Errorf("task instance %s: %w", k, ErrNotFound)
 	}
 	return nil
+}
+
+// TryHistory is one finished try of a task instance as it ended.
+type TryHistory struct {
+	TryNumber  int
+	State      string
+	Hostname   string
+	PID        *int
+	QueuedDttm *time.Time
+	StartDate  *time.Time
+	EndDate    *time.Time
+	Duration   *float64
+}
+
+// TriesOf returns the finished tries of a task instance that are recorded,
+// by try number.
+func TriesOf(ctx context.Context, q DBTX, k TIKey) (map[int]TryHistory, error) {
+	rows, err := q.Query(ctx, `SELECT try_number, coalesce(state, ''), hostname, pid, queued_dttm, start_date, end_date, duration
+		FROM task_instance_history WHERE dag_id = $1 AND run_id = $2 AND task_id = $3 AND map_index = $4`,
+		k.DagID, k.RunID, k.TaskID, k.MapIndex)
+	if err != nil {
+		return nil, fmt.Errorf("tries of %s: %w", k, err)
+	}
+	out := map[int]TryHistory{}
+	var h TryHistory
+	_, err = pgx.ForEachRow(rows, []any{&h.TryNumber, &h.State, &h.Hostname, &h.PID, &h.QueuedDttm, &h.StartDate, &h.EndDate, &h.Duration},
+		func() error { out[h.TryNumber] = h; return nil })
+	if err != nil {
+		return nil, fmt.Errorf("tries of %s: %w", k, err)
+	}
+	return out, nil
 }

@@ -330,7 +330,8 @@ ui_other:
 		until(`(() => { const log = document.getElementById("log").textContent;
 			return location.search === "?try=1" && /^first try fails$/m.test(log) && log.includes("(try 1 of 2)") && !/^second try$/m.test(log); })()`),
 		chromedp.Click(chromedp.CSS(`nav.subtabs a[href$="tab=Details"]`)),
-		until(`document.getElementById("ti-details").textContent.includes("2 of 2") && document.querySelectorAll("#ti-tries tbody tr").length === 2`),
+		until(`document.getElementById("ti-details").textContent.includes("2 of 2") && document.querySelectorAll("#ti-tries tbody tr").length === 2 &&
+			[...document.querySelectorAll("#ti-tries tbody tr")].map((tr) => tr.children[1].textContent + "@" + (tr.children[3].textContent !== "")).join() === "failed@true,success@true"`),
 	)
 	b.step("the graph in the run's colours", 15*time.Second,
 		chromedp.Navigate(base+"/dags/ui_hello/graph"),
