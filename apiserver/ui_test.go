@@ -267,6 +267,15 @@ g:
 		t.Errorf("gantt: %+v", gantt)
 	}
 	e.private(auth.Viewer, "/ui/gantt/g/nope").want(t, 404)
+	// An earlier recorded try is a bar of its own, before the current one.
+	e.exec(`UPDATE task_instance SET try_number = 2 WHERE dag_id = 'g' AND run_id = 'r1' AND task_id = 'extract'`)
+	e.exec(`INSERT INTO task_instance_history (dag_id, run_id, task_id, map_index, try_number, state, start_date, end_date)
+		VALUES ('g', 'r1', 'extract', -1, 1, 'failed', now() - interval '5 minutes', now() - interval '4 minutes')`)
+	e.private(auth.Viewer, "/ui/gantt/g/r1").want(t, 200).decode(t, &gantt)
+	if len(gantt.TIs) != 6 || gantt.TIs[0].TaskID != "extract" || *gantt.TIs[0].State != "failed" || gantt.TIs[1].TaskID != "extract" ||
+		*gantt.TIs[1].State != "success" || !gantt.TIs[0].End.Before(*gantt.TIs[1].Start) {
+		t.Errorf("gantt with an earlier try: %+v", gantt.TIs)
+	}
 
 	// A task instance answers the fields its latest finished try rendered.
 	var ti tiResponse

@@ -531,3 +531,29 @@ func TriesOf(ctx context.Context, q DBTX, k TIKey) (map[int]TryHistory, error) {
 	}
 	return out, nil
 }
+
+// RunTry is a recorded try of one of a run's task instances.
+type RunTry struct {
+	TaskID   string
+	MapIndex int
+	TryHistory
+}
+
+// TriesOfRun returns every recorded try of a run's task instances, in one
+// query.
+func TriesOfRun(ctx context.Context, q DBTX, dagID, runID string) ([]RunTry, error) {
+	rows, err := q.Query(ctx, `SELECT task_id, map_index, try_number, coalesce(state, ''), hostname, pid, queued_dttm,
+			start_date, end_date, duration
+		FROM task_instance_history WHERE dag_id = $1 AND run_id = $2 ORDER BY task_id, map_index, try_number`, dagID, runID)
+	if err != nil {
+		return nil, fmt.Errorf("tries of run %s of %s: %w", runID, dagID, err)
+	}
+	var out []RunTry
+	var t RunTry
+	_, err = pgx.ForEachRow(rows, []any{&t.TaskID, &t.MapIndex, &t.TryNumber, &t.State, &t.Hostname, &t.PID, &t.QueuedDttm,
+		&t.StartDate, &t.EndDate, &t.Duration}, func() error { out = append(out, t); return nil })
+	if err != nil {
+		return nil, fmt.Errorf("tries of run %s of %s: %w", runID, dagID, err)
+	}
+	return out, nil
+}

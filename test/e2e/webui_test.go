@@ -348,7 +348,9 @@ ui_other:
 	)
 	b.step("the gantt chart", 15*time.Second,
 		chromedp.Navigate(base+"/dags/ui_hello/gantt"),
-		until(`document.querySelectorAll('#gantt a.gantt-bar[data-task-id]').length === 2`),
+		until(`document.querySelectorAll('#gantt .gantt-row').length === 2 &&
+			[...document.querySelectorAll('#gantt a.gantt-bar[data-task-id="flaky"]')].map((a) => a.dataset.try).join() === "1,2" &&
+			document.querySelector('#gantt a.gantt-bar[data-task-id="flaky"][data-try="1"]').classList.contains("state-failed")`),
 	)
 	b.step("code, details and events", 15*time.Second,
 		chromedp.Click(chromedp.CSS(`nav.tabs a[href$="/code"]`)),

@@ -37,9 +37,17 @@ export async function ganttView(ctx, dagId) {
     const pct = (v) => `${(100 * (v - lo) / (hi - lo)).toFixed(3)}%`;
     const axis = el('div', { class: 'gantt-axis' }, el('span', {}, fmtTime(new Date(lo).toISOString())),
       el('span', {}, fmtDuration((hi - lo) / 1000)), el('span', {}, fmtTime(new Date(hi).toISOString())));
-    const rows = tis.map((x) => {
+    // One row per task instance; each of its tries is a bar on that row.
+    const rowOf = new Map();
+    const rows = [];
+    for (const x of tis) {
       const label = x.task_id + (x.map_index >= 0 ? ` [${x.map_index}]` : '');
-      const track = el('div', { class: 'gantt-track' });
+      let track = rowOf.get(label);
+      if (!track) {
+        track = el('div', { class: 'gantt-track' });
+        rowOf.set(label, track);
+        rows.push(el('div', { class: 'gantt-row' }, el('a', { class: 'gantt-label', href: `${base}/runs/${enc(runId)}/tasks/${enc(x.task_id)}` }, label), track));
+      }
       const qd = t(x.queued_dttm);
       const sd = t(x.start_date);
       const ed = t(x.end_date) || (sd ? now : null);
@@ -49,11 +57,10 @@ export async function ganttView(ctx, dagId) {
       }
       if (sd !== null) {
         track.append(el('a', { class: 'gantt-bar ' + stateClass(x.state), 'data-left': pct(sd), 'data-width': pct(lo + Math.max(ed - sd, 0)),
-          href: `${base}/runs/${enc(runId)}/tasks/${enc(x.task_id)}`, 'data-task-id': x.task_id,
+          href: `${base}/runs/${enc(runId)}/tasks/${enc(x.task_id)}?try=${x.try_number}`, 'data-task-id': x.task_id, 'data-try': x.try_number,
           title: `${label}: ${x.state || 'no status'}, try ${x.try_number}\n${fmtTime(x.start_date)} – ${x.end_date ? fmtTime(x.end_date) : 'now'} (${fmtDuration(between(x.start_date, x.end_date))})` }));
       }
-      return el('div', { class: 'gantt-row' }, el('a', { class: 'gantt-label', href: `${base}/runs/${enc(runId)}/tasks/${enc(x.task_id)}` }, label), track);
-    });
+    }
     holder.replaceChildren(axis, ...rows);
     for (const b of holder.querySelectorAll('.gantt-bar')) { b.style.left = b.dataset.left; b.style.width = b.dataset.width; }
     const live = tis.some((x) => x.state === null || UNFINISHED.has(x.state));
