@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"runtime"
@@ -15,12 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-	"golang.org/x/crypto/bcrypt"
-
-	"github.com/gust-sched/gust/auth"
-	"github.com/gust-sched/gust/common/secrets"
-	"github.com/gust-sched/gust/internal/testenv"
 	"github.com/gust-sched/gust/metadb"
 )
 
@@ -76,44 +68,8 @@ func seedUI(b *testing.B, db *metadb.DB) {
 //
 //	go test ./apiserver -run '^$' -bench APIWebUI -benchtime 1x -v
 func BenchmarkAPIWebUI(b *testing.B) {
-	ctx := context.Background()
-	cfg, err := pgxpool.ParseConfig(testenv.Database(b))
-	if err != nil {
-		b.Fatal(err)
-	}
-	counter := &queryCounter{}
-	cfg.ConnConfig.Tracer = counter
-	cfg.MaxConns = 8
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer pool.Close()
-	db := metadb.FromPool(pool)
-	if _, err := db.Migrate(ctx, 128); err != nil {
-		b.Fatal(err)
-	}
-	start := time.Now()
-	seed(b, db)
-	seedUI(b, db)
-	seedTime := time.Since(start)
-	key, _ := secrets.GenerateKey()
-	kr, _ := secrets.NewKeyring(key)
-	s, err := New(Options{Version: "bench", JWTSecret: testSecret, JWTExpiration: time.Hour, DefaultQueue: "default"},
-		db, kr, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := httptest.NewServer(s.Handler())
-	defer srv.Close()
-	h, _ := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
-	if err := metadb.CreateUser(ctx, pool, &metadb.User{Username: "bench", Role: auth.Viewer.String()}, string(h)); err != nil {
-		b.Fatal(err)
-	}
-	token, err := s.tokens.Issue("bench", auth.Viewer)
-	if err != nil {
-		b.Fatal(err)
-	}
+	api := newBenchAPI(b, seed, seedUI)
+	counter, token, seedTime := api.queries, api.token, api.seedTime
 	host, _ := os.Hostname()
 	b.Logf("web UI data bench on %s: %s %s/%s, %d CPUs; seeded 1,002 DAGs, 20,100 runs, 310,000 task instances in %s; sequential loads over loopback",
 		host, runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), seedTime.Round(time.Millisecond))
@@ -144,7 +100,7 @@ func BenchmarkAPIWebUI(b *testing.B) {
 			for i := 0; i < n; i++ {
 				t0 := time.Now()
 				for _, p := range view.paths {
-					req, _ := http.NewRequest("GET", srv.URL+p, nil)
+					req, _ := http.NewRequest("GET", api.url+p, nil)
 					req.Header.Set("Authorization", "Bearer "+token)
 					resp, err := http.DefaultClient.Do(req)
 					if err != nil {
