@@ -87,7 +87,7 @@ func BenchmarkAPIWebUI(b *testing.B) {
 		{"dag_list_failed_sorted", []string{"/api/v2/dags?limit=25&last_dag_run_state=failed&order_by=-last_run_start_date"}, 150 * time.Millisecond},
 		{"grid_100_runs_x_1000_tasks", []string{"/ui/grid/wide?limit=100"}, 300 * time.Millisecond},
 		{"grid_of_10000_run_dag", []string{"/ui/grid/long?limit=100"}, 300 * time.Millisecond},
-		{"graph_1000_tasks", []string{"/ui/structure/structure_data?dag_id=wide", "/ui/grid/wide?limit=25", "/ui/grid/wide?run_id=scheduled__100"}, 500 * time.Millisecond},
+		{"graph_1000_tasks", []string{"/ui/structure/structure_data?dag_id=wide", "/api/v2/dags/wide/dagRuns?limit=25&order_by=-run_after", "/ui/grid/wide?run_id=scheduled__100"}, 500 * time.Millisecond},
 		{"gantt_1000_tis", []string{"/api/v2/dags/wide/dagRuns?limit=25&order_by=-run_after", "/ui/gantt/wide/scheduled__100"}, 0},
 		{"runs_tab_10000_runs", []string{"/api/v2/dags/long/dagRuns?limit=50&offset=0&order_by=-run_after"}, 0},
 		{"run_page_1000_tis", []string{"/api/v2/dags/wide/dagRuns/scheduled__100", "/api/v2/dags/wide/dagRuns/scheduled__100/taskInstances?limit=100&offset=0"}, 0},

@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"encoding/json"
-	"fmt"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -33,21 +31,7 @@ adm_ok:
     nothing: {operator: empty}
 `)
 	c.WriteDAG("adm_broken.yaml", "adm_broken:\n  tasks: [this is: not: valid\n")
-	c.MustRun("users", "create", "--username", "ada", "--role", "Admin", "--password", "s3cret-ada")
-	c.MustRun("users", "create", "--username", "vic", "--role", "Viewer", "--password", "s3cret-vic")
-	c.Start("standalone", "standalone")
-	base := fmt.Sprintf("http://127.0.0.1:%d", c.APIPort)
-	testenv.Eventually(t, 30*time.Second, "the api-server to answer", func() (bool, string) {
-		resp, err := http.Get(base + "/api/v2/version")
-		if err != nil {
-			return false, err.Error()
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200, resp.Status
-	})
-	c.WaitParsed(30*time.Second, "adm_ok")
-	api := apiClient{t: t, base: base}
-	api.token = api.login("ada", "s3cret-ada")
+	base, api := startUI(t, c, "adm_ok")
 	testenv.Eventually(t, 30*time.Second, "the import error", func() (bool, string) {
 		code, body := api.do("GET", "/api/v2/importErrors", nil)
 		return code == 200 && strings.Contains(string(body), "adm_broken.yaml"), string(body)

@@ -175,6 +175,30 @@ func jsString(s string) string {
 	return string(b)
 }
 
+// startUI creates the browser tests' users (ada, an Admin, and vic, a
+// Viewer), starts a standalone gust, waits for its api-server and for the
+// DAGs to be parsed, and answers the UI's address and an API client
+// logged in as ada.
+func startUI(t *testing.T, c *testenv.Cluster, dagIDs ...string) (string, apiClient) {
+	t.Helper()
+	c.MustRun("users", "create", "--username", "ada", "--role", "Admin", "--password", "s3cret-ada")
+	c.MustRun("users", "create", "--username", "vic", "--role", "Viewer", "--password", "s3cret-vic")
+	c.Start("standalone", "standalone")
+	base := fmt.Sprintf("http://127.0.0.1:%d", c.APIPort)
+	testenv.Eventually(t, 30*time.Second, "the api-server to answer", func() (bool, string) {
+		resp, err := http.Get(base + "/api/v2/version")
+		if err != nil {
+			return false, err.Error()
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200, resp.Status
+	})
+	c.WaitParsed(30*time.Second, dagIDs...)
+	api := apiClient{t: t, base: base}
+	api.token = api.login("ada", "s3cret-ada")
+	return base, api
+}
+
 // TestWebUIInBrowser drives the web UI in headless Chromium against a real
 // standalone gust, as an Admin: watches a running try's log grow; finds a
 // DAG by searching; triggers it from the params form (a value out of its
@@ -223,21 +247,7 @@ ui_other:
   tasks:
     nap: {operator: bash, bash_command: 'sleep 4'}
 `)
-	c.MustRun("users", "create", "--username", "ada", "--role", "Admin", "--password", "s3cret-ada")
-	c.MustRun("users", "create", "--username", "vic", "--role", "Viewer", "--password", "s3cret-vic")
-	c.Start("standalone", "standalone")
-	base := fmt.Sprintf("http://127.0.0.1:%d", c.APIPort)
-	testenv.Eventually(t, 30*time.Second, "the api-server to answer", func() (bool, string) {
-		resp, err := http.Get(base + "/api/v2/version")
-		if err != nil {
-			return false, err.Error()
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200, resp.Status
-	})
-	c.WaitParsed(30*time.Second, "ui_hello", "ui_live", "ui_fail", "ui_other")
-	api := apiClient{t: t, base: base}
-	api.token = api.login("ada", "s3cret-ada")
+	base, api := startUI(t, c, "ui_hello", "ui_live", "ui_fail", "ui_other")
 	for _, id := range []string{"live", "broken"} {
 		dag := map[string]string{"live": "ui_live", "broken": "ui_fail"}[id]
 		if code, body := api.do("POST", "/api/v2/dags/"+dag+"/dagRuns", map[string]any{"dag_run_id": id, "logical_date": nil}); code != 200 {
@@ -316,7 +326,11 @@ ui_other:
 		until(`document.getElementById("log").textContent.includes("hello world, 42")`),
 		chromedp.Click(chromedp.CSS(`nav.subtabs a[href$="tab=Rendered"]`)),
 		until(`document.getElementById("ti-rendered").textContent.includes('echo "hello world, $((6 * 7))"')`),
-		back(),
+		chromedp.Click(chromedp.CSS(`nav.subtabs a[href$="tab=XCom"]`)),
+		until(`(() => { const t = document.getElementById("ti-xcoms"); return !!t && t.textContent.includes("return_value") && t.textContent.includes("hello world, 42"); })()`),
+		chromedp.Click(chromedp.CSS(`nav.subtabs a[href$="tab=Dependencies"]`)),
+		until(`document.getElementById("ti-deps").textContent.includes("Task is in the 'success' state.")`),
+		back(), back(), back(),
 	)
 	flaky := fmt.Sprintf(`a.cell[data-task-id="flaky"][data-run-id=%s]`, jsString(runID))
 	b.step("the try switcher shows each try's log", 30*time.Second,

@@ -1,22 +1,19 @@
 // The Gantt tab: one run's task instances on a time axis, each a bar from
 // start to end (to now while running), its queued time before it in a
 // lighter shade. Live while the run is going.
-import { api, el, enc, fmtTime, fmtDuration, between, stateClass, poller, UNFINISHED } from './api.js';
-import { dagHeader } from './tabs.js';
+import { api, el, enc, fmtTime, fmtDuration, between, stateClass, poller, withQuery, UNFINISHED } from './api.js';
+import { dagHeader, runPicker } from './tabs.js';
 
 export async function ganttView(ctx, dagId) {
   ctx.view.append(...dagHeader(ctx, dagId, 'Gantt'));
   const base = '/dags/' + enc(dagId);
-  const recent = await api(`/api/v2/dags/${enc(dagId)}/dagRuns?limit=25&order_by=-run_after`);
-  const q = new URLSearchParams(location.search);
-  let runId = q.get('run_id') || (recent.dag_runs[0] && recent.dag_runs[0].dag_run_id) || '';
+  const picked = await runPicker(dagId, 'gantt-run');
+  const runSel = picked.select;
+  let runId = picked.runId;
   if (!runId) {
     ctx.view.append(el('p', { class: 'muted' }, 'No runs yet.'));
     return null;
   }
-  const runSel = el('select', { id: 'gantt-run', 'aria-label': 'Run shown' },
-    ...recent.dag_runs.map((r) => el('option', { value: r.dag_run_id, selected: r.dag_run_id === runId }, `${r.dag_run_id} · ${r.state}`)));
-  if (!recent.dag_runs.some((r) => r.dag_run_id === runId)) runSel.append(el('option', { value: runId, selected: true }, runId));
   const status = el('span', { class: 'muted', role: 'status' });
   const holder = el('div', { id: 'gantt', class: 'gantt' });
   ctx.view.append(el('div', { class: 'toolbar' }, runSel, status), holder);
@@ -71,7 +68,7 @@ export async function ganttView(ctx, dagId) {
   const restart = async () => { p.stop(); p = poller(load, 2000); if (await load()) p.kick(); };
   runSel.addEventListener('change', () => {
     runId = runSel.value;
-    history.replaceState(null, '', location.pathname + '?run_id=' + enc(runId));
+    history.replaceState(null, '', withQuery({ run_id: runId }));
     restart();
   });
   await restart();

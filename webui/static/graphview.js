@@ -1,8 +1,8 @@
 // The Graph tab: the DAG's tasks laid out by dagre (a layered layout, the
 // library Airflow 2's graph used), edges with their labels, and each task
 // in its state's colour for the chosen run, live while that run is going.
-import { api, el, enc, fmtTime, stateClass, poller, UNFINISHED } from './api.js';
-import { dagHeader } from './tabs.js';
+import { api, el, enc, stateClass, poller, withQuery, UNFINISHED } from './api.js';
+import { dagHeader, runPicker } from './tabs.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 
@@ -34,23 +34,16 @@ export async function graphView(ctx, dagId) {
   ctx.view.append(...dagHeader(ctx, dagId, 'Graph'));
   const q = new URLSearchParams(location.search);
   const direction = q.get('direction') === 'TB' ? 'TB' : 'LR';
-  const [dagre, structure, grid] = await Promise.all([
+  // The run list only: the chosen run's states come from one grid column.
+  const [dagre, structure, picked] = await Promise.all([
     import('./vendor/graph.js'),
     api('/ui/structure/structure_data?dag_id=' + enc(dagId)),
-    api(`/ui/grid/${enc(dagId)}?limit=25`),
+    runPicker(dagId, 'graph-run', 'No run (structure only)'),
   ]);
-  let runId = q.get('run_id') || (grid.dag_runs[0] && grid.dag_runs[0].dag_run_id) || '';
+  const runSel = picked.select;
+  let runId = picked.runId;
   const base = '/dags/' + enc(dagId);
-  const setQuery = (changes) => {
-    const p = new URLSearchParams(location.search);
-    for (const [k, v] of Object.entries(changes)) if (v) p.set(k, v); else p.delete(k);
-    history.replaceState(null, '', location.pathname + (p.size ? '?' + p : ''));
-  };
-
-  const runSel = el('select', { id: 'graph-run', 'aria-label': 'Run shown' },
-    el('option', { value: '' }, 'No run (structure only)'),
-    ...grid.dag_runs.map((r) => el('option', { value: r.dag_run_id, selected: r.dag_run_id === runId }, `${r.dag_run_id} · ${r.state} · ${fmtTime(r.run_after)}`)));
-  if (runId && !grid.dag_runs.some((r) => r.dag_run_id === runId)) runSel.append(el('option', { value: runId, selected: true }, runId));
+  const setQuery = (changes) => history.replaceState(null, '', withQuery(changes));
   const dirSel = el('select', { id: 'graph-direction', 'aria-label': 'Direction' },
     el('option', { value: 'LR', selected: direction === 'LR' }, 'Left to right'),
     el('option', { value: 'TB', selected: direction === 'TB' }, 'Top to bottom'));

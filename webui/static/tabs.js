@@ -54,3 +54,16 @@ function fill(dagId, facts, then) {
     then(dag);
   }).catch((e) => { facts.replaceChildren(el('span', { class: 'error' }, e.message)); });
 }
+
+// runPicker reads the DAG's latest 25 runs and builds a select of them
+// (and of the run the URL names, when it is older), set to that run or
+// the latest; none labels an option for no run at all.
+export async function runPicker(dagId, id, none = '') {
+  const runs = (await api(`/api/v2/dags/${enc(dagId)}/dagRuns?limit=25&order_by=-run_after`)).dag_runs || [];
+  const runId = new URLSearchParams(location.search).get('run_id') || (runs[0] ? runs[0].dag_run_id : '');
+  const select = el('select', { id, 'aria-label': 'Run shown' }, none ? el('option', { value: '' }, none) : null,
+    ...runs.map((r) => el('option', { value: r.dag_run_id, selected: r.dag_run_id === runId },
+      `${r.dag_run_id} · ${r.state} · ${fmtTime(r.run_after)}`)));
+  if (runId && !runs.some((r) => r.dag_run_id === runId)) select.append(el('option', { value: runId, selected: true }, runId));
+  return { select, runId };
+}

@@ -67,7 +67,7 @@ export async function tiView(ctx, dagId, runId, taskId) {
   else if (tab === 'Details') await details(body, base, ti);
   else if (tab === 'Rendered') rendered(body, ti);
   else if (tab === 'XCom') await xcoms(body, base);
-  else await dependencies(body, base, ti);
+  else await dependencies(body, base);
   return () => stop();
 }
 
@@ -219,11 +219,12 @@ async function xcoms(body, base) {
       el('td', {}, fmtTime(x.timestamp)))))));
 }
 
-async function dependencies(body, base, ti) {
+// dependencies shows the API's answer: for a finished task instance, its
+// state is the one dependency not met, as in Airflow.
+async function dependencies(body, base) {
   const deps = (await api(`${base}/dependencies`)).dependencies || [];
   if (!deps.length) {
-    body.append(el('p', { class: 'muted' }, ti.state && !UNFINISHED.has(ti.state)
-      ? `This task instance is ${ti.state}: nothing holds it.` : 'Nothing holds this task instance back.'));
+    body.append(el('p', { class: 'muted' }, 'Nothing holds this task instance back.'));
     return;
   }
   body.append(el('table', { id: 'ti-deps' },
