@@ -235,7 +235,7 @@ ui_hello:
 ui_live:
   schedule: null
   tasks:
-    slow: {operator: bash, bash_command: 'echo "tick one"; sleep 3; echo "tick two"'}
+    slow: {operator: bash, bash_command: 'echo "tick one"; sleep 5; echo "tick two"'}
 ui_fail:
   schedule: null
   tasks:
@@ -248,16 +248,19 @@ ui_other:
     nap: {operator: bash, bash_command: 'sleep 4'}
 `)
 	base, api := startUI(t, c, "ui_hello", "ui_live", "ui_fail", "ui_other")
-	for _, id := range []string{"live", "broken"} {
-		dag := map[string]string{"live": "ui_live", "broken": "ui_fail"}[id]
-		if code, body := api.do("POST", "/api/v2/dags/"+dag+"/dagRuns", map[string]any{"dag_run_id": id, "logical_date": nil}); code != 200 {
+	trigger := func(dag, runID string) {
+		if code, body := api.do("POST", "/api/v2/dags/"+dag+"/dagRuns", map[string]any{"dag_run_id": runID, "logical_date": nil}); code != 200 {
 			t.Fatalf("trigger %s: %d %s", dag, code, body)
 		}
 	}
+	trigger("ui_fail", "broken")
 	ready := time.Now()
 
 	b := newBrowser(t, base, "TZ=Asia/Kolkata") // local time is UTC+05:30
 	b.login("ada", "s3cret-ada")
+	// Triggered once the browser is up, so that the page opens while the
+	// try runs, however loaded the machine.
+	trigger("ui_live", "live")
 	b.step("a running try's log grows", 30*time.Second,
 		chromedp.Navigate(base+"/dags/ui_live/runs/live/tasks/slow"),
 		until(`/^tick one$/m.test(document.getElementById("log").textContent) && document.getElementById("ti-state").textContent === "running"`),
