@@ -10,10 +10,10 @@ LDFLAGS := -X main.version=$(VERSION)
 
 build: bin/gust
 
-# The web UI's third-party libraries (graph layout, JSON editor), pinned in
-# webui/js/package-lock.json and bundled into webui/static/vendor, which is
-# committed so that `go build` alone embeds them; `make ui` rebuilds them.
-VENDOR_JS := webui/static/vendor/graph.js webui/static/vendor/editor.js
+# The web UI's third-party libraries (graph layout, JSON editor) and the
+# monitor's (charts), pinned in webui/js/package-lock.json and bundled into
+# webui/static/vendor and flower/ui/vendor, which are committed so that `go build` alone embeds them; `make ui` rebuilds them.
+VENDOR_JS := webui/static/vendor/graph.js webui/static/vendor/editor.js flower/ui/vendor/chart.js
 UI_SRC := webui/js/package.json webui/js/package-lock.json webui/js/build.mjs $(wildcard webui/js/src/*.js)
 
 ui:
@@ -23,7 +23,7 @@ $(VENDOR_JS) &: $(UI_SRC)
 	cd webui/js && npm ci --no-audit --no-fund && node build.mjs
 	@touch $(VENDOR_JS)
 
-bin/gust: $(shell find . -path ./webui/js/node_modules -prune -o \( -name '*.go' -o -name '*.sql' -o -path './webui/static/*' \) -type f -print | grep -v '^./bin/') $(VENDOR_JS) go.mod go.sum
+bin/gust: $(shell find . -path ./webui/js/node_modules -prune -o \( -name '*.go' -o -name '*.sql' -o -path './webui/static/*' -o -path './flower/ui/*' \) -type f -print | grep -v '^./bin/') $(VENDOR_JS) go.mod go.sum
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/gust ./cmd/gust
 
 services:

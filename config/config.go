@@ -123,6 +123,17 @@ type Flower struct {
 	Address  string
 	Port     int
 	MaxTasks int
+	// BasicAuth is Flower's basic_auth: "user:password[,user:password]".
+	BasicAuth string
+	// URLPrefix is Flower's url_prefix: the path the monitor is served under.
+	URLPrefix string
+	// BrokerAPI is Flower's broker_api: RabbitMQ's management API URL
+	// ("auto": derived from the broker URL; "": none).
+	BrokerAPI string
+	// ReadOnly hides and refuses worker and task control.
+	ReadOnly bool
+	// SampleInterval is how often the dashboard's charts get a point.
+	SampleInterval time.Duration
 }
 
 // API is the [api] section (Airflow 3's name; Airflow 2's [webserver]
@@ -285,7 +296,7 @@ func Load(home string, environ []string) (*Config, error) {
 
 // secretKeys hold secrets as a whole; urlKeys are URLs whose password is one.
 var (
-	secretKeys = map[string]bool{"core.fernet_key": true, "api_auth.jwt_secret": true}
+	secretKeys = map[string]bool{"core.fernet_key": true, "api_auth.jwt_secret": true, "flower.basic_auth": true, "flower.broker_api": true}
 	urlKeys    = map[string]bool{"database.sql_conn": true, "celery.broker_url": true, "monitor.redis_url": true}
 )
 
@@ -337,6 +348,9 @@ func (c *Config) validate() error {
 	positive("[database] max_conns", c.Database.MaxConns)
 	if c.Logging.MaxLogSize < 0 {
 		errs = append(errs, fmt.Errorf("[logging] max_log_size must not be negative (0: no limit), got %d", c.Logging.MaxLogSize))
+	}
+	if c.Flower.SampleInterval <= 0 {
+		errs = append(errs, fmt.Errorf("[flower] sample_interval must be a positive number of seconds"))
 	}
 	if c.Core.DefaultPoolTaskSlotCount < 0 {
 		errs = append(errs, fmt.Errorf("[core] default_pool_task_slot_count must not be negative"))

@@ -122,6 +122,16 @@ func options(home string) []Option {
 			integer(func(c *Config) *int { return &c.Flower.Port })},
 		{"flower", "max_tasks", "100000", "Tries kept in the monitor's task history in Redis (Flower's --max_tasks); workers trim it as they report.",
 			integer(func(c *Config) *int { return &c.Flower.MaxTasks })},
+		{"flower", "basic_auth", "", "Flower's basic_auth: user:password[,user:password]. When set, every page and API call needs one of these or a token of the REST API (control needs the User role or more); the monitor refuses to listen beyond loopback without it.",
+			str(func(c *Config) *string { return &c.Flower.BasicAuth })},
+		{"flower", "url_prefix", "", "Flower's url_prefix: serve the monitor under this path (behind a reverse proxy), e.g. flower.",
+			str(func(c *Config) *string { return &c.Flower.URLPrefix })},
+		{"flower", "broker_api", "auto", "Flower's broker_api: RabbitMQ's management API (http://user:password@host:15672/api/) for the broker page's unacknowledged messages, rates and the queues no worker serves; auto derives it from [celery] broker_url; empty turns it off.",
+			str(func(c *Config) *string { return &c.Flower.BrokerAPI })},
+		{"flower", "read_only", "False", "Hide and refuse worker control and task revoke (a monitor for everyone to look at).",
+			boolean(func(c *Config) *bool { return &c.Flower.ReadOnly })},
+		{"flower", "sample_interval", "10", "Seconds between two points of the dashboard's charts (one flower of a cluster takes each point and keeps 24 hours in Redis).",
+			seconds(func(c *Config) *time.Duration { return &c.Flower.SampleInterval })},
 
 		// [api]
 		{"api", "host", "127.0.0.1", "Address the api-server (REST API and web UI) listens on ([webserver] web_server_host is read as an alias).",

@@ -16,13 +16,23 @@ import (
 // not know, 400 for a bad argument, 403 when the worker refused or did not
 // answer, 503 when there is no control plane.
 func (s *Server) controlRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /api/worker/shutdown/{worker}", s.workerShutdown)
-	mux.HandleFunc("POST /api/worker/pool/grow/{worker}", s.workerPool("pool_grow"))
-	mux.HandleFunc("POST /api/worker/pool/shrink/{worker}", s.workerPool("pool_shrink"))
-	mux.HandleFunc("POST /api/worker/pool/autoscale/{worker}", s.workerAutoscale)
-	mux.HandleFunc("POST /api/task/revoke/{id}", s.taskRevoke)
-	mux.HandleFunc("POST /api/worker/queue/add-consumer/{worker}", s.workerQueue("add_consumer"))
-	mux.HandleFunc("POST /api/worker/queue/cancel-consumer/{worker}", s.workerQueue("cancel_consumer"))
+	ctl := func(h http.HandlerFunc) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if !s.controlAllowed(w, r) {
+				return
+			}
+			// Every control request is recorded with who made it.
+			s.logger.Info("flower: control request", "user", callerOf(r.Context()).name, "path", r.URL.Path, "query", r.URL.RawQuery, "remote", r.RemoteAddr)
+			h(w, r)
+		}
+	}
+	mux.HandleFunc("POST /api/worker/shutdown/{worker}", ctl(s.workerShutdown))
+	mux.HandleFunc("POST /api/worker/pool/grow/{worker}", ctl(s.workerPool("pool_grow")))
+	mux.HandleFunc("POST /api/worker/pool/shrink/{worker}", ctl(s.workerPool("pool_shrink")))
+	mux.HandleFunc("POST /api/worker/pool/autoscale/{worker}", ctl(s.workerAutoscale))
+	mux.HandleFunc("POST /api/task/revoke/{id}", ctl(s.taskRevoke))
+	mux.HandleFunc("POST /api/worker/queue/add-consumer/{worker}", ctl(s.workerQueue("add_consumer")))
+	mux.HandleFunc("POST /api/worker/queue/cancel-consumer/{worker}", ctl(s.workerQueue("cancel_consumer")))
 }
 
 // knownWorker writes the error answer and returns "" unless the monitor

@@ -8,13 +8,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html/template"
 	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
+	"github.com/gust-sched/gust/auth"
 	"github.com/gust-sched/gust/broker"
 	"github.com/gust-sched/gust/common/monitor"
 )
@@ -25,8 +26,23 @@ type Options struct {
 	// Control sends worker remote-control commands and reads queue depths
 	// (nil: the control endpoints answer 503, queues are not shown).
 	Control *broker.Control
+	// Management is RabbitMQ's management API ([flower] broker_api; nil:
+	// the broker page shows what AMQP gives).
+	Management *broker.Management
 	// DefaultQueue is [celery] default_queue, always among the queues shown.
 	DefaultQueue string
+	// BasicAuth are [flower] basic_auth's users and passwords (none: open).
+	BasicAuth map[string]string
+	// Tokens checks the REST API's tokens, accepted beside BasicAuth.
+	Tokens *auth.Tokens
+	// URLPrefix serves everything under a path ("" or "/prefix").
+	URLPrefix string
+	// ReadOnly hides and refuses control.
+	ReadOnly bool
+	// SampleInterval is the dashboard's step (default 10 s).
+	SampleInterval time.Duration
+	// WebUIURL is the api-server's address, for links to a try's log.
+	WebUIURL string
 }
 
 // Server serves the monitor.
@@ -35,16 +51,25 @@ type Server struct {
 	reader  *monitor.Reader
 	logger  *slog.Logger
 	metrics *flowerMetrics
+	dash    *dashboard
+
+	brokerMu   sync.Mutex
+	brokerLast brokerView
+	brokerAt   time.Time
 }
 
 // New returns a server.
 func New(opts Options, reader *monitor.Reader, logger *slog.Logger) *Server {
+	opts.URLPrefix = NormalizePrefix(opts.URLPrefix)
 	s := &Server{opts: opts, reader: reader, logger: logger}
-	s.metrics = newFlowerMetrics(reader, s.queueStats, logger)
+	s.dash = newDashboard(s, opts.SampleInterval)
+	s.metrics = newFlowerMetrics(reader, s.broker, logger)
+	s.metrics.onEvent, s.metrics.onWait = s.dash.observe, s.dash.observeWait
 	return s
 }
 
-// Handler returns the HTTP routes.
+// Handler returns the HTTP routes, under the URL prefix and behind the
+// authentication.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/workers", s.apiWorkers)
@@ -53,6 +78,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/task/info/{id}", s.apiTaskInfo)
 	mux.HandleFunc("GET /api/task/types", s.apiTaskTypes)
 	mux.HandleFunc("GET /api/queues/length", s.apiQueuesLength)
+	mux.HandleFunc("GET /api/broker", s.apiBroker)
+	mux.HandleFunc("GET /api/dashboard", s.apiDashboard)
 	s.controlRoutes(mux)
 	// Flower's health check path, and the usual /healthz.
 	health := func(w http.ResponseWriter, r *http.Request) {
@@ -62,8 +89,15 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /metrics", s.metrics.handler())
 	mux.HandleFunc("GET /healthcheck", health)
 	mux.HandleFunc("GET /healthz", health)
-	mux.HandleFunc("GET /{$}", s.index)
-	return mux
+	s.uiRoutes(mux)
+	var h http.Handler = mux
+	if p := s.opts.URLPrefix; p != "" {
+		outer := http.NewServeMux()
+		outer.Handle(p+"/", http.StripPrefix(p, mux))
+		outer.Handle(p, http.RedirectHandler(p+"/", http.StatusMovedPermanently))
+		h = outer
+	}
+	return s.authenticate(h)
 }
 
 // Run serves until ctx ends.
@@ -73,10 +107,11 @@ func (s *Server) Run(ctx context.Context) error {
 		return fmt.Errorf("flower: listen on %s: %w", s.opts.Addr, err)
 	}
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second}
-	s.logger.Info("flower listening", "addr", "http://"+ln.Addr().String()+"/")
+	s.logger.Info("flower listening", "addr", "http://"+ln.Addr().String()+s.opts.URLPrefix+"/", "read_only", s.opts.ReadOnly, "basic_auth", len(s.opts.BasicAuth) > 0)
 	followCtx, stopFollow := context.WithCancel(ctx)
 	defer stopFollow()
 	go s.metrics.follow(followCtx)
+	go s.dash.run(followCtx)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -148,8 +183,9 @@ func workerInfo(x monitor.WorkerStatus) map[string]any {
 	}
 	info["stats"] = map[string]any{
 		"pid": x.PID, "uptime": int(uptime),
-		"pool":  map[string]any{"implementation": "gust", "max-concurrency": x.Concurrency, "processes": []int{}},
-		"total": map[string]int64{"processed": x.Processed, "succeeded": x.Succeeded, "failed": x.Failed, "retried": x.Retried},
+		"pool":       map[string]any{"implementation": "gust", "max-concurrency": x.Concurrency, "processes": []int{}},
+		"autoscaler": map[string]any{"max": x.AutoscaleMax, "min": x.AutoscaleMin, "qty": x.Concurrency},
+		"total":      map[string]int64{"processed": x.Processed, "succeeded": x.Succeeded, "failed": x.Failed, "retried": x.Retried},
 	}
 	if len(x.LoadAvg) > 0 {
 		info["stats"].(map[string]any)["rusage"] = map[string]any{}
@@ -157,7 +193,13 @@ func workerInfo(x monitor.WorkerStatus) map[string]any {
 	}
 	info["active_queues"] = queues
 	info["registered"], info["scheduled"], info["reserved"], info["revoked"] = []string{}, []any{}, []any{}, []string{}
-	info["active"] = []any{}
+	active := make([]map[string]any, 0, len(x.Running))
+	for _, t := range x.Running {
+		active = append(active, map[string]any{"id": t.ID, "name": t.DagID + "." + t.TaskID, "hostname": x.Hostname,
+			"time_start": float64(t.Started.UnixNano()) / 1e9, "worker_pid": x.PID, "acknowledged": true,
+			"dag_id": t.DagID, "run_id": t.RunID, "task_id": t.TaskID, "map_index": t.MapIndex, "try_number": t.TryNumber})
+	}
+	info["active"] = active
 	info["conf"] = map[string]any{"worker_concurrency": x.Concurrency}
 	info["timestamp"] = float64(x.LastHeartbeat.UnixNano()) / 1e9
 	return info
@@ -192,47 +234,4 @@ func writeError(w http.ResponseWriter, code int, err error) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(map[string]any{"status": code, "detail": err.Error()})
-}
-
-var page = template.Must(template.New("index").Funcs(template.FuncMap{
-	"ago": func(t time.Time) string {
-		if t.IsZero() {
-			return "never"
-		}
-		return time.Since(t).Truncate(time.Second).String() + " ago"
-	},
-}).Parse(`<!doctype html>
-<html><head><meta charset="utf-8"><meta http-equiv="refresh" content="5"><title>gust flower</title>
-<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}
-.online{color:#080}.offline{color:#a00}</style></head><body>
-<h1>gust workers</h1>
-{{if .Err}}<p class="offline">Redis unreachable: {{.Err}} (data below may be stale or missing)</p>{{end}}
-<table><tr><th>Hostname</th><th>Status</th><th>Queues</th><th>Concurrency</th><th>Active</th><th>Processed</th><th>Succeeded</th><th>Failed</th><th>Retried</th><th>Last heartbeat</th></tr>
-{{range .Workers}}<tr><td>{{.Hostname}}</td><td class="{{.Status}}">{{.Status}}</td><td>{{range $i, $q := .Queues}}{{if $i}}, {{end}}{{$q}}{{end}}</td><td>{{.Concurrency}}</td><td>{{.Active}}</td><td>{{.Processed}}</td><td>{{.Succeeded}}</td><td>{{.Failed}}</td><td>{{.Retried}}</td><td>{{ago .LastHeartbeat}}</td></tr>
-{{else}}<tr><td colspan="10">No worker has reported yet.</td></tr>{{end}}
-</table>
-<h2>Latest task events</h2>
-<table><tr><th>Time</th><th>Event</th><th>Worker</th><th>DAG</th><th>Run</th><th>Task</th><th>Try</th><th>Reason</th></tr>
-{{range .Events}}<tr><td>{{.Time.Format "2006-01-02 15:04:05"}}</td><td>{{.Type}}</td><td>{{.Hostname}}</td><td>{{.DagID}}</td><td>{{.RunID}}</td><td>{{.TaskID}}</td><td>{{if .TryNumber}}{{.TryNumber}}{{end}}</td><td>{{.Reason}}</td></tr>
-{{end}}</table>
-<p>JSON: <a href="/api/workers">/api/workers</a>, <a href="/api/events">/api/events</a></p>
-</body></html>
-`))
-
-func (s *Server) index(w http.ResponseWriter, r *http.Request) {
-	data := struct {
-		Workers []monitor.WorkerStatus
-		Events  []monitor.Event
-		Err     error
-	}{}
-	var err error
-	if data.Workers, err = s.reader.Workers(r.Context()); err != nil {
-		data.Err = err
-	} else if data.Events, err = s.reader.Events(r.Context(), 50); err != nil {
-		data.Err = err
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	if err := page.Execute(w, data); err != nil {
-		s.logger.Warn("flower: render page", "err", err)
-	}
 }

@@ -76,8 +76,13 @@ func TestRoutes(t *testing.T) {
 		t.Errorf("bad limit: %d %s", code, body)
 	}
 	code, body = get("/")
-	if code != 200 || !strings.Contains(body, "w&lt;1&gt;") || !strings.Contains(body, "online") {
-		t.Errorf("/: %d, page does not list the (escaped) worker:\n%s", code, body)
+	if code != 200 || !strings.Contains(body, `src="static/flower.js"`) || !strings.Contains(body, `<base href="/">`) {
+		t.Errorf("/: %d, not the pages' shell:\n%s", code, body)
+	}
+	for _, path := range []string{"/static/flower.js", "/static/vendor/chart.js", "/static/flower.css"} {
+		if code, body := get(path); code != 200 || len(body) < 500 {
+			t.Errorf("%s: %d, %d bytes", path, code, len(body))
+		}
 	}
 	if code, _ = get("/nope"); code != 404 {
 		t.Errorf("/nope: %d", code)

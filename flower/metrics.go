@@ -10,7 +10,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/gust-sched/gust/broker"
 	"github.com/gust-sched/gust/common/monitor"
 	"github.com/gust-sched/gust/metrics"
 )
@@ -31,24 +30,33 @@ type flowerMetrics struct {
 	running  *prometheus.Desc
 	qDepth   *prometheus.Desc
 	qConsum  *prometheus.Desc
-	queues   func(context.Context) ([]broker.QueueStats, error)
+	qUnacked *prometheus.Desc
+	wait     *prometheus.HistogramVec
+	queues   func(context.Context) (brokerView, error)
+	// onEvent and onWait feed the dashboard (nil: none).
+	onEvent func(monitor.Event)
+	onWait  func(time.Time, float64)
 
 	mu       sync.Mutex
 	received map[string]receivedTry // try id -> when and where it was received
 }
 
 type receivedTry struct {
-	at           time.Time
+	at, queued   time.Time
 	task, worker string
 }
 
 // maxReceived bounds the tries remembered between received and started.
 const maxReceived = 100000
 
-func newFlowerMetrics(reader *monitor.Reader, queues func(context.Context) ([]broker.QueueStats, error), logger *slog.Logger) *flowerMetrics {
+func newFlowerMetrics(reader *monitor.Reader, queues func(context.Context) (brokerView, error), logger *slog.Logger) *flowerMetrics {
 	m := &flowerMetrics{reg: metrics.NewRegistry(), reader: reader, queues: queues, logger: logger, received: map[string]receivedTry{},
 		qDepth:  prometheus.NewDesc("flower_broker_queue_messages", "Messages ready in a queue (what Flower lacks)", []string{"queue"}, nil),
 		qConsum: prometheus.NewDesc("flower_broker_queue_consumers", "Consumers of a queue (what Flower lacks)", []string{"queue"}, nil),
+		qUnacked: prometheus.NewDesc("flower_broker_queue_messages_unacknowledged",
+			"Messages of a queue delivered to a worker and not yet acknowledged, from the management API (what Flower lacks)", []string{"queue"}, nil),
+		wait: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "flower_task_wait_seconds",
+			Help: "Time from queued by a scheduler to started on a worker (what Flower lacks)", Buckets: prometheus.ExponentialBuckets(0.001, 2, 20)}, []string{"worker"}),
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "flower_events_total",
 			Help: "Number of events"}, []string{"worker", "type", "task"}),
 		runtime: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "flower_task_runtime_seconds",
@@ -61,7 +69,7 @@ func newFlowerMetrics(reader *monitor.Reader, queues func(context.Context) ([]br
 		running: prometheus.NewDesc("flower_worker_number_of_currently_executing_tasks",
 			"Number of tasks currently executing at a worker", []string{"worker"}, nil),
 	}
-	m.reg.MustRegister(m.events, m.runtime, m.prefetch, m.waiting, m)
+	m.reg.MustRegister(m.events, m.runtime, m.prefetch, m.waiting, m.wait, m)
 	return m
 }
 
@@ -79,12 +87,15 @@ func (m *flowerMetrics) observe(e monitor.Event) {
 	}
 	task := taskName(e)
 	m.events.WithLabelValues(e.Hostname, e.Type, task).Inc()
+	if m.onEvent != nil {
+		m.onEvent(e)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	switch e.Type {
 	case "task-received":
 		if len(m.received) < maxReceived {
-			m.received[tryID(e)] = receivedTry{at: e.Time, task: task, worker: e.Hostname}
+			m.received[tryID(e)] = receivedTry{at: e.Time, queued: e.Queued, task: task, worker: e.Hostname}
 			m.waiting.WithLabelValues(e.Hostname, task).Inc()
 		}
 	case "task-started":
@@ -92,6 +103,13 @@ func (m *flowerMetrics) observe(e monitor.Event) {
 			delete(m.received, tryID(e))
 			m.waiting.WithLabelValues(r.worker, r.task).Dec()
 			m.prefetch.WithLabelValues(e.Hostname, task).Set(e.Time.Sub(r.at).Seconds())
+			if !r.queued.IsZero() {
+				wait := max(e.Time.Sub(r.queued).Seconds(), 0)
+				m.wait.WithLabelValues(e.Hostname).Observe(wait)
+				if m.onWait != nil {
+					m.onWait(e.Time, wait)
+				}
+			}
 		}
 	case "task-succeeded", "task-failed", "task-retried":
 		if e.Runtime > 0 {
@@ -108,6 +126,7 @@ func (m *flowerMetrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- m.running
 	ch <- m.qDepth
 	ch <- m.qConsum
+	ch <- m.qUnacked
 }
 
 // Collect reads the workers' statuses for the worker gauges.
@@ -127,14 +146,17 @@ func (m *flowerMetrics) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(m.online, prometheus.GaugeValue, online, w.Hostname)
 		ch <- prometheus.MustNewConstMetric(m.running, prometheus.GaugeValue, float64(w.Active), w.Hostname)
 	}
-	qs, err := m.queues(ctx)
+	b, err := m.queues(ctx)
 	if err != nil {
 		m.logger.Warn("metrics: cannot read queues", "err", err)
 		return
 	}
-	for _, q := range qs {
-		ch <- prometheus.MustNewConstMetric(m.qDepth, prometheus.GaugeValue, float64(q.Messages), q.Name)
+	for _, q := range b.Queues {
+		ch <- prometheus.MustNewConstMetric(m.qDepth, prometheus.GaugeValue, float64(q.Ready), q.Name)
 		ch <- prometheus.MustNewConstMetric(m.qConsum, prometheus.GaugeValue, float64(q.Consumers), q.Name)
+		if q.Unacked != nil {
+			ch <- prometheus.MustNewConstMetric(m.qUnacked, prometheus.GaugeValue, float64(*q.Unacked), q.Name)
+		}
 	}
 }
 

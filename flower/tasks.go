@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/gust-sched/gust/broker"
 	"github.com/gust-sched/gust/common/monitor"
 )
 
@@ -30,7 +29,7 @@ func (s *Server) apiTasks(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	f := monitor.TaskFilter{Worker: q.Get("workername"), Name: q.Get("taskname"), State: q.Get("state"), Search: q.Get("search")}
+	f := monitor.TaskFilter{Worker: q.Get("workername"), Name: q.Get("taskname"), State: q.Get("state"), Search: q.Get("search"), DagID: q.Get("dag_id")}
 	for _, p := range []struct {
 		name string
 		dst  **time.Time
@@ -120,26 +119,6 @@ func errBadParam(name string) error { return paramError("invalid value for " + n
 
 func errUnknownTask(id string) error { return paramError("Unknown task '" + id + "'") }
 
-// queueStats reads the depth and consumers of the queues the workers
-// consume and of [celery] default_queue (none without a broker).
-func (s *Server) queueStats(ctx context.Context) ([]broker.QueueStats, error) {
-	if s.opts.Control == nil {
-		return nil, nil
-	}
-	ws, err := s.reader.Workers(ctx)
-	if err != nil {
-		return nil, err
-	}
-	names := []string{s.opts.DefaultQueue}
-	if names[0] == "" {
-		names[0] = "default"
-	}
-	for _, w := range ws {
-		names = append(names, w.Queues...)
-	}
-	return s.opts.Control.Queues(ctx, names)
-}
-
 // apiQueuesLength is Flower's GET /api/queues/length.
 func (s *Server) apiQueuesLength(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Control == nil {
@@ -148,10 +127,14 @@ func (s *Server) apiQueuesLength(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
-	qs, err := s.queueStats(ctx)
+	v, err := s.broker(ctx)
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, err)
 		return
+	}
+	qs := make([]map[string]any, 0, len(v.Queues))
+	for _, q := range v.Queues {
+		qs = append(qs, map[string]any{"name": q.Name, "messages": q.Ready, "consumers": q.Consumers})
 	}
 	writeJSON(w, map[string]any{"active_queues": qs})
 }

@@ -93,8 +93,20 @@ ensure_rabbitmq() {
   return 1
 }
 
+# The management API (127.0.0.1:15672) gives the monitor's broker page
+# unacknowledged counts and publish / deliver rates ([flower] broker_api);
+# the tests of that page need it.
+ensure_rabbitmq_management() {
+  if port_open 15672; then say "RabbitMQ's management API is up on 127.0.0.1:15672"; return 0; fi
+  say "enabling RabbitMQ's management plugin"
+  as_root rabbitmq-plugins enable rabbitmq_management >&2 || return 1
+  if wait_port 15672 30; then say "RabbitMQ's management API started"; return 0; fi
+  say "RabbitMQ's management API did not come up on 127.0.0.1:15672"
+  return 1
+}
+
 rc=0
 ensure_postgres || rc=1
 ensure_redis || rc=1
-ensure_rabbitmq || rc=1
+if ensure_rabbitmq; then ensure_rabbitmq_management || rc=1; else rc=1; fi
 exit $rc

@@ -23,3 +23,18 @@ func loadAvg() []float64 {
 	}
 	return out
 }
+
+// memoryRSS returns the process's resident set size in bytes, or 0 where
+// /proc/self/statm is not available.
+func memoryRSS() int64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		return 0
+	}
+	pages, _ := strconv.ParseInt(f[1], 10, 64)
+	return pages * int64(os.Getpagesize())
+}

@@ -34,7 +34,7 @@ func (w *Worker) handle(ctx context.Context, d broker.Delivery) {
 	m := d.Msg
 	try := metadb.TryKey{TIKey: metadb.TIKey{DagID: m.DagID, RunID: m.RunID, TaskID: m.TaskID, MapIndex: m.MapIndex}, TryNumber: m.TryNumber}
 	log := w.logger.With(logkey.DagID, m.DagID, logkey.RunID, m.RunID, logkey.TaskID, m.TaskID, logkey.TryNumber, m.TryNumber)
-	w.event(monitor.Event{Type: "task-received", DagID: m.DagID, RunID: m.RunID, TaskID: m.TaskID, MapIndex: m.MapIndex, TryNumber: m.TryNumber})
+	w.event(monitor.Event{Type: "task-received", DagID: m.DagID, RunID: m.RunID, TaskID: m.TaskID, MapIndex: m.MapIndex, TryNumber: m.TryNumber, Queued: m.QueuedAt})
 
 	var ti *metadb.TaskInstance
 	var resume metadb.LogResume
@@ -74,7 +74,7 @@ func (w *Worker) handle(ctx context.Context, d broker.Delivery) {
 	taskCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	w.mu.Lock()
-	w.running[try] = &runningTry{cancel: cancel, log: ship}
+	w.running[try] = &runningTry{cancel: cancel, log: ship, started: time.Now()}
 	w.mu.Unlock()
 	w.active.Add(1)
 	if m := w.opts.Metrics; m != nil {

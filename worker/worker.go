@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -257,8 +259,9 @@ var errShutdown = errors.New("worker shut down before the task finished")
 
 // runningTry is a try between its claim and its recorded result.
 type runningTry struct {
-	cancel context.CancelCauseFunc
-	log    *logShipper
+	cancel  context.CancelCauseFunc
+	log     *logShipper
+	started time.Time
 }
 
 func (w *Worker) killAll(cause error) {
@@ -415,7 +418,33 @@ func (w *Worker) status() monitor.WorkerStatus {
 		LastHeartbeat: time.Now(),
 		Status:        "online",
 		Version:       w.opts.Version,
+		AutoscaleMax:  int(w.autoscaleMax.Load()),
+		AutoscaleMin:  int(w.autoscaleMin.Load()),
+		Running:       w.runningTries(),
+		MemoryRSS:     memoryRSS(),
+		Config: map[string]string{
+			"prefetch_multiplier": strconv.Itoa(w.opts.PrefetchMultiplier),
+			"shutdown_grace":      w.opts.ShutdownGrace.String(),
+			"heartbeat_interval":  w.opts.HeartbeatInterval.String(),
+			"monitor_interval":    w.opts.MonitorInterval.String(),
+			"autoscale_keepalive": w.opts.AutoscaleKeepalive.String(),
+			"max_log_size":        strconv.FormatInt(w.opts.MaxLogSize, 10),
+			"exchange":            w.opts.Broker.Exchange,
+		},
 	}
+}
+
+// runningTries lists the running tries, oldest first, for the monitor.
+func (w *Worker) runningTries() []monitor.RunningTry {
+	w.mu.Lock()
+	out := make([]monitor.RunningTry, 0, len(w.running))
+	for k, r := range w.running {
+		out = append(out, monitor.RunningTry{ID: monitor.TryID(k.DagID, k.RunID, k.TaskID, k.MapIndex, k.TryNumber),
+			DagID: k.DagID, RunID: k.RunID, TaskID: k.TaskID, MapIndex: k.MapIndex, TryNumber: k.TryNumber, Started: r.started})
+	}
+	w.mu.Unlock()
+	slices.SortFunc(out, func(a, b monitor.RunningTry) int { return a.Started.Compare(b.Started) })
+	return out
 }
 
 func (w *Worker) event(e monitor.Event) {

@@ -15,6 +15,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/gust-sched/gust/auth"
 	"github.com/gust-sched/gust/broker"
 	"github.com/gust-sched/gust/common/monitor"
 	"github.com/gust-sched/gust/common/secrets"
@@ -261,8 +262,11 @@ func (a *app) runParts(c *cli.Context, p parts) error {
 		})
 	}
 	if p.flower {
-		addr := net.JoinHostPort(cfg.Flower.Address, strconv.Itoa(cfg.Flower.Port))
-		srv := flower.New(flower.Options{Addr: addr, Control: broker.NewControl(brokerOptions(cfg)), DefaultQueue: cfg.Celery.DefaultQueue}, monitor.NewReader(rdb, cfg.Monitor.KeyPrefix, cfg.Monitor.WorkerHeartbeatTTL), log)
+		fopts, err := flowerOptions(cfg)
+		if err != nil {
+			return err
+		}
+		srv := flower.New(fopts, monitor.NewReader(rdb, cfg.Monitor.KeyPrefix, cfg.Monitor.WorkerHeartbeatTTL), log.With("component", "flower"))
 		g.Go(func() error { return srv.Run(gctx) })
 	}
 	if p.api {
@@ -414,4 +418,37 @@ func (a *app) standaloneCommand() *cli.Command {
 			return a.runParts(c, parts{processor: true, scheduler: true, worker: wf, flower: true, api: true})
 		},
 	}
+}
+
+// flowerOptions reads the monitor's settings from [flower], [celery] and
+// [api_auth].
+func flowerOptions(cfg *config.Config) (flower.Options, error) {
+	users, err := flower.ParseBasicAuth(cfg.Flower.BasicAuth)
+	if err != nil {
+		return flower.Options{}, err
+	}
+	if err := flower.CheckListen(cfg.Flower.Address, users); err != nil {
+		return flower.Options{}, err
+	}
+	opts := flower.Options{
+		Addr:           net.JoinHostPort(cfg.Flower.Address, strconv.Itoa(cfg.Flower.Port)),
+		Control:        broker.NewControl(brokerOptions(cfg)),
+		DefaultQueue:   cfg.Celery.DefaultQueue,
+		BasicAuth:      users,
+		URLPrefix:      cfg.Flower.URLPrefix,
+		ReadOnly:       cfg.Flower.ReadOnly,
+		SampleInterval: cfg.Flower.SampleInterval,
+		WebUIURL:       apiURL(cfg),
+	}
+	if cfg.APIAuth.JWTSecret != "" {
+		if opts.Tokens, err = auth.NewTokens(cfg.APIAuth.JWTSecret, time.Hour); err != nil {
+			return flower.Options{}, err
+		}
+	}
+	if cfg.Flower.BrokerAPI != "" {
+		if opts.Management, err = broker.NewManagement(cfg.Flower.BrokerAPI, cfg.Celery.BrokerURL); err != nil {
+			return flower.Options{}, fmt.Errorf("[flower] %w", err)
+		}
+	}
+	return opts, nil
 }

@@ -34,6 +34,27 @@ type WorkerStatus struct {
 	StartedAt     time.Time `json:"started_at"`
 	LastHeartbeat time.Time `json:"last_heartbeat"`
 	Version       string    `json:"version,omitempty"`
+	// AutoscaleMax and AutoscaleMin are the autoscale bounds (0: a fixed
+	// pool of Concurrency).
+	AutoscaleMax int `json:"autoscale_max,omitempty"`
+	AutoscaleMin int `json:"autoscale_min,omitempty"`
+	// Running are the tries the worker runs now, oldest first.
+	Running []RunningTry `json:"running,omitempty"`
+	// MemoryRSS is the worker process's resident memory in bytes.
+	MemoryRSS int64 `json:"memory_rss,omitempty"`
+	// Config is the worker's settings, as the monitor shows them.
+	Config map[string]string `json:"config,omitempty"`
+}
+
+// RunningTry is one try a worker is running.
+type RunningTry struct {
+	ID        string    `json:"uuid"`
+	DagID     string    `json:"dag_id"`
+	RunID     string    `json:"run_id"`
+	TaskID    string    `json:"task_id"`
+	MapIndex  int       `json:"map_index"`
+	TryNumber int       `json:"try_number"`
+	Started   time.Time `json:"started"`
 }
 
 // Event is one task or worker event, as Celery's events.
@@ -49,7 +70,10 @@ type Event struct {
 	State     string    `json:"state,omitempty"`
 	Reason    string    `json:"reason,omitempty"`
 	Runtime   float64   `json:"runtime,omitempty"`
-	ID        string    `json:"id,omitempty"` // stream id, set by the reader
+	// Queued is when the scheduler queued the try (task-received only):
+	// the start of its wait.
+	Queued time.Time `json:"queued,omitzero"`
+	ID     string    `json:"id,omitempty"` // stream id, set by the reader
 }
 
 // Status values.
@@ -118,6 +142,7 @@ func (p *Publisher) Offline(s WorkerStatus) {
 	hostname := s.Hostname
 	s.Status = Offline
 	s.Active = 0
+	s.Running = nil
 	s.LastHeartbeat = time.Now()
 	p.mu.Lock()
 	p.last, p.pending = &s, true

@@ -61,6 +61,9 @@ func recordTask(ctx context.Context, pipe redis.Pipeliner, prefix string, e Even
 	if e.Runtime > 0 {
 		fields = append(fields, "runtime", e.Runtime)
 	}
+	if !e.Queued.IsZero() {
+		fields = append(fields, "queued", float64(e.Queued.UnixNano())/1e9)
+	}
 	if e.Reason != "" {
 		fields = append(fields, "exception", e.Reason)
 	}
@@ -101,6 +104,7 @@ type Task map[string]any
 // TaskFilter selects tries; zero fields match everything.
 type TaskFilter struct {
 	Worker, Name, State, Search string
+	DagID                       string // gust's: the tries of one DAG
 	ReceivedStart, ReceivedEnd  *time.Time
 }
 
@@ -109,6 +113,7 @@ func (f TaskFilter) match(t Task) bool {
 	switch {
 	case f.Worker != "" && str("worker") != f.Worker,
 		f.Name != "" && str("name") != f.Name,
+		f.DagID != "" && str("dag_id") != f.DagID,
 		f.State != "" && !strings.EqualFold(str("state"), f.State):
 		return false
 	}
@@ -221,7 +226,7 @@ func lessValue(a, b any) bool {
 }
 
 var numericTaskFields = map[string]bool{"received": true, "started": true, "succeeded": true, "failed": true,
-	"retried": true, "rejected": true, "rescheduled": true, "timestamp": true, "runtime": true}
+	"retried": true, "rejected": true, "rescheduled": true, "timestamp": true, "runtime": true, "queued": true}
 
 func decodeTask(m map[string]string) Task {
 	t := Task{}
@@ -237,6 +242,13 @@ func decodeTask(m map[string]string) Task {
 			}
 		default:
 			t[k] = v
+		}
+	}
+	// wait: from queued by the scheduler to started on a worker (what
+	// Flower lacks; its prefetch time is received -> started).
+	if q, ok := t["queued"].(float64); ok {
+		if st, ok := t["started"].(float64); ok && st >= q {
+			t["wait"] = st - q
 		}
 	}
 	return t

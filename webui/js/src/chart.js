@@ -1,0 +1,2 @@
+// uPlot, the monitor's (flower) time-series charts.
+export { default as uPlot } from 'uplot';
