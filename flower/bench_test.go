@@ -70,7 +70,24 @@ func BenchmarkFlower(b *testing.B) {
 	})
 	stop()
 	<-done
+	// A day of dashboard points at the default 10 s step.
+	reader := monitor.NewReader(rdb, prefix, time.Hour)
+	for t := time.Now().Add(-monitor.SampleRetention).Truncate(10 * time.Second); t.Before(time.Now()); t = t.Add(10 * time.Second) {
+		p := monitor.Sample{Time: t, Interval: 10, Succeeded: 300, Failed: 3, Queues: map[string]int{"default": 40, "other": 2}, Running: map[string]int{}}
+		for w := 0; w < 200; w += 4 {
+			p.Running[fmt.Sprintf("w%03d", w)] = w % 16
+		}
+		if err := reader.AddSample(ctx, p); err != nil {
+			b.Fatal(err)
+		}
+	}
 	s := New(Options{}, monitor.NewReader(rdb, prefix, time.Hour), logger)
+	// A running flower reads the day's points once at start (dashboard.run).
+	t1 := time.Now()
+	if _, err := s.dash.samples(ctx, time.Now().Add(-monitor.SampleRetention)); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("reading a day of dashboard points at start: %s", time.Since(t1).Round(time.Millisecond))
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
 	host, _ := os.Hostname()
@@ -84,6 +101,12 @@ func BenchmarkFlower(b *testing.B) {
 		{"tasks_worker_page", "/api/tasks?workername=w007&limit=100"},
 		{"task_info", "/api/task/info/" + id},
 		{"metrics", "/metrics"},
+		{"task_types", "/api/task/types"},
+		{"tasks_by_runtime", "/api/tasks?sort_by=-runtime&limit=50"},
+		{"tasks_search", "/api/tasks?search=dag_7&limit=50"},
+		{"dashboard_hour", "/api/dashboard"},
+		{"dashboard_day", "/api/dashboard?window=86400"},
+		{"page", "/"},
 	} {
 		b.Run(ep.name, func(b *testing.B) {
 			const n = 50

@@ -2,6 +2,8 @@ package flower
 
 import (
 	"context"
+	"encoding/json"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"slices"
@@ -58,6 +60,10 @@ type dashboard struct {
 
 	mu    sync.Mutex
 	slots map[int64]*slotAgg // interval start (Unix seconds) -> aggregate
+
+	cacheMu   sync.Mutex
+	cache     []monitor.Sample // the points read so far, oldest first
+	cacheFrom time.Time        // the cache holds every point from here on
 }
 
 func newDashboard(s *Server, interval time.Duration) *dashboard {
@@ -123,6 +129,10 @@ func (d *dashboard) take(k time.Time) slotAgg {
 
 // run writes a point after each interval until ctx ends.
 func (d *dashboard) run(ctx context.Context) {
+	// Read the day's points once now rather than on the first chart.
+	if _, err := d.samples(ctx, time.Now().Add(-monitor.SampleRetention)); err != nil {
+		d.s.logger.Warn("flower: cannot read the dashboard's points", "err", err)
+	}
 	for {
 		next := time.Now().Truncate(d.interval).Add(d.interval)
 		// A little after the interval's end, so that its last events are in.
@@ -171,8 +181,74 @@ func (d *dashboard) record(ctx context.Context, start time.Time) error {
 	return d.s.reader.AddSample(ctx, p)
 }
 
+// maxPoints bounds the points a chart gets: longer windows are merged
+// into that many buckets.
+const maxPoints = 720
+
+// samples returns the points since from, from a cache of what this flower
+// read before (points never change once written) topped up with the newer
+// ones, so a day's chart decodes a day of points once.
+func (d *dashboard) samples(ctx context.Context, since time.Time) ([]monitor.Sample, error) {
+	d.cacheMu.Lock()
+	defer d.cacheMu.Unlock()
+	if d.cacheFrom.IsZero() || since.Before(d.cacheFrom) {
+		// The cache starts later than asked: read the older points afresh.
+		d.cache, d.cacheFrom = nil, since
+	}
+	from := d.cacheFrom
+	if n := len(d.cache); n > 0 {
+		from = d.cache[n-1].Time.Add(time.Second)
+	}
+	fresh, err := d.s.reader.Samples(ctx, from)
+	if err != nil {
+		return nil, err
+	}
+	d.cache = append(d.cache, fresh...)
+	cut := time.Now().Add(-monitor.SampleRetention)
+	if d.cacheFrom.Before(cut) {
+		d.cacheFrom = cut
+	}
+	i, _ := slices.BinarySearchFunc(d.cache, d.cacheFrom, func(s monitor.Sample, t time.Time) int { return s.Time.Compare(t) })
+	d.cache = slices.Delete(d.cache, 0, i)
+	j, _ := slices.BinarySearchFunc(d.cache, since, func(s monitor.Sample, t time.Time) int { return s.Time.Compare(t) })
+	return slices.Clone(d.cache[j:]), nil
+}
+
+// merge turns consecutive points into one per bucket of step: counts add
+// up, the other figures keep their highest value (a spike stays visible).
+func merge(in []monitor.Sample, step int) []monitor.Sample {
+	if step <= 1 {
+		return in
+	}
+	out := make([]monitor.Sample, 0, len(in)/step+1)
+	for i := 0; i < len(in); i += step {
+		b := in[i]
+		b.Queues, b.Running = maps.Clone(b.Queues), maps.Clone(b.Running)
+		for _, p := range in[i+1 : min(i+step, len(in))] {
+			b.Interval += p.Interval
+			b.Succeeded, b.Failed, b.Retried = b.Succeeded+p.Succeeded, b.Failed+p.Failed, b.Retried+p.Retried
+			b.RuntimeP50, b.RuntimeP95 = max(b.RuntimeP50, p.RuntimeP50), max(b.RuntimeP95, p.RuntimeP95)
+			b.WaitP50, b.WaitP95 = max(b.WaitP50, p.WaitP50), max(b.WaitP95, p.WaitP95)
+			for k, v := range p.Queues {
+				if b.Queues == nil {
+					b.Queues = map[string]int{}
+				}
+				b.Queues[k] = max(b.Queues[k], v)
+			}
+			for k, v := range p.Running {
+				if b.Running == nil {
+					b.Running = map[string]int{}
+				}
+				b.Running[k] = max(b.Running[k], v)
+			}
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
 // apiDashboard answers the dashboard's points over a window (seconds,
-// default one hour, at most a day).
+// default one hour, at most a day), at most maxPoints of them.
 func (s *Server) apiDashboard(w http.ResponseWriter, r *http.Request) {
 	window := time.Hour
 	if v := r.URL.Query().Get("window"); v != "" {
@@ -183,10 +259,13 @@ func (s *Server) apiDashboard(w http.ResponseWriter, r *http.Request) {
 		}
 		window = time.Duration(n) * time.Second
 	}
-	samples, err := s.reader.Samples(r.Context(), time.Now().Add(-window))
+	samples, err := s.dash.samples(r.Context(), time.Now().Add(-window))
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, err)
 		return
 	}
-	writeJSON(w, map[string]any{"interval": s.dash.interval.Seconds(), "window": window.Seconds(), "samples": samples})
+	step := (len(samples) + maxPoints - 1) / maxPoints
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"interval": s.dash.interval.Seconds(), "window": window.Seconds(),
+		"samples": merge(samples, step)})
 }

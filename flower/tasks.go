@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"sort"
 	"strconv"
 	"time"
 
@@ -84,20 +83,11 @@ func (s *Server) apiTaskInfo(w http.ResponseWriter, r *http.Request) {
 
 // apiTaskTypes is Flower's GET /api/task/types.
 func (s *Server) apiTaskTypes(w http.ResponseWriter, r *http.Request) {
-	tasks, err := s.reader.Tasks(r.Context(), monitor.TaskFilter{}, "", 0, 0)
+	types, err := s.reader.TaskTypes(r.Context())
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, err)
 		return
 	}
-	seen := map[string]bool{}
-	types := []string{}
-	for _, t := range tasks {
-		if n, _ := t["name"].(string); n != "" && !seen[n] {
-			seen[n] = true
-			types = append(types, n)
-		}
-	}
-	sort.Strings(types)
 	writeJSON(w, map[string]any{"task-types": types})
 }
 

@@ -89,7 +89,7 @@ func (w *Worker) handle(ctx context.Context, d broker.Delivery) {
 		w.active.Add(-1)
 	})
 	defer stopRunning()
-	w.event(monitor.Event{Type: "task-started", DagID: m.DagID, RunID: m.RunID, TaskID: m.TaskID, MapIndex: m.MapIndex, TryNumber: m.TryNumber})
+	w.event(monitor.Event{Type: "task-started", DagID: m.DagID, RunID: m.RunID, TaskID: m.TaskID, MapIndex: m.MapIndex, TryNumber: m.TryNumber, Queued: m.QueuedAt})
 	start := time.Now()
 
 	var res result

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -27,6 +28,17 @@ func taskIndexKey(prefix string) string { return prefix + "tasks" }
 func workerIndexKey(prefix, worker string) string { return prefix + "tasks:worker:" + worker }
 func nameIndexKey(prefix, name string) string     { return prefix + "tasks:name:" + name }
 
+// sortIndexKey is the index of the tries by one of the sortFields.
+func sortIndexKey(prefix, field string) string { return prefix + "tasks:by:" + field }
+
+// taskNamesKey is the set of task names (Flower's task types).
+func taskNamesKey(prefix string) string { return prefix + "tasks:names" }
+
+// sortFields are the fields with an index of their own, so that a page
+// sorted by one of them reads that page only ("received" is the history's
+// own index).
+var sortFields = []string{"started", "timestamp", "runtime", "wait"}
+
 // taskRetention is a backstop: a try's hash expires even if the index trim
 // that removes it never runs.
 const taskRetention = 7 * 24 * time.Hour
@@ -47,7 +59,7 @@ var eventState = map[string]string{
 
 // recordTask adds one event's facts to its try's hash and the indexes
 // (max bounds the per-worker and per-name ones; 0: unbounded).
-func recordTask(ctx context.Context, pipe redis.Pipeliner, prefix string, e Event, max int64) {
+func recordTask(ctx context.Context, pipe redis.Pipeliner, prefix string, e Event, maxTasks int64) {
 	state, ok := eventState[e.Type]
 	if !ok || e.TaskID == "" {
 		return
@@ -70,11 +82,22 @@ func recordTask(ctx context.Context, pipe redis.Pipeliner, prefix string, e Even
 	pipe.HSet(ctx, key, fields...)
 	pipe.Expire(ctx, key, taskRetention)
 	pipe.ZAddNX(ctx, taskIndexKey(prefix), redis.Z{Score: ts, Member: id})
+	pipe.ZAdd(ctx, sortIndexKey(prefix, "timestamp"), redis.Z{Score: ts, Member: id})
+	if e.Runtime > 0 {
+		pipe.ZAdd(ctx, sortIndexKey(prefix, "runtime"), redis.Z{Score: e.Runtime, Member: id})
+	}
+	if e.Type == "task-started" {
+		pipe.ZAdd(ctx, sortIndexKey(prefix, "started"), redis.Z{Score: ts, Member: id})
+		if !e.Queued.IsZero() {
+			pipe.ZAdd(ctx, sortIndexKey(prefix, "wait"), redis.Z{Score: max(e.Time.Sub(e.Queued).Seconds(), 0), Member: id})
+		}
+	}
 	if e.Type == "task-received" {
+		pipe.SAdd(ctx, taskNamesKey(prefix), e.DagID+"."+e.TaskID)
 		for _, k := range []string{workerIndexKey(prefix, e.Hostname), nameIndexKey(prefix, e.DagID+"."+e.TaskID)} {
 			pipe.ZAddNX(ctx, k, redis.Z{Score: ts, Member: id})
-			if max > 0 {
-				pipe.ZRemRangeByRank(ctx, k, 0, -max-1)
+			if maxTasks > 0 {
+				pipe.ZRemRangeByRank(ctx, k, 0, -maxTasks-1)
 			}
 		}
 	}
@@ -91,10 +114,18 @@ func trimTasks(ctx context.Context, rdb *redis.Client, prefix string, max int64)
 		return err
 	}
 	keys := make([]string, 0, len(old))
+	ids := make([]any, 0, len(old))
 	for _, z := range old {
 		keys = append(keys, taskKey(prefix, z.Member.(string)))
+		ids = append(ids, z.Member)
 	}
-	return rdb.Del(ctx, keys...).Err()
+	pipe := rdb.Pipeline()
+	pipe.Del(ctx, keys...)
+	for _, f := range sortFields {
+		pipe.ZRem(ctx, sortIndexKey(prefix, f), ids...)
+	}
+	_, err = pipe.Exec(ctx)
+	return err
 }
 
 // Task is one try as the history holds it, in Flower's field names
@@ -137,12 +168,16 @@ func (f TaskFilter) match(t Task) bool {
 
 // Tasks returns the matching tries, newest first, sorted by sortBy (a
 // field name, "-" first for descending) when given, and a page of them.
-// Without sortBy it reads the history newest first in batches and stops
+// Unsorted, or sorted by received, started, timestamp, runtime or wait
+// (each has an index), it reads the index in order in batches and stops
 // once the page is full, so a page costs a few round trips whatever the
-// history's size.
+// history's size; tries without the field follow the others. Sorted by
+// another field, it reads every matching try.
 func (r *Reader) Tasks(ctx context.Context, f TaskFilter, sortBy string, offset, limit int) ([]Task, error) {
-	want := -1 // matches needed; -1: all (sorting or no limit)
-	if sortBy == "" && limit > 0 {
+	desc := strings.HasPrefix(sortBy, "-")
+	key := strings.TrimPrefix(sortBy, "-")
+	want := -1 // matches needed; -1: all
+	if limit > 0 {
 		want = offset + limit
 	}
 	index := taskIndexKey(r.prefix)
@@ -153,9 +188,61 @@ func (r *Reader) Tasks(ctx context.Context, f TaskFilter, sortBy string, offset,
 		index = nameIndexKey(r.prefix, f.Name)
 	}
 	var out []Task
+	var err error
+	switch {
+	case key == "" || (key == "received" && index == taskIndexKey(r.prefix)):
+		out, err = r.scan(ctx, index, key == "" || desc, want, f.match)
+	case slices.Contains(sortFields, key) || key == "received":
+		sorted := taskIndexKey(r.prefix)
+		if key != "received" {
+			sorted = sortIndexKey(r.prefix, key)
+		}
+		if out, err = r.scan(ctx, sorted, desc, want, f.match); err != nil {
+			break
+		}
+		if want < 0 || len(out) < want {
+			var rest []Task
+			rest, err = r.scan(ctx, index, true, want-len(out), func(t Task) bool { return t[key] == nil && f.match(t) })
+			out = append(out, rest...)
+		}
+	default:
+		if out, err = r.scan(ctx, index, true, -1, f.match); err != nil {
+			break
+		}
+		sort.SliceStable(out, func(i, j int) bool {
+			if desc {
+				return lessValue(out[j][key], out[i][key])
+			}
+			return lessValue(out[i][key], out[j][key])
+		})
+	}
+	if err != nil {
+		return nil, err
+	}
+	if offset > len(out) {
+		offset = len(out)
+	}
+	out = out[offset:]
+	if limit > 0 && limit < len(out) {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+// scan reads the tries of a sorted-set index in its order (descending
+// when desc) in batches, keeping those that match, until it has want of
+// them (want < 0: all).
+func (r *Reader) scan(ctx context.Context, index string, desc bool, want int, match func(Task) bool) ([]Task, error) {
+	var out []Task
 	const batch = 500
 	for start := int64(0); want < 0 || len(out) < want; start += batch {
-		ids, err := r.rdb.ZRevRange(ctx, index, start, start+batch-1).Result()
+		var ids []string
+		var err error
+		if desc {
+			ids, err = r.rdb.ZRevRange(ctx, index, start, start+batch-1).Result()
+		} else {
+			ids, err = r.rdb.ZRange(ctx, index, start, start+batch-1).Result()
+		}
 		if err != nil {
 			return nil, fmt.Errorf("read the task history: %w", err)
 		}
@@ -172,7 +259,7 @@ func (r *Reader) Tasks(ctx context.Context, f TaskFilter, sortBy string, offset,
 		}
 		for _, c := range cmds {
 			if m := c.Val(); len(m) > 0 {
-				if t := decodeTask(m); f.match(t) {
+				if t := decodeTask(m); match(t) {
 					out = append(out, t)
 				}
 			}
@@ -181,24 +268,17 @@ func (r *Reader) Tasks(ctx context.Context, f TaskFilter, sortBy string, offset,
 			break
 		}
 	}
-	if sortBy != "" {
-		desc := strings.HasPrefix(sortBy, "-")
-		key := strings.TrimPrefix(sortBy, "-")
-		sort.SliceStable(out, func(i, j int) bool {
-			if desc {
-				return lessValue(out[j][key], out[i][key])
-			}
-			return lessValue(out[i][key], out[j][key])
-		})
-	}
-	if offset > len(out) {
-		offset = len(out)
-	}
-	out = out[offset:]
-	if limit > 0 && limit < len(out) {
-		out = out[:limit]
-	}
 	return out, nil
+}
+
+// TaskTypes returns the task names of the history, sorted.
+func (r *Reader) TaskTypes(ctx context.Context) ([]string, error) {
+	names, err := r.rdb.SMembers(ctx, taskNamesKey(r.prefix)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read the task types: %w", err)
+	}
+	sort.Strings(names)
+	return names, nil
 }
 
 // Task returns one try by id, or nil.

@@ -20,7 +20,7 @@ function el(tag, attrs = {}, ...kids) {
     else if (k === 'text') e.textContent = v;
     else e.setAttribute(k, v === true ? '' : v);
   }
-  for (const k of kids.flat()) if (k !== null && k !== undefined) e.append(k instanceof Node ? k : String(k));
+  for (const k of kids.flat(Infinity)) if (k !== null && k !== undefined) e.append(k instanceof Node ? k : String(k));
   return e;
 }
 
@@ -156,7 +156,7 @@ function workersView(params) {
       rows.push(el('tr', { 'data-worker': w.hostname }, readOnly ? null : el('td', {}, box),
         el('td', {}, el('a', { href: '#/worker/' + esc(w.hostname) }, w.hostname)),
         stateCell(w.status), el('td', {}, up ? fmtDur(up) : ''), el('td', { class: 'wrap' }, (w.queues || []).join(', ')),
-        el('td', { class: 'pool' }, pool), el('td', { class: 'num active' }, w.active), el('td', { class: 'num' }, w.processed),
+        el('td', { class: 'pool' }, pool), el('td', { class: 'num active' }, (w.running || []).length), el('td', { class: 'num' }, w.processed),
         el('td', { class: 'num' }, w.succeeded), el('td', { class: 'num' }, w.failed), el('td', { class: 'num' }, w.retried),
         el('td', {}, (w.loadavg || []).map((x) => x.toFixed(2)).join(' ')),
         el('td', {}, fmtTime(unix(w.last_heartbeat)))));
@@ -210,7 +210,7 @@ function workerView(name) {
     body.replaceChildren(
       el('p', {}, 'Status: ', el('span', { class: `state state-${w.status}`, id: 'worker-status' }, w.status),
         ` · last heartbeat ${fmtTime(unix(w.last_heartbeat))}`),
-      el('h2', {}, `Pool (${w.active} running of ${w.concurrency})`),
+      el('h2', {}, `Pool (${(w.running || []).length} running of ${w.concurrency})`),
       el('table', { id: 'pool' }, el('thead', {}, el('tr', {}, ...['DAG', 'Run', 'Task', 'Map index', 'Try', 'Started', 'Elapsed'].map((h) => el('th', {}, h)), readOnly ? null : el('th', {}))),
         el('tbody', {}, running)),
       el('div', { class: 'grid2' },
@@ -395,7 +395,7 @@ function dashboardView(params) {
       const width = Math.max(420, Math.min(720, box.clientWidth || 600));
       const plot = new uPlot({ width, height: 220,
         scales: { x: { time: true } },
-        axes: [{}, { values: (u, vals) => vals.map(fmt) }],
+        axes: [{}, { size: 70, values: (u, vals) => vals.map(fmt) }],
         series: [{}, ...series.map((s, i) => ({ label: s.label, stroke: palette[i % palette.length], width: 1.5, value: (u, v) => (v === null ? '–' : fmt(v)) }))],
       }, [xs, ...series.map((s) => s.data)], box);
       c = charts[key] = { plot, box, names };
@@ -404,7 +404,7 @@ function dashboardView(params) {
     }
   }
   const perSec = (v) => (v >= 10 ? v.toFixed(0) : v.toFixed(2)) + '/s';
-  const count = (v) => String(Math.round(v));
+  const count = (v) => (Number.isInteger(v) ? String(v) : '');
   const secs = (v) => fmtDur(v);
   async function refresh() {
     const d = await api('api/dashboard?window=' + windowSec);

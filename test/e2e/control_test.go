@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -157,11 +155,5 @@ slow:
 // flowerPost posts to flower's API and returns the status and body.
 func flowerPost(t *testing.T, c *testenv.Cluster, path string) (int, string) {
 	t.Helper()
-	resp, err := http.Post(fmt.Sprintf("http://127.0.0.1:%d%s", c.FlowerPort, path), "", nil)
-	if err != nil {
-		t.Fatalf("POST %s: %v", path, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return flowerRequest(t, c, http.MethodPost, "", path)
 }
