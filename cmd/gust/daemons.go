@@ -388,9 +388,38 @@ func (a *app) workerCommand() *cli.Command {
 
 func (a *app) flowerCommand() *cli.Command {
 	return &cli.Command{
-		Name:   "flower",
-		Usage:  "run the monitor: workers and task events from Redis, on [flower] flower_host:flower_port",
-		Action: func(c *cli.Context) error { return a.runParts(c, parts{flower: true}) },
+		Name:  "flower",
+		Usage: "run the monitor (Flower's pages, API and /metrics) from Redis, on [flower] flower_host:flower_port",
+		Description: "Every flag sets the [flower] option of the same name (Flower's spelling, with underscores, works too).\n" +
+			"Prefer GUST__FLOWER__BASIC_AUTH to --basic-auth: a command line is visible to every user of the host.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "address", Usage: "address to listen on (default [flower] flower_host, 127.0.0.1)"},
+			&cli.IntFlag{Name: "port", Usage: "port (default [flower] flower_port, 5555)"},
+			&cli.StringFlag{Name: "basic-auth", Aliases: []string{"basic_auth"}, Usage: "user:password[,user:password] needed by every page and API call"},
+			&cli.StringFlag{Name: "url-prefix", Aliases: []string{"url_prefix"}, Usage: "serve under this path (behind a reverse proxy)"},
+			&cli.StringFlag{Name: "broker-api", Aliases: []string{"broker_api"}, Usage: "RabbitMQ's management API URL, auto, or empty for none"},
+			&cli.BoolFlag{Name: "read-only", Aliases: []string{"read_only"}, Usage: "hide and refuse worker control and revoke"},
+		},
+		Action: func(c *cli.Context) error {
+			cfg, err := a.config()
+			if err != nil {
+				return err
+			}
+			f := &cfg.Flower
+			for name, set := range map[string]func(){
+				"address":    func() { f.Address = c.String("address") },
+				"port":       func() { f.Port = c.Int("port") },
+				"basic-auth": func() { f.BasicAuth = c.String("basic-auth") },
+				"url-prefix": func() { f.URLPrefix = c.String("url-prefix") },
+				"broker-api": func() { f.BrokerAPI = c.String("broker-api") },
+				"read-only":  func() { f.ReadOnly = c.Bool("read-only") },
+			} {
+				if c.IsSet(name) {
+					set()
+				}
+			}
+			return a.runParts(c, parts{flower: true})
+		},
 	}
 }
 
