@@ -132,6 +132,8 @@ type Flower struct {
 	BrokerAPI string
 	// ReadOnly hides and refuses worker and task control.
 	ReadOnly bool
+	// APIUsers lets the REST API's users log in with their passwords.
+	APIUsers bool
 	// SampleInterval is how often the dashboard's charts get a point.
 	SampleInterval time.Duration
 }

@@ -128,6 +128,8 @@ func options(home string) []Option {
 			str(func(c *Config) *string { return &c.Flower.URLPrefix })},
 		{"flower", "broker_api", "auto", "Flower's broker_api: RabbitMQ's management API (http://user:password@host:15672/api/) for the broker page's unacknowledged messages, rates and the queues no worker serves; auto derives it from [celery] broker_url; empty turns it off.",
 			str(func(c *Config) *string { return &c.Flower.BrokerAPI })},
+		{"flower", "api_users", "False", "Let the REST API's users in with their passwords (the api-server at [api] base_url, or host:port, checks them); Viewers may look, Users and above may control. Turns authentication on, as basic_auth does.",
+			boolean(func(c *Config) *bool { return &c.Flower.APIUsers })},
 		{"flower", "read_only", "False", "Hide and refuse worker control and task revoke (a monitor for everyone to look at).",
 			boolean(func(c *Config) *bool { return &c.Flower.ReadOnly })},
 		{"flower", "sample_interval", "10", "Seconds between two points of the dashboard's charts (one flower of a cluster takes each point and keeps 24 hours in Redis).",

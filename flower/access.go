@@ -1,14 +1,17 @@
 package flower
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/gust-sched/gust/auth"
 )
@@ -39,10 +42,10 @@ func NormalizePrefix(p string) string {
 	return "/" + p
 }
 
-// CheckListen refuses an address beyond loopback with nobody to log in:
-// the monitor controls workers.
-func CheckListen(host string, basicAuth map[string]string) error {
-	if len(basicAuth) > 0 {
+// CheckListen refuses an address beyond loopback with nobody to log in
+// (neither basic_auth users nor the API's): the monitor controls workers.
+func CheckListen(host string, basicAuth map[string]string, apiUsers bool) error {
+	if len(basicAuth) > 0 || apiUsers {
 		return nil
 	}
 	if host == "localhost" {
@@ -51,7 +54,78 @@ func CheckListen(host string, basicAuth map[string]string) error {
 	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
 		return nil
 	}
-	return fmt.Errorf("flower: listening on %s (beyond loopback) needs [flower] basic_auth (GUST__FLOWER__BASIC_AUTH)", host)
+	return fmt.Errorf("flower: listening on %s (beyond loopback) needs [flower] basic_auth or api_users", host)
+}
+
+// APILogin checks a user's password with the api-server (POST /auth/token,
+// which counts failed logins and locks out guessing) and returns the token.
+type APILogin func(ctx context.Context, username, password string) (string, error)
+
+// NewAPILogin returns an APILogin against the api-server at base.
+func NewAPILogin(base string) APILogin {
+	client := &http.Client{Timeout: 10 * time.Second}
+	return func(ctx context.Context, username, password string) (string, error) {
+		body, _ := json.Marshal(map[string]string{"username": username, "password": password})
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(base, "/")+"/auth/token", bytes.NewReader(body))
+		if err != nil {
+			return "", fmt.Errorf("log in with the api-server: %w", err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			return "", fmt.Errorf("log in with the api-server: %w", err)
+		}
+		defer resp.Body.Close()
+		var out struct {
+			AccessToken string `json:"access_token"`
+		}
+		if resp.StatusCode != http.StatusCreated || json.NewDecoder(resp.Body).Decode(&out) != nil || out.AccessToken == "" {
+			return "", fmt.Errorf("log in with the api-server: %s", resp.Status)
+		}
+		return out.AccessToken, nil
+	}
+}
+
+// apiLoginTTL is how long a password the api-server accepted is taken
+// without asking again (the pages poll every few seconds).
+const apiLoginTTL = time.Minute
+
+type cachedLogin struct {
+	who     caller
+	expires time.Time
+}
+
+// apiUser checks a username and password with the api-server, through a
+// cache of the recent successes keyed by a digest of both.
+func (s *Server) apiUser(r *http.Request, user, pw string) (caller, bool) {
+	key := sha256.Sum256([]byte(user + "\x00" + pw))
+	s.loginMu.Lock()
+	c, ok := s.logins[key]
+	s.loginMu.Unlock()
+	if ok && time.Now().Before(c.expires) {
+		return c.who, true
+	}
+	tok, err := s.opts.APILogin(r.Context(), user, pw)
+	if err != nil {
+		return caller{}, false
+	}
+	cl, err := s.opts.Tokens.Verify(tok)
+	if err != nil {
+		s.logger.Warn("flower: the api-server's token does not verify with [api_auth] jwt_secret", "err", err)
+		return caller{}, false
+	}
+	role, _ := auth.ParseRole(cl.Role)
+	who := caller{name: user, control: role.Allows(auth.User)}
+	s.loginMu.Lock()
+	defer s.loginMu.Unlock()
+	now := time.Now()
+	for k, v := range s.logins { // keeps the cache to the live logins
+		if now.After(v.expires) {
+			delete(s.logins, k)
+		}
+	}
+	s.logins[key] = cachedLogin{who: who, expires: now.Add(apiLoginTTL)}
+	return who, true
 }
 
 type userKey struct{}
@@ -68,14 +142,15 @@ func callerOf(ctx context.Context) caller {
 	return c
 }
 
-// authenticate wraps h: with [flower] basic_auth set, every request but
-// the health checks needs one of its users or a token of the REST API
-// (Authorization: Bearer, signed with [api_auth] jwt_secret); without it,
+// authenticate wraps h: with [flower] basic_auth or api_users set, every
+// request but the health checks needs a basic_auth user, a user of the
+// REST API (basic auth checked with the api-server) or one of its tokens
+// (Authorization: Bearer, signed with [api_auth] jwt_secret); otherwise
 // every caller is anonymous and may control (loopback only, see
 // CheckListen).
 func (s *Server) authenticate(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if len(s.opts.BasicAuth) == 0 {
+		if len(s.opts.BasicAuth) == 0 && s.opts.APILogin == nil {
 			h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, caller{name: "anonymous", control: true})))
 			return
 		}
@@ -88,17 +163,19 @@ func (s *Server) authenticate(h http.Handler) http.Handler {
 			return
 		}
 		w.Header().Set("WWW-Authenticate", `Basic realm="gust flower", charset="UTF-8"`)
-		writeError(w, http.StatusUnauthorized, paramError("authentication required: a [flower] basic_auth user or a REST API token"))
+		writeError(w, http.StatusUnauthorized, paramError("authentication required: a [flower] basic_auth user, a user of the REST API or its token"))
 	})
 }
 
 func (s *Server) check(r *http.Request) (caller, bool) {
 	if user, pw, ok := r.BasicAuth(); ok {
-		want, known := s.opts.BasicAuth[user]
-		// Compare digests, so that the time taken says nothing of the length.
-		a, b := sha256.Sum256([]byte(pw)), sha256.Sum256([]byte(want))
-		if subtle.ConstantTimeCompare(a[:], b[:]) == 1 && known {
-			return caller{name: user, control: true}, true
+		if want, known := s.opts.BasicAuth[user]; known {
+			// Compare digests, so that the time taken says nothing of the length.
+			a, b := sha256.Sum256([]byte(pw)), sha256.Sum256([]byte(want))
+			return caller{name: user, control: true}, subtle.ConstantTimeCompare(a[:], b[:]) == 1
+		}
+		if s.opts.APILogin != nil && s.opts.Tokens != nil && pw != "" {
+			return s.apiUser(r, user, pw)
 		}
 		return caller{}, false
 	}

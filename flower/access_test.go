@@ -1,6 +1,8 @@
 package flower
 
 import (
+	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -27,10 +29,10 @@ func TestParseBasicAuthAndListen(t *testing.T) {
 		}
 	}
 	for host, ok := range map[string]bool{"127.0.0.1": true, "::1": true, "localhost": true, "0.0.0.0": false, "10.1.2.3": false} {
-		if err := CheckListen(host, nil); (err == nil) != ok {
+		if err := CheckListen(host, nil, false); (err == nil) != ok {
 			t.Errorf("CheckListen(%s) without users = %v", host, err)
 		}
-		if err := CheckListen(host, users); err != nil {
+		if err := CheckListen(host, users, false); err != nil {
 			t.Errorf("CheckListen(%s) with users = %v", host, err)
 		}
 	}
@@ -112,6 +114,31 @@ func TestAccess(t *testing.T) {
 			{"POST", "/api/worker/pool/grow/w1", "admin:s3cret", "", "", 503},
 			{"POST", "/api/worker/pool/grow/w1", "admin:s3cret", "", "http://127.0.0.1:5555", 403},
 		})
+	})
+	t.Run("api_users", func(t *testing.T) {
+		calls := 0
+		login := func(_ context.Context, u, pw string) (string, error) {
+			calls++
+			if u == "vic" && pw == "pw" {
+				return viewer, nil
+			}
+			if u == "uma" && pw == "pw" {
+				return user, nil
+			}
+			return "", errors.New("401 Unauthorized")
+		}
+		h := New(Options{APILogin: login, Tokens: tokens}, reader, logger).Handler()
+		run(t, h, []req{
+			{"GET", "/api/workers", "vic:pw", "", "", 200},
+			{"GET", "/api/workers", "vic:pw", "", "", 200},
+			{"GET", "/api/workers", "vic:nope", "", "", 401},
+			{"POST", "/api/worker/shutdown/w1", "vic:pw", "", "", 403},
+			{"POST", "/api/worker/shutdown/w1", "uma:pw", "", "", 503},
+			{"GET", "/api/workers", "", "", "", 401},
+		})
+		if calls != 3 {
+			t.Errorf("the api-server was asked %d times, want 3 (a password it accepted is kept a minute)", calls)
+		}
 	})
 	t.Run("same-origin control", func(t *testing.T) {
 		h := New(Options{BasicAuth: users}, reader, logger).Handler()

@@ -35,6 +35,9 @@ type Options struct {
 	BasicAuth map[string]string
 	// Tokens checks the REST API's tokens, accepted beside BasicAuth.
 	Tokens *auth.Tokens
+	// APILogin, when set ([flower] api_users), lets the REST API's users in
+	// with their passwords (basic auth), checked by the api-server.
+	APILogin APILogin
 	// URLPrefix serves everything under a path ("" or "/prefix").
 	URLPrefix string
 	// ReadOnly hides and refuses control.
@@ -53,6 +56,9 @@ type Server struct {
 	metrics *flowerMetrics
 	dash    *dashboard
 
+	loginMu sync.Mutex
+	logins  map[[32]byte]cachedLogin
+
 	brokerMu   sync.Mutex
 	brokerLast brokerView
 	brokerAt   time.Time
@@ -61,7 +67,7 @@ type Server struct {
 // New returns a server.
 func New(opts Options, reader *monitor.Reader, logger *slog.Logger) *Server {
 	opts.URLPrefix = NormalizePrefix(opts.URLPrefix)
-	s := &Server{opts: opts, reader: reader, logger: logger}
+	s := &Server{opts: opts, reader: reader, logger: logger, logins: map[[32]byte]cachedLogin{}}
 	s.dash = newDashboard(s, opts.SampleInterval)
 	s.metrics = newFlowerMetrics(reader, s.broker, logger)
 	s.metrics.onEvent, s.metrics.onWait = s.dash.observe, s.dash.observeWait
@@ -107,7 +113,7 @@ func (s *Server) Run(ctx context.Context) error {
 		return fmt.Errorf("flower: listen on %s: %w", s.opts.Addr, err)
 	}
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second}
-	s.logger.Info("flower listening", "addr", "http://"+ln.Addr().String()+s.opts.URLPrefix+"/", "read_only", s.opts.ReadOnly, "basic_auth", len(s.opts.BasicAuth) > 0)
+	s.logger.Info("flower listening", "addr", "http://"+ln.Addr().String()+s.opts.URLPrefix+"/", "read_only", s.opts.ReadOnly, "basic_auth", len(s.opts.BasicAuth) > 0, "api_users", s.opts.APILogin != nil)
 	followCtx, stopFollow := context.WithCancel(ctx)
 	defer stopFollow()
 	go s.metrics.follow(followCtx)

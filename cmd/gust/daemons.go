@@ -399,6 +399,7 @@ func (a *app) flowerCommand() *cli.Command {
 			&cli.StringFlag{Name: "url-prefix", Aliases: []string{"url_prefix"}, Usage: "serve under this path (behind a reverse proxy)"},
 			&cli.StringFlag{Name: "broker-api", Aliases: []string{"broker_api"}, Usage: "RabbitMQ's management API URL, auto, or empty for none"},
 			&cli.BoolFlag{Name: "read-only", Aliases: []string{"read_only"}, Usage: "hide and refuse worker control and revoke"},
+			&cli.BoolFlag{Name: "api-users", Aliases: []string{"api_users"}, Usage: "let the REST API's users in with their passwords"},
 		},
 		Action: func(c *cli.Context) error {
 			cfg, err := a.config()
@@ -413,6 +414,7 @@ func (a *app) flowerCommand() *cli.Command {
 				"url-prefix": func() { f.URLPrefix = c.String("url-prefix") },
 				"broker-api": func() { f.BrokerAPI = c.String("broker-api") },
 				"read-only":  func() { f.ReadOnly = c.Bool("read-only") },
+				"api-users":  func() { f.APIUsers = c.Bool("api-users") },
 			} {
 				if c.IsSet(name) {
 					set()
@@ -456,7 +458,7 @@ func flowerOptions(cfg *config.Config) (flower.Options, error) {
 	if err != nil {
 		return flower.Options{}, err
 	}
-	if err := flower.CheckListen(cfg.Flower.Address, users); err != nil {
+	if err := flower.CheckListen(cfg.Flower.Address, users, cfg.Flower.APIUsers); err != nil {
 		return flower.Options{}, err
 	}
 	opts := flower.Options{
@@ -473,6 +475,12 @@ func flowerOptions(cfg *config.Config) (flower.Options, error) {
 		if opts.Tokens, err = auth.NewTokens(cfg.APIAuth.JWTSecret, time.Hour); err != nil {
 			return flower.Options{}, err
 		}
+	}
+	if cfg.Flower.APIUsers {
+		if opts.Tokens == nil {
+			return flower.Options{}, fmt.Errorf("[flower] api_users needs [api_auth] jwt_secret, the api-servers' own")
+		}
+		opts.APILogin = flower.NewAPILogin(opts.WebUIURL)
 	}
 	if cfg.Flower.BrokerAPI != "" {
 		if opts.Management, err = broker.NewManagement(cfg.Flower.BrokerAPI, cfg.Celery.BrokerURL); err != nil {

@@ -59,7 +59,8 @@ func withHeaders(h map[string]any) chromedp.Action[chromedp.Void] {
 
 // TestFlowerInBrowser drives the monitor as a Flower user would, in
 // headless Chromium, against a cluster of a scheduler, two workers and a
-// flower behind basic_auth: a wrong password is refused; the workers page
+// flower behind basic_auth and the REST API's users: a wrong password is
+// refused, a Viewer of the API may look but not act, an Op may act; the workers page
 // grows and shrinks a worker's pool; a queue that no worker serves grows on
 // the broker page and in /metrics, then drains once a consumer is added
 // through the API; the tasks table filters by state and leads to a task's
@@ -69,7 +70,7 @@ func withHeaders(h map[string]any) chromedp.Action[chromedp.Void] {
 // history.
 func TestFlowerInBrowser(t *testing.T) {
 	t.Parallel()
-	c := newCluster(t, "GUST__FLOWER__BASIC_AUTH="+flowerAuth, "GUST__FLOWER__SAMPLE_INTERVAL=1")
+	c := newCluster(t, "GUST__FLOWER__BASIC_AUTH="+flowerAuth, "GUST__FLOWER__API_USERS=true", "GUST__FLOWER__SAMPLE_INTERVAL=1")
 	c.WriteDAG("mixed.yaml", `
 default:
   default_args: {start_date: 2024-01-01}
@@ -78,13 +79,16 @@ mixed:
   tasks:
     quick: {operator: bash, bash_command: 'echo quick'}
     boom: {operator: bash, bash_command: 'exit 3'}
-    slow: {operator: bash, bash_command: 'sleep 8', dependencies: [quick]}
+    slow: {operator: bash, bash_command: 'sleep 15', dependencies: [quick]}
 orphans:
   tasks:
     o1: {operator: bash, bash_command: 'echo o1', queue: orphan}
     o2: {operator: bash, bash_command: 'echo o2', queue: orphan}
 `)
+	c.MustRun("users", "create", "--username", "ada", "--role", "Op", "--password", "s3cret-ada")
+	c.MustRun("users", "create", "--username", "vic", "--role", "Viewer", "--password", "s3cret-vic")
 	c.Start("scheduler", "scheduler")
+	c.Start("api-server", "api-server")
 	c.Start("worker-1", "worker", "-c", "2", "--hostname", "w1@ui")
 	w2 := c.Start("worker-2", "worker", "-c", "1", "--hostname", "w2@ui")
 	flower := c.Start("flower", "flower")
@@ -105,6 +109,23 @@ orphans:
 	}
 	if code, body := flowerGet(t, c, "", "/healthcheck"); code != 200 || body != "OK" {
 		t.Errorf("/healthcheck: %d %q", code, body)
+	}
+	// The REST API's users, checked by the api-server: a Viewer may look, not act.
+	testenv.Eventually(t, 30*time.Second, "the API's Viewer to be let in", func() (bool, string) {
+		code, body := flowerGet(t, c, "vic:s3cret-vic", "/api/workers")
+		return code == 200, fmt.Sprint(code, body)
+	})
+	if code, body := flowerRequest(t, c, http.MethodPost, "vic:s3cret-vic", "/api/worker/pool/grow/w1@ui"); code != 403 {
+		t.Errorf("a Viewer's pool grow: %d %s, want 403", code, body)
+	}
+	if code, body := flowerGet(t, c, "vic:wrong", "/api/workers"); code != 401 {
+		t.Errorf("a Viewer with a wrong password: %d %s, want 401", code, body)
+	}
+	if code, body := flowerRequest(t, c, http.MethodPost, "ada:s3cret-ada", "/api/worker/pool/shrink/w1@ui"); code != 200 {
+		t.Errorf("an Op's pool shrink: %d %s", code, body)
+	}
+	if code, body := flowerRequest(t, c, http.MethodPost, "ada:s3cret-ada", "/api/worker/pool/grow/w1@ui"); code != 200 {
+		t.Errorf("an Op's pool grow: %d %s", code, body)
 	}
 
 	c.MustRun("dags", "trigger", "orphans", "--run-id", "o1")
@@ -155,11 +176,11 @@ orphans:
 	if v, ok := value(fams, "flower_broker_queue_consumers", map[string]string{"queue": "orphan"}); !ok || v != 0 {
 		t.Errorf("flower_broker_queue_consumers{queue=orphan} = %v (present %v), want 0", v, ok)
 	}
-	if code, body := flowerRequest(t, c, http.MethodPost, flowerAuth, "/api/worker/queue/add-consumer/w2@ui?queue=orphan"); code != 200 {
+	if code, body := flowerRequest(t, c, http.MethodPost, flowerAuth, "/api/worker/queue/add-consumer/w1@ui?queue=orphan"); code != 200 {
 		t.Fatalf("add-consumer: %d %s", code, body)
 	}
 	b.step("broker page: the orphan queue drains", 30*time.Second,
-		until(queue("orphan")+`.querySelector('.ready').textContent === '0' && `+queue("orphan")+`.textContent.includes('w2@ui')`),
+		until(queue("orphan")+`.querySelector('.ready').textContent === '0' && `+queue("orphan")+`.textContent.includes('w1@ui')`),
 	)
 
 	// A worker's page shows the try it runs.
