@@ -1,0 +1,413 @@
+"""gust's model of Airflow's DAG authoring API.
+
+DAG files build DAG and operator objects as they would with Airflow; the
+parser (gust_parse.py) turns each DAG into gust's dag-factory document,
+which gust validates as it does its YAML files. What gust does not run
+raises an error that names it, so the file becomes an import error.
+"""
+import datetime as _dt
+import functools
+import inspect
+import os
+
+_UNSET = object()
+
+
+class GustUnsupported(NotImplementedError):
+    """A feature of Airflow that gust does not have yet."""
+
+
+def unsupported(what):
+    raise GustUnsupported(f"{what} is not supported by gust yet")
+
+
+class _Context:
+    dags = []  # the DAGs of `with` blocks being built, innermost last
+    registered = []  # auto-registered DAGs, in creation order
+
+
+def _caller_line():
+    """The line of the DAG file that called into the shim (for messages)."""
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for fr in inspect.stack()[2:]:
+        if not os.path.abspath(fr.filename).startswith(here):
+            return fr.lineno
+    return 0
+
+
+def current_dag():
+    return _Context.dags[-1] if _Context.dags else None
+
+
+# DAG arguments, as Airflow 2.9 and 3 take them (a name outside these is a
+# TypeError, as in Airflow).
+_DAG_ARGS = (
+    "description", "schedule", "schedule_interval", "timetable", "start_date", "end_date",
+    "default_args", "params", "tags", "catchup", "max_active_runs", "max_active_tasks",
+    "concurrency", "dagrun_timeout", "is_paused_upon_creation", "on_success_callback",
+    "on_failure_callback", "doc_md", "template_searchpath", "user_defined_macros",
+    "user_defined_filters", "render_template_as_native_obj", "access_control", "default_view",
+    "orientation", "owner_links", "dag_display_name", "auto_register", "fail_stop", "fail_fast",
+    "max_consecutive_failed_dag_runs", "jinja_environment_kwargs", "sla_miss_callback",
+    "template_undefined", "tags", "deadline", "disable_bundle_versioning", "dag_display_name",
+)
+
+
+class DAG:
+    def __init__(self, dag_id=None, *args, **kwargs):
+        if args:
+            raise TypeError("DAG() takes the DAG id as its only positional argument")
+        if not dag_id:
+            raise TypeError("DAG() needs a dag_id")
+        for k in kwargs:
+            if k not in _DAG_ARGS:
+                raise TypeError(f"DAG.__init__() got an unexpected keyword argument '{k}'")
+        self.dag_id = dag_id
+        self._args = {k: v for k, v in kwargs.items() if v is not None}
+        self.default_args = dict(kwargs.get("default_args") or {})
+        self.params = kwargs.get("params") or {}
+        self.tags = list(kwargs.get("tags") or [])
+        self.doc_md = kwargs.get("doc_md")
+        self.description = kwargs.get("description")
+        self.start_date = kwargs.get("start_date") or self.default_args.get("start_date")
+        self.task_dict = {}
+        self.line = _caller_line()
+        self._auto_register = kwargs.get("auto_register", True)
+
+    def __enter__(self):
+        _Context.dags.append(self)
+        return self
+
+    def __exit__(self, *exc):
+        _Context.dags.pop()
+        if self._auto_register and exc[0] is None and self not in _Context.registered:
+            _Context.registered.append(self)
+
+    def __repr__(self):
+        return f"<DAG: {self.dag_id}>"
+
+    @property
+    def tasks(self):
+        return list(self.task_dict.values())
+
+    @property
+    def task_ids(self):
+        return list(self.task_dict)
+
+    def get_task(self, task_id):
+        return self.task_dict[task_id]
+
+    def has_task(self, task_id):
+        return task_id in self.task_dict
+
+    def add_task(self, task):
+        if task.task_id in self.task_dict and self.task_dict[task.task_id] is not task:
+            raise ValueError(f"Task id '{task.task_id}' has already been added to the DAG")
+        self.task_dict[task.task_id] = task
+
+    def add_tasks(self, tasks):
+        for t in tasks:
+            self.add_task(t)
+
+    def test(self, *args, **kwargs):
+        """Airflow's dag.test(): `gust dags test` runs a DAG; at parse time it does nothing."""
+        return None
+
+    def cli(self):
+        return None
+
+
+def dag(dag_id=None, **dag_kwargs):
+    """@dag: the decorated function builds the DAG when called; its
+    parameters with defaults become the DAG's params, as in Airflow."""
+
+    def wrap(f):
+        @functools.wraps(f)
+        def factory(*args, **kwargs):
+            kw = dict(dag_kwargs)
+            if kw.get("doc_md") is None and f.__doc__:
+                kw["doc_md"] = inspect.cleandoc(f.__doc__)
+            params = dict(kw.get("params") or {})
+            for name, p in inspect.signature(f).parameters.items():
+                if p.default is not inspect.Parameter.empty and name not in params:
+                    params[name] = p.default
+            if params:
+                kw["params"] = params
+            with DAG(dag_id or f.__name__, **kw) as d:
+                d.line = _caller_line()
+                f(*args, **kwargs)
+            return d
+
+        return factory
+
+    if callable(dag_id) and not dag_kwargs:
+        f, dag_id = dag_id, None
+        return wrap(f)
+    return wrap
+
+
+def _flatten(x):
+    if isinstance(x, (list, tuple, set)):
+        out = []
+        for y in x:
+            out.extend(_flatten(y))
+        return out
+    return [x]
+
+
+class DependencyMixin:
+    def __rshift__(self, other):
+        self.set_downstream(other)
+        return other
+
+    def __lshift__(self, other):
+        self.set_upstream(other)
+        return other
+
+    def __rrshift__(self, other):
+        self.set_upstream(other)
+        return self
+
+    def __rlshift__(self, other):
+        self.set_downstream(other)
+        return self
+
+
+class BaseOperator(DependencyMixin):
+    """An Airflow operator: gust keeps its arguments for the DAG's document."""
+
+    gust_operator = None  # gust's operator name
+    template_fields = ()
+    template_ext = ()
+    ui_color = "#fff"
+
+    def __init__(self, task_id=None, dag=None, default_args=None, task_group=None, **kwargs):
+        if self.gust_operator is None:
+            unsupported(f"the operator {type(self).__name__} (a BaseOperator subclass of the DAG file's own)")
+        if not task_id:
+            raise TypeError(f"{type(self).__name__} needs a task_id")
+        if task_group is not None:
+            unsupported("task groups (task_group=)")
+        self.task_id = task_id
+        merged = dict(default_args or {})
+        merged.update(kwargs)
+        self._kwargs = {k: v for k, v in merged.items() if v is not None}
+        for k, v in self._kwargs.items():
+            if not hasattr(type(self), k):
+                setattr(self, k, v)
+        self.upstream_task_ids = set()
+        self.downstream_task_ids = set()
+        self.line = _caller_line()
+        self._dag = None
+        d = dag if dag is not None else current_dag()
+        if d is not None:
+            self.dag = d
+
+    @property
+    def dag(self):
+        return self._dag
+
+    @dag.setter
+    def dag(self, d):
+        self._dag = d
+        d.add_task(self)
+
+    @property
+    def dag_id(self):
+        return self._dag.dag_id if self._dag else None
+
+    def _relate(self, others, upstream):
+        for t in _flatten(others):
+            if isinstance(t, EdgeModifier):
+                t._pending(self, upstream)
+                continue
+            t = _as_operator(t)
+            if self._dag is None and t._dag is not None:
+                self.dag = t._dag
+            if t._dag is None and self._dag is not None:
+                t.dag = self._dag
+            if upstream:
+                self.upstream_task_ids.add(t.task_id)
+                t.downstream_task_ids.add(self.task_id)
+            else:
+                self.downstream_task_ids.add(t.task_id)
+                t.upstream_task_ids.add(self.task_id)
+
+    def set_downstream(self, others, edge_modifier=None):
+        self._relate(others, upstream=False)
+
+    def set_upstream(self, others, edge_modifier=None):
+        self._relate(others, upstream=True)
+
+    @property
+    def upstream_list(self):
+        return [self._dag.task_dict[i] for i in sorted(self.upstream_task_ids)]
+
+    @property
+    def downstream_list(self):
+        return [self._dag.task_dict[i] for i in sorted(self.downstream_task_ids)]
+
+    @property
+    def output(self):
+        unsupported("XComArgs (.output) between tasks")
+
+    @classmethod
+    def partial(cls, *args, **kwargs):
+        unsupported("dynamic task mapping (.partial / .expand)")
+
+    def expand(self, *args, **kwargs):
+        unsupported("dynamic task mapping (.expand)")
+
+    def as_setup(self):
+        unsupported("setup and teardown tasks")
+
+    def as_teardown(self, *args, **kwargs):
+        unsupported("setup and teardown tasks")
+
+    def __repr__(self):
+        return f"<Task({type(self).__name__}): {self.task_id}>"
+
+
+def _as_operator(x):
+    if isinstance(x, BaseOperator):
+        return x
+    raise TypeError(f"cannot set a dependency on {x!r}: want a task or a list of tasks")
+
+
+class EdgeModifier(DependencyMixin):
+    """Label("...") between two tasks; gust keeps the dependency (edge
+    labels are not shown yet)."""
+
+    def __init__(self, label=None):
+        self.label = label
+        self._ups = []
+        self._downs = []
+
+    def _pending(self, task, label_is_upstream):
+        """task.set_upstream(label) or task.set_downstream(label)."""
+        if label_is_upstream:
+            self.set_downstream(task)
+        else:
+            self.set_upstream(task)
+
+    def set_upstream(self, others, edge_modifier=None):
+        for t in _flatten(others):
+            self._ups.append(t)
+            for d in self._downs:
+                d.set_upstream(t)
+
+    def set_downstream(self, others, edge_modifier=None):
+        for t in _flatten(others):
+            self._downs.append(t)
+            for u in self._ups:
+                _as_operator(t).set_upstream(u)
+
+
+def Label(label):
+    return EdgeModifier(label)
+
+
+def chain(*tasks):
+    """Airflow's chain: each element (a task or a list) upstream of the next;
+    two lists side by side must be as long and are paired."""
+    for up, down in zip(tasks, tasks[1:]):
+        ups, downs = isinstance(up, (list, tuple)), isinstance(down, (list, tuple))
+        if ups and downs:
+            if len(up) != len(down):
+                raise ValueError(f"chain: lists of different lengths ({len(up)} and {len(down)})")
+            for a, b in zip(up, down):
+                a.set_downstream(b)
+        elif ups:
+            for a in up:
+                a.set_downstream(down)
+        else:
+            up.set_downstream(down)
+
+
+def chain_linear(*elements):
+    """Airflow's chain_linear: every task of each element upstream of every
+    task of the next."""
+    if len(elements) < 2:
+        raise ValueError("chain_linear needs at least two elements")
+    for up, down in zip(elements, elements[1:]):
+        for a in _flatten(up):
+            a.set_downstream(down)
+
+
+def cross_downstream(from_tasks, to_tasks):
+    for t in from_tasks:
+        t.set_downstream(to_tasks)
+
+
+class Param:
+    """A DAG param with its JSON schema."""
+
+    def __init__(self, default=_UNSET, description=None, **schema):
+        self.value = None if default is _UNSET else default
+        self.has_default = default is not _UNSET
+        self.description = description
+        self.schema = schema
+
+    def to_spec(self):
+        out = {}
+        if self.has_default:
+            out["default"] = self.value
+        if self.description is not None:
+            out["description"] = self.description
+        out.update(self.schema)
+        if "default" not in out and "type" not in out:
+            out["default"] = None
+        return out
+
+    def resolve(self, value=_UNSET, suppress_exception=False):
+        return self.value if value is _UNSET else value
+
+
+class ParamsDict(dict):
+    pass
+
+
+class TaskGroup:
+    def __init__(self, *args, **kwargs):
+        unsupported("task groups (TaskGroup)")
+
+
+def task_group(*args, **kwargs):
+    unsupported("task groups (@task_group)")
+
+
+class _Asset:
+    what = "assets (Asset)"
+
+    def __init__(self, *args, **kwargs):
+        unsupported(self.what)
+
+
+class Asset(_Asset):
+    what = "assets (Asset)"
+
+
+class Dataset(_Asset):
+    what = "datasets (Dataset)"
+
+
+class AssetAlias(_Asset):
+    what = "assets (AssetAlias)"
+
+
+def setup(*args, **kwargs):
+    unsupported("setup and teardown tasks (@setup)")
+
+
+def teardown(*args, **kwargs):
+    unsupported("setup and teardown tasks (@teardown)")
+
+
+def get_current_context():
+    raise RuntimeError("get_current_context() works only while a task runs")
+
+
+def days_ago(n, hour=0, minute=0, second=0, microsecond=0):
+    """Airflow 2's airflow.utils.dates.days_ago: midnight UTC n days ago."""
+    today = _dt.datetime.now(_dt.timezone.utc).replace(hour=hour, minute=minute, second=second, microsecond=microsecond)
+    return today - _dt.timedelta(days=n)

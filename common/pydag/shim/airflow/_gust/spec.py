@@ -1,0 +1,125 @@
+"""Turns the DAGs a file built into gust's dag-factory document (JSON)."""
+import datetime as _dt
+import enum
+
+from airflow._gust.model import BaseOperator, Param, unsupported
+
+# Arguments given as timedeltas, and the name gust's document gives them in
+# seconds.
+_SECONDS = {
+    "retry_delay": "retry_delay_sec", "max_retry_delay": "max_retry_delay_sec",
+    "execution_timeout": "execution_timeout_secs", "dagrun_timeout": "dagrun_timeout_sec",
+    "poke_interval": "poke_interval", "timeout": "timeout", "execution_delta": "execution_delta",
+    "delta": "delta",
+}
+
+_CALLBACKS = ("on_success_callback", "on_failure_callback", "on_retry_callback",
+              "on_execute_callback", "on_skipped_callback", "sla_miss_callback")
+
+
+def tz_name(t):
+    tz = getattr(t, "tzinfo", None)
+    if tz is None:
+        return None
+    key = getattr(tz, "key", None) or getattr(tz, "name", None) or getattr(tz, "zone", None)
+    if key:
+        return "UTC" if key in ("UTC", "Etc/UTC", "+00:00") else key
+    if t.utcoffset() == _dt.timedelta(0):
+        return "UTC"
+    return None
+
+
+def date(t):
+    """ISO 8601; an aware datetime keeps its offset, a naive one is UTC
+    (Airflow's default_timezone)."""
+    if isinstance(t, _dt.datetime):
+        return t.isoformat() if t.tzinfo is not None else t.isoformat() + "+00:00"
+    if isinstance(t, _dt.date):
+        return t.isoformat()
+    return t
+
+
+def value(v, where):
+    """A JSON value for gust's document, or an error naming the argument."""
+    if isinstance(v, enum.Enum):
+        return v.value
+    if isinstance(v, (str, int, float, bool)) or v is None:
+        return v
+    if isinstance(v, _dt.timedelta):
+        return v.total_seconds()
+    if isinstance(v, (_dt.datetime, _dt.date)):
+        return date(v)
+    if isinstance(v, Param):
+        return v.to_spec()
+    if isinstance(v, dict):
+        return {str(k): value(x, f"{where}[{k!r}]") for k, x in v.items()}
+    if isinstance(v, (list, tuple, set, frozenset)):
+        return [value(x, where) for x in (sorted(v, key=str) if isinstance(v, (set, frozenset)) else v)]
+    if callable(v):
+        unsupported(f"a Python callable as {where}")
+    raise TypeError(f"{where}: gust cannot store a {type(v).__name__} ({v!r})")
+
+
+def args(kwargs, where):
+    out = {}
+    for k, v in kwargs.items():
+        if v is None:
+            continue
+        if k in _CALLBACKS and v is not None:
+            if isinstance(v, (list, tuple)) and not v:
+                continue
+            unsupported(f"Python callbacks ({where}: {k})")
+        if isinstance(v, _dt.timedelta) and k in _SECONDS:
+            out[_SECONDS[k]] = v.total_seconds()
+            continue
+        out[k] = value(v, f"{where}: {k}")
+    return out
+
+
+def dag_spec(d):
+    a = dict(d._args)
+    spec = {}
+    tz = None
+    for key in ("start_date", "end_date"):
+        for src in (a, a.get("default_args") or {}):
+            t = src.get(key)
+            if isinstance(t, _dt.datetime) and tz is None:
+                name = tz_name(t)
+                if name and name != "UTC":
+                    tz = name
+    if tz:
+        spec["timezone"] = tz
+    for k, v in a.items():
+        where = f"DAG {d.dag_id}"
+        if k == "schedule_interval" and "schedule" in a:
+            continue
+        if k in ("schedule", "schedule_interval"):
+            if isinstance(v, _dt.timedelta):
+                spec["schedule"] = {"seconds": v.total_seconds()}
+            elif isinstance(v, str) or v is None:
+                spec["schedule"] = v
+            else:
+                unsupported(f"the schedule {v!r} (timetables and asset schedules)")
+            continue
+        if k == "timetable":
+            unsupported("timetables")
+        if k == "default_args":
+            spec["default_args"] = args(v, where + ": default_args")
+            continue
+        if k == "concurrency":
+            k = "max_active_tasks"
+        if k == "auto_register":
+            continue
+        converted = args({k: v}, where)
+        spec.update(converted)
+    if "schedule" not in spec:
+        spec["schedule"] = None
+    tasks = {}
+    for t in d.tasks:
+        ts = {"operator": t.gust_operator}
+        ts.update(args(t._kwargs, f"task {t.task_id}"))
+        if t.upstream_task_ids:
+            ts["dependencies"] = sorted(t.upstream_task_ids)
+        tasks[t.task_id] = ts
+    spec["tasks"] = tasks
+    return spec

@@ -1,0 +1,1 @@
+from airflow._gust.model import Dataset  # noqa: F401

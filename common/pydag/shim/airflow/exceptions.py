@@ -1,0 +1,22 @@
+class AirflowException(Exception):
+    pass
+
+
+class AirflowSkipException(AirflowException):
+    pass
+
+
+class AirflowFailException(AirflowException):
+    pass
+
+
+class AirflowSensorTimeout(AirflowException):
+    pass
+
+
+class AirflowNotFoundException(AirflowException):
+    pass
+
+
+class AirflowConfigException(AirflowException):
+    pass

@@ -1,0 +1,1 @@
+from airflow._gust.runtime import Connection  # noqa: F401

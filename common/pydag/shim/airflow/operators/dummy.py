@@ -1,0 +1,1 @@
+from airflow._gust.operators import DummyOperator, EmptyOperator  # noqa: F401

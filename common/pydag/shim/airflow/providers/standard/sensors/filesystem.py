@@ -1,0 +1,1 @@
+from airflow._gust.operators import FileSensor  # noqa: F401

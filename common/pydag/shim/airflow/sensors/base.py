@@ -1,0 +1,1 @@
+from airflow._gust.model import BaseOperator as BaseSensorOperator  # noqa: F401

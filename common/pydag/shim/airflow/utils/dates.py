@@ -1,0 +1,1 @@
+from airflow._gust.model import days_ago  # noqa: F401
