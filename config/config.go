@@ -59,6 +59,8 @@ type Core struct {
 	FernetKey                string
 	StoreSecretsUnencrypted  bool
 	TestConnection           string
+	PythonExecutable         string
+	DagbagImportTimeout      time.Duration
 }
 
 // Database is the [database] section.
@@ -350,6 +352,9 @@ func (c *Config) validate() error {
 	positive("[database] max_conns", c.Database.MaxConns)
 	if c.Logging.MaxLogSize < 0 {
 		errs = append(errs, fmt.Errorf("[logging] max_log_size must not be negative (0: no limit), got %d", c.Logging.MaxLogSize))
+	}
+	if c.Core.DagbagImportTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("[core] dagbag_import_timeout must be a positive number of seconds"))
 	}
 	if c.Flower.SampleInterval <= 0 {
 		errs = append(errs, fmt.Errorf("[flower] sample_interval must be a positive number of seconds"))

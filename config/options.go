@@ -11,8 +11,12 @@ import (
 func options(home string) []Option {
 	return []Option{
 		// [core]
-		{"core", "dags_folder", filepath.Join(home, "dags"), "Folder of the DAG files (YAML).",
+		{"core", "dags_folder", filepath.Join(home, "dags"), "Folder of the DAG files (YAML, and Python files that mention airflow and dag).",
 			path(func(c *Config) *string { return &c.Core.DagsFolder })},
+		{"core", "python_executable", "python3", "The Python interpreter (3.9 or newer) that reads Python DAG files, with gust's own airflow package first on its path.",
+			str(func(c *Config) *string { return &c.Core.PythonExecutable })},
+		{"core", "dagbag_import_timeout", "30", "Seconds a Python DAG file may take to import; a file that takes longer is an import error.",
+			seconds(func(c *Config) *time.Duration { return &c.Core.DagbagImportTimeout })},
 		{"core", "parallelism", "32", "Task instances allowed to run at once across all schedulers (global in gust; per scheduler in Airflow).",
 			integer(func(c *Config) *int { return &c.Core.Parallelism })},
 		{"core", "max_active_tasks_per_dag", "16", "Task instances of one DAG allowed to run at once, unless the DAG sets max_active_tasks.",

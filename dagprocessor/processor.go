@@ -27,6 +27,7 @@ import (
 
 	"github.com/gust-sched/gust/common/dagspec"
 	"github.com/gust-sched/gust/common/logkey"
+	"github.com/gust-sched/gust/common/pydag"
 	"github.com/gust-sched/gust/metadb"
 )
 
@@ -41,6 +42,8 @@ type Options struct {
 	PausedAtCreation       bool // [core] dags_are_paused_at_creation
 	MaxActiveRunsPerDag    int
 	MaxActiveTasksPerDag   int
+	// Python reads .py files (nil: they are import errors saying so).
+	Python *pydag.Parser
 }
 
 // Processor parses the DAG folder. Create it with New; Run loops, ProcessAll
@@ -68,6 +71,21 @@ type fileState struct {
 	parseError bool
 	dupIDs     []string          // DAG ids ignored here: an earlier file defines them
 	warnings   map[string]string // dag_id -> its DAG warnings as stored (warningsKey)
+	// deps are a Python file's imported modules from the DAG folder with
+	// their modification times: while they and the file are unchanged and
+	// the file imported cleanly, it is not run again.
+	deps map[string]time.Time
+}
+
+// depsChanged reports whether a module a Python file imported changed.
+func (fs *fileState) depsChanged() bool {
+	for path, mt := range fs.deps {
+		info, err := os.Stat(path)
+		if err != nil || !info.ModTime().Equal(mt) {
+			return true
+		}
+	}
+	return false
 }
 
 // New returns a processor.
@@ -167,6 +185,14 @@ func (p *Processor) ProcessAll(ctx context.Context, force bool) (Stats, error) {
 		}
 		fsState := p.files[path]
 		changed := fsState == nil || !info.ModTime().Equal(fsState.modTime) || info.Size() != fsState.size
+		if !force && !changed && fsState.deps != nil && !fsState.parseError && fsState.importErr == "" {
+			// A Python file is run again only when it or a module it
+			// imported changed: running it costs an interpreter.
+			if !fsState.depsChanged() {
+				continue
+			}
+			changed = true
+		}
 		if force || changed || now.Sub(fsState.parsedAt) >= p.opts.MinFileProcessInterval {
 			due = append(due, job{path, info})
 		}
@@ -189,7 +215,7 @@ func (p *Processor) ProcessAll(ctx context.Context, force bool) (Stats, error) {
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			start := time.Now()
-			results[i] = parseFile(j.path)
+			results[i] = p.parseFile(ctx, j.path)
 			if p.opts.ParseDuration != nil {
 				p.opts.ParseDuration.Observe(time.Since(start).Seconds())
 			}
@@ -211,9 +237,10 @@ type parsed struct {
 	dags []*dagspec.DAG
 	src  []byte // the file's text, stored with each DAG version (dagSources)
 	err  error
+	deps map[string]time.Time // a Python file's modules from the DAG folder
 }
 
-func parseFile(path string) (out parsed) {
+func (p *Processor) parseFile(ctx context.Context, path string) (out parsed) {
 	out.path = path
 	defer func() {
 		// A parser bug must not take the processor down with it.
@@ -227,7 +254,28 @@ func parseFile(path string) (out parsed) {
 		return out
 	}
 	out.src = src
-	out.dags, out.err = dagspec.Parse(path, src)
+	if filepath.Ext(path) != ".py" {
+		out.dags, out.err = dagspec.Parse(path, src)
+		return out
+	}
+	out.deps = map[string]time.Time{}
+	if !pydag.MightContainDAG(src) {
+		return out // Airflow's safe mode: not a DAG file
+	}
+	if p.opts.Python == nil {
+		out.err = &dagspec.ParseError{File: path, Msg: "Python DAG files are not read here"}
+		return out
+	}
+	res, err := p.opts.Python.Parse(ctx, path)
+	out.dags, out.err = res.DAGs, err
+	for _, f := range res.Files {
+		if f == path {
+			continue
+		}
+		if info, err := os.Stat(f); err == nil {
+			out.deps[f] = info.ModTime()
+		}
+	}
 	return out
 }
 
@@ -261,7 +309,7 @@ func (p *Processor) sync(ctx context.Context, paths []string, results []parsed, 
 	var pools map[string]bool // pool names, read once when needed
 	for _, r := range results {
 		fst := &fileState{modTime: r.info.ModTime(), size: r.info.Size(), parsedAt: time.Now(),
-			hashes: map[string]string{}, warnings: map[string]string{}}
+			hashes: map[string]string{}, warnings: map[string]string{}, deps: r.deps}
 		p.mu.Lock()
 		prev := p.files[r.path]
 		p.mu.Unlock()
@@ -509,8 +557,8 @@ func (p *Processor) dagSync(d *dagspec.DAG, data []byte, hash string, src []byte
 	}
 }
 
-// listDagFiles returns the absolute paths of the YAML files under folder,
-// skipping hidden files and folders.
+// listDagFiles returns the absolute paths of the YAML and Python files
+// under folder, skipping hidden files and folders.
 func listDagFiles(folder string) ([]string, error) {
 	abs, err := filepath.Abs(folder)
 	if err != nil {
@@ -531,7 +579,7 @@ func listDagFiles(folder string) ([]string, error) {
 			}
 			return nil
 		}
-		if !d.IsDir() && (strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")) {
+		if !d.IsDir() && (strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml") || strings.HasSuffix(name, ".py")) {
 			out = append(out, path)
 		}
 		return nil

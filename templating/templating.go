@@ -79,6 +79,7 @@ func New(in Input) *Renderer {
 		"prev_data_interval_start_success": optDate(in.PrevSuccessStart),
 		"prev_data_interval_end_success":   optDate(in.PrevSuccessEnd),
 		"run_id":                           in.RunID,
+		"task_instance_key_str":            in.DagID + "__" + in.TaskID + "__" + strings.ReplaceAll(ds, "-", ""),
 		"dag_run":                          dagRun,
 		"params":                           Normalize(orEmpty(in.Params)),
 		"task_instance":                    ti,

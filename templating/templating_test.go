@@ -55,6 +55,7 @@ func TestAirflowContext(t *testing.T) {
 	cases := map[string]string{
 		"{{ ds }}":                                             "2024-03-05",
 		"{{ ds_nodash }}":                                      "20240305",
+		"{{ task_instance_key_str }}":                          "d__t__20240305",
 		"{{ ts }}":                                             "2024-03-05T00:00:00+00:00",
 		"{{ ts_nodash }}":                                      "20240305T000000",
 		"{{ ts_nodash_with_tz }}":                              "20240305T000000+0000",

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -18,6 +19,7 @@ import (
 	"github.com/gust-sched/gust/auth"
 	"github.com/gust-sched/gust/broker"
 	"github.com/gust-sched/gust/common/monitor"
+	"github.com/gust-sched/gust/common/pydag"
 	"github.com/gust-sched/gust/common/secrets"
 	"github.com/gust-sched/gust/config"
 	"github.com/gust-sched/gust/dagprocessor"
@@ -79,7 +81,14 @@ func processorOptions(cfg *config.Config) dagprocessor.Options {
 		PausedAtCreation:       cfg.Core.DagsArePausedAtCreation,
 		MaxActiveRunsPerDag:    cfg.Core.MaxActiveRunsPerDag,
 		MaxActiveTasksPerDag:   cfg.Core.MaxActiveTasksPerDag,
+		Python:                 pythonParser(cfg),
 	}
+}
+
+// pythonParser reads Python DAG files as [core] says.
+func pythonParser(cfg *config.Config) *pydag.Parser {
+	return &pydag.Parser{Python: cfg.Core.PythonExecutable, DagsFolder: cfg.Core.DagsFolder,
+		CacheDir: filepath.Join(cfg.Home, "cache"), Timeout: cfg.Core.DagbagImportTimeout}
 }
 
 func schedulerOptions(cfg *config.Config) scheduler.Options {

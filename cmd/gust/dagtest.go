@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/gust-sched/gust/common/dagspec"
+	"github.com/gust-sched/gust/common/pydag"
 	"github.com/gust-sched/gust/common/retry"
 	"github.com/gust-sched/gust/common/schedule"
 	"github.com/gust-sched/gust/common/tistate"
@@ -22,10 +23,36 @@ import (
 	"github.com/gust-sched/gust/worker"
 )
 
-// findDAG returns the DAG from path, a YAML DAG file or a folder of them
+// dagFileExt reports whether a file name is a DAG file's (YAML or Python).
+func dagFileExt(name string) bool {
+	switch filepath.Ext(name) {
+	case ".yaml", ".yml", ".py":
+		return true
+	}
+	return false
+}
+
+// parseDAGFile reads one YAML or Python DAG file (a Python file that does
+// not mention airflow and dag has none, as in Airflow's safe mode).
+func parseDAGFile(ctx context.Context, py *pydag.Parser, path string) ([]*dagspec.DAG, error) {
+	if filepath.Ext(path) != ".py" {
+		return dagspec.ParseFile(path)
+	}
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &dagspec.ParseError{File: path, Msg: fmt.Sprintf("cannot read: %v", err)}
+	}
+	if !pydag.MightContainDAG(src) {
+		return nil, nil
+	}
+	res, err := py.Parse(ctx, path)
+	return res.DAGs, err
+}
+
+// findDAG returns the DAG from path, a DAG file or a folder of them
 // (subdir says whether the user gave it with --subdir or it is [core]
 // dags_folder). Its errors name what was searched.
-func findDAG(path string, subdir bool, dagID string) (*dagspec.DAG, error) {
+func findDAG(ctx context.Context, py *pydag.Parser, path string, subdir bool, dagID string) (*dagspec.DAG, error) {
 	where := path
 	if !subdir {
 		where = "the DAG folder " + path
@@ -38,10 +65,10 @@ func findDAG(path string, subdir bool, dagID string) (*dagspec.DAG, error) {
 		return nil, fmt.Errorf("DAG %q: %w", dagID, err)
 	}
 	if !fi.IsDir() {
-		if ext := filepath.Ext(path); ext != ".yaml" && ext != ".yml" {
-			return nil, fmt.Errorf("DAG %q: %s is not a YAML DAG file (.yaml or .yml), which is what dags test reads", dagID, path)
+		if !dagFileExt(path) {
+			return nil, fmt.Errorf("DAG %q: %s is not a DAG file (.yaml, .yml or .py), which is what dags test reads", dagID, path)
 		}
-		dags, err := dagspec.ParseFile(path)
+		dags, err := parseDAGFile(ctx, py, path)
 		if err != nil {
 			return nil, fmt.Errorf("DAG %q not found: %w", dagID, err)
 		}
@@ -60,7 +87,7 @@ func findDAG(path string, subdir bool, dagID string) (*dagspec.DAG, error) {
 		if d.IsDir() && strings.HasPrefix(d.Name(), ".") && p != path {
 			return filepath.SkipDir
 		}
-		if ext := filepath.Ext(p); !d.IsDir() && (ext == ".yaml" || ext == ".yml") {
+		if !d.IsDir() && dagFileExt(p) {
 			files = append(files, p)
 		}
 		return nil
@@ -71,7 +98,7 @@ func findDAG(path string, subdir bool, dagID string) (*dagspec.DAG, error) {
 	sort.Strings(files)
 	var errs []error
 	for _, f := range files {
-		dags, err := dagspec.ParseFile(f)
+		dags, err := parseDAGFile(ctx, py, f)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -82,11 +109,11 @@ func findDAG(path string, subdir bool, dagID string) (*dagspec.DAG, error) {
 			}
 		}
 	}
-	n := "no YAML files"
+	n := "no DAG files"
 	if len(files) == 1 {
-		n = "1 YAML file"
+		n = "1 DAG file"
 	} else if len(files) > 1 {
-		n = fmt.Sprintf("%d YAML files", len(files))
+		n = fmt.Sprintf("%d DAG files", len(files))
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("DAG %q not found in %s (%s); files with import errors: %w", dagID, where, n, errors.Join(errs...))
@@ -115,7 +142,7 @@ func (a *app) dagsTestCommand() *cli.Command {
 			if subdir {
 				path = c.String("subdir")
 			}
-			dag, err := findDAG(path, subdir, c.Args().Get(0))
+			dag, err := findDAG(c.Context, pythonParser(cfg), path, subdir, c.Args().Get(0))
 			if err != nil {
 				return err
 			}

@@ -123,12 +123,12 @@ func TestDagsTestNamesWhatItSearched(t *testing.T) {
 		want string // the whole line, or its start when it ends with "..."
 	}{
 		{[]string{"dags", "test", "X", "-S", file}, `gust: DAG "X" not found in ` + file},
-		{[]string{"dags", "test", "X", "--subdir", in.dags}, `gust: DAG "X" not found in ` + in.dags + ` (1 YAML file)`},
-		{[]string{"dags", "test", "X"}, `gust: DAG "X" not found in the DAG folder ` + in.dags + ` (1 YAML file)`},
+		{[]string{"dags", "test", "X", "--subdir", in.dags}, `gust: DAG "X" not found in ` + in.dags + ` (1 DAG file)`},
+		{[]string{"dags", "test", "X"}, `gust: DAG "X" not found in the DAG folder ` + in.dags + ` (1 DAG file)`},
 		{[]string{"dags", "test", "X", "-S", "some/file.yml"}, `gust: DAG "X" not found: some/file.yml does not exist`},
-		{[]string{"dags", "test", "X", "-S", notes}, `gust: DAG "X": ` + notes + ` is not a YAML DAG file (.yaml or .yml), which is what dags test reads`},
+		{[]string{"dags", "test", "X", "-S", notes}, `gust: DAG "X": ` + notes + ` is not a DAG file (.yaml, .yml or .py), which is what dags test reads`},
 		{[]string{"dags", "test", "X", "-S", bad}, `gust: DAG "X" not found: ` + bad + `:3: DAG b: task a: unknown operator "nope"...`},
-		{[]string{"dags", "test", "X", "-S", other}, `gust: DAG "X" not found in ` + other + ` (1 YAML file); files with import errors: ` + bad + `:3: DAG b: task a: unknown operator "nope"...`},
+		{[]string{"dags", "test", "X", "-S", other}, `gust: DAG "X" not found in ` + other + ` (1 DAG file); files with import errors: ` + bad + `:3: DAG b: task a: unknown operator "nope"...`},
 	} {
 		got := in.fails(tc.args...)
 		if prefix, ok := strings.CutSuffix(tc.want, "..."); ok && !strings.HasPrefix(got, prefix) || !ok && got != tc.want {
