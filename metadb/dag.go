@@ -297,6 +297,23 @@ func ListImportErrors(ctx context.Context, q DBTX) ([]ImportError, error) {
 	return out, nil
 }
 
+// SerializedDAGSource returns the file text stored with the DAG version
+// of that hash.
+func SerializedDAGSource(ctx context.Context, q DBTX, hash string) (string, error) {
+	var src *string
+	err := q.QueryRow(ctx, `SELECT source FROM serialized_dag WHERE dag_hash = $1`, hash).Scan(&src)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", fmt.Errorf("source of dag version %s: %w", hash, ErrNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("source of dag version %s: %w", hash, err)
+	}
+	if src == nil {
+		return "", fmt.Errorf("dag version %s was stored without its file", hash)
+	}
+	return *src, nil
+}
+
 // DagSource returns the file text stored with a DAG's version (its
 // current one when version is 0) and that version's number, or ErrNotFound.
 func DagSource(ctx context.Context, q DBTX, dagID string, version int) (string, int, error) {

@@ -15,7 +15,7 @@ import (
 func followUp(tl *taskLog, task *dagspec.Task, dag *dagspec.DAG, out outcome) outcome {
 	direct := directDownstream(dag, task.TaskID)
 	switch task.Operator {
-	case dagspec.OperatorBranch:
+	case dagspec.OperatorBranch, dagspec.OperatorBranchPython:
 		follow, err := parseBranch(out.last)
 		if err != nil {
 			return outcome{state: tistate.Failed, reason: err.Error()}
@@ -39,7 +39,7 @@ func followUp(tl *taskLog, task *dagspec.Task, dag *dagspec.DAG, out outcome) ou
 			}
 		}
 		tl.Infof("Branch: following %v, skipping %v", follow, out.skip)
-	case dagspec.OperatorShortCircuit:
+	case dagspec.OperatorShortCircuit, dagspec.OperatorShortCircuitPython:
 		if truthy(out.last) {
 			tl.Infof("Condition result is %q (truthy): proceeding with downstream tasks", out.last)
 			return out

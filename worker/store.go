@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/gust-sched/gust/common/connection"
+	"github.com/gust-sched/gust/common/dagspec"
 	"github.com/gust-sched/gust/common/secrets"
 	"github.com/gust-sched/gust/metadb"
 )
@@ -35,6 +37,9 @@ type Store interface {
 	// ExternalState is the state of taskID ("" = the run itself) in dagID's
 	// run at the logical date; found is false when there is no such run.
 	ExternalState(ctx context.Context, dagID, taskID string, logical time.Time) (state string, found bool, err error)
+	// DAGFile is a path to the DAG file of the version dagHash, for Python
+	// tasks to import.
+	DAGFile(ctx context.Context, dag *dagspec.DAG, dagHash string) (string, error)
 }
 
 // envVariables and envConnections read Airflow's environment backends.
@@ -68,6 +73,28 @@ func envConnections() ([]*connection.Connection, error) {
 type DBStore struct {
 	DB      *metadb.DB
 	Keyring *secrets.Keyring
+	// CacheDir is where DAG files stored with their versions are written
+	// for Python tasks (workers need no DAG folder).
+	CacheDir string
+}
+
+// DAGFile writes the file stored with the DAG version (once) and returns
+// its path.
+func (s *DBStore) DAGFile(ctx context.Context, dag *dagspec.DAG, dagHash string) (string, error) {
+	path := filepath.Join(s.CacheDir, "dags", dagHash, filepath.Base(dag.Fileloc))
+	if _, err := os.Stat(path); err == nil {
+		return path, nil
+	}
+	src, err := metadb.SerializedDAGSource(ctx, s.DB.Pool, dagHash)
+	if err != nil {
+		return "", err
+	}
+	return materialise(s.CacheDir, dagHash, dag.Fileloc, src)
+}
+
+// DAGFile is the DAG's own file: dags test reads the DAG folder.
+func (m *MemStore) DAGFile(_ context.Context, dag *dagspec.DAG, _ string) (string, error) {
+	return dag.Fileloc, nil
 }
 
 // Variables returns every variable; the environment wins over the database.

@@ -300,7 +300,7 @@ func (w *Worker) run(ctx context.Context, log *slog.Logger, ti *metadb.TaskInsta
 		res.state, res.reason, res.noRetry = tistate.Failed, msg, true
 		return res
 	}
-	out := execute(ctx, tl, w.store, task, dag, run, ti)
+	out := execute(ctx, tl, w.store, w.opts.Python, task, dag, run, ti)
 	res.state, res.reason, res.xcoms, res.skip, res.rendered = out.state, out.reason, out.xcoms, out.skip, out.rendered
 	res.noRetry, res.rescheduleAt = out.noRetry, out.rescheduleAt
 	return res
@@ -308,14 +308,14 @@ func (w *Worker) run(ctx context.Context, log *slog.Logger, ti *metadb.TaskInsta
 
 // RunLocal runs one try of a task in this process, as a worker would, with
 // its log written to w (`gust dags test`).
-func RunLocal(ctx context.Context, w io.Writer, store *MemStore, dag *dagspec.DAG, run *metadb.DagRun, ti *metadb.TaskInstance) LocalResult {
+func RunLocal(ctx context.Context, w io.Writer, store *MemStore, py *PythonRuntime, dag *dagspec.DAG, run *metadb.DagRun, ti *metadb.TaskInstance) LocalResult {
 	tl := &taskLog{f: nopCloser{w}}
 	task := dag.Task(ti.TaskID)
 	if task == nil {
 		return LocalResult{State: tistate.Failed, Reason: "no such task " + ti.TaskID}
 	}
 	tl.Infof("Executing %s on %s (try %d of %d), locally", ti.TaskID, ti.RunID, ti.TryNumber, ti.MaxTries+1)
-	out := execute(ctx, tl, store, task, dag, run, ti)
+	out := execute(ctx, tl, store, py, task, dag, run, ti)
 	if out.state == tistate.Success {
 		for k, v := range out.xcoms {
 			store.Push(ti.DagID, ti.RunID, ti.TaskID, k, v)
@@ -337,9 +337,14 @@ type nopCloser struct{ io.Writer }
 func (nopCloser) Close() error { return nil }
 
 // execute runs the task's operator and logs the outcome.
-func execute(ctx context.Context, tl *taskLog, store Store, task *dagspec.Task, dag *dagspec.DAG, run *metadb.DagRun, ti *metadb.TaskInstance) outcome {
+func execute(ctx context.Context, tl *taskLog, store Store, py *PythonRuntime, task *dagspec.Task, dag *dagspec.DAG, run *metadb.DagRun, ti *metadb.TaskInstance) outcome {
 	var out outcome
 	switch task.Operator {
+	case dagspec.OperatorPython, dagspec.OperatorBranchPython, dagspec.OperatorShortCircuitPython:
+		out = executePython(ctx, tl, store, py, task, dag, run, ti)
+		if out.state == tistate.Success && task.Operator != dagspec.OperatorPython {
+			out = followUp(tl, task, dag, out)
+		}
 	case dagspec.OperatorEmpty:
 		out = outcome{state: tistate.Success}
 	case dagspec.OperatorBash, dagspec.OperatorBranch, dagspec.OperatorShortCircuit:

@@ -54,6 +54,10 @@ type Options struct {
 	// AutoscaleKeepalive is how long slots stay idle before it shrinks.
 	AutoscaleMax, AutoscaleMin int
 	AutoscaleKeepalive         time.Duration
+	// Python runs Python tasks (nil: they fail saying so); CacheDir holds
+	// the DAG files they import, as stored with their DAG versions.
+	Python   *PythonRuntime
+	CacheDir string
 }
 
 // Worker consumes and runs tries. Create it with New and start it with Run.
@@ -125,7 +129,7 @@ func New(opts Options, db *metadb.DB, mon *monitor.Publisher, logger *slog.Logge
 		mon:         mon,
 		logger:      logger,
 		dags:        metadb.NewDAGCache(256),
-		store:       &DBStore{DB: db, Keyring: opts.Keyring},
+		store:       &DBStore{DB: db, Keyring: opts.Keyring, CacheDir: opts.CacheDir},
 		running:     map[metadb.TryKey]*runningTry{},
 		abort:       make(chan struct{}),
 		shutdown:    make(chan struct{}),

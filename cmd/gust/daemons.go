@@ -85,6 +85,12 @@ func processorOptions(cfg *config.Config) dagprocessor.Options {
 	}
 }
 
+// pythonRuntime runs Python tasks as [core] says, with the parser's
+// airflow package.
+func pythonRuntime(cfg *config.Config) *worker.PythonRuntime {
+	return &worker.PythonRuntime{Python: cfg.Core.PythonExecutable, Shim: pythonParser(cfg).ShimDir, DagsFolder: cfg.Core.DagsFolder}
+}
+
 // pythonParser reads Python DAG files as [core] says.
 func pythonParser(cfg *config.Config) *pydag.Parser {
 	return &pydag.Parser{Python: cfg.Core.PythonExecutable, DagsFolder: cfg.Core.DagsFolder,
@@ -256,6 +262,8 @@ func (a *app) runParts(c *cli.Context, p parts) error {
 			Version:            version,
 			Keyring:            kr,
 			Metrics:            metrics.NewWorker(reg),
+			Python:             pythonRuntime(cfg),
+			CacheDir:           filepath.Join(cfg.Home, "cache"),
 			AutoscaleMax:       p.worker.autoscaleMax,
 			AutoscaleMin:       p.worker.autoscaleMin,
 			AutoscaleKeepalive: cfg.Celery.WorkerAutoscaleKeepalive,

@@ -166,7 +166,7 @@ func (a *app) dagsTestCommand() *cli.Command {
 				iv = tt.InferManual(logical)
 			}
 			run.DataIntervalStart, run.DataIntervalEnd = &iv.Start, &iv.End
-			state, err := a.testRun(c.Context, dag, run)
+			state, err := a.testRun(c.Context, pythonRuntime(cfg), dag, run)
 			if err != nil {
 				return err
 			}
@@ -180,7 +180,7 @@ func (a *app) dagsTestCommand() *cli.Command {
 
 // testRun drives one run in memory with the scheduler's decisions and the
 // worker's execution, one task at a time, waiting out retry delays.
-func (a *app) testRun(ctx context.Context, dag *dagspec.DAG, run *metadb.DagRun) (string, error) {
+func (a *app) testRun(ctx context.Context, py *worker.PythonRuntime, dag *dagspec.DAG, run *metadb.DagRun) (string, error) {
 	tis := make([]*metadb.TaskInstance, 0, len(dag.Tasks))
 	byID := map[string]*metadb.TaskInstance{}
 	for _, t := range dag.Tasks {
@@ -230,7 +230,7 @@ func (a *app) testRun(ctx context.Context, dag *dagspec.DAG, run *metadb.DagRun)
 			if ti.SensorStartedAt == nil {
 				ti.SensorStartedAt = &start
 			}
-			lr := worker.RunLocal(ctx, a.stdout, store, dag, run, ti)
+			lr := worker.RunLocal(ctx, a.stdout, store, py, dag, run, ti)
 			state, reason := lr.State, lr.Reason
 			for _, id := range lr.Skip {
 				if s := byID[id]; s != nil && s.State == tistate.None {

@@ -32,6 +32,19 @@ type Sensor struct {
 	ExecutionDelta float64  `json:"execution_delta,omitempty"`
 }
 
+// Python holds a Python operator's arguments. The callable itself stays in
+// the DAG file, which the worker imports; strings in OpArgs, OpKwargs and
+// TemplatesDict are templates, and {"__gust_xcomarg__": {task_id, key}}
+// stands for an XComArg, pulled when the try runs.
+type Python struct {
+	Callable              string         `json:"python_callable"` // its name, for the log
+	OpArgs                []any          `json:"op_args,omitempty"`
+	OpKwargs              map[string]any `json:"op_kwargs,omitempty"`
+	TemplatesDict         map[string]any `json:"templates_dict,omitempty"`
+	MultipleOutputs       bool           `json:"multiple_outputs,omitempty"`
+	HideReturnValueInLogs bool           `json:"hide_return_value_in_logs,omitempty"`
+}
+
 // HTTP holds the http operator's and http_sensor's arguments.
 type HTTP struct {
 	ConnID        string            `json:"http_conn_id"`
@@ -96,6 +109,10 @@ type DAG struct {
 	// in success or failure.
 	OnSuccessCallback string `json:"on_success_callback,omitempty"`
 	OnFailureCallback string `json:"on_failure_callback,omitempty"`
+	// SourceHash digests the Python file a DAG with Python tasks comes
+	// from, so that a change to a callable makes a new DAG version (whose
+	// stored source the workers import).
+	SourceHash string `json:"source_hash,omitempty"`
 	// Tasks in a deterministic order (topological, ties by task id).
 	Tasks []*Task `json:"tasks"`
 	// Warnings are the DAG warnings the file gives (arguments accepted with
@@ -122,6 +139,7 @@ type Task struct {
 	IgnoreDownstreamTriggerRules bool    `json:"ignore_downstream_trigger_rules,omitempty"`
 	Sensor                       *Sensor `json:"sensor,omitempty"`
 	HTTP                         *HTTP   `json:"http,omitempty"`
+	Python                       *Python `json:"python,omitempty"`
 
 	// BaseOperator arguments with Airflow's names.
 	Owner                   string  `json:"owner,omitempty"`

@@ -27,6 +27,17 @@ const (
 	OperatorShortCircuit = "short_circuit"
 )
 
+// Python operators: they run the task's python_callable, which only a
+// Python DAG file can give (the worker imports the file to find it).
+// branch_python follows the task ids the callable returns and skips the
+// other direct downstream tasks; short_circuit_python skips downstream
+// when it returns a falsy value, as short_circuit does.
+const (
+	OperatorPython             = "python"
+	OperatorBranchPython       = "branch_python"
+	OperatorShortCircuitPython = "short_circuit_python"
+)
+
 // Sensors and HTTP, with Airflow's names for their arguments.
 const (
 	OperatorFileSensor         = "file_sensor"
@@ -44,6 +55,7 @@ type operatorDef struct {
 	bash    bool     // runs bash_command (takes env, cwd, append_env, skip_on_exit_code)
 	sensor  bool     // pokes (takes poke_interval, timeout, mode, soft_fail)
 	http    bool     // calls an HTTP endpoint (takes http_conn_id, endpoint, method, ...)
+	python  bool     // calls python_callable (takes op_args, op_kwargs, templates_dict, ...)
 	// init sets the defaults of the operator's own arguments.
 	init func(t *Task)
 }
@@ -53,6 +65,13 @@ func sensorDefaults(t *Task) {
 }
 
 var operatorDefs = []operatorDef{
+	{name: OperatorPython, python: true, aliases: []string{"PythonOperator", "airflow.operators.python.PythonOperator",
+		"airflow.operators.python_operator.PythonOperator", "airflow.providers.standard.operators.python.PythonOperator"}},
+	{name: OperatorBranchPython, python: true, aliases: []string{"BranchPythonOperator", "airflow.operators.python.BranchPythonOperator",
+		"airflow.providers.standard.operators.python.BranchPythonOperator"}},
+	{name: OperatorShortCircuitPython, python: true, aliases: []string{"ShortCircuitOperator", "airflow.operators.python.ShortCircuitOperator",
+		"airflow.providers.standard.operators.python.ShortCircuitOperator"},
+		init: func(t *Task) { t.IgnoreDownstreamTriggerRules = true }},
 	{name: OperatorBash, bash: true, aliases: []string{"BashOperator",
 		"airflow.operators.bash.BashOperator", "airflow.operators.bash_operator.BashOperator",
 		"airflow.providers.standard.operators.bash.BashOperator"}},
@@ -115,6 +134,12 @@ func IsSensor(op string) bool {
 	return d != nil && d.name == op && d.sensor
 }
 
+// RunsPython reports whether an operator calls a Python callable.
+func RunsPython(op string) bool {
+	d := operatorsByName[op]
+	return d != nil && d.name == op && d.python
+}
+
 // RunsBash reports whether an operator runs a bash command.
 func RunsBash(op string) bool {
 	d := operatorsByName[op]
@@ -155,6 +180,8 @@ func TemplateFields(name string) []string {
 		switch {
 		case d.bash:
 			return []string{"bash_command", "env", "cwd"}
+		case d.python:
+			return []string{"templates_dict", "op_args", "op_kwargs"}
 		case d.http && d.sensor:
 			return []string{"endpoint", "request_params", "headers"}
 		case d.http:

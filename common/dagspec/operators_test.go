@@ -9,8 +9,8 @@ import (
 // that operator, that no name is given twice, and that the unknown-operator
 // message lists every operator gust runs, sensors and http included.
 func TestOperatorRegistry(t *testing.T) {
-	want := []string{"bash", "branch", "date_time_sensor", "empty", "external_task_sensor", "file_sensor",
-		"http", "http_sensor", "short_circuit", "time_delta_sensor"}
+	want := []string{"bash", "branch", "branch_python", "date_time_sensor", "empty", "external_task_sensor", "file_sensor",
+		"http", "http_sensor", "python", "short_circuit", "short_circuit_python", "time_delta_sensor"}
 	if got := operatorNames(); got != strings.Join(want, ", ") {
 		t.Errorf("registry names = %s, want %s", got, strings.Join(want, ", "))
 	}
@@ -22,7 +22,11 @@ func TestOperatorRegistry(t *testing.T) {
 			}
 			seen[n] = d.name
 			src := "d:\n  schedule: null\n  tasks:\n    a:\n      operator: " + n + "\n" + requiredArgs(d)
-			dags, err := Parse("ops.yaml", []byte(src))
+			file := "ops.yaml"
+			if d.python {
+				file = "ops.py" // what a Python DAG file's document gives
+			}
+			dags, err := Parse(file, []byte(src))
 			if err != nil {
 				t.Errorf("operator %s: %v", n, err)
 				continue
@@ -31,7 +35,13 @@ func TestOperatorRegistry(t *testing.T) {
 				t.Errorf("operator %s parsed as %s, want %s", n, got, d.name)
 			}
 		}
-		if IsSensor(d.name) != d.sensor || RunsBash(d.name) != d.bash {
+		if d.python {
+			if _, err := Parse("ops.yaml", []byte("d:\n  schedule: null\n  tasks:\n    a: {operator: "+d.name+"}\n")); err == nil ||
+				!strings.Contains(err.Error(), "only a Python DAG file") {
+				t.Errorf("operator %s in a YAML file: %v", d.name, err)
+			}
+		}
+		if IsSensor(d.name) != d.sensor || RunsBash(d.name) != d.bash || RunsPython(d.name) != d.python {
 			t.Errorf("%s: IsSensor %v RunsBash %v, registry says %v %v", d.name, IsSensor(d.name), RunsBash(d.name), d.sensor, d.bash)
 		}
 	}

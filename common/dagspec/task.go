@@ -151,6 +151,12 @@ func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, erro
 	if op.init != nil {
 		op.init(t)
 	}
+	if op.python {
+		if !strings.HasSuffix(p.file, ".py") {
+			return nil, nil, p.errf(opField.val, "%s: operator %s runs a Python callable, which only a Python DAG file can give (python_callable_name and python_callable_file are not supported by gust yet)", where, opName)
+		}
+		t.Python = &Python{}
+	}
 	// Operator-specific arguments are read from the task itself; the
 	// BaseOperator ones from the task, else from default_args.
 	var dep *field
@@ -212,8 +218,19 @@ func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, erro
 			} else {
 				err = p.decode(f.val, &t.SkipOnExitCode, ctx, "an exit code or a list of them")
 			}
+		case "python_callable", "op_args", "op_kwargs", "templates_dict", "multiple_outputs", "show_return_value_in_logs":
+			if !RunsPython(t.Operator) {
+				if fromArgs {
+					return nil
+				}
+				return p.errf(f.knod, "%s: unknown argument %q for operator %s", where, f.key, t.Operator)
+			}
+			if fromArgs {
+				return nil // operator arguments in default_args apply only when passed explicitly
+			}
+			err = p.pythonArg(t, f, ctx)
 		case "ignore_downstream_trigger_rules":
-			if t.Operator != OperatorShortCircuit {
+			if t.Operator != OperatorShortCircuit && t.Operator != OperatorShortCircuitPython {
 				return p.errf(f.knod, "%s: ignore_downstream_trigger_rules applies to the short_circuit operator only", where)
 			}
 			t.IgnoreDownstreamTriggerRules, err = p.boolean(f.val, ctx)
@@ -490,4 +507,29 @@ func (p *parser) sensorArg(t *Task, f field, ctx string, fromArgs bool) error {
 		}
 	}
 	return err
+}
+
+// pythonArg reads one of a Python operator's own arguments.
+func (p *parser) pythonArg(t *Task, f field, ctx string) error {
+	switch f.key {
+	case "python_callable":
+		s, err := p.str(f.val, ctx)
+		t.Python.Callable = s
+		return err
+	case "op_args":
+		return p.decode(f.val, &t.Python.OpArgs, ctx, "a list")
+	case "op_kwargs":
+		return p.decode(f.val, &t.Python.OpKwargs, ctx, "a mapping")
+	case "templates_dict":
+		return p.decode(f.val, &t.Python.TemplatesDict, ctx, "a mapping")
+	case "multiple_outputs":
+		b, err := p.boolean(f.val, ctx)
+		t.Python.MultipleOutputs = b
+		return err
+	case "show_return_value_in_logs":
+		b, err := p.boolean(f.val, ctx)
+		t.Python.HideReturnValueInLogs = !b
+		return err
+	}
+	return nil
 }

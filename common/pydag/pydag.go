@@ -231,8 +231,24 @@ func (p *Parser) Parse(ctx context.Context, path string) (Result, error) {
 	for _, d := range out.DAGs {
 		lines[d.DagID] = d.Line
 	}
+	// A DAG with Python tasks is a new version whenever its code changes:
+	// the workers import the source stored with the version.
+	sum := sha256.New()
+	for _, f := range res.Files {
+		if b, err := os.ReadFile(f); err == nil {
+			fmt.Fprintf(sum, "%s\x00%d\x00", f, len(b))
+			sum.Write(b)
+		}
+	}
+	digest := hex.EncodeToString(sum.Sum(nil))
 	for _, d := range dags {
 		d.Line = lines[d.DagID]
+		for _, t := range d.Tasks {
+			if dagspec.RunsPython(t.Operator) {
+				d.SourceHash = digest
+				break
+			}
+		}
 	}
 	res.DAGs = dags
 	return res, nil

@@ -24,6 +24,7 @@ def unsupported(what):
 class _Context:
     dags = []  # the DAGs of `with` blocks being built, innermost last
     registered = []  # auto-registered DAGs, in creation order
+    running = None  # the context of the try being run (worker side)
 
 
 def _caller_line():
@@ -249,7 +250,9 @@ class BaseOperator(DependencyMixin):
 
     @property
     def output(self):
-        unsupported("XComArgs (.output) between tasks")
+        from airflow._gust.operators import XComArg
+
+        return XComArg(self)
 
     @classmethod
     def partial(cls, *args, **kwargs):
@@ -271,6 +274,9 @@ class BaseOperator(DependencyMixin):
 def _as_operator(x):
     if isinstance(x, BaseOperator):
         return x
+    op = getattr(x, "operator", None)  # an XComArg
+    if isinstance(op, BaseOperator):
+        return op
     raise TypeError(f"cannot set a dependency on {x!r}: want a task or a list of tasks")
 
 
@@ -404,7 +410,9 @@ def teardown(*args, **kwargs):
 
 
 def get_current_context():
-    raise RuntimeError("get_current_context() works only while a task runs")
+    if _Context.running is None:
+        raise RuntimeError("Current context was requested but no context was found! Are you running within an Airflow task?")
+    return _Context.running
 
 
 def days_ago(n, hour=0, minute=0, second=0, microsecond=0):

@@ -1,30 +1,73 @@
-"""Variables and connections: at parse time gust answers only defaults."""
+"""Variables and connections: while a try runs, the worker answers them
+from gust's variables and connections (the callable never opens the
+database); while a file is parsed, only defaults are answered."""
+import json
+
+_MISSING = object()
+
+
+def _ask():
+    from airflow._gust.model import _Context
+
+    return getattr(_Context, "ask", None)
 
 
 class Variable:
     @staticmethod
-    def get(key, default_var=KeyError, deserialize_json=False, default=KeyError):
-        d = default if default is not KeyError else default_var
-        if d is not KeyError:
-            return d
-        raise KeyError(f"Variable {key} does not exist (gust does not read variables while parsing DAG files)")
+    def get(key, default_var=_MISSING, deserialize_json=False, default=_MISSING):
+        d = default if default is not _MISSING else default_var
+        ask = _ask()
+        v = ask("variable", key=key) if ask else None
+        if v is None:
+            if d is not _MISSING:
+                return d
+            if ask:
+                raise KeyError(f"Variable {key} does not exist")
+            raise KeyError(f"Variable {key} does not exist (gust does not read variables while parsing DAG files)")
+        return json.loads(v) if deserialize_json else v
 
     @staticmethod
     def set(*args, **kwargs):
-        raise RuntimeError("gust does not set variables while parsing DAG files")
+        raise RuntimeError("gust's Python tasks do not set variables (use the REST API or gust variables set)")
+
+
+class Connection:
+    def __init__(self, conn_id=None, conn_type=None, host=None, login=None, password=None, schema=None, port=None,
+                 extra=None, uri=None, description=None, **kwargs):
+        self.conn_id, self.conn_type, self.host, self.login = conn_id, conn_type, host, login
+        self.password, self.schema, self.port, self.description = password, schema, port, description
+        self.extra = extra if isinstance(extra, str) or extra is None else json.dumps(extra)
+        self._uri = uri
+
+    @property
+    def extra_dejson(self):
+        try:
+            return json.loads(self.extra) if self.extra else {}
+        except ValueError:
+            return {}
+
+    def get_uri(self):
+        return self._uri or ""
+
+    def get_password(self):
+        return self.password
+
+    def get_extra(self):
+        return self.extra
+
+    @classmethod
+    def get(cls, conn_id):
+        return BaseHook.get_connection(conn_id)
+
+    def __repr__(self):
+        return self.conn_id or ""
 
 
 class BaseHook:
     @classmethod
     def get_connection(cls, conn_id):
-        raise KeyError(f"The conn_id `{conn_id}` isn't defined (gust does not read connections while parsing DAG files)")
-
-
-class Connection:
-    def __init__(self, conn_id=None, conn_type=None, host=None, login=None, password=None, schema=None, port=None, extra=None, uri=None, **kwargs):
-        self.conn_id, self.conn_type, self.host, self.login = conn_id, conn_type, host, login
-        self.password, self.schema, self.port, self.extra = password, schema, port, extra
-
-    @classmethod
-    def get(cls, conn_id):
-        return BaseHook.get_connection(conn_id)
+        ask = _ask()
+        c = ask("connection", conn_id=conn_id) if ask else None
+        if c is None:
+            raise KeyError(f"The conn_id `{conn_id}` isn't defined")
+        return Connection(**c)

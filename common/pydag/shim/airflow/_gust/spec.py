@@ -55,6 +55,10 @@ def value(v, where):
         return {str(k): value(x, f"{where}[{k!r}]") for k, x in v.items()}
     if isinstance(v, (list, tuple, set, frozenset)):
         return [value(x, where) for x in (sorted(v, key=str) if isinstance(v, (set, frozenset)) else v)]
+    from airflow._gust.operators import XComArg
+
+    if isinstance(v, XComArg):
+        return {"__gust_xcomarg__": {"task_id": v.operator.task_id, "key": v.key}}
     if callable(v):
         unsupported(f"a Python callable as {where}")
     raise TypeError(f"{where}: gust cannot store a {type(v).__name__} ({v!r})")
@@ -64,6 +68,9 @@ def args(kwargs, where):
     out = {}
     for k, v in kwargs.items():
         if v is None:
+            continue
+        if k == "python_callable":
+            out[k] = v  # its name, for the log; the worker imports the file
             continue
         if k in _CALLBACKS and v is not None:
             if isinstance(v, (list, tuple)) and not v:

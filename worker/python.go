@@ -1,0 +1,424 @@
+package worker
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gust-sched/gust/common/connection"
+	"github.com/gust-sched/gust/common/dagspec"
+	"github.com/gust-sched/gust/common/secrets"
+	"github.com/gust-sched/gust/common/tistate"
+	"github.com/gust-sched/gust/metadb"
+	"github.com/gust-sched/gust/templating"
+)
+
+// PythonRuntime is what Python tasks run with: the interpreter and gust's
+// airflow package (the one the DAG processor parses with).
+type PythonRuntime struct {
+	Python string                 // [core] python_executable
+	Shim   func() (string, error) // the unpacked airflow package's folder
+	// DagsFolder goes on the callable's sys.path when this host has it, for
+	// the modules a DAG file imports from it.
+	DagsFolder string
+}
+
+// pyJob is what gust_run.py reads on stdin.
+type pyJob struct {
+	DagFile               string         `json:"dag_file"`
+	Fileloc               string         `json:"fileloc"`
+	DagsFolder            string         `json:"dags_folder,omitempty"`
+	DagID                 string         `json:"dag_id"`
+	TaskID                string         `json:"task_id"`
+	Kind                  string         `json:"kind"`
+	OpArgs                []any          `json:"op_args"`
+	OpKwargs              map[string]any `json:"op_kwargs"`
+	TemplatesDict         map[string]any `json:"templates_dict"`
+	MultipleOutputs       bool           `json:"multiple_outputs"`
+	ShowReturnValueInLogs bool           `json:"show_return_value_in_logs"`
+	DoXcomPush            bool           `json:"do_xcom_push"`
+	Context               map[string]any `json:"context"`
+}
+
+// pyMessage is one line from gust_run.py: a request, or the result.
+type pyMessage struct {
+	Op string `json:"op"`
+	// requests
+	Key    string `json:"key"`
+	TaskID string `json:"task_id"`
+	DagID  string `json:"dag_id"`
+	RunID  string `json:"run_id"`
+	ConnID string `json:"conn_id"`
+	// result
+	State     string          `json:"state"`
+	NoRetry   bool            `json:"no_retry"`
+	Error     string          `json:"error"`
+	XComs     map[string]any  `json:"xcoms"`
+	Branch    []string        `json:"branch"`
+	Condition *bool           `json:"condition"`
+	Raw       json.RawMessage `json:"-"`
+}
+
+// executePython runs one try of a Python task: gust_run.py imports the DAG
+// file (as stored with the DAG's version) and calls the task's callable with
+// Airflow's context, asking this worker for XComs, variables and
+// connections; its output is the try's log, masked.
+func executePython(ctx context.Context, tl *taskLog, store Store, py *PythonRuntime, task *dagspec.Task, dag *dagspec.DAG,
+	run *metadb.DagRun, ti *metadb.TaskInstance) outcome {
+	fail := func(format string, args ...any) outcome {
+		return outcome{state: tistate.Failed, reason: fmt.Sprintf(format, args...)}
+	}
+	if py == nil || py.Shim == nil {
+		return fail("this worker cannot run Python tasks (no Python runtime)")
+	}
+	shim, err := py.Shim()
+	if err != nil {
+		return fail("%v", err)
+	}
+	file, err := store.DAGFile(ctx, dag, run.DagHash)
+	if err != nil {
+		return fail("cannot get the DAG file: %v", err)
+	}
+	masker := &secrets.Masker{}
+	job, err := pythonJob(ctx, store, masker, task, dag, run, ti)
+	if err != nil {
+		return fail("template error: %v", err)
+	}
+	job.DagFile = file
+	if py.DagsFolder != "" {
+		if fi, err := os.Stat(py.DagsFolder); err == nil && fi.IsDir() {
+			job.DagsFolder = py.DagsFolder
+		}
+	}
+	rendered := map[string]any{"op_args": maskAny(masker, job.OpArgs), "op_kwargs": maskAny(masker, job.OpKwargs)}
+	if job.TemplatesDict != nil {
+		rendered["templates_dict"] = maskAny(masker, job.TemplatesDict)
+	}
+	input, err := json.Marshal(job)
+	if err != nil {
+		return fail("encode the task for Python: %v", err)
+	}
+
+	reqR, reqW, err := os.Pipe()
+	if err != nil {
+		return fail("create a pipe: %v", err)
+	}
+	defer reqR.Close()
+	respR, respW, err := os.Pipe()
+	if err != nil {
+		reqW.Close()
+		return fail("create a pipe: %v", err)
+	}
+	defer respW.Close()
+	python := py.Python
+	if python == "" {
+		python = "python3"
+	}
+	cmd := exec.Command(python, "-B", filepath.Join(shim, "gust_run.py"))
+	dir, err := os.MkdirTemp("", "gusttmp")
+	if err != nil {
+		return fail("create working directory: %v", err)
+	}
+	defer os.RemoveAll(dir)
+	cmd.Dir = dir
+	cmd.Env = append(taskEnv(task, nil, nil, dag, run, ti), "PYTHONDONTWRITEBYTECODE=1", "PYTHONUNBUFFERED=1")
+	cmd.Stdin = strings.NewReader(string(input))
+	out := masker.Writer(tl)
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.ExtraFiles = []*os.File{reqW, respR} // fd 3 and 4
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	tl.Infof("Running %s with Python (%s)", job.pyCallable(task), python)
+	if err := cmd.Start(); err != nil {
+		reqW.Close()
+		respR.Close()
+		return fail("start %s ([core] python_executable): %v", python, err)
+	}
+	reqW.Close()
+	respR.Close()
+
+	// The conversation: requests until the result, then the exit.
+	results := make(chan pyMessage, 1)
+	go func() {
+		defer close(results)
+		sc := bufio.NewScanner(reqR)
+		sc.Buffer(make([]byte, 64<<10), 2*metadb.MaxXComBytes+(1<<20))
+		enc := json.NewEncoder(respW)
+		for sc.Scan() {
+			var m pyMessage
+			if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+				results <- pyMessage{Op: "done", State: tistate.Failed, Error: "the Python runner sent garbage: " + err.Error()}
+				return
+			}
+			if m.Op == "done" {
+				results <- m
+				return
+			}
+			_ = enc.Encode(answer(ctx, store, masker, run, m))
+		}
+	}()
+	waitErr := make(chan error, 1)
+	go func() { waitErr <- cmd.Wait() }()
+	var timeout <-chan time.Time
+	if d := secs(task.ExecutionTimeoutSec); d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		timeout = t.C
+	}
+	var stopReason string
+	select {
+	case err = <-waitErr:
+	case <-timeout:
+		stopReason = fmt.Sprintf("execution_timeout of %s exceeded", secs(task.ExecutionTimeoutSec))
+		err = stopGroup(cmd, waitErr)
+	case <-ctx.Done():
+		stopReason = "task stopped: " + context.Cause(ctx).Error()
+		err = stopGroup(cmd, waitErr)
+	}
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	_ = out.Flush()
+	if stopReason != "" {
+		tl.Errorf("%s; killed the task's process group", stopReason)
+		return outcome{state: tistate.Failed, reason: stopReason, rendered: rendered}
+	}
+	res, ok := <-results
+	if !ok {
+		why := "the Python process ended without a result"
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+				why = fmt.Sprintf("the Python process was killed by signal %s", ws.Signal())
+			} else {
+				why = fmt.Sprintf("the Python process exited with code %d without a result", ee.ExitCode())
+			}
+		}
+		tl.Errorf("%s", why)
+		return outcome{state: tistate.Failed, reason: why, rendered: rendered}
+	}
+	o := outcome{state: res.State, reason: masker.Mask(res.Error), noRetry: res.NoRetry, rendered: rendered}
+	switch res.State {
+	case tistate.Success:
+		if err := checkXComs(res.XComs); err != nil {
+			return outcome{state: tistate.Failed, reason: err.Error(), rendered: rendered}
+		}
+		o.xcoms = res.XComs
+		switch task.Operator {
+		case dagspec.OperatorBranchPython:
+			b, _ := json.Marshal(res.Branch)
+			o.last = string(b)
+		case dagspec.OperatorShortCircuitPython:
+			o.last = "false"
+			if res.Condition != nil && *res.Condition {
+				o.last = "true"
+			}
+		}
+	case tistate.Skipped, tistate.Failed:
+	default:
+		return outcome{state: tistate.Failed, reason: "the Python runner answered state " + res.State, rendered: rendered}
+	}
+	return o
+}
+
+func (j *pyJob) pyCallable(task *dagspec.Task) string {
+	if task.Python != nil && task.Python.Callable != "" {
+		return task.Python.Callable
+	}
+	return task.TaskID
+}
+
+// answer serves one request of the callable.
+func answer(ctx context.Context, store Store, masker *secrets.Masker, run *metadb.DagRun, m pyMessage) map[string]any {
+	switch m.Op {
+	case "xcom_pull":
+		runID := m.RunID
+		if runID == "" {
+			runID = run.RunID
+		}
+		v, found, err := store.XCom(ctx, m.DagID, runID, m.TaskID, m.Key)
+		if err != nil {
+			return map[string]any{"error": err.Error()}
+		}
+		if !found {
+			return map[string]any{"value": nil}
+		}
+		return map[string]any{"value": v}
+	case "variable":
+		vars, err := store.Variables(ctx)
+		if err != nil {
+			return map[string]any{"error": err.Error()}
+		}
+		v, ok := vars[m.Key]
+		if !ok {
+			return map[string]any{"value": nil}
+		}
+		if secrets.IsSensitiveName(m.Key) {
+			masker.Add(v)
+		}
+		return map[string]any{"value": v}
+	case "connection":
+		conns, err := store.Connections(ctx)
+		if err != nil {
+			return map[string]any{"error": err.Error()}
+		}
+		for _, c := range conns {
+			if c.ConnID == m.ConnID {
+				masker.Add(c.Password)
+				return map[string]any{"value": connJSON(c)}
+			}
+		}
+		return map[string]any{"value": nil}
+	}
+	return map[string]any{"error": "unknown request " + m.Op}
+}
+
+func connJSON(c *connection.Connection) map[string]any {
+	return map[string]any{"conn_id": c.ConnID, "conn_type": c.ConnType, "host": c.Host, "login": c.Login,
+		"password": c.Password, "schema": c.Schema, "port": c.Port, "extra": c.Extra, "uri": c.URI()}
+}
+
+// pythonJob renders the task's templated arguments (the strings inside
+// op_args, op_kwargs and templates_dict) and the context it gets.
+func pythonJob(ctx context.Context, store Store, masker *secrets.Masker, task *dagspec.Task, dag *dagspec.DAG,
+	run *metadb.DagRun, ti *metadb.TaskInstance) (*pyJob, error) {
+	p := task.Python
+	if p == nil {
+		p = &dagspec.Python{}
+	}
+	var templates []string
+	collectStrings(p.OpArgs, &templates)
+	collectStrings(p.OpKwargs, &templates)
+	collectStrings(p.TemplatesDict, &templates)
+	r, _, err := Renderer(ctx, store, dag, run, ti, masker, templates...)
+	if err != nil {
+		return nil, err
+	}
+	job := &pyJob{Fileloc: dag.Fileloc, DagID: dag.DagID, TaskID: task.TaskID, Kind: task.Operator,
+		MultipleOutputs: p.MultipleOutputs, ShowReturnValueInLogs: !p.HideReturnValueInLogs, DoXcomPush: task.DoXcomPush}
+	var rerr error
+	render := func(s string) string {
+		if rerr != nil || !strings.Contains(s, "{{") && !strings.Contains(s, "{%") {
+			return s
+		}
+		out, err := r.Render(task.TaskID, s)
+		if err != nil {
+			rerr = err
+		}
+		return out
+	}
+	args, _ := renderAny(p.OpArgs, render).([]any)
+	job.OpArgs = args
+	if job.OpArgs == nil {
+		job.OpArgs = []any{}
+	}
+	kw, _ := renderAny(p.OpKwargs, render).(map[string]any)
+	job.OpKwargs = kw
+	if p.TemplatesDict != nil {
+		job.TemplatesDict, _ = renderAny(p.TemplatesDict, render).(map[string]any)
+	}
+	if rerr != nil {
+		return nil, rerr
+	}
+	job.Context = pythonContext(ctx, store, dag, run, ti)
+	return job, nil
+}
+
+func collectStrings(v any, out *[]string) {
+	switch x := v.(type) {
+	case string:
+		*out = append(*out, x)
+	case []any:
+		for _, y := range x {
+			collectStrings(y, out)
+		}
+	case map[string]any:
+		for _, y := range x {
+			collectStrings(y, out)
+		}
+	}
+}
+
+func renderAny(v any, render func(string) string) any {
+	switch x := v.(type) {
+	case string:
+		return render(x)
+	case []any:
+		out := make([]any, len(x))
+		for i, y := range x {
+			out[i] = renderAny(y, render)
+		}
+		return out
+	case map[string]any:
+		if _, isXComArg := x["__gust_xcomarg__"]; isXComArg && len(x) == 1 {
+			return x
+		}
+		out := make(map[string]any, len(x))
+		for k, y := range x {
+			out[k] = renderAny(y, render)
+		}
+		return out
+	}
+	return v
+}
+
+func maskAny(m *secrets.Masker, v any) any {
+	return renderAny(v, m.Mask)
+}
+
+// pythonContext is what gust_run.py builds Airflow's context from.
+func pythonContext(ctx context.Context, store Store, dag *dagspec.DAG, run *metadb.DagRun, ti *metadb.TaskInstance) map[string]any {
+	ld := run.LogicalDate.UTC()
+	ds := ld.Format("2006-01-02")
+	iso := func(t *time.Time) any {
+		if t == nil {
+			return nil
+		}
+		return t.UTC().Format(time.RFC3339Nano)
+	}
+	c := map[string]any{
+		"ds": ds, "ds_nodash": strings.ReplaceAll(ds, "-", ""), "ts": ld.Format("2006-01-02T15:04:05-07:00"),
+		"ts_nodash": ld.Format("20060102T150405"), "ts_nodash_with_tz": ld.Format("20060102T150405-0700"),
+		"logical_date": ld.Format(time.RFC3339Nano), "data_interval_start": iso(run.DataIntervalStart),
+		"data_interval_end": iso(run.DataIntervalEnd), "run_id": run.RunID, "run_type": run.RunType,
+		"conf": run.Conf, "params": templating.Normalize(ResolveParams(dag, run.Conf)),
+		"task_instance_key_str": dag.DagID + "__" + ti.TaskID + "__" + strings.ReplaceAll(ds, "-", ""),
+		"try_number":            ti.TryNumber, "max_tries": ti.MaxTries, "map_index": ti.MapIndex,
+	}
+	if start, end, err := store.PrevSuccess(ctx, dag.DagID, run.LogicalDate); err == nil {
+		c["prev_data_interval_start_success"], c["prev_data_interval_end_success"] = iso(start), iso(end)
+	}
+	return c
+}
+
+// materialise writes a DAG version's file text under dir/<hash>/<name>
+// once, and returns its path.
+func materialise(dir, hash, fileloc, source string) (string, error) {
+	path := filepath.Join(dir, "dags", hash, filepath.Base(fileloc))
+	if _, err := os.Stat(path); err == nil {
+		return path, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return "", fmt.Errorf("materialise the DAG file: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".src-")
+	if err != nil {
+		return "", fmt.Errorf("materialise the DAG file: %w", err)
+	}
+	if _, err := io.WriteString(tmp, source); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return "", fmt.Errorf("materialise the DAG file: %w", err)
+	}
+	tmp.Close()
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return "", fmt.Errorf("materialise the DAG file: %w", err)
+	}
+	return path, nil
+}
