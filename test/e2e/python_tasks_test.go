@@ -1,0 +1,106 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gust-sched/gust/internal/testenv"
+)
+
+// TestPythonTasks runs hand-written TaskFlow pipelines on workers that have
+// no DAG folder (they import the file stored with the DAG version): data
+// passed between @task functions and a classic PythonOperator, templated
+// op_kwargs, multiple_outputs read by a bash task, a variable and a
+// connection answered by the worker and masked in the log, a short circuit
+// skipping downstream; and callables that raise, hang past their
+// execution_timeout, return what JSON cannot hold, or fail with
+// AirflowFailException (no retry).
+func TestPythonTasks(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t)
+	b, err := os.ReadFile(filepath.Join("testdata", "airflow", "py_tasks.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.WriteDAG("py_tasks.py", string(b))
+	c.MustRun("variables", "set", "api_password", "hunter2-secret")
+	c.MustRun("connections", "add", "my_http", "--conn-uri", "http://svc:p4ssw0rd-secret@api.example.com:8443/v1")
+	c.Start("scheduler", "scheduler")
+	// The workers' DAG folder does not exist: they read the file from the database.
+	env := c.Env
+	c.Env = append(append([]string(nil), env...), "GUST__CORE__DAGS_FOLDER="+filepath.Join(t.TempDir(), "no-dags-here"))
+	c.Start("worker-1", "worker", "-c", "4", "--hostname", "pw1@e2e")
+	c.Start("worker-2", "worker", "-c", "4", "--hostname", "pw2@e2e")
+	c.Env = env
+	c.WaitParsed(60*time.Second, "py_pipeline", "py_failures")
+	c.MustRun("dags", "trigger", "py_pipeline", "--run-id", "r1")
+	c.MustRun("dags", "trigger", "py_failures", "--run-id", "r1")
+	runs := c.WaitRunsFinished(120*time.Second, 1, "py_pipeline", "py_failures")
+	if s := runs["py_pipeline"][0].State; s != "success" {
+		t.Errorf("py_pipeline: %s", s)
+	}
+	if s := runs["py_failures"][0].State; s != "failed" {
+		t.Errorf("py_failures: %s", s)
+	}
+	tis := c.TIs("py_pipeline", "r1")
+	for task, want := range map[string]string{"numbers": "success", "total": "success", "split": "success", "classic": "success",
+		"report": "success", "conn_host": "success", "gate": "success", "after_gate": "skipped"} {
+		if got := testenv.State(tis[task]); got != want {
+			t.Errorf("py_pipeline.%s: %s, want %s", task, got, want)
+		}
+	}
+	var xs []struct {
+		TaskID string `json:"task_id"`
+		Key    string `json:"key"`
+		Value  any    `json:"value"`
+	}
+	c.MustJSON(&xs, "tasks", "xcom", "list", "py_pipeline", "r1")
+	got := map[string]string{}
+	for _, x := range xs {
+		vb, _ := json.Marshal(x.Value)
+		got[x.TaskID+"/"+x.Key] = string(vb)
+	}
+	for k, want := range map[string]string{"numbers/return_value": "[1,2,3]", "total/return_value": "6",
+		"split/double": "12", "split/half": "3", "classic/return_value": "42", "conn_host/return_value": `"api.example.com"`} {
+		if got[k] != want {
+			t.Errorf("XCom %s = %s, want %s (all: %v)", k, got[k], want, got)
+		}
+	}
+	if !strings.Contains(got["classic/extra"], `"label":"world-`) {
+		t.Errorf("classic's pushed XCom = %s, want the rendered label", got["classic/extra"])
+	}
+	logOf := func(dag, task string) string { return c.MustRun("tasks", "logs", dag, "r1", task) }
+	if l := logOf("py_pipeline", "total"); !strings.Contains(l, "with the secret ***") || strings.Contains(l, "hunter2") {
+		t.Errorf("total's log (the variable must be masked):\n%s", l)
+	}
+	if l := logOf("py_pipeline", "conn_host"); !strings.Contains(l, "password is ***") || strings.Contains(l, "p4ssw0rd") {
+		t.Errorf("conn_host's log (the password must be masked):\n%s", l)
+	}
+	if l := logOf("py_pipeline", "report"); !strings.Contains(l, "double=12") {
+		t.Errorf("report's log:\n%s", l)
+	}
+	if l := logOf("py_pipeline", "classic"); !strings.Contains(l, "classic got 2 40 world-") || !strings.Contains(l, "Done. Returned value was: 42") {
+		t.Errorf("classic's log:\n%s", l)
+	}
+
+	fails := c.TIs("py_failures", "r1")
+	for task, want := range map[string]string{"boom": "ValueError: boom on purpose", "hang": "execution_timeout of 2s exceeded",
+		"unserializable": "cannot be stored as an XCom (JSON)", "fail_fast": "AirflowFailException: no retry please"} {
+		if s := testenv.State(fails[task]); s != "failed" {
+			t.Errorf("py_failures.%s: %s, want failed", task, s)
+		}
+		if l := logOf("py_failures", task); !strings.Contains(l, want) {
+			t.Errorf("py_failures.%s's log lacks %q:\n%s", task, want, l)
+		}
+	}
+	if n := fails["fail_fast"].TryNumber; n != 1 {
+		t.Errorf("fail_fast ran %d tries, want 1 (AirflowFailException: no retry)", n)
+	}
+	if l := logOf("py_failures", "boom"); !strings.Contains(l, "Traceback (most recent call last)") {
+		t.Errorf("boom's log lacks the traceback:\n%s", l)
+	}
+}
