@@ -100,7 +100,7 @@ func TestReadmeQuickStart(t *testing.T) {
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}
-	c.WaitParsed(30*time.Second, "example_bash", "example_context")
+	c.WaitParsed(30*time.Second, "example_bash", "example_context", "example_taskflow")
 
 	// Standalone made a first admin with a generated password, kept in the
 	// home (0600), that logs into its api-server.
@@ -146,7 +146,7 @@ func TestReadmeQuickStart(t *testing.T) {
 			t.Errorf("README command %q failed: %v\n%s", line, err, out)
 		}
 	}
-	runs := c.WaitRunsFinished(90*time.Second, 1, "example_bash", "example_context")
+	runs := c.WaitRunsFinished(90*time.Second, 1, "example_bash", "example_context", "example_taskflow")
 	for dag, rs := range runs {
 		for _, r := range rs {
 			if r.State != "success" {
