@@ -61,6 +61,7 @@ type Core struct {
 	TestConnection           string
 	PythonExecutable         string
 	DagbagImportTimeout      time.Duration
+	DagIgnoreFileSyntax      string
 }
 
 // Database is the [database] section.
@@ -352,6 +353,9 @@ func (c *Config) validate() error {
 	positive("[database] max_conns", c.Database.MaxConns)
 	if c.Logging.MaxLogSize < 0 {
 		errs = append(errs, fmt.Errorf("[logging] max_log_size must not be negative (0: no limit), got %d", c.Logging.MaxLogSize))
+	}
+	if x := c.Core.DagIgnoreFileSyntax; x != "glob" && x != "regexp" {
+		errs = append(errs, fmt.Errorf("[core] dag_ignore_file_syntax must be glob or regexp, got %q", x))
 	}
 	if c.Core.DagbagImportTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("[core] dagbag_import_timeout must be a positive number of seconds"))

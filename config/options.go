@@ -15,6 +15,8 @@ func options(home string) []Option {
 			path(func(c *Config) *string { return &c.Core.DagsFolder })},
 		{"core", "python_executable", "python3", "The Python interpreter (3.9 or newer) that reads Python DAG files, with gust's own airflow package first on its path.",
 			str(func(c *Config) *string { return &c.Core.PythonExecutable })},
+		{"core", "dag_ignore_file_syntax", "glob", "Syntax of .airflowignore files: glob (gitignore's patterns, Airflow 3's default) or regexp (Airflow 2's: each line an unanchored regular expression).",
+			str(func(c *Config) *string { return &c.Core.DagIgnoreFileSyntax })},
 		{"core", "dagbag_import_timeout", "30", "Seconds a Python DAG file may take to import; a file that takes longer is an import error.",
 			seconds(func(c *Config) *time.Duration { return &c.Core.DagbagImportTimeout })},
 		{"core", "parallelism", "32", "Task instances allowed to run at once across all schedulers (global in gust; per scheduler in Airflow).",

@@ -44,6 +44,8 @@ type Options struct {
 	MaxActiveTasksPerDag   int
 	// Python reads .py files (nil: they are import errors saying so).
 	Python *pydag.Parser
+	// IgnoreSyntax is [core] dag_ignore_file_syntax: glob or regexp.
+	IgnoreSyntax string
 }
 
 // Processor parses the DAG folder. Create it with New; Run loops, ProcessAll
@@ -165,7 +167,7 @@ func (p *Processor) heartbeat(ctx context.Context, jobID int64) int64 {
 // them when force is set), then syncs the results to the database.
 func (p *Processor) ProcessAll(ctx context.Context, force bool) (Stats, error) {
 	var st Stats
-	paths, err := listDagFiles(p.opts.DagsFolder)
+	paths, err := ListDagFiles(p.opts.DagsFolder, p.opts.IgnoreSyntax)
 	if err != nil {
 		return st, err
 	}
@@ -557,38 +559,70 @@ func (p *Processor) dagSync(d *dagspec.DAG, data []byte, hash string, src []byte
 	}
 }
 
-// listDagFiles returns the absolute paths of the YAML and Python files
-// under folder, skipping hidden files and folders.
-func listDagFiles(folder string) ([]string, error) {
+// ListDagFiles returns the absolute paths of the YAML and Python files
+// under folder, sorted, skipping hidden files and folders and what the
+// .airflowignore files of the folder and its subfolders exclude (in the
+// syntax given, glob or regexp; a folder that matches is not entered).
+func ListDagFiles(folder, ignoreSyntax string) ([]string, error) {
 	abs, err := filepath.Abs(folder)
 	if err != nil {
 		return nil, fmt.Errorf("dags folder %s: %w", folder, err)
 	}
+	if _, err := os.Stat(abs); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("dags folder %s does not exist ([core] dags_folder)", abs)
+	}
 	var out []string
-	err = filepath.WalkDir(abs, func(path string, d fs.DirEntry, err error) error {
+	var walk func(dir string, rules []*ignoreRules) error
+	walk = func(dir string, rules []*ignoreRules) error {
+		r, err := readIgnore(dir, ignoreSyntax)
 		if err != nil {
-			if path == abs {
-				return err
-			}
-			return nil // unreadable entry: skip it, keep the rest
+			return err
 		}
-		name := d.Name()
-		if path != abs && strings.HasPrefix(name, ".") {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
+		if r != nil {
+			rules = append(rules[:len(rules):len(rules)], r)
 		}
-		if !d.IsDir() && (strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml") || strings.HasSuffix(name, ".py")) {
-			out = append(out, path)
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			if dir == abs {
+				return fmt.Errorf("list dags folder %s: %w", abs, err)
+			}
+			return nil // unreadable folder: skip it, keep the rest
+		}
+	entries:
+		for _, e := range entries {
+			name := e.Name()
+			if strings.HasPrefix(name, ".") {
+				continue
+			}
+			path := filepath.Join(dir, name)
+			isDir := e.IsDir()
+			if e.Type()&fs.ModeSymlink != 0 {
+				if fi, err := os.Stat(path); err == nil {
+					isDir = fi.IsDir()
+				}
+			}
+			for _, r := range rules {
+				if r.matches(path, isDir) {
+					continue entries
+				}
+			}
+			if isDir {
+				if name == "__pycache__" {
+					continue
+				}
+				if err := walk(path, rules); err != nil {
+					return err
+				}
+				continue
+			}
+			if strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml") || strings.HasSuffix(name, ".py") {
+				out = append(out, path)
+			}
 		}
 		return nil
-	})
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("dags folder %s does not exist ([core] dags_folder)", abs)
-		}
-		return nil, fmt.Errorf("list dags folder %s: %w", abs, err)
+	}
+	if err := walk(abs, nil); err != nil {
+		return nil, err
 	}
 	sort.Strings(out)
 	return out, nil

@@ -82,6 +82,7 @@ func processorOptions(cfg *config.Config) dagprocessor.Options {
 		MaxActiveRunsPerDag:    cfg.Core.MaxActiveRunsPerDag,
 		MaxActiveTasksPerDag:   cfg.Core.MaxActiveTasksPerDag,
 		Python:                 pythonParser(cfg),
+		IgnoreSyntax:           cfg.Core.DagIgnoreFileSyntax,
 	}
 }
 

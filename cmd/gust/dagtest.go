@@ -7,8 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -18,6 +16,7 @@ import (
 	"github.com/gust-sched/gust/common/retry"
 	"github.com/gust-sched/gust/common/schedule"
 	"github.com/gust-sched/gust/common/tistate"
+	"github.com/gust-sched/gust/dagprocessor"
 	"github.com/gust-sched/gust/metadb"
 	"github.com/gust-sched/gust/scheduler"
 	"github.com/gust-sched/gust/worker"
@@ -52,7 +51,7 @@ func parseDAGFile(ctx context.Context, py *pydag.Parser, path string) ([]*dagspe
 // findDAG returns the DAG from path, a DAG file or a folder of them
 // (subdir says whether the user gave it with --subdir or it is [core]
 // dags_folder). Its errors name what was searched.
-func findDAG(ctx context.Context, py *pydag.Parser, path string, subdir bool, dagID string) (*dagspec.DAG, error) {
+func findDAG(ctx context.Context, py *pydag.Parser, ignoreSyntax, path string, subdir bool, dagID string) (*dagspec.DAG, error) {
 	where := path
 	if !subdir {
 		where = "the DAG folder " + path
@@ -79,23 +78,10 @@ func findDAG(ctx context.Context, py *pydag.Parser, path string, subdir bool, da
 		}
 		return nil, fmt.Errorf("DAG %q not found in %s", dagID, path)
 	}
-	var files []string
-	err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() && strings.HasPrefix(d.Name(), ".") && p != path {
-			return filepath.SkipDir
-		}
-		if !d.IsDir() && dagFileExt(p) {
-			files = append(files, p)
-		}
-		return nil
-	})
+	files, err := dagprocessor.ListDagFiles(path, ignoreSyntax)
 	if err != nil {
 		return nil, fmt.Errorf("DAG %q: list %s: %w", dagID, where, err)
 	}
-	sort.Strings(files)
 	var errs []error
 	for _, f := range files {
 		dags, err := parseDAGFile(ctx, py, f)
@@ -142,7 +128,7 @@ func (a *app) dagsTestCommand() *cli.Command {
 			if subdir {
 				path = c.String("subdir")
 			}
-			dag, err := findDAG(c.Context, pythonParser(cfg), path, subdir, c.Args().Get(0))
+			dag, err := findDAG(c.Context, pythonParser(cfg), cfg.Core.DagIgnoreFileSyntax, path, subdir, c.Args().Get(0))
 			if err != nil {
 				return err
 			}
