@@ -55,6 +55,8 @@ bench: build services
 	GUST_BIN=$(CURDIR)/bin/gust $(GO) test ./bench -run "^$$" -bench . -benchtime 1x -v -timeout 30m
 	$(GO) test ./apiserver -run "^$$" -bench API -benchtime 1x -v -timeout 30m
 	$(GO) test ./flower -run "^$$" -bench Flower -benchtime 1x -v -timeout 30m
+	$(GO) test ./dagprocessor -run "^$$" -bench ParsePython -benchtime 1x -v -timeout 30m
+	$(GO) test ./worker -run "^$$" -bench PythonTry -benchtime 200x -v -timeout 30m
 
 # The long chaos run: over 2,000 tries while schedulers and workers are
 # killed and RabbitMQ and PostgreSQL (private instances) are restarted.

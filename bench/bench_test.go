@@ -98,6 +98,70 @@ func BenchmarkThroughput(b *testing.B) {
 	}
 }
 
+// BenchmarkPythonTasks runs 1,000 independent no-op TaskFlow tasks (@task
+// functions in a Python DAG file, on the workers' warm Python processes)
+// and 1,000 bash `true` tasks on the same cluster, one run after the other,
+// and reports both rates: a no-op @task should cost no more than a bash one.
+func BenchmarkPythonTasks(b *testing.B) {
+	header(b)
+	const n = 1000
+	c := startCluster(b)
+	var yaml strings.Builder
+	yaml.WriteString("bash_noop:\n  schedule: null\n  max_active_tasks: 1000\n  default_args: {start_date: 2024-01-01}\n  tasks:\n")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&yaml, "    t%04d: {operator: bash, bash_command: 'true'}\n", i)
+	}
+	c.WriteDAG("bash_noop.yaml", yaml.String())
+	c.WriteDAG("python_noop.py", fmt.Sprintf(`
+from airflow.sdk import dag, task
+
+@dag(schedule=None, max_active_tasks=%[1]d)
+def python_noop():
+    @task
+    def noop():
+        pass
+
+    for i in range(%[1]d):
+        noop.override(task_id=f"t{i:04d}")()
+
+python_noop()
+`, n))
+	waitParsed(b, c, "bash_noop")
+	waitParsed(b, c, "python_noop")
+	rate := func(dagID, runID string) float64 {
+		start := time.Now()
+		c.MustRun("dags", "trigger", dagID, "--run-id", runID)
+		testenv.Eventually(b, 10*time.Minute, dagID+" run", func() (bool, string) {
+			for _, r := range c.Runs(dagID) {
+				if r.RunID == runID {
+					return r.State == "success" || r.State == "failed", r.State
+				}
+			}
+			return false, "missing"
+		})
+		elapsed := time.Since(start)
+		ok := 0
+		for _, ti := range c.TIs(dagID, runID) {
+			if testenv.State(ti) == "success" {
+				ok++
+			}
+		}
+		if ok != n {
+			b.Fatalf("%s: %d of %d tasks succeeded", dagID, ok, n)
+		}
+		return float64(n) / elapsed.Seconds()
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		// The Python run starts cold: its first tries start the processes.
+		py := rate("python_noop", fmt.Sprintf("bench_py_%d", i))
+		sh := rate("bash_noop", fmt.Sprintf("bench_sh_%d", i))
+		b.ReportMetric(py, "python-tasks/s")
+		b.ReportMetric(sh, "bash-tasks/s")
+		b.Logf("%d no-op @task: %.1f tasks/s; %d bash true: %.1f tasks/s (python/bash %.2f)", n, py, n, sh, py/sh)
+	}
+}
+
 // BenchmarkChainLatency runs a chain of 100 tasks and reports the p50 and
 // p99 delay from a task's end to its downstream's start.
 func BenchmarkChainLatency(b *testing.B) {

@@ -39,6 +39,7 @@ type Config struct {
 	Logging   Logging
 	Monitor   Monitor
 	Flower    Flower
+	Python    Python
 	API       API
 	Metrics   Metrics
 	APIAuth   APIAuth
@@ -119,6 +120,13 @@ type Monitor struct {
 	KeyPrefix          string
 	EventStreamMaxLen  int
 	WorkerHeartbeatTTL time.Duration
+}
+
+// Python is the [python] section: the worker's warm Python processes.
+type Python struct {
+	MaxTasksPerChild   int
+	FreshProcessPerTry bool
+	MemoryLimitMB      int
 }
 
 // Flower is the [flower] section.

@@ -121,6 +121,14 @@ func options(home string) []Option {
 		{"monitor", "worker_heartbeat_ttl", "15", "Seconds after which a worker that stopped reporting shows as offline.",
 			seconds(func(c *Config) *time.Duration { return &c.Monitor.WorkerHeartbeatTTL })},
 
+		// [python]
+		{"python", "max_tasks_per_child", "0", "Tries one warm Python process of a worker runs before it is replaced (Celery's worker_max_tasks_per_child); 0: no bound.",
+			integer(func(c *Config) *int { return &c.Python.MaxTasksPerChild })},
+		{"python", "fresh_process_per_try", "False", "Run each Python try in a fork of the warm process (Airflow's isolation: nothing a callable leaves behind reaches the next try) instead of in the warm process itself.",
+			boolean(func(c *Config) *bool { return &c.Python.FreshProcessPerTry })},
+		{"python", "memory_limit_mb", "4096", "Address space (MiB) a worker's Python process may use; a callable that needs more gets a MemoryError instead of starving the machine. 0: no limit.",
+			integer(func(c *Config) *int { return &c.Python.MemoryLimitMB })},
+
 		// [flower]
 		{"flower", "flower_host", "127.0.0.1", "Address the monitor listens on.",
 			str(func(c *Config) *string { return &c.Flower.Address })},

@@ -24,7 +24,7 @@ type env struct {
 
 // setup returns a migrated database of its own, an empty DAG folder and a
 // processor on them.
-func setup(t *testing.T) *env {
+func setup(t testing.TB) *env {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
@@ -62,7 +62,7 @@ func (e *env) process(t *testing.T) dagprocessor.Stats {
 }
 
 // dags returns the active DAGs by id.
-func (e *env) dags(t *testing.T) map[string]*metadb.DagRow {
+func (e *env) dags(t testing.TB) map[string]*metadb.DagRow {
 	t.Helper()
 	rows, err := metadb.ListDAGs(e.ctx, e.db.Pool, false)
 	if err != nil {
@@ -76,7 +76,7 @@ func (e *env) dags(t *testing.T) map[string]*metadb.DagRow {
 }
 
 // importErrors returns the import errors by file.
-func (e *env) importErrors(t *testing.T) map[string]string {
+func (e *env) importErrors(t testing.TB) map[string]string {
 	t.Helper()
 	errs, err := metadb.ListImportErrors(e.ctx, e.db.Pool)
 	if err != nil {

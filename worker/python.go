@@ -8,10 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
+	"sync"
 	"time"
 
 	"github.com/gust-sched/gust/common/connection"
@@ -30,6 +29,22 @@ type PythonRuntime struct {
 	// DagsFolder goes on the callable's sys.path when this host has it, for
 	// the modules a DAG file imports from it.
 	DagsFolder string
+	// MaxTasksPerChild bounds the tries one warm process runs (0: no
+	// bound); FreshProcessPerTry forks the warm process for each try;
+	// MemoryLimit caps a process's address space in bytes (0: none);
+	// MaxIdle is how many warm processes wait for tries at most.
+	MaxTasksPerChild   int
+	FreshProcessPerTry bool
+	MemoryLimit        int64
+	MaxIdle            int
+
+	resolve  sync.Once
+	resolved string // the interpreter python_executable starts
+
+	mu      sync.Mutex
+	idle    []*pyProc // waiting for a try, longest idle first
+	reaping bool
+	closed  bool
 }
 
 // pyJob is what gust_run.py reads on stdin.
@@ -47,6 +62,9 @@ type pyJob struct {
 	ShowReturnValueInLogs bool           `json:"show_return_value_in_logs"`
 	DoXcomPush            bool           `json:"do_xcom_push"`
 	Context               map[string]any `json:"context"`
+	// The try's environment and working directory, set for the callable.
+	Env map[string]string `json:"env"`
+	Cwd string            `json:"cwd"`
 }
 
 // pyMessage is one line from gust_run.py: a request, or the result.
@@ -65,6 +83,7 @@ type pyMessage struct {
 	XComs     map[string]any  `json:"xcoms"`
 	Branch    []string        `json:"branch"`
 	Condition *bool           `json:"condition"`
+	Retire    bool            `json:"retire"` // the process is not fit for another try
 	Raw       json.RawMessage `json:"-"`
 }
 
@@ -103,105 +122,26 @@ func executePython(ctx context.Context, tl *taskLog, store Store, py *PythonRunt
 	if job.TemplatesDict != nil {
 		rendered["templates_dict"] = maskAny(masker, job.TemplatesDict)
 	}
-	input, err := json.Marshal(job)
-	if err != nil {
-		return fail("encode the task for Python: %v", err)
-	}
-
-	reqR, reqW, err := os.Pipe()
-	if err != nil {
-		return fail("create a pipe: %v", err)
-	}
-	defer reqR.Close()
-	respR, respW, err := os.Pipe()
-	if err != nil {
-		reqW.Close()
-		return fail("create a pipe: %v", err)
-	}
-	defer respW.Close()
-	python := py.Python
-	if python == "" {
-		python = "python3"
-	}
-	cmd := exec.Command(python, "-B", filepath.Join(shim, "gust_run.py"))
 	dir, err := os.MkdirTemp("", "gusttmp")
 	if err != nil {
 		return fail("create working directory: %v", err)
 	}
 	defer os.RemoveAll(dir)
-	cmd.Dir = dir
-	cmd.Env = append(taskEnv(task, nil, nil, dag, run, ti), "PYTHONDONTWRITEBYTECODE=1", "PYTHONUNBUFFERED=1")
-	cmd.Stdin = strings.NewReader(string(input))
-	out := masker.Writer(tl)
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.ExtraFiles = []*os.File{reqW, respR} // fd 3 and 4
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	tl.Infof("Running %s with Python (%s)", job.pyCallable(task), python)
-	if err := cmd.Start(); err != nil {
-		reqW.Close()
-		respR.Close()
-		return fail("start %s ([core] python_executable): %v", python, err)
-	}
-	reqW.Close()
-	respR.Close()
-
-	// The conversation: requests until the result, then the exit.
-	results := make(chan pyMessage, 1)
-	go func() {
-		defer close(results)
-		sc := bufio.NewScanner(reqR)
-		sc.Buffer(make([]byte, 64<<10), 2*metadb.MaxXComBytes+(1<<20))
-		enc := json.NewEncoder(respW)
-		for sc.Scan() {
-			var m pyMessage
-			if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-				results <- pyMessage{Op: "done", State: tistate.Failed, Error: "the Python runner sent garbage: " + err.Error()}
-				return
-			}
-			if m.Op == "done" {
-				results <- m
-				return
-			}
-			_ = enc.Encode(answer(ctx, store, masker, run, m))
+	job.Cwd = dir
+	job.Env = map[string]string{}
+	for _, kv := range append(taskEnv(task, nil, nil, dag, run, ti), "PYTHONDONTWRITEBYTECODE=1", "PYTHONUNBUFFERED=1") {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			job.Env[k] = v
 		}
-	}()
-	waitErr := make(chan error, 1)
-	go func() { waitErr <- cmd.Wait() }()
-	var timeout <-chan time.Time
-	if d := secs(task.ExecutionTimeoutSec); d > 0 {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		timeout = t.C
 	}
-	var stopReason string
-	select {
-	case err = <-waitErr:
-	case <-timeout:
-		stopReason = fmt.Sprintf("execution_timeout of %s exceeded", secs(task.ExecutionTimeoutSec))
-		err = stopGroup(cmd, waitErr)
-	case <-ctx.Done():
-		stopReason = "task stopped: " + context.Cause(ctx).Error()
-		err = stopGroup(cmd, waitErr)
+	input, err := json.Marshal(job)
+	if err != nil {
+		return fail("encode the task for Python: %v", err)
 	}
-	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	_ = out.Flush()
-	if stopReason != "" {
-		tl.Errorf("%s; killed the task's process group", stopReason)
-		return outcome{state: tistate.Failed, reason: stopReason, rendered: rendered}
-	}
-	res, ok := <-results
-	if !ok {
-		why := "the Python process ended without a result"
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-				why = fmt.Sprintf("the Python process was killed by signal %s", ws.Signal())
-			} else {
-				why = fmt.Sprintf("the Python process exited with code %d without a result", ee.ExitCode())
-			}
-		}
-		tl.Errorf("%s", why)
-		return outcome{state: tistate.Failed, reason: why, rendered: rendered}
+	res, err := py.run(ctx, tl, store, masker, shim, task, run, job, input)
+	if err != nil {
+		tl.Errorf("%v", err)
+		return outcome{state: tistate.Failed, reason: err.Error(), rendered: rendered}
 	}
 	o := outcome{state: res.State, reason: masker.Mask(res.Error), noRetry: res.NoRetry, rendered: rendered}
 	switch res.State {
@@ -225,6 +165,110 @@ func executePython(ctx context.Context, tl *taskLog, store Store, py *PythonRunt
 		return outcome{state: tistate.Failed, reason: "the Python runner answered state " + res.State, rendered: rendered}
 	}
 	return o
+}
+
+// run hands the try to a warm Python process and holds the conversation
+// until its result: the callable's output goes to the try's log, masked;
+// its requests are answered from this worker's store. The process goes
+// back to the pool after a clean try and is killed (with its group) on a
+// timeout, a stop, or anything unclean.
+func (py *PythonRuntime) run(ctx context.Context, tl *taskLog, store Store, masker *secrets.Masker, shim string,
+	task *dagspec.Task, run *metadb.DagRun, job *pyJob, input []byte) (pyMessage, error) {
+	proc, err := py.checkout(shim, job)
+	if err != nil {
+		return pyMessage{}, err
+	}
+	clean := false
+	defer func() {
+		if clean {
+			py.checkin(proc)
+		} else {
+			proc.kill()
+		}
+	}()
+	pipes, err := newTryPipes()
+	if err != nil {
+		return pyMessage{}, err
+	}
+	defer pipes.close()
+	if err := proc.sendTry(pipes.outW, pipes.reqW, pipes.respR); err != nil {
+		return pyMessage{}, err
+	}
+	pipes.closeTheirs()
+	tl.Infof("Running %s with Python (%s)", job.pyCallable(task), py.python())
+
+	out := masker.Writer(tl)
+	logged := make(chan struct{})
+	go func() {
+		defer close(logged)
+		_, _ = io.Copy(out, pipes.outR)
+	}()
+	// The conversation: the job, then requests until the result.
+	results := make(chan pyMessage, 1)
+	go func() {
+		defer close(results)
+		if _, err := pipes.respW.Write(append(input, '\n')); err != nil {
+			return
+		}
+		sc := bufio.NewScanner(pipes.reqR)
+		sc.Buffer(make([]byte, 64<<10), 2*metadb.MaxXComBytes+(1<<20))
+		enc := json.NewEncoder(pipes.respW)
+		for sc.Scan() {
+			var m pyMessage
+			if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+				results <- pyMessage{Op: "done", State: tistate.Failed, Error: "the Python runner sent garbage: " + err.Error()}
+				return
+			}
+			if m.Op == "done" {
+				results <- m
+				return
+			}
+			_ = enc.Encode(answer(ctx, store, masker, run, m))
+		}
+	}()
+	var timeout <-chan time.Time
+	if d := secs(task.ExecutionTimeoutSec); d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		timeout = t.C
+	}
+	stopped := func(why string) (pyMessage, error) {
+		proc.kill()
+		<-logged
+		_ = out.Flush()
+		return pyMessage{}, fmt.Errorf("%s; killed the task's process group", why)
+	}
+	var res pyMessage
+	var ok bool
+	select {
+	case res, ok = <-results:
+	case <-timeout:
+		return stopped(fmt.Sprintf("execution_timeout of %s exceeded", secs(task.ExecutionTimeoutSec)))
+	case <-ctx.Done():
+		return stopped("task stopped: " + context.Cause(ctx).Error())
+	}
+	if !ok {
+		// No result: the process died (or closed its pipes) mid-try.
+		select {
+		case <-proc.done:
+		case <-time.After(killGrace):
+		}
+		proc.kill()
+		<-logged
+		_ = out.Flush()
+		return pyMessage{}, errors.New(proc.exitReason())
+	}
+	// The output ends when the process lets go of the try's pipe; what
+	// the callable left running in the background holding it is stopped.
+	select {
+	case <-logged:
+		clean = !res.Retire
+	case <-time.After(killGrace):
+		proc.kill()
+		<-logged
+	}
+	_ = out.Flush()
+	return res, nil
 }
 
 func (j *pyJob) pyCallable(task *dagspec.Task) string {
@@ -263,6 +307,19 @@ func answer(ctx context.Context, store Store, masker *secrets.Masker, run *metad
 			masker.Add(v)
 		}
 		return map[string]any{"value": v}
+	case "prev_success":
+		start, end, err := store.PrevSuccess(ctx, run.DagID, run.LogicalDate)
+		if err != nil {
+			return map[string]any{"error": err.Error()}
+		}
+		iso := func(t *time.Time) any {
+			if t == nil {
+				return nil
+			}
+			return t.UTC().Format(time.RFC3339Nano)
+		}
+		return map[string]any{"value": map[string]any{"prev_data_interval_start_success": iso(start),
+			"prev_data_interval_end_success": iso(end)}}
 	case "connection":
 		conns, err := store.Connections(ctx)
 		if err != nil {
@@ -296,9 +353,17 @@ func pythonJob(ctx context.Context, store Store, masker *secrets.Masker, task *d
 	collectStrings(p.OpArgs, &templates)
 	collectStrings(p.OpKwargs, &templates)
 	collectStrings(p.TemplatesDict, &templates)
-	r, _, err := Renderer(ctx, store, dag, run, ti, masker, templates...)
-	if err != nil {
-		return nil, err
+	// The renderer (which loads connections) only for arguments that
+	// are templates.
+	var r *templating.Renderer
+	for _, t := range templates {
+		if strings.Contains(t, "{{") || strings.Contains(t, "{%") {
+			var err error
+			if r, _, err = Renderer(ctx, store, dag, run, ti, masker, templates...); err != nil {
+				return nil, err
+			}
+			break
+		}
 	}
 	job := &pyJob{Fileloc: dag.Fileloc, DagID: dag.DagID, TaskID: task.TaskID, Kind: task.Operator,
 		MultipleOutputs: p.MultipleOutputs, ShowReturnValueInLogs: !p.HideReturnValueInLogs, DoXcomPush: task.DoXcomPush}
@@ -326,7 +391,7 @@ func pythonJob(ctx context.Context, store Store, masker *secrets.Masker, task *d
 	if rerr != nil {
 		return nil, rerr
 	}
-	job.Context = pythonContext(ctx, store, dag, run, ti)
+	job.Context = pythonContext(dag, run, ti)
 	return job, nil
 }
 
@@ -373,7 +438,7 @@ func maskAny(m *secrets.Masker, v any) any {
 }
 
 // pythonContext is what gust_run.py builds Airflow's context from.
-func pythonContext(ctx context.Context, store Store, dag *dagspec.DAG, run *metadb.DagRun, ti *metadb.TaskInstance) map[string]any {
+func pythonContext(dag *dagspec.DAG, run *metadb.DagRun, ti *metadb.TaskInstance) map[string]any {
 	ld := run.LogicalDate.UTC()
 	ds := ld.Format("2006-01-02")
 	iso := func(t *time.Time) any {
@@ -390,9 +455,6 @@ func pythonContext(ctx context.Context, store Store, dag *dagspec.DAG, run *meta
 		"conf": run.Conf, "params": templating.Normalize(ResolveParams(dag, run.Conf)),
 		"task_instance_key_str": dag.DagID + "__" + ti.TaskID + "__" + strings.ReplaceAll(ds, "-", ""),
 		"try_number":            ti.TryNumber, "max_tries": ti.MaxTries, "map_index": ti.MapIndex,
-	}
-	if start, end, err := store.PrevSuccess(ctx, dag.DagID, run.LogicalDate); err == nil {
-		c["prev_data_interval_start_success"], c["prev_data_interval_end_success"] = iso(start), iso(end)
 	}
 	return c
 }

@@ -170,6 +170,7 @@ func (w *Worker) Abort() { w.abortOnce.Do(func() { close(w.abort) }) }
 // records those tries' outcomes.
 func (w *Worker) Run(ctx context.Context) error {
 	w.started = time.Now()
+	defer w.opts.Python.Close()
 	// workCtx outlives ctx: running tries and their result writes go on
 	// during a warm shutdown.
 	workCtx, cancelWork := context.WithCancelCause(context.WithoutCancel(ctx))

@@ -86,10 +86,12 @@ func processorOptions(cfg *config.Config) dagprocessor.Options {
 	}
 }
 
-// pythonRuntime runs Python tasks as [core] says, with the parser's
-// airflow package.
-func pythonRuntime(cfg *config.Config) *worker.PythonRuntime {
-	return &worker.PythonRuntime{Python: cfg.Core.PythonExecutable, Shim: pythonParser(cfg).ShimDir, DagsFolder: cfg.Core.DagsFolder}
+// pythonRuntime runs Python tasks as [core] and [python] say, with the
+// parser's airflow package, keeping up to maxIdle warm processes.
+func pythonRuntime(cfg *config.Config, maxIdle int) *worker.PythonRuntime {
+	return &worker.PythonRuntime{Python: cfg.Core.PythonExecutable, Shim: pythonParser(cfg).ShimDir, DagsFolder: cfg.Core.DagsFolder,
+		MaxTasksPerChild: cfg.Python.MaxTasksPerChild, FreshProcessPerTry: cfg.Python.FreshProcessPerTry,
+		MemoryLimit: int64(cfg.Python.MemoryLimitMB) << 20, MaxIdle: maxIdle}
 }
 
 // pythonParser reads Python DAG files as [core] says.
@@ -263,7 +265,7 @@ func (a *app) runParts(c *cli.Context, p parts) error {
 			Version:            version,
 			Keyring:            kr,
 			Metrics:            metrics.NewWorker(reg),
-			Python:             pythonRuntime(cfg),
+			Python:             pythonRuntime(cfg, max(p.worker.concurrency, p.worker.autoscaleMax)),
 			CacheDir:           filepath.Join(cfg.Home, "cache"),
 			AutoscaleMax:       p.worker.autoscaleMax,
 			AutoscaleMin:       p.worker.autoscaleMin,

@@ -152,7 +152,9 @@ func (a *app) dagsTestCommand() *cli.Command {
 				iv = tt.InferManual(logical)
 			}
 			run.DataIntervalStart, run.DataIntervalEnd = &iv.Start, &iv.End
-			state, err := a.testRun(c.Context, pythonRuntime(cfg), dag, run)
+			py := pythonRuntime(cfg, 1)
+			defer py.Close()
+			state, err := a.testRun(c.Context, py, dag, run)
 			if err != nil {
 				return err
 			}

@@ -19,10 +19,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/gust-sched/gust/common/dagspec"
@@ -56,6 +54,10 @@ type Parser struct {
 	once sync.Once
 	dir  string
 	err  error
+
+	mu     sync.Mutex // the warm server, started by the first Parse
+	srv    *server
+	closed bool
 }
 
 // Result is what one file gave.
@@ -166,31 +168,20 @@ func (p *Parser) Parse(ctx context.Context, path string) (Result, error) {
 	if python == "" {
 		python = "python3"
 	}
-	cmd := exec.CommandContext(ctx, python, "-B", filepath.Join(dir, "gust_parse.py"), path, p.DagsFolder, strconv.FormatInt(max(mem, 0), 10))
-	cmd.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1", "PYTHONUNBUFFERED=1")
-	cmd.Dir = filepath.Dir(path)
-	// Its own process group, so that a timeout also stops what it started.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 2 * time.Second
-	var stdout bytes.Buffer
-	stderr := &tailBuffer{max: 8 << 10}
-	cmd.Stdout, cmd.Stderr = &stdout, stderr
-	runErr := cmd.Run()
+	stdout, stderr, runErr := p.runForked(ctx, python, dir, path, max(mem, 0))
 	if ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return Result{}, perr(0, "importing the file took longer than %s ([core] dagbag_import_timeout) and was stopped", timeout)
 	}
+	var ee *exec.Error
+	if errors.As(runErr, &ee) {
+		return Result{}, perr(0, "cannot run %s ([core] python_executable): %v", python, ee.Err)
+	}
+	if runErr != nil {
+		return Result{}, perr(0, "%v", runErr)
+	}
 	var out output
-	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
-		var ee *exec.Error
-		if errors.As(runErr, &ee) {
-			return Result{}, perr(0, "cannot run %s ([core] python_executable): %v", python, ee.Err)
-		}
-		why := "printed no result"
-		if runErr != nil {
-			why = runErr.Error()
-		}
-		return Result{}, perr(0, "importing the file failed (%s): %s", why, strings.TrimSpace(stderr.String()))
+	if err := json.Unmarshal(stdout, &out); err != nil {
+		return Result{}, perr(0, "importing the file failed (it ended without a result): %s", strings.TrimSpace(stderr))
 	}
 	res := Result{Files: out.Files}
 	if out.Error != "" {

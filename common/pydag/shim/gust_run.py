@@ -1,12 +1,16 @@
-"""gust's Python task runner: runs one try of a Python task.
+"""gust's Python task runner: a warm process that runs tries of Python
+tasks, one at a time (Celery's prefork model).
 
-The worker writes the job (JSON) on stdin and starts this with two pipes:
-fd 3 carries requests and the result to the worker, one JSON per line; fd
-4 carries the worker's answers. The task's stdout and stderr are the try's
-log. The DAG file is imported as the DAG processor imported it, and the
-task's python_callable is called with Airflow's context.
+The worker starts it with a Unix socket on fd 3. For each try the worker
+sends, over that socket, three pipe ends: the try's output (the callable's
+stdout and stderr, the try's log), requests to the worker (one JSON per
+line, then the result), and the worker's answers (the job first). The DAG
+file of the job is imported once, at the first try, as the DAG processor
+imported it; then the task's python_callable is called with Airflow's
+context. With --fork each try runs in a fork of this process (the import
+stays in the parent), which exits after it.
 
-usage: python3 gust_run.py
+usage: python3 gust_run.py [--memory-limit BYTES] [--fork --dag-file PATH --fileloc PATH --dags-folder DIR]
 """
 import datetime as _dt
 import hashlib
@@ -15,23 +19,44 @@ import inspect
 import json
 import logging
 import os
+import socket
 import sys
 import traceback
 
-_req = os.fdopen(3, "w", buffering=1)
-_resp = os.fdopen(4, "r")
+
+class Channel:
+    """One try's conversation with the worker."""
+
+    def __init__(self, req_fd, resp_fd):
+        self.req = os.fdopen(req_fd, "w", buffering=1)
+        self.resp = os.fdopen(resp_fd, "r")
+
+    def ask(self, op, **args):
+        self.req.write(json.dumps({"op": op, **args}) + "\n")
+        self.req.flush()
+        line = self.resp.readline()
+        if not line:
+            raise RuntimeError("the worker went away")
+        answer = json.loads(line)
+        if answer.get("error"):
+            raise KeyError(answer["error"])
+        return answer.get("value")
+
+    def close(self):
+        for f in (self.req, self.resp):
+            try:
+                f.close()
+            except OSError:
+                pass
+
+
+_channel = None
 
 
 def ask(op, **args):
-    _req.write(json.dumps({"op": op, **args}) + "\n")
-    _req.flush()
-    line = _resp.readline()
-    if not line:
-        raise RuntimeError("the worker went away")
-    answer = json.loads(line)
-    if answer.get("error"):
-        raise KeyError(answer["error"])
-    return answer.get("value")
+    if _channel is None:
+        raise RuntimeError("no try is running")
+    return _channel.ask(op, **args)
 
 
 def date(s):
@@ -108,19 +133,122 @@ class _Macros:
         return _dt.datetime.strptime(ds, input_format).strftime(output_format)
 
 
+# Context keys the worker answers only when a callable asks for them.
+_LAZY = ("prev_data_interval_start_success", "prev_data_interval_end_success")
+
+
+class Context(dict):
+    """Airflow's context; the previous successful run's keys are looked up
+    when first read."""
+
+    def _fetch(self):
+        v = ask("prev_success") or {}
+        for k in _LAZY:
+            dict.__setitem__(self, k, date(v.get(k)))
+
+    def __missing__(self, key):
+        if key in _LAZY:
+            self._fetch()
+            return dict.__getitem__(self, key)
+        raise KeyError(key)
+
+    def get(self, key, default=None):
+        if key in _LAZY and not dict.__contains__(self, key):
+            self._fetch()
+        return dict.get(self, key, default)
+
+    def __contains__(self, key):
+        return key in _LAZY or dict.__contains__(self, key)
+
+    def kwargs(self):
+        """All of it, for **context: what is not fetched yet as proxies
+        (Airflow's lazy_object_proxy) that fetch it when used."""
+        out = dict(self)
+        for k in _LAZY:
+            if k not in out:
+                out[k] = _Lazy(lambda k=k: self[k])
+        return out
+
+
+class _Lazy:
+    """A value computed when first used, standing in for it."""
+
+    __slots__ = ("_f", "_v", "_done")
+
+    def __init__(self, f):
+        object.__setattr__(self, "_f", f)
+        object.__setattr__(self, "_done", False)
+
+    def _get(self):
+        if not self._done:
+            object.__setattr__(self, "_v", self._f())
+            object.__setattr__(self, "_done", True)
+        return self._v
+
+    def __getattr__(self, name):
+        return getattr(self._get(), name)
+
+    @property
+    def __class__(self):
+        return type(self._get())
+
+    def __bool__(self):
+        return bool(self._get())
+
+    def __str__(self):
+        return str(self._get())
+
+    def __repr__(self):
+        return repr(self._get())
+
+    def __format__(self, spec):
+        return format(self._get(), spec)
+
+    def __eq__(self, other):
+        return self._get() == other
+
+    def __ne__(self, other):
+        return self._get() != other
+
+    def __lt__(self, other):
+        return self._get() < other
+
+    def __le__(self, other):
+        return self._get() <= other
+
+    def __gt__(self, other):
+        return self._get() > other
+
+    def __ge__(self, other):
+        return self._get() >= other
+
+    def __hash__(self):
+        return hash(self._get())
+
+    def __sub__(self, other):
+        return self._get() - other
+
+    def __rsub__(self, other):
+        return other - self._get()
+
+    def __add__(self, other):
+        return self._get() + other
+
+    def __radd__(self, other):
+        return other + self._get()
+
+
 def build_context(job, dag, task, ti):
     c = job["context"]
     logical = date(c.get("logical_date"))
-    ctx = {k: c[k] for k in ("ds", "ds_nodash", "ts", "ts_nodash", "ts_nodash_with_tz", "run_id",
-                             "task_instance_key_str") if k in c}
+    ctx = Context({k: c[k] for k in ("ds", "ds_nodash", "ts", "ts_nodash", "ts_nodash_with_tz", "run_id",
+                             "task_instance_key_str") if k in c})
     ctx.update({
         "logical_date": logical, "execution_date": logical,
         "data_interval_start": date(c.get("data_interval_start")), "data_interval_end": date(c.get("data_interval_end")),
         "params": c.get("params") or {}, "dag_run": DagRun(c, job["dag_id"]), "ti": ti, "task_instance": ti,
         "task": task, "dag": dag, "conf": None, "macros": _Macros, "map_index_template": None,
         "inlets": [], "outlets": [], "triggering_asset_events": {},
-        "prev_data_interval_start_success": date(c.get("prev_data_interval_start_success")),
-        "prev_data_interval_end_success": date(c.get("prev_data_interval_end_success")),
         "var": {"value": _Vars(False), "json": _Vars(True)},
     })
     return ctx
@@ -157,38 +285,53 @@ def call(f, op_args, context):
     params = list(sig.parameters.values())
     positional = {p.name for p in params[:len(op_args)] if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)}
     if any(p.kind == p.VAR_KEYWORD for p in params):
-        kwargs = {k: v for k, v in context.items() if k not in positional}
+        full = context.kwargs() if isinstance(context, Context) else context
+        kwargs = {k: v for k, v in full.items() if k not in positional}
     else:
         kwargs = {p.name: context[p.name] for p in params
                   if p.name in context and p.name not in positional and p.kind != p.VAR_POSITIONAL}
     return f(*op_args, **kwargs)
 
 
-def main():
-    job = json.load(sys.stdin)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="[%(asctime)s] {%(filename)s:%(lineno)d} %(levelname)s - %(message)s")
-    for p in (job.get("dags_folder"), os.path.dirname(job["dag_file"])):
+_dags = {}  # DAG file -> {dag_id: DAG}, imported once per process
+
+
+def load_dags(job):
+    from airflow._gust import model
+
+    path = job["dag_file"]
+    if path in _dags:
+        return _dags[path]
+    for p in (job.get("dags_folder"), os.path.dirname(path)):
         if p and os.path.isdir(p) and p not in sys.path:
             sys.path.insert(1, p)
+    name = "unusual_prefix_" + hashlib.sha1(job.get("fileloc", path).encode()).hexdigest() + "_" + \
+        os.path.splitext(os.path.basename(path))[0]
+    model._Context.registered = []
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    dags = {d.dag_id: d for d in model._Context.registered}
+    for v in vars(mod).values():
+        if isinstance(v, model.DAG):
+            dags.setdefault(v.dag_id, v)
+    _dags[path] = dags
+    return dags
+
+
+def execute(job):
+    """Runs the job's callable; returns the result for the worker."""
     from airflow._gust import model
     from airflow.exceptions import AirflowFailException, AirflowSkipException
 
-    model._Context.ask = ask
-
     result = {"op": "done", "state": "failed"}
     try:
-        path = job["dag_file"]
-        name = "unusual_prefix_" + hashlib.sha1(job.get("fileloc", path).encode()).hexdigest() + "_" + \
-            os.path.splitext(os.path.basename(path))[0]
-        spec = importlib.util.spec_from_file_location(name, path)
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod
-        spec.loader.exec_module(mod)
-        dags = {d.dag_id: d for d in model._Context.registered}
-        for v in vars(mod).values():
-            if isinstance(v, model.DAG):
-                dags.setdefault(v.dag_id, v)
+        try:
+            dags = load_dags(job)
+        except BaseException:  # noqa: B902 - the import is broken: a fresh process imports again
+            result["retire"] = True
+            raise
         dag = dags.get(job["dag_id"])
         if dag is None or job["task_id"] not in dag.task_dict:
             raise RuntimeError(f"task {job['task_id']} is not in DAG {job['dag_id']} as its file defines it now")
@@ -229,14 +372,133 @@ def main():
         result = {"op": "done", "state": "skipped", "error": str(e) or "AirflowSkipException"}
     except AirflowFailException as e:
         traceback.print_exc()
-        result = {"op": "done", "state": "failed", "no_retry": True, "error": f"AirflowFailException: {e}"}
+        result = {"op": "done", "state": "failed", "no_retry": True, "error": f"AirflowFailException: {e}",
+                  "retire": result.get("retire", False)}
     except BaseException as e:  # noqa: B902 - SystemExit too: the try failed
         traceback.print_exc()
-        result = {"op": "done", "state": "failed", "error": "".join(traceback.format_exception_only(type(e), e)).strip()}
+        result = {"op": "done", "state": "failed", "retire": result.get("retire", False),
+                  "error": "".join(traceback.format_exception_only(type(e), e)).strip()}
+    finally:
+        model._Context.running = None
+    return result
+
+
+def run_try(fds):
+    """One try: its output on fds[0], the conversation on fds[1] and fds[2]."""
+    global _channel
+    out, req, resp = fds
     sys.stdout.flush()
     sys.stderr.flush()
-    _req.write(json.dumps(result) + "\n")
-    _req.flush()
+    os.dup2(out, 1)
+    os.dup2(out, 2)
+    os.close(out)
+    _channel = Channel(req, resp)
+    env, cwd = dict(os.environ), os.getcwd()
+    result = {"op": "done", "state": "failed", "error": "the runner failed", "retire": True}
+    try:
+        line = _channel.resp.readline()
+        if not line:
+            return
+        job = json.loads(line)
+        if job.get("env") is not None:
+            os.environ.clear()
+            os.environ.update(job["env"])
+        if job.get("cwd"):
+            os.chdir(job["cwd"])
+        result = execute(job)
+    except BaseException as e:  # noqa: B902 - reported, and this process retires
+        traceback.print_exc()
+        result["error"] = f"the runner failed: {e}"
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        try:
+            _channel.req.write(json.dumps(result) + "\n")
+            _channel.req.flush()
+        except (OSError, ValueError, TypeError):
+            pass
+        os.environ.clear()
+        os.environ.update(env)
+        try:
+            os.chdir(cwd)
+        except OSError:
+            pass
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+        _channel.close()
+        _channel = None
+    return result
+
+
+def limit_memory(n):
+    if n <= 0:
+        return
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (n, n))
+    except (ImportError, ValueError, OSError):
+        pass
+
+
+def main():
+    args = sys.argv[1:]
+    fork = "--fork" in args
+    if "--memory-limit" in args:
+        limit_memory(int(args[args.index("--memory-limit") + 1]))
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="[%(asctime)s] {%(filename)s:%(lineno)d} %(levelname)s - %(message)s")
+    from airflow._gust import model
+    import airflow.exceptions  # noqa: F401 - imported once, before the first try
+
+    model._Context.ask = ask
+    if fork and "--dag-file" in args:
+        # The DAG file is imported here once, so that each try's fork has
+        # it; a file that fails to import here fails in each try, saying why.
+        preload = {"dag_file": args[args.index("--dag-file") + 1]}
+        for flag in ("--fileloc", "--dags-folder"):
+            if flag in args:
+                preload[flag[2:].replace("-", "_")] = args[args.index(flag) + 1]
+        try:
+            load_dags(preload)
+        except BaseException:  # noqa: B902 - reported by the tries
+            _dags.clear()
+        import gc
+
+        gc.freeze()  # the forks share the import (no copy-on-write by the collector)
+    ctrl = socket.socket(fileno=3)
+    while True:
+        try:
+            msg, fds, _, _ = socket.recv_fds(ctrl, 1, 3)
+        except (OSError, InterruptedError):
+            return
+        if not msg:
+            return  # the worker is gone
+        if len(fds) != 3:
+            for fd in fds:
+                os.close(fd)
+            continue
+        if not fork:
+            result = run_try(fds)
+            if result and result.get("retire"):
+                return
+            continue
+        pid = os.fork()
+        if pid == 0:
+            ctrl.close()
+            try:
+                run_try(fds)
+            finally:
+                os._exit(0)
+        for fd in fds:
+            os.close(fd)
+        os.waitpid(pid, 0)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import datetime as _dt
 import functools
 import inspect
 import os
+import sys
 
 _UNSET = object()
 
@@ -27,12 +28,19 @@ class _Context:
     running = None  # the context of the try being run (worker side)
 
 
+_SHIM = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
 def _caller_line():
     """The line of the DAG file that called into the shim (for messages)."""
-    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    for fr in inspect.stack()[2:]:
-        if not os.path.abspath(fr.filename).startswith(here):
-            return fr.lineno
+    try:
+        fr = sys._getframe(2)
+    except ValueError:
+        return 0
+    while fr is not None:
+        if not os.path.abspath(fr.f_code.co_filename).startswith(_SHIM):
+            return fr.f_lineno
+        fr = fr.f_back
     return 0
 
 
