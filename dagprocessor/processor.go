@@ -388,7 +388,9 @@ func (p *Processor) sync(ctx context.Context, paths []string, results []parsed, 
 				err = metadb.Retry(ctx, p.logger, "store dag", func(ctx context.Context) error {
 					return p.db.InTx(ctx, func(tx pgx.Tx) error {
 						var err error
-						changed, err = metadb.SyncDAG(ctx, tx, p.dagSync(d, data, hash, r.src))
+						sync := p.dagSync(d, data, hash, r.src)
+						sync.Files = p.versionFiles(d, r)
+						changed, err = metadb.SyncDAG(ctx, tx, sync)
 						return err
 					})
 				})
@@ -523,6 +525,37 @@ func (p *Processor) setFile(path string, fs *fileState) {
 	p.mu.Lock()
 	p.files[path] = fs
 	p.mu.Unlock()
+}
+
+// versionFiles are what a DAG with Python tasks stores besides its file's
+// text: the file's place in the DAG folder and the modules it imported
+// from there, so that a worker imports this version's code.
+func (p *Processor) versionFiles(d *dagspec.DAG, r parsed) *metadb.DagFiles {
+	if d.SourceHash == "" {
+		return nil
+	}
+	root, err := filepath.Abs(p.opts.DagsFolder)
+	if err != nil {
+		return nil
+	}
+	rel, err := filepath.Rel(root, r.path)
+	if err != nil || strings.HasPrefix(rel, "..") {
+		return nil
+	}
+	files := &metadb.DagFiles{Path: filepath.ToSlash(rel), Modules: map[string]string{}}
+	for dep := range r.deps {
+		mrel, err := filepath.Rel(root, dep)
+		if err != nil || strings.HasPrefix(mrel, "..") {
+			continue
+		}
+		b, err := os.ReadFile(dep)
+		if err != nil {
+			p.logger.Warn("a module of a DAG file could not be read to store with its version", "file", r.path, "module", dep, "err", err)
+			continue
+		}
+		files.Modules[filepath.ToSlash(mrel)] = string(b)
+	}
+	return files
 }
 
 func (p *Processor) dagSync(d *dagspec.DAG, data []byte, hash string, src []byte) metadb.DagSync {

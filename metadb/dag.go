@@ -68,7 +68,21 @@ type DagSync struct {
 	DagHash          string
 	Data             []byte // serialized DAG (JSON)
 	Source           string // the DAG file's text
+	Files            *DagFiles
 	PausedAtCreation bool
+}
+
+// DagFiles are a Python DAG version's files besides its own text: where
+// the file is in the DAG folder, and the modules it imported from there.
+type DagFiles struct {
+	Path    string            `json:"path"`
+	Modules map[string]string `json:"modules,omitempty"`
+}
+
+// DagVersionFiles is what a worker materialises for a DAG version.
+type DagVersionFiles struct {
+	Source string
+	Files  *DagFiles // nil: stored without them (before migration 009, or a YAML file)
 }
 
 // SyncDAG stores one serialized DAG version (once per hash) and upserts its
@@ -99,8 +113,8 @@ func SyncDAG(ctx context.Context, tx pgx.Tx, s DagSync) (bool, error) {
 	if tag.RowsAffected() == 0 {
 		return false, nil
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO serialized_dag (dag_hash, dag_id, fileloc, data, source) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (dag_hash) DO NOTHING`, s.DagHash, s.DagID, s.Fileloc, s.Data, s.Source); err != nil {
+	if _, err := tx.Exec(ctx, `INSERT INTO serialized_dag (dag_hash, dag_id, fileloc, data, source, files) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (dag_hash) DO NOTHING`, s.DagHash, s.DagID, s.Fileloc, s.Data, s.Source, s.Files); err != nil {
 		return false, fmt.Errorf("store serialized dag %s: %w", s.DagID, err)
 	}
 	return true, nil
@@ -297,21 +311,23 @@ func ListImportErrors(ctx context.Context, q DBTX) ([]ImportError, error) {
 	return out, nil
 }
 
-// SerializedDAGSource returns the file text stored with the DAG version
-// of that hash.
-func SerializedDAGSource(ctx context.Context, q DBTX, hash string) (string, error) {
+// SerializedDAGFiles returns the file text and files stored with the DAG
+// version of the given hash.
+func SerializedDAGFiles(ctx context.Context, q DBTX, hash string) (DagVersionFiles, error) {
 	var src *string
-	err := q.QueryRow(ctx, `SELECT source FROM serialized_dag WHERE dag_hash = $1`, hash).Scan(&src)
+	var out DagVersionFiles
+	err := q.QueryRow(ctx, `SELECT source, files FROM serialized_dag WHERE dag_hash = $1`, hash).Scan(&src, &out.Files)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return "", fmt.Errorf("source of dag version %s: %w", hash, ErrNotFound)
+		return out, fmt.Errorf("source of dag version %s: %w", hash, ErrNotFound)
 	}
 	if err != nil {
-		return "", fmt.Errorf("source of dag version %s: %w", hash, err)
+		return out, fmt.Errorf("source of dag version %s: %w", hash, err)
 	}
 	if src == nil {
-		return "", fmt.Errorf("dag version %s was stored without its file", hash)
+		return out, fmt.Errorf("dag version %s was stored without its file", hash)
 	}
-	return *src, nil
+	out.Source = *src
+	return out, nil
 }
 
 // DagSource returns the file text stored with a DAG's version (its

@@ -103,7 +103,7 @@ func executePython(ctx context.Context, tl *taskLog, store Store, py *PythonRunt
 	if err != nil {
 		return fail("%v", err)
 	}
-	file, err := store.DAGFile(ctx, dag, run.DagHash)
+	file, root, err := store.DAGFile(ctx, dag, run.DagHash)
 	if err != nil {
 		return fail("cannot get the DAG file: %v", err)
 	}
@@ -113,7 +113,9 @@ func executePython(ctx context.Context, tl *taskLog, store Store, py *PythonRunt
 		return fail("template error: %v", err)
 	}
 	job.DagFile = file
-	if py.DagsFolder != "" {
+	if root != "" {
+		job.DagsFolder = root // the modules of this version
+	} else if py.DagsFolder != "" {
 		if fi, err := os.Stat(py.DagsFolder); err == nil && fi.IsDir() {
 			job.DagsFolder = py.DagsFolder
 		}
@@ -459,28 +461,73 @@ func pythonContext(dag *dagspec.DAG, run *metadb.DagRun, ti *metadb.TaskInstance
 	return c
 }
 
-// materialise writes a DAG version's file text under dir/<hash>/<name>
-// once, and returns its path.
-func materialise(dir, hash, fileloc, source string) (string, error) {
-	path := filepath.Join(dir, "dags", hash, filepath.Base(fileloc))
-	if _, err := os.Stat(path); err == nil {
-		return path, nil
+// materialise writes a DAG version's file (and the modules stored with
+// it) under dir/dags/<hash>/, laid out as in the DAG folder, once; it
+// returns the DAG file's path and, when the version carries its modules,
+// the folder to import them from ("" for a version stored without them).
+func materialise(dir, hash, fileloc string, load func() (metadb.DagVersionFiles, error)) (file, root string, err error) {
+	root = filepath.Join(dir, "dags", hash)
+	if b, err := os.ReadFile(filepath.Join(root, ".complete")); err == nil {
+		rel, withModules, _ := strings.Cut(string(b), "\n")
+		if withModules == "modules" {
+			return filepath.Join(root, filepath.FromSlash(rel)), root, nil
+		}
+		return filepath.Join(root, filepath.FromSlash(rel)), "", nil
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return "", fmt.Errorf("materialise the DAG file: %w", err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".src-")
+	vf, err := load()
 	if err != nil {
-		return "", fmt.Errorf("materialise the DAG file: %w", err)
+		return "", "", err
 	}
-	if _, err := io.WriteString(tmp, source); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return "", fmt.Errorf("materialise the DAG file: %w", err)
+	fail := func(err error) (string, string, error) {
+		return "", "", fmt.Errorf("materialise the DAG file: %w", err)
 	}
-	tmp.Close()
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return "", fmt.Errorf("materialise the DAG file: %w", err)
+	rel := filepath.Base(fileloc)
+	files := map[string]string{}
+	marker := rel
+	if vf.Files != nil {
+		if vf.Files.Path != "" && filepath.IsLocal(filepath.FromSlash(vf.Files.Path)) {
+			rel = vf.Files.Path
+		}
+		for m, text := range vf.Files.Modules {
+			if !filepath.IsLocal(filepath.FromSlash(m)) || m == rel {
+				continue
+			}
+			files[m] = text
+		}
+		marker = rel + "\nmodules"
 	}
-	return path, nil
+	files[rel] = vf.Source
+	if err := os.MkdirAll(filepath.Dir(root), 0o700); err != nil {
+		return fail(err)
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(root), ".version-")
+	if err != nil {
+		return fail(err)
+	}
+	defer os.RemoveAll(tmp)
+	for name, text := range files {
+		path := filepath.Join(tmp, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return fail(err)
+		}
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			return fail(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(tmp, ".complete"), []byte(marker), 0o600); err != nil {
+		return fail(err)
+	}
+	if err := os.Rename(tmp, root); err != nil {
+		// Another try materialised the same version first, or an older
+		// gust left this version's folder without its marker.
+		if _, serr := os.Stat(filepath.Join(root, ".complete")); serr != nil {
+			if rerr := os.RemoveAll(root); rerr != nil {
+				return fail(rerr)
+			}
+			if err := os.Rename(tmp, root); err != nil {
+				return fail(err)
+			}
+		}
+	}
+	return materialise(dir, hash, fileloc, load)
 }

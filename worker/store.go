@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -39,7 +38,7 @@ type Store interface {
 	ExternalState(ctx context.Context, dagID, taskID string, logical time.Time) (state string, found bool, err error)
 	// DAGFile is a path to the DAG file of the version dagHash, for Python
 	// tasks to import.
-	DAGFile(ctx context.Context, dag *dagspec.DAG, dagHash string) (string, error)
+	DAGFile(ctx context.Context, dag *dagspec.DAG, dagHash string) (file, modules string, err error)
 }
 
 // envVariables and envConnections read Airflow's environment backends.
@@ -78,23 +77,18 @@ type DBStore struct {
 	CacheDir string
 }
 
-// DAGFile writes the file stored with the DAG version (once) and returns
-// its path.
-func (s *DBStore) DAGFile(ctx context.Context, dag *dagspec.DAG, dagHash string) (string, error) {
-	path := filepath.Join(s.CacheDir, "dags", dagHash, filepath.Base(dag.Fileloc))
-	if _, err := os.Stat(path); err == nil {
-		return path, nil
-	}
-	src, err := metadb.SerializedDAGSource(ctx, s.DB.Pool, dagHash)
-	if err != nil {
-		return "", err
-	}
-	return materialise(s.CacheDir, dagHash, dag.Fileloc, src)
+// DAGFile writes the file stored with the DAG version (once, with the
+// modules stored with it) and returns its path and the folder of those
+// modules ("" when the version has none stored).
+func (s *DBStore) DAGFile(ctx context.Context, dag *dagspec.DAG, dagHash string) (string, string, error) {
+	return materialise(s.CacheDir, dagHash, dag.Fileloc, func() (metadb.DagVersionFiles, error) {
+		return metadb.SerializedDAGFiles(ctx, s.DB.Pool, dagHash)
+	})
 }
 
 // DAGFile is the DAG's own file: dags test reads the DAG folder.
-func (m *MemStore) DAGFile(_ context.Context, dag *dagspec.DAG, _ string) (string, error) {
-	return dag.Fileloc, nil
+func (m *MemStore) DAGFile(_ context.Context, dag *dagspec.DAG, _ string) (string, string, error) {
+	return dag.Fileloc, "", nil
 }
 
 // Variables returns every variable; the environment wins over the database.

@@ -26,6 +26,11 @@ func TestPythonTasks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := os.MkdirAll(filepath.Join(c.Dags, "pyhelpers"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c.WriteDAG("pyhelpers/__init__.py", "")
+	c.WriteDAG("pyhelpers/text.py", "def shout(s):\n    return s.upper() + '!'\n")
 	c.WriteDAG("py_tasks.py", string(b))
 	c.MustRun("variables", "set", "api_password", "hunter2-secret")
 	c.MustRun("connections", "add", "my_http", "--conn-uri", "http://svc:p4ssw0rd-secret@api.example.com:8443/v1")
@@ -48,7 +53,7 @@ func TestPythonTasks(t *testing.T) {
 	}
 	tis := c.TIs("py_pipeline", "r1")
 	for task, want := range map[string]string{"numbers": "success", "total": "success", "split": "success", "classic": "success",
-		"report": "success", "conn_host": "success", "gate": "success", "after_gate": "skipped"} {
+		"report": "success", "conn_host": "success", "helper": "success", "gate": "success", "after_gate": "skipped"} {
 		if got := testenv.State(tis[task]); got != want {
 			t.Errorf("py_pipeline.%s: %s, want %s", task, got, want)
 		}
@@ -65,7 +70,8 @@ func TestPythonTasks(t *testing.T) {
 		got[x.TaskID+"/"+x.Key] = string(vb)
 	}
 	for k, want := range map[string]string{"numbers/return_value": "[1,2,3]", "total/return_value": "6",
-		"split/double": "12", "split/half": "3", "classic/return_value": "42", "conn_host/return_value": `"api.example.com"`} {
+		"split/double": "12", "split/half": "3", "classic/return_value": "42", "conn_host/return_value": `"api.example.com"`,
+		"helper/return_value": `"HI!"`} {
 		if got[k] != want {
 			t.Errorf("XCom %s = %s, want %s (all: %v)", k, got[k], want, got)
 		}
@@ -85,6 +91,23 @@ func TestPythonTasks(t *testing.T) {
 	}
 	if l := logOf("py_pipeline", "classic"); !strings.Contains(l, "classic got 2 40 world-") || !strings.Contains(l, "Done. Returned value was: 42") {
 		t.Errorf("classic's log:\n%s", l)
+	}
+
+	// The module changes: a new DAG version, whose tries import the new
+	// module (the workers still have no DAG folder).
+	c.WriteDAG("pyhelpers/text.py", "def shout(s):\n    return s.upper() + '!!!'\n")
+	c.MustRun("dags", "reserialize")
+	c.MustRun("dags", "trigger", "py_pipeline", "--run-id", "r2")
+	c.WaitRunsFinished(120*time.Second, 2, "py_pipeline")
+	c.MustJSON(&xs, "tasks", "xcom", "list", "py_pipeline", "r2")
+	helped := ""
+	for _, x := range xs {
+		if x.TaskID == "helper" && x.Key == "return_value" {
+			helped, _ = x.Value.(string)
+		}
+	}
+	if helped != "HI!!!" {
+		t.Errorf("helper in the new version returned %q, want HI!!! (the version's module)", helped)
 	}
 
 	fails := c.TIs("py_failures", "r1")

@@ -11,6 +11,7 @@ from airflow.hooks.base import BaseHook
 from airflow.providers.standard.operators.bash import BashOperator
 from airflow.providers.standard.operators.python import PythonOperator, ShortCircuitOperator
 from airflow.sdk import Variable, dag, get_current_context, task
+from pyhelpers.text import shout  # a module of the DAG folder, stored with the DAG's version
 
 
 def classic(x, y, label, ti=None, **context):
@@ -49,6 +50,12 @@ def py_pipeline():
     report = BashOperator(task_id="report", bash_command="echo double={{ ti.xcom_pull(task_ids='split', key='double') }}")
     parts >> report
     conn_host()
+
+    @task
+    def helper():
+        return shout("hi")
+
+    helper()
     gate = ShortCircuitOperator(task_id="gate", python_callable=lambda: False)
     gate >> BashOperator(task_id="after_gate", bash_command="echo never")
 

@@ -1,0 +1,1 @@
+ALTER TABLE serialized_dag DROP COLUMN files;
