@@ -10,12 +10,15 @@ package dagprocessor
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -240,6 +243,54 @@ type parsed struct {
 	src  []byte // the file's text, stored with each DAG version (dagSources)
 	err  error
 	deps map[string]time.Time // a Python file's modules from the DAG folder
+	// extra are the files a YAML file's Python tasks call into
+	// (python_callable_file), by absolute path, stored with the version.
+	extra map[string]string
+}
+
+// callableFiles reads the python_callable_files of a YAML file's DAGs,
+// checks that each defines its callable, and gives each DAG with Python
+// tasks a source_hash of its file and them, so that a change to a
+// callable's file is a new version.
+func callableFiles(path string, src []byte, dags []*dagspec.DAG) (map[string]string, error) {
+	var extra map[string]string
+	for _, d := range dags {
+		var used []string
+		for _, t := range d.Tasks {
+			py := t.Python
+			if py == nil || py.File == "" {
+				continue
+			}
+			if extra == nil {
+				extra = map[string]string{}
+			}
+			text, ok := extra[py.File]
+			if !ok {
+				b, err := os.ReadFile(py.File)
+				if err != nil {
+					return nil, &dagspec.ParseError{File: path, Msg: fmt.Sprintf("DAG %s: task %s: python_callable_file: %v", d.DagID, t.TaskID, err)}
+				}
+				text = string(b)
+				extra[py.File] = text
+			}
+			def := regexp.MustCompile(`(?m)^(async\s+)?def\s+` + regexp.QuoteMeta(py.Name) + `\b|^` + regexp.QuoteMeta(py.Name) + `\s*=`)
+			if !def.MatchString(text) {
+				return nil, &dagspec.ParseError{File: path, Msg: fmt.Sprintf("DAG %s: task %s: %s does not define %s (python_callable_name)", d.DagID, t.TaskID, py.File, py.Name)}
+			}
+			used = append(used, py.File)
+		}
+		if len(used) == 0 {
+			continue
+		}
+		sort.Strings(used)
+		sum := sha256.New()
+		sum.Write(src)
+		for _, f := range slices.Compact(used) {
+			fmt.Fprintf(sum, "\x00%s\x00%d\x00%s", f, len(extra[f]), extra[f])
+		}
+		d.SourceHash = hex.EncodeToString(sum.Sum(nil))
+	}
+	return extra, nil
 }
 
 func (p *Processor) parseFile(ctx context.Context, path string) (out parsed) {
@@ -258,6 +309,9 @@ func (p *Processor) parseFile(ctx context.Context, path string) (out parsed) {
 	out.src = src
 	if filepath.Ext(path) != ".py" {
 		out.dags, out.err = dagspec.Parse(path, src)
+		if out.err == nil {
+			out.extra, out.err = callableFiles(path, src, out.dags)
+		}
 		return out
 	}
 	out.deps = map[string]time.Time{}
@@ -543,6 +597,9 @@ func (p *Processor) versionFiles(d *dagspec.DAG, r parsed) *metadb.DagFiles {
 		return nil
 	}
 	files := &metadb.DagFiles{Path: filepath.ToSlash(rel), Modules: map[string]string{}}
+	for abs, text := range r.extra {
+		files.Modules[dagspec.CallableFileKey(abs)] = text
+	}
 	for dep := range r.deps {
 		mrel, err := filepath.Rel(root, dep)
 		if err != nil || strings.HasPrefix(mrel, "..") {

@@ -138,9 +138,12 @@ func (py *PythonRuntime) start(shim, key string, job *pyJob) (*pyProc, error) {
 	}
 	args := []string{"-B", filepath.Join(shim, "gust_run.py"), "--memory-limit", strconv.FormatInt(max(py.MemoryLimit, 0), 10)}
 	if py.FreshProcessPerTry {
-		args = append(args, "--fork", "--dag-file", job.DagFile, "--fileloc", job.Fileloc)
-		if job.DagsFolder != "" {
-			args = append(args, "--dags-folder", job.DagsFolder)
+		args = append(args, "--fork")
+		if strings.HasSuffix(job.DagFile, ".py") {
+			args = append(args, "--dag-file", job.DagFile, "--fileloc", job.Fileloc)
+			if job.DagsFolder != "" {
+				args = append(args, "--dags-folder", job.DagsFolder)
+			}
 		}
 	}
 	cmd := exec.Command(py.interpreter(), args...)

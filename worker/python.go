@@ -62,6 +62,10 @@ type pyJob struct {
 	ShowReturnValueInLogs bool           `json:"show_return_value_in_logs"`
 	DoXcomPush            bool           `json:"do_xcom_push"`
 	Context               map[string]any `json:"context"`
+	// A YAML file's callable: Name in CallableFile, or in CallableModule.
+	CallableName   string `json:"callable_name,omitempty"`
+	CallableFile   string `json:"callable_file,omitempty"`
+	CallableModule string `json:"callable_module,omitempty"`
 	// The try's environment and working directory, set for the callable.
 	Env map[string]string `json:"env"`
 	Cwd string            `json:"cwd"`
@@ -113,6 +117,12 @@ func executePython(ctx context.Context, tl *taskLog, store Store, py *PythonRunt
 		return fail("template error: %v", err)
 	}
 	job.DagFile = file
+	if p := task.Python; p != nil && (p.File != "" || p.Module != "") {
+		job.CallableName, job.CallableModule, job.CallableFile = p.Name, p.Module, p.File
+		if p.File != "" && root != "" {
+			job.CallableFile = filepath.Join(root, filepath.FromSlash(dagspec.CallableFileKey(p.File)))
+		}
+	}
 	if root != "" {
 		job.DagsFolder = root // the modules of this version
 	} else if py.DagsFolder != "" {

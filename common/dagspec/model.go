@@ -5,6 +5,7 @@
 package dagspec
 
 import (
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -37,7 +38,13 @@ type Sensor struct {
 // TemplatesDict are templates, and {"__gust_xcomarg__": {task_id, key}}
 // stands for an XComArg, pulled when the try runs.
 type Python struct {
-	Callable              string         `json:"python_callable"` // its name, for the log
+	Callable string `json:"python_callable"` // its name, for the log
+	// A YAML file names the callable as dag-factory does: Name in File
+	// (python_callable_name and python_callable_file, made absolute), or
+	// Name in the importable Module (python_callable: module.function).
+	Name                  string         `json:"python_callable_name,omitempty"`
+	File                  string         `json:"python_callable_file,omitempty"`
+	Module                string         `json:"python_callable_module,omitempty"`
 	OpArgs                []any          `json:"op_args,omitempty"`
 	OpKwargs              map[string]any `json:"op_kwargs,omitempty"`
 	TemplatesDict         map[string]any `json:"templates_dict,omitempty"`
@@ -228,4 +235,10 @@ func ParamDefault(v any) any {
 		return s["default"]
 	}
 	return v
+}
+
+// CallableFileKey is where a python_callable_file is stored with a DAG
+// version, in the version's files: under _abs/, by its absolute path.
+func CallableFileKey(abs string) string {
+	return "_abs/" + strings.TrimPrefix(filepath.ToSlash(filepath.Clean(abs)), "/")
 }

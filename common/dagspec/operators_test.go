@@ -36,9 +36,25 @@ func TestOperatorRegistry(t *testing.T) {
 			}
 		}
 		if d.python {
+			// A YAML file names the callable as dag-factory does.
 			if _, err := Parse("ops.yaml", []byte("d:\n  schedule: null\n  tasks:\n    a: {operator: "+d.name+"}\n")); err == nil ||
-				!strings.Contains(err.Error(), "only a Python DAG file") {
+				!strings.Contains(err.Error(), "needs python_callable_name and python_callable_file") {
+				t.Errorf("operator %s in a YAML file without a callable: %v", d.name, err)
+			}
+			dags, err := Parse("/dags/ops.yaml", []byte("d:\n  schedule: null\n  tasks:\n    a: {operator: "+d.name+
+				", python_callable_name: go, python_callable_file: lib/calls.py}\n    b: {operator: "+d.name+", python_callable: pkg.mod.run}\n"))
+			if err != nil {
 				t.Errorf("operator %s in a YAML file: %v", d.name, err)
+				continue
+			}
+			a, b := dags[0].Task("a").Python, dags[0].Task("b").Python
+			if a.File != "/dags/lib/calls.py" || a.Name != "go" || b.Module != "pkg.mod" || b.Name != "run" {
+				t.Errorf("operator %s in a YAML file: callables %+v and %+v", d.name, a, b)
+			}
+			for _, bad := range []string{"python_callable: run", "python_callable_name: go"} {
+				if _, err := Parse("ops.yaml", []byte("d:\n  schedule: null\n  tasks:\n    a: {operator: "+d.name+", "+bad+"}\n")); err == nil {
+					t.Errorf("operator %s with %s parsed", d.name, bad)
+				}
 			}
 		}
 		if IsSensor(d.name) != d.sensor || RunsBash(d.name) != d.bash || RunsPython(d.name) != d.python {

@@ -2,6 +2,7 @@ package dagspec
 
 import (
 	"encoding/json"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -152,9 +153,6 @@ func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, erro
 		op.init(t)
 	}
 	if op.python {
-		if !strings.HasSuffix(p.file, ".py") {
-			return nil, nil, p.errf(opField.val, "%s: operator %s runs a Python callable, which only a Python DAG file can give (python_callable_name and python_callable_file are not supported by gust yet)", where, opName)
-		}
 		t.Python = &Python{}
 	}
 	// Operator-specific arguments are read from the task itself; the
@@ -218,7 +216,8 @@ func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, erro
 			} else {
 				err = p.decode(f.val, &t.SkipOnExitCode, ctx, "an exit code or a list of them")
 			}
-		case "python_callable", "op_args", "op_kwargs", "templates_dict", "multiple_outputs", "show_return_value_in_logs":
+		case "python_callable", "op_args", "op_kwargs", "templates_dict", "multiple_outputs", "show_return_value_in_logs",
+			"python_callable_name", "python_callable_file":
 			if !RunsPython(t.Operator) {
 				if fromArgs {
 					return nil
@@ -392,6 +391,29 @@ func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, erro
 			s.AllowedStates = []string{"success"}
 		}
 	}
+	if t.Python != nil && !strings.HasSuffix(p.file, ".py") {
+		// dag-factory's ways to name the callable in a YAML file.
+		py := t.Python
+		switch {
+		case py.File != "" || py.Name != "":
+			if py.File == "" || py.Name == "" {
+				return nil, nil, p.errf(opField.knod, "%s: python_callable_name and python_callable_file go together", where)
+			}
+			if !filepath.IsAbs(py.File) {
+				py.File = filepath.Join(filepath.Dir(p.file), py.File)
+			}
+			py.File = filepath.Clean(py.File)
+			py.Callable = py.Name
+		case py.Callable != "":
+			mod, name, ok := cutLast(py.Callable, ".")
+			if !ok || mod == "" || name == "" {
+				return nil, nil, p.errf(opField.knod, "%s: python_callable %q must be a dotted path (module.function) in a YAML file", where, py.Callable)
+			}
+			py.Module, py.Name = mod, name
+		default:
+			return nil, nil, p.errf(opField.knod, "%s: operator %s needs python_callable_name and python_callable_file, or python_callable as a dotted path (module.function)", where, t.Operator)
+		}
+	}
 	if RunsBash(t.Operator) {
 		if !bashSet || strings.TrimSpace(t.BashCommand) == "" {
 			return nil, nil, p.errf(opField.knod, "%s: the bash operator needs a non-empty bash_command", where)
@@ -516,6 +538,14 @@ func (p *parser) pythonArg(t *Task, f field, ctx string) error {
 		s, err := p.str(f.val, ctx)
 		t.Python.Callable = s
 		return err
+	case "python_callable_name":
+		s, err := p.str(f.val, ctx)
+		t.Python.Name = s
+		return err
+	case "python_callable_file":
+		s, err := p.str(f.val, ctx)
+		t.Python.File = s
+		return err
 	case "op_args":
 		return p.decode(f.val, &t.Python.OpArgs, ctx, "a list")
 	case "op_kwargs":
@@ -532,4 +562,12 @@ func (p *parser) pythonArg(t *Task, f field, ctx string) error {
 		return err
 	}
 	return nil
+}
+
+// cutLast splits s around the last sep.
+func cutLast(s, sep string) (before, after string, found bool) {
+	if i := strings.LastIndex(s, sep); i >= 0 {
+		return s[:i], s[i+len(sep):], true
+	}
+	return s, "", false
 }

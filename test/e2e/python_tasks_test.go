@@ -32,6 +32,40 @@ func TestPythonTasks(t *testing.T) {
 	c.WriteDAG("pyhelpers/__init__.py", "")
 	c.WriteDAG("pyhelpers/text.py", "def shout(s):\n    return s.upper() + '!'\n")
 	c.WriteDAG("py_tasks.py", string(b))
+	// A YAML file calls Python as dag-factory's do.
+	if err := os.MkdirAll(filepath.Join(c.Dags, "callables"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c.WriteDAG("callables/greetings.py", `
+def greet(who, ti=None):
+    print("hello", who, "from", ti.task_id)
+    return f"hello {who}"
+
+
+def pick(ti=None):
+    return "right" if ti.xcom_pull(task_ids="greet").startswith("hello") else "left"
+`)
+	c.WriteDAG("yaml_py.yaml", `
+yaml_py:
+  schedule: null
+  default_args: {start_date: 2024-01-01}
+  tasks:
+    greet:
+      operator: airflow.operators.python.PythonOperator
+      python_callable_name: greet
+      python_callable_file: callables/greetings.py
+      op_kwargs: {who: "{{ dag_run.conf.get('who', 'yaml') }}"}
+    version:
+      operator: python
+      python_callable: platform.python_version
+    pick:
+      operator: airflow.operators.python.BranchPythonOperator
+      python_callable_name: pick
+      python_callable_file: callables/greetings.py
+      dependencies: [greet]
+    left: {operator: bash, bash_command: "echo left", dependencies: [pick]}
+    right: {operator: bash, bash_command: "echo right", dependencies: [pick]}
+`)
 	c.MustRun("variables", "set", "api_password", "hunter2-secret")
 	c.MustRun("connections", "add", "my_http", "--conn-uri", "http://svc:p4ssw0rd-secret@api.example.com:8443/v1")
 	c.Start("scheduler", "scheduler")
@@ -41,7 +75,8 @@ func TestPythonTasks(t *testing.T) {
 	c.Start("worker-1", "worker", "-c", "4", "--hostname", "pw1@e2e")
 	c.Start("worker-2", "worker", "-c", "4", "--hostname", "pw2@e2e")
 	c.Env = env
-	c.WaitParsed(60*time.Second, "py_pipeline", "py_failures")
+	c.WaitParsed(60*time.Second, "py_pipeline", "py_failures", "yaml_py")
+	c.MustRun("dags", "trigger", "yaml_py", "--run-id", "r1")
 	c.MustRun("dags", "trigger", "py_pipeline", "--run-id", "r1")
 	c.MustRun("dags", "trigger", "py_failures", "--run-id", "r1")
 	runs := c.WaitRunsFinished(120*time.Second, 1, "py_pipeline", "py_failures")
@@ -91,6 +126,25 @@ func TestPythonTasks(t *testing.T) {
 	}
 	if l := logOf("py_pipeline", "classic"); !strings.Contains(l, "classic got 2 40 world-") || !strings.Contains(l, "Done. Returned value was: 42") {
 		t.Errorf("classic's log:\n%s", l)
+	}
+
+	c.WaitRunsFinished(120*time.Second, 1, "yaml_py")
+	ytis := c.TIs("yaml_py", "r1")
+	for task, want := range map[string]string{"greet": "success", "version": "success", "pick": "success", "left": "skipped", "right": "success"} {
+		if got := testenv.State(ytis[task]); got != want {
+			t.Errorf("yaml_py.%s: %s, want %s", task, got, want)
+		}
+	}
+	c.MustJSON(&xs, "tasks", "xcom", "list", "yaml_py", "r1")
+	yx := map[string]any{}
+	for _, x := range xs {
+		yx[x.TaskID+"/"+x.Key] = x.Value
+	}
+	if v, _ := yx["version/return_value"].(string); yx["greet/return_value"] != "hello yaml" || !strings.HasPrefix(v, "3.") {
+		t.Errorf("yaml_py's XComs: %v", yx)
+	}
+	if l := c.MustRun("tasks", "logs", "yaml_py", "r1", "greet"); !strings.Contains(l, "hello yaml from greet") {
+		t.Errorf("greet's log:\n%s", l)
 	}
 
 	// The module changes: a new DAG version, whose tries import the new

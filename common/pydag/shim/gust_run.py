@@ -320,6 +320,62 @@ def load_dags(job):
     return dags
 
 
+_callables = {}  # (file or module, name) -> function
+
+
+class _YamlDag:
+    """What the context's dag is for a YAML file's task."""
+
+    def __init__(self, dag_id):
+        self.dag_id = dag_id
+        self.task_dict = {}
+
+    def __repr__(self):
+        return f"<DAG: {self.dag_id}>"
+
+
+class _YamlTask:
+    def __init__(self, dag, task_id, f):
+        self.dag, self.dag_id, self.task_id, self.python_callable = dag, dag.dag_id, task_id, f
+        self.operator_name = "PythonOperator"
+        dag.task_dict[task_id] = self
+
+    def __repr__(self):
+        return f"<Task(PythonOperator): {self.task_id}>"
+
+
+def yaml_task(job):
+    """A YAML file's task: dag-factory's python_callable_name in
+    python_callable_file, or a dotted python_callable."""
+    name, path, module = job["callable_name"], job.get("callable_file"), job.get("callable_module")
+    key = (path or module, name)
+    f = _callables.get(key)
+    if f is None:
+        if job.get("dags_folder") and os.path.isdir(job["dags_folder"]) and job["dags_folder"] not in sys.path:
+            sys.path.insert(1, job["dags_folder"])
+        if path:
+            modname = "gust_callable_" + hashlib.sha1(path.encode()).hexdigest()[:16]
+            mod = sys.modules.get(modname)
+            if mod is None:
+                spec = importlib.util.spec_from_file_location(modname, path)
+                if spec is None:
+                    raise ImportError(f"cannot import python_callable_file {path}")
+                mod = importlib.util.module_from_spec(spec)
+                sys.modules[modname] = mod
+                spec.loader.exec_module(mod)
+        else:
+            mod = importlib.import_module(module)
+        try:
+            f = getattr(mod, name)
+        except AttributeError:
+            raise AttributeError(f"{path or module} has no callable {name!r}") from None
+        if not callable(f):
+            raise TypeError(f"{name} in {path or module} is not callable")
+        _callables[key] = f
+    dag = _YamlDag(job["dag_id"])
+    return dag, _YamlTask(dag, job["task_id"], f)
+
+
 def execute(job):
     """Runs the job's callable; returns the result for the worker."""
     from airflow._gust import model
@@ -328,14 +384,18 @@ def execute(job):
     result = {"op": "done", "state": "failed"}
     try:
         try:
-            dags = load_dags(job)
+            if job.get("callable_name"):
+                dag, task = yaml_task(job)
+            else:
+                dags = load_dags(job)
         except BaseException:  # noqa: B902 - the import is broken: a fresh process imports again
             result["retire"] = True
             raise
-        dag = dags.get(job["dag_id"])
-        if dag is None or job["task_id"] not in dag.task_dict:
-            raise RuntimeError(f"task {job['task_id']} is not in DAG {job['dag_id']} as its file defines it now")
-        task = dag.task_dict[job["task_id"]]
+        if not job.get("callable_name"):
+            dag = dags.get(job["dag_id"])
+            if dag is None or job["task_id"] not in dag.task_dict:
+                raise RuntimeError(f"task {job['task_id']} is not in DAG {job['dag_id']} as its file defines it now")
+            task = dag.task_dict[job["task_id"]]
         ti = TaskInstance(job)
         context = build_context(job, dag, task, ti)
         op_args = resolve(job.get("op_args") or [], ti)
