@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"time"
@@ -138,20 +140,10 @@ func (a *app) dagsTestCommand() *cli.Command {
 					return fmt.Errorf("LOGICAL_DATE: %w", err)
 				}
 			}
-			run := &metadb.DagRun{DagID: dag.DagID, RunID: scheduler.RunID(tistate.RunTypeManual, logical), LogicalDate: logical,
-				RunType: tistate.RunTypeManual, State: tistate.RunRunning, ExternalTrigger: true}
-			if run.Conf, err = parseConf(c.String("conf")); err != nil {
+			run, err := testDagRun(dag, logical, c.String("conf"))
+			if err != nil {
 				return err
 			}
-			// As a trigger does: a run starts only with valid params.
-			if err := dagspec.ValidateParams(dag.Params, run.Conf); err != nil {
-				return fmt.Errorf("test of %s: %w", dag.DagID, err)
-			}
-			iv := schedule.Interval{Start: logical, End: logical}
-			if tt, err := schedule.New(dag.Schedule, dag.Timezone); err == nil {
-				iv = tt.InferManual(logical)
-			}
-			run.DataIntervalStart, run.DataIntervalEnd = &iv.Start, &iv.End
 			py := pythonRuntime(cfg, 1)
 			defer py.Close()
 			state, err := a.testRun(c.Context, py, dag, run)
@@ -160,6 +152,97 @@ func (a *app) dagsTestCommand() *cli.Command {
 			}
 			if state != tistate.RunSuccess {
 				return &exitError{code: 1, err: fmt.Errorf("dag run %s of %s %s", run.RunID, dag.DagID, state)}
+			}
+			return nil
+		},
+	}
+}
+
+// testDagRun is the manual run a test runs in: the logical date's, with
+// the data interval a trigger gives and conf checked against the params.
+func testDagRun(dag *dagspec.DAG, logical time.Time, conf string) (*metadb.DagRun, error) {
+	run := &metadb.DagRun{DagID: dag.DagID, RunID: scheduler.RunID(tistate.RunTypeManual, logical), LogicalDate: logical,
+		RunType: tistate.RunTypeManual, State: tistate.RunRunning, ExternalTrigger: true}
+	var err error
+	if run.Conf, err = parseConf(conf); err != nil {
+		return nil, err
+	}
+	// As a trigger does: a run starts only with valid params.
+	if err := dagspec.ValidateParams(dag.Params, run.Conf); err != nil {
+		return nil, fmt.Errorf("test of %s: %w", dag.DagID, err)
+	}
+	iv := schedule.Interval{Start: logical, End: logical}
+	if tt, err := schedule.New(dag.Schedule, dag.Timezone); err == nil {
+		iv = tt.InferManual(logical)
+	}
+	run.DataIntervalStart, run.DataIntervalEnd = &iv.Start, &iv.End
+	return run, nil
+}
+
+func (a *app) tasksTestCommand() *cli.Command {
+	return &cli.Command{
+		Name: "test",
+		Usage: "run one task's try in this process from the DAG file, without database, broker or workers, ignoring its " +
+			"upstream (Airflow's tasks test): its log on stdout, exit status 1 when it fails",
+		ArgsUsage: "DAG_ID TASK_ID [LOGICAL_DATE]",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "conf", Aliases: []string{"c"}, Usage: "JSON object passed as dag_run.conf"},
+			&cli.StringFlag{Name: "task-params", Aliases: []string{"t"}, Usage: "JSON object of params for the try (over the DAG's)"},
+			&cli.StringFlag{Name: "subdir", Aliases: []string{"S"}, Usage: "DAG file or folder (default [core] dags_folder)"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() < 2 || c.NArg() > 3 {
+				return fmt.Errorf("expected arguments DAG_ID TASK_ID [LOGICAL_DATE] (see `gust tasks test --help`)")
+			}
+			cfg, err := a.config()
+			if err != nil {
+				return err
+			}
+			path, subdir := cfg.Core.DagsFolder, c.String("subdir") != ""
+			if subdir {
+				path = c.String("subdir")
+			}
+			dag, err := findDAG(c.Context, pythonParser(cfg), cfg.Core.DagIgnoreFileSyntax, path, subdir, c.Args().Get(0))
+			if err != nil {
+				return err
+			}
+			task := dag.Task(c.Args().Get(1))
+			if task == nil {
+				return fmt.Errorf("DAG %s has no task %q", dag.DagID, c.Args().Get(1))
+			}
+			logical := time.Now().UTC()
+			if c.NArg() == 3 {
+				if logical, err = parseTime(c.Args().Get(2)); err != nil {
+					return fmt.Errorf("LOGICAL_DATE: %w", err)
+				}
+			}
+			if tp := c.String("task-params"); tp != "" {
+				var params map[string]any
+				if err := json.Unmarshal([]byte(tp), &params); err != nil {
+					return fmt.Errorf("--task-params: not a JSON object: %w", err)
+				}
+				// Airflow's -t: the try's params, over the DAG's defaults.
+				d := *dag
+				d.Params = maps.Clone(dag.Params)
+				for k, v := range params {
+					d.Params[k] = v
+				}
+				dag = &d
+			}
+			run, err := testDagRun(dag, logical, c.String("conf"))
+			if err != nil {
+				return err
+			}
+			py := pythonRuntime(cfg, 1)
+			defer py.Close()
+			ti := &metadb.TaskInstance{TIKey: metadb.TIKey{DagID: dag.DagID, RunID: run.RunID, TaskID: task.TaskID, MapIndex: -1},
+				TryNumber: 1, MaxTries: task.Retries, Operator: task.Operator, Pool: task.Pool, PoolSlots: task.PoolSlots, Queue: task.Queue}
+			start := time.Now()
+			ti.StartDate, ti.SensorStartedAt = &start, &start
+			lr := worker.RunLocal(c.Context, a.stdout, worker.NewMemStore(), py, dag, run, ti)
+			fmt.Fprintf(a.stdout, "--- %s: %s (%.2fs)\n", task.TaskID, lr.State, time.Since(start).Seconds())
+			if lr.State == tistate.Failed {
+				return &exitError{code: 1, err: fmt.Errorf("task %s of %s failed: %s", task.TaskID, dag.DagID, lr.Reason)}
 			}
 			return nil
 		},

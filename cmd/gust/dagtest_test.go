@@ -106,3 +106,65 @@ flow:
 		t.Errorf("a short-circuited task ran:\n%s", s)
 	}
 }
+
+// TestTasksTestPython: gust tasks test runs one task of a Python DAG in
+// process, with --task-params over the DAG's params and the logical date
+// given, ignoring upstream; a failing callable exits 1 with its traceback.
+func TestTasksTestPython(t *testing.T) {
+	home := t.TempDir()
+	dags := filepath.Join(home, "dags")
+	if err := os.MkdirAll(dags, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	src := `
+from airflow.sdk import dag, task
+
+@dag(schedule=None, params={"who": "nobody"})
+def one_task():
+    @task
+    def first():
+        return 1
+
+    @task
+    def greet(x, params=None, ds=None):
+        print("hello", params["who"], "on", ds, "upstream gave", x)
+
+    @task
+    def broken():
+        raise ValueError("broken on purpose")
+
+    greet(first())
+    broken()
+
+one_task()
+`
+	if err := os.WriteFile(filepath.Join(dags, "one.py"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) (string, error) {
+		var out, errb bytes.Buffer
+		a := &app{stdout: &out, stderr: &errb, environ: []string{"GUST_HOME=" + home}}
+		err := a.cli().Run(append([]string{"gust", "tasks", "test"}, args...))
+		return out.String() + errb.String(), err
+	}
+	out, err := run("-t", `{"who": "tester"}`, "one_task", "greet", "2024-03-01")
+	if err != nil {
+		t.Fatalf("tasks test: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "hello tester on 2024-03-01 upstream gave None") || !strings.Contains(out, "--- greet: success") {
+		t.Errorf("output:\n%s", out)
+	}
+	if strings.Contains(out, "--- first") {
+		t.Errorf("the upstream task ran:\n%s", out)
+	}
+	out, err = run("one_task", "broken")
+	if exitCode(err) != 1 || !strings.Contains(out, "ValueError: broken on purpose") || !strings.Contains(out, "Traceback") {
+		t.Errorf("broken: err %v\n%s", err, out)
+	}
+	if _, err := run("one_task", "missing"); err == nil || !strings.Contains(err.Error(), `no task "missing"`) {
+		t.Errorf("a missing task: %v", err)
+	}
+	if _, err := run("one_task"); err == nil {
+		t.Error("tasks test with one argument did not fail")
+	}
+}

@@ -16,6 +16,7 @@ func (a *app) tasksCommand() *cli.Command {
 			a.tasksLogsCommand(),
 			a.xcomCommand(),
 			a.tasksRenderCommand(),
+			a.tasksTestCommand(),
 			a.tasksClearCommand(),
 			a.tasksSetStateCommand("set-state", "", "set the state of a task instance by hand (Airflow's mark success / failed)"),
 			a.tasksSetStateCommand("mark-success", "success", "mark a task instance success (with --upstream/--downstream)"),
