@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"path/filepath"
 	"time"
@@ -45,6 +46,12 @@ func (w *Worker) runCallback(ctx context.Context, log *slog.Logger, res result, 
 		return
 	}
 	tl.Infof("Running the %s callback", state)
+	if cmd == dagspec.PythonCallback {
+		key := map[string]string{tistate.Success: "on_success_callback", tistate.Failed: "on_failure_callback",
+			tistate.UpForRetry: "on_retry_callback"}[state]
+		runPythonCallback(ctx, log, tl, w.store, w.opts.Python, res.task, res.dag, res.run, res.ti, &pyCallback{Key: key, Reason: res.reason}, state)
+		return
+	}
 	task := *res.task
 	task.BashCommand = cmd
 	task.ExecutionTimeoutSec = 0
@@ -75,10 +82,10 @@ func (w *Worker) runCallback(ctx context.Context, log *slog.Logger, res result, 
 // a finished run, templated with the run's context, its output in
 // {base_log_folder}/dag_id=D/run_id=R/dag_callback.log. A failing callback
 // is logged; the run's state stays.
-func RunDAGCallback(ctx context.Context, logger *slog.Logger, store Store, baseLogFolder string, dag *dagspec.DAG, run *metadb.DagRun) {
-	cmd := dag.OnFailureCallback
+func RunDAGCallback(ctx context.Context, logger *slog.Logger, store Store, py *PythonRuntime, baseLogFolder string, dag *dagspec.DAG, run *metadb.DagRun) {
+	cmd, key := dag.OnFailureCallback, "on_failure_callback"
 	if run.State == tistate.RunSuccess {
-		cmd = dag.OnSuccessCallback
+		cmd, key = dag.OnSuccessCallback, "on_success_callback"
 	}
 	if cmd == "" {
 		return
@@ -93,6 +100,14 @@ func RunDAGCallback(ctx context.Context, logger *slog.Logger, store Store, baseL
 	tl.Infof("Running the DAG's %s callback for run %s", run.State, run.RunID)
 	task := &dagspec.Task{TaskID: "", Operator: dagspec.OperatorBash, BashCommand: cmd, Owner: dag.Owner}
 	ti := &metadb.TaskInstance{TIKey: metadb.TIKey{DagID: run.DagID, RunID: run.RunID, MapIndex: -1}}
+	if cmd == dagspec.PythonCallback {
+		reason := "success"
+		if run.State != tistate.RunSuccess {
+			reason = "task_failure"
+		}
+		runPythonCallback(ctx, logger, tl, store, py, task, dag, run, ti, &pyCallback{Key: key, Reason: reason, DAGLevel: true}, run.State)
+		return
+	}
 	p, err := prepare(ctx, store, task, dag, run, ti)
 	if err != nil {
 		tl.Errorf("callback not run: template error: %v", err)
@@ -108,5 +123,23 @@ func RunDAGCallback(ctx context.Context, logger *slog.Logger, store Store, baseL
 	if out.state != tistate.Success {
 		tl.Errorf("the DAG %s callback failed (the run stays %s): %s", run.State, run.State, out.reason)
 		logger.Warn("DAG callback failed", logkey.DagID, run.DagID, logkey.RunID, run.RunID, "reason", out.reason)
+	}
+}
+
+// runPythonCallback calls a Python DAG file's callback (the task's, or the
+// DAG's) on a warm process, with the context as its argument, its output
+// in tl; a failing callback is logged and changes no state.
+func runPythonCallback(ctx context.Context, log *slog.Logger, tl *taskLog, store Store, py *PythonRuntime, task *dagspec.Task,
+	dag *dagspec.DAG, run *metadb.DagRun, ti *metadb.TaskInstance, cb *pyCallback, state string) {
+	t := *task
+	t.ExecutionTimeoutSec = callbackTimeout.Seconds()
+	t.Python = nil // no arguments to render
+	res, masker, _, err := callPython(ctx, tl, store, py, &t, dag, run, ti, cb)
+	if err == nil && res.State != tistate.Success {
+		err = errors.New(masker.Mask(res.Error))
+	}
+	if err != nil {
+		tl.Errorf("the %s callback failed (the state stays %s): %v", state, state, err)
+		log.Warn("Python callback failed", "callback", cb.Key, "state", state, logkey.Err, err)
 	}
 }

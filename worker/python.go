@@ -66,6 +66,11 @@ type pyJob struct {
 	CallableName   string `json:"callable_name,omitempty"`
 	CallableFile   string `json:"callable_file,omitempty"`
 	CallableModule string `json:"callable_module,omitempty"`
+	// Callback, when set, is the task's (or with DAGCallback the DAG's)
+	// callback to call instead, with the Reason its try or run ended.
+	Callback    string `json:"callback,omitempty"`
+	Reason      string `json:"reason,omitempty"`
+	DAGCallback bool   `json:"dag_callback,omitempty"`
 	// The try's environment and working directory, set for the callable.
 	Env map[string]string `json:"env"`
 	Cwd string            `json:"cwd"`
@@ -91,17 +96,25 @@ type pyMessage struct {
 	Raw       json.RawMessage `json:"-"`
 }
 
-// executePython runs one try of a Python task: gust_run.py imports the DAG
-// file (as stored with the DAG's version) and calls the task's callable with
-// Airflow's context, asking this worker for XComs, variables and
-// connections; its output is the try's log, masked.
-func executePython(ctx context.Context, tl *taskLog, store Store, py *PythonRuntime, task *dagspec.Task, dag *dagspec.DAG,
-	run *metadb.DagRun, ti *metadb.TaskInstance) outcome {
-	fail := func(format string, args ...any) outcome {
-		return outcome{state: tistate.Failed, reason: fmt.Sprintf(format, args...)}
+// pyCallback names a Python callback to run instead of the task's callable:
+// Key (on_failure_callback, ...) of the task, or of the DAG when the task
+// is nil, with the reason the try or run ended.
+type pyCallback struct {
+	Key, Reason string
+	DAGLevel    bool
+}
+
+// callPython runs a Python try (or, with cb, a callback) on a warm process
+// and returns its result, the masker of its output and the rendered
+// arguments; an error is why it could not run or did not finish, logged.
+func callPython(ctx context.Context, tl *taskLog, store Store, py *PythonRuntime, task *dagspec.Task, dag *dagspec.DAG,
+	run *metadb.DagRun, ti *metadb.TaskInstance, cb *pyCallback) (pyMessage, *secrets.Masker, map[string]any, error) {
+	masker := &secrets.Masker{}
+	fail := func(format string, args ...any) (pyMessage, *secrets.Masker, map[string]any, error) {
+		return pyMessage{}, masker, nil, fmt.Errorf(format, args...)
 	}
 	if py == nil || py.Shim == nil {
-		return fail("this worker cannot run Python tasks (no Python runtime)")
+		return fail("this process cannot run Python (no Python runtime)")
 	}
 	shim, err := py.Shim()
 	if err != nil {
@@ -111,13 +124,14 @@ func executePython(ctx context.Context, tl *taskLog, store Store, py *PythonRunt
 	if err != nil {
 		return fail("cannot get the DAG file: %v", err)
 	}
-	masker := &secrets.Masker{}
 	job, err := pythonJob(ctx, store, masker, task, dag, run, ti)
 	if err != nil {
 		return fail("template error: %v", err)
 	}
 	job.DagFile = file
-	if p := task.Python; p != nil && (p.File != "" || p.Module != "") {
+	if cb != nil {
+		job.Callback, job.Reason, job.DAGCallback = cb.Key, cb.Reason, cb.DAGLevel
+	} else if p := task.Python; p != nil && (p.File != "" || p.Module != "") {
 		job.CallableName, job.CallableModule, job.CallableFile = p.Name, p.Module, p.File
 		if p.File != "" && root != "" {
 			job.CallableFile = filepath.Join(root, filepath.FromSlash(dagspec.CallableFileKey(p.File)))
@@ -153,6 +167,19 @@ func executePython(ctx context.Context, tl *taskLog, store Store, py *PythonRunt
 	res, err := py.run(ctx, tl, store, masker, shim, task, run, job, input)
 	if err != nil {
 		tl.Errorf("%v", err)
+		return pyMessage{}, masker, rendered, err
+	}
+	return res, masker, rendered, nil
+}
+
+// executePython runs one try of a Python task: gust_run.py imports the DAG
+// file (as stored with the DAG's version) and calls the task's callable with
+// Airflow's context, asking this worker for XComs, variables and
+// connections; its output is the try's log, masked.
+func executePython(ctx context.Context, tl *taskLog, store Store, py *PythonRuntime, task *dagspec.Task, dag *dagspec.DAG,
+	run *metadb.DagRun, ti *metadb.TaskInstance) outcome {
+	res, masker, rendered, err := callPython(ctx, tl, store, py, task, dag, run, ti, nil)
+	if err != nil {
 		return outcome{state: tistate.Failed, reason: err.Error(), rendered: rendered}
 	}
 	o := outcome{state: res.State, reason: masker.Mask(res.Error), noRetry: res.NoRetry, rendered: rendered}

@@ -229,13 +229,15 @@ func (a *app) runParts(c *cli.Context, p parts) error {
 		// DAG-level callbacks outlive a shutdown signal briefly: they are
 		// bounded by their own timeout.
 		cbCtx := context.WithoutCancel(ctx)
+		cbPython := pythonRuntime(cfg, 2) // a Python DAG file's DAG callbacks
+		defer cbPython.Close()
 		opts.OnRunFinished = func(run *metadb.DagRun) {
 			dag, err := cbDags.Get(cbCtx, db.Pool, run.DagHash)
 			if err != nil {
 				cbLog.Warn("cannot load the DAG for its callback", "err", err)
 				return
 			}
-			worker.RunDAGCallback(cbCtx, cbLog, &worker.DBStore{DB: db, Keyring: kr}, cfg.Logging.BaseLogFolder, dag, run)
+			worker.RunDAGCallback(cbCtx, cbLog, &worker.DBStore{DB: db, Keyring: kr, CacheDir: filepath.Join(cfg.Home, "cache")}, cbPython, cfg.Logging.BaseLogFolder, dag, run)
 		}
 		s := scheduler.New(opts, db, log.With("component", "scheduler"))
 		g.Go(func() error { return s.Run(gctx) })

@@ -14,7 +14,11 @@ import (
 // runs Python, those are import errors that say so, rather than commands
 // that fail with "command not found" when the callback fires.
 
-const noPythonCallbacks = "gust runs callbacks as bash commands and cannot run Python callables yet"
+const noPythonCallbacks = "in a YAML file gust runs callbacks as bash commands (a Python DAG file's callbacks are Python)"
+
+// PythonCallback is the callback of a Python DAG file's DAG or task that
+// is a Python callable: the worker calls it from the imported file.
+const PythonCallback = "__gust_python_callback__"
 
 // pythonPathRE matches a dotted Python import path: two or more identifiers
 // joined by dots, nothing else.
@@ -65,6 +69,9 @@ func (p *parser) callback(n *yaml.Node, ctx string) (string, error) {
 
 func (p *parser) callbackCommand(n *yaml.Node, ctx string) (string, error) {
 	n = resolve(n)
+	if n.Kind == yaml.MappingNode && strings.HasSuffix(p.file, ".py") && len(n.Content) == 2 && n.Content[0].Value == "__gust_python__" {
+		return PythonCallback, nil
+	}
 	if n.Kind == yaml.MappingNode {
 		return "", p.errf(n, "%s: a mapping (callback: with arguments) is a Python callable; %s", ctx, noPythonCallbacks)
 	}

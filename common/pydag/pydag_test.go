@@ -179,7 +179,7 @@ func TestImportErrors(t *testing.T) {
 		"hangs.py":     {head + "import time\ntime.sleep(60)\n", "took longer than 3s ([core] dagbag_import_timeout)"},
 		"memory.py":    {head + "x = bytearray(2 << 30)\n", "MemoryError"},
 		"exits.py":     {head + "import sys\nsys.exit(3)\n", "SystemExit: 3"},
-		"callback.py":  {head + "with DAG('c', on_failure_callback=print):\n    BashOperator(task_id='t', bash_command='x')\n", "Python callbacks"},
+		"callback.py":  {head + "with DAG('c'):\n    BashOperator(task_id='t', bash_command='x', on_execute_callback=print)\n", "Python callbacks other than"},
 		"duplicate.py": {head + "a = DAG('same')\nb = DAG('same')\n", "defined twice"},
 	}
 	for name, c := range cases {

@@ -78,7 +78,8 @@ yaml_py:
 	c.WaitParsed(60*time.Second, "py_pipeline", "py_failures", "yaml_py")
 	c.MustRun("dags", "trigger", "yaml_py", "--run-id", "r1")
 	c.MustRun("dags", "trigger", "py_pipeline", "--run-id", "r1")
-	c.MustRun("dags", "trigger", "py_failures", "--run-id", "r1")
+	marker := filepath.Join(t.TempDir(), "dag-callback")
+	c.MustRun("dags", "trigger", "py_failures", "--run-id", "r1", "--conf", `{"marker": "`+marker+`"}`)
 	runs := c.WaitRunsFinished(120*time.Second, 1, "py_pipeline", "py_failures")
 	if s := runs["py_pipeline"][0].State; s != "success" {
 		t.Errorf("py_pipeline: %s", s)
@@ -177,7 +178,13 @@ yaml_py:
 	if n := fails["fail_fast"].TryNumber; n != 1 {
 		t.Errorf("fail_fast ran %d tries, want 1 (AirflowFailException: no retry)", n)
 	}
-	if l := logOf("py_failures", "boom"); !strings.Contains(l, "Traceback (most recent call last)") {
-		t.Errorf("boom's log lacks the traceback:\n%s", l)
+	if l := logOf("py_failures", "boom"); !strings.Contains(l, "Traceback (most recent call last)") ||
+		!strings.Contains(l, "task callback: boom failed with ValueError: boom on purpose") {
+		t.Errorf("boom's log lacks the traceback or its Python on_failure_callback's output:\n%s", l)
 	}
+	// The DAG's Python on_failure_callback ran on the scheduler.
+	testenv.Eventually(t, 30*time.Second, "the DAG's on_failure_callback", func() (bool, string) {
+		b, err := os.ReadFile(marker)
+		return err == nil && string(b) == "r1 ended: task_failure", string(b)
+	})
 }

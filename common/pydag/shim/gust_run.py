@@ -376,11 +376,58 @@ def yaml_task(job):
     return dag, _YamlTask(dag, job["task_id"], f)
 
 
+def run_callback(job):
+    """Calls the DAG file's callback for the job's task (or DAG) with the
+    context, as Airflow does: callback(context), each of a list in order."""
+    from airflow._gust import model
+    from airflow.exceptions import AirflowException
+
+    result = {"op": "done", "state": "failed"}
+    try:
+        try:
+            dags = load_dags(job)
+        except BaseException:  # noqa: B902 - the import is broken
+            result["retire"] = True
+            raise
+        dag = dags.get(job["dag_id"])
+        if dag is None:
+            raise RuntimeError(f"DAG {job['dag_id']} is not in its file as this version defines it")
+        key, task = job["callback"], None
+        if job.get("dag_callback"):
+            cbs = dag._args.get(key)
+        else:
+            task = dag.task_dict.get(job["task_id"])
+            if task is None:
+                raise RuntimeError(f"task {job['task_id']} is not in DAG {job['dag_id']} as its file defines it now")
+            cbs = task._kwargs.get(key) or dag.default_args.get(key)
+        if not cbs:
+            raise RuntimeError(f"{key} is not set in the DAG file as this version defines it")
+        ti = TaskInstance(job)
+        context = build_context(job, dag, task, ti)
+        reason = job.get("reason") or ""
+        context["reason"] = reason
+        if key == "on_failure_callback" or key == "on_retry_callback":
+            context["exception"] = AirflowException(reason) if reason else None
+        model._Context.running = context
+        for cb in (cbs if isinstance(cbs, (list, tuple)) else [cbs]):
+            cb(context)
+        result = {"op": "done", "state": "success"}
+    except BaseException as e:  # noqa: B902 - the callback failed; logged by the worker
+        traceback.print_exc()
+        result = {"op": "done", "state": "failed", "retire": result.get("retire", False),
+                  "error": "".join(traceback.format_exception_only(type(e), e)).strip()}
+    finally:
+        model._Context.running = None
+    return result
+
+
 def execute(job):
     """Runs the job's callable; returns the result for the worker."""
     from airflow._gust import model
     from airflow.exceptions import AirflowFailException, AirflowSkipException
 
+    if job.get("callback"):
+        return run_callback(job)
     result = {"op": "done", "state": "failed"}
     try:
         try:

@@ -63,9 +63,19 @@ def py_pipeline():
 py_pipeline()
 
 
-@dag(schedule=None, start_date=pendulum.datetime(2024, 1, 1, tz="UTC"))
+def task_failed(context):
+    print("task callback:", context["ti"].task_id, "failed with", context["exception"])
+
+
+def dag_failed(context):
+    with open(context["params"]["marker"], "w") as f:
+        f.write(f"{context['dag_run'].run_id} ended: {context['reason']}")
+
+
+@dag(schedule=None, start_date=pendulum.datetime(2024, 1, 1, tz="UTC"), params={"marker": "/dev/null"},
+     on_failure_callback=dag_failed)
 def py_failures():
-    @task(retries=0)
+    @task(retries=0, on_failure_callback=[task_failed])
     def boom():
         raise ValueError("boom on purpose")
 

@@ -15,6 +15,8 @@ _SECONDS = {
 
 _CALLBACKS = ("on_success_callback", "on_failure_callback", "on_retry_callback",
               "on_execute_callback", "on_skipped_callback", "sla_miss_callback")
+# The callbacks gust runs (a DAG has the first two).
+_RUN_CALLBACKS = ("on_success_callback", "on_failure_callback", "on_retry_callback")
 
 
 def tz_name(t):
@@ -75,7 +77,13 @@ def args(kwargs, where):
         if k in _CALLBACKS and v is not None:
             if isinstance(v, (list, tuple)) and not v:
                 continue
-            unsupported(f"Python callbacks ({where}: {k})")
+            if k not in _RUN_CALLBACKS:
+                unsupported(f"Python callbacks other than on_success, on_failure and on_retry ({where}: {k})")
+            for f in (v if isinstance(v, (list, tuple)) else [v]):
+                if not callable(f):
+                    raise TypeError(f"{where}: {k} must be a callable or a list of callables, not {f!r}")
+            out[k] = {"__gust_python__": True}  # the worker calls it from the imported file
+            continue
         if isinstance(v, _dt.timedelta) and k in _SECONDS:
             out[_SECONDS[k]] = v.total_seconds()
             continue
