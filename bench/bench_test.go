@@ -71,28 +71,7 @@ func BenchmarkThroughput(b *testing.B) {
 	waitParsed(b, c, "throughput")
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		runID := fmt.Sprintf("bench_%d", i)
-		start := time.Now()
-		c.MustRun("dags", "trigger", "throughput", "--run-id", runID)
-		testenv.Eventually(b, 10*time.Minute, "throughput run", func() (bool, string) {
-			for _, r := range c.Runs("throughput") {
-				if r.RunID == runID {
-					return r.State == "success" || r.State == "failed", r.State
-				}
-			}
-			return false, "missing"
-		})
-		elapsed := time.Since(start)
-		tis := c.TIs("throughput", runID)
-		ok := 0
-		for _, ti := range tis {
-			if testenv.State(ti) == "success" {
-				ok++
-			}
-		}
-		if ok != n {
-			b.Fatalf("%d of %d tasks succeeded", ok, n)
-		}
+		elapsed := runAll(b, c, "throughput", fmt.Sprintf("bench_%d", i), n)
 		b.ReportMetric(float64(n)/elapsed.Seconds(), "tasks/s")
 		b.Logf("throughput: %d no-op tasks in %s = %.1f tasks/s", n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds())
 	}
@@ -129,27 +108,7 @@ python_noop()
 	waitParsed(b, c, "bash_noop")
 	waitParsed(b, c, "python_noop")
 	rate := func(dagID, runID string) float64 {
-		start := time.Now()
-		c.MustRun("dags", "trigger", dagID, "--run-id", runID)
-		testenv.Eventually(b, 10*time.Minute, dagID+" run", func() (bool, string) {
-			for _, r := range c.Runs(dagID) {
-				if r.RunID == runID {
-					return r.State == "success" || r.State == "failed", r.State
-				}
-			}
-			return false, "missing"
-		})
-		elapsed := time.Since(start)
-		ok := 0
-		for _, ti := range c.TIs(dagID, runID) {
-			if testenv.State(ti) == "success" {
-				ok++
-			}
-		}
-		if ok != n {
-			b.Fatalf("%s: %d of %d tasks succeeded", dagID, ok, n)
-		}
-		return float64(n) / elapsed.Seconds()
+		return float64(n) / runAll(b, c, dagID, runID, n).Seconds()
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -183,14 +142,7 @@ func BenchmarkChainLatency(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		runID := fmt.Sprintf("bench_%d", i)
 		c.MustRun("dags", "trigger", "chain", "--run-id", runID)
-		testenv.Eventually(b, 10*time.Minute, "chain run", func() (bool, string) {
-			for _, r := range c.Runs("chain") {
-				if r.RunID == runID {
-					return r.State == "success" || r.State == "failed", r.State
-				}
-			}
-			return false, "missing"
-		})
+		waitRun(b, c, "chain", runID)
 		var tis []struct {
 			TaskID    string  `json:"task_id"`
 			StartDate *string `json:"start_date"`
@@ -215,6 +167,37 @@ func BenchmarkChainLatency(b *testing.B) {
 		b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")
 		b.Logf("chain of %d: success-to-downstream-start p50 %s, p99 %s, max %s", n, p50, p99, gaps[len(gaps)-1])
 	}
+}
+
+// runAll triggers a run of dagID, waits for it to end and checks that its
+// n tasks succeeded; it returns the time from trigger to end.
+func runAll(b *testing.B, c *testenv.Cluster, dagID, runID string, n int) time.Duration {
+	start := time.Now()
+	c.MustRun("dags", "trigger", dagID, "--run-id", runID)
+	waitRun(b, c, dagID, runID)
+	elapsed := time.Since(start)
+	ok := 0
+	for _, ti := range c.TIs(dagID, runID) {
+		if testenv.State(ti) == "success" {
+			ok++
+		}
+	}
+	if ok != n {
+		b.Fatalf("%s: %d of %d tasks succeeded", dagID, ok, n)
+	}
+	return elapsed
+}
+
+// waitRun waits for a run to end.
+func waitRun(b *testing.B, c *testenv.Cluster, dagID, runID string) {
+	testenv.Eventually(b, 10*time.Minute, dagID+" run", func() (bool, string) {
+		for _, r := range c.Runs(dagID) {
+			if r.RunID == runID {
+				return r.State == "success" || r.State == "failed", r.State
+			}
+		}
+		return false, "missing"
+	})
 }
 
 func parseISO(b *testing.B, s string) time.Time {

@@ -44,10 +44,16 @@ def pool_dag():
     def die():
         os._exit(3)
 
+    @task
+    def prev(prev_data_interval_start_success=None, **context):
+        # asked of the worker only when read: named, and through **context
+        return [str(prev_data_interval_start_success), str(context["prev_data_interval_end_success"])]
+
     pid()
     hang()
     eat()
     die()
+    prev()
 
 pool_dag()
 `
@@ -145,6 +151,10 @@ func TestPythonProcessesAreWarm(t *testing.T) {
 	third, _ := pidOf(t, store, dag)
 	if res.State != tistate.Success || third == first {
 		t.Fatalf("after a killed process: %s in pid %v (first %v)", res.State, third, first)
+	}
+	// The previous success's interval is asked for when read.
+	if res, log := runPoolTask(t, py, dag, store, "prev"); res.State != tistate.Success || !strings.Contains(log, "['None', 'None']") {
+		t.Errorf("prev: %s (%s)\n%s", res.State, res.Reason, log)
 	}
 	py.Close()
 	if py.Idle() != 0 {

@@ -18,6 +18,7 @@ import (
 	"github.com/gust-sched/gust/common/retry"
 	"github.com/gust-sched/gust/common/schedule"
 	"github.com/gust-sched/gust/common/tistate"
+	"github.com/gust-sched/gust/config"
 	"github.com/gust-sched/gust/dagprocessor"
 	"github.com/gust-sched/gust/metadb"
 	"github.com/gust-sched/gust/scheduler"
@@ -122,23 +123,13 @@ func (a *app) dagsTestCommand() *cli.Command {
 			if c.NArg() < 1 || c.NArg() > 2 {
 				return fmt.Errorf("expected arguments DAG_ID [LOGICAL_DATE] (see `gust dags test --help`)")
 			}
-			cfg, err := a.config()
+			cfg, dag, err := a.testDAG(c)
 			if err != nil {
 				return err
 			}
-			path, subdir := cfg.Core.DagsFolder, c.String("subdir") != ""
-			if subdir {
-				path = c.String("subdir")
-			}
-			dag, err := findDAG(c.Context, pythonParser(cfg), cfg.Core.DagIgnoreFileSyntax, path, subdir, c.Args().Get(0))
+			logical, err := testLogicalDate(c, 1)
 			if err != nil {
 				return err
-			}
-			logical := time.Now().UTC()
-			if c.NArg() == 2 {
-				if logical, err = parseTime(c.Args().Get(1)); err != nil {
-					return fmt.Errorf("LOGICAL_DATE: %w", err)
-				}
 			}
 			run, err := testDagRun(dag, logical, c.String("conf"))
 			if err != nil {
@@ -156,6 +147,34 @@ func (a *app) dagsTestCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// testDAG finds the DAG named by a test command's first argument, in
+// --subdir or the DAG folder.
+func (a *app) testDAG(c *cli.Context) (*config.Config, *dagspec.DAG, error) {
+	cfg, err := a.config()
+	if err != nil {
+		return nil, nil, err
+	}
+	path, subdir := cfg.Core.DagsFolder, c.String("subdir") != ""
+	if subdir {
+		path = c.String("subdir")
+	}
+	dag, err := findDAG(c.Context, pythonParser(cfg), cfg.Core.DagIgnoreFileSyntax, path, subdir, c.Args().Get(0))
+	return cfg, dag, err
+}
+
+// testLogicalDate is a test command's optional LOGICAL_DATE argument at
+// index i; now when it is absent.
+func testLogicalDate(c *cli.Context, i int) (time.Time, error) {
+	if c.NArg() <= i {
+		return time.Now().UTC(), nil
+	}
+	t, err := parseTime(c.Args().Get(i))
+	if err != nil {
+		return time.Time{}, fmt.Errorf("LOGICAL_DATE: %w", err)
+	}
+	return t, nil
 }
 
 // testDagRun is the manual run a test runs in: the logical date's, with
@@ -194,15 +213,7 @@ func (a *app) tasksTestCommand() *cli.Command {
 			if c.NArg() < 2 || c.NArg() > 3 {
 				return fmt.Errorf("expected arguments DAG_ID TASK_ID [LOGICAL_DATE] (see `gust tasks test --help`)")
 			}
-			cfg, err := a.config()
-			if err != nil {
-				return err
-			}
-			path, subdir := cfg.Core.DagsFolder, c.String("subdir") != ""
-			if subdir {
-				path = c.String("subdir")
-			}
-			dag, err := findDAG(c.Context, pythonParser(cfg), cfg.Core.DagIgnoreFileSyntax, path, subdir, c.Args().Get(0))
+			cfg, dag, err := a.testDAG(c)
 			if err != nil {
 				return err
 			}
@@ -210,11 +221,9 @@ func (a *app) tasksTestCommand() *cli.Command {
 			if task == nil {
 				return fmt.Errorf("DAG %s has no task %q", dag.DagID, c.Args().Get(1))
 			}
-			logical := time.Now().UTC()
-			if c.NArg() == 3 {
-				if logical, err = parseTime(c.Args().Get(2)); err != nil {
-					return fmt.Errorf("LOGICAL_DATE: %w", err)
-				}
+			logical, err := testLogicalDate(c, 2)
+			if err != nil {
+				return err
 			}
 			if tp := c.String("task-params"); tp != "" {
 				var params map[string]any

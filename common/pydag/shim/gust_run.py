@@ -376,6 +376,13 @@ def yaml_task(job):
     return dag, _YamlTask(dag, job["task_id"], f)
 
 
+def failed(e, result, **extra):
+    """The result of a try or callback that raised e, its traceback in the log."""
+    traceback.print_exc()
+    return {"op": "done", "state": "failed", "retire": result.get("retire", False),
+            "error": "".join(traceback.format_exception_only(type(e), e)).strip(), **extra}
+
+
 def run_callback(job):
     """Calls the DAG file's callback for the job's task (or DAG) with the
     context, as Airflow does: callback(context), each of a list in order."""
@@ -413,9 +420,7 @@ def run_callback(job):
             cb(context)
         result = {"op": "done", "state": "success"}
     except BaseException as e:  # noqa: B902 - the callback failed; logged by the worker
-        traceback.print_exc()
-        result = {"op": "done", "state": "failed", "retire": result.get("retire", False),
-                  "error": "".join(traceback.format_exception_only(type(e), e)).strip()}
+        result = failed(e, result)
     finally:
         model._Context.running = None
     return result
@@ -478,13 +483,9 @@ def execute(job):
         print(f"Skipping: {e}", flush=True)
         result = {"op": "done", "state": "skipped", "error": str(e) or "AirflowSkipException"}
     except AirflowFailException as e:
-        traceback.print_exc()
-        result = {"op": "done", "state": "failed", "no_retry": True, "error": f"AirflowFailException: {e}",
-                  "retire": result.get("retire", False)}
+        result = failed(e, result, no_retry=True)
     except BaseException as e:  # noqa: B902 - SystemExit too: the try failed
-        traceback.print_exc()
-        result = {"op": "done", "state": "failed", "retire": result.get("retire", False),
-                  "error": "".join(traceback.format_exception_only(type(e), e)).strip()}
+        result = failed(e, result)
     finally:
         model._Context.running = None
     return result
@@ -539,21 +540,12 @@ def run_try(fds):
     return result
 
 
-def limit_memory(n):
-    if n <= 0:
-        return
-    try:
-        import resource
-
-        resource.setrlimit(resource.RLIMIT_AS, (n, n))
-    except (ImportError, ValueError, OSError):
-        pass
-
-
 def main():
     args = sys.argv[1:]
     fork = "--fork" in args
     if "--memory-limit" in args:
+        from gust_parse import limit_memory  # the parser's, next to this file
+
         limit_memory(int(args[args.index("--memory-limit") + 1]))
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
