@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -280,6 +281,7 @@ func paramsResponse(ps map[string]any) map[string]any {
 		schema := maps.Clone(dagspec.ParamSchema(v)) // the DAG is cached: change a copy
 		desc, _ := schema["description"].(string)
 		delete(schema, "description")
+		delete(schema, dagspec.ParamMarker)
 		var d any
 		if desc != "" {
 			d = desc
@@ -369,6 +371,18 @@ func taskResp(dag *dagspec.DAG, t *dagspec.Task, downstream []string) taskRespon
 		name = op[i+1:]
 	}
 	mod := strings.TrimSuffix(op, "."+name)
+	fields := dagspec.TemplateFields(t.Operator)
+	if py := t.Python; py != nil && py.Class != "" {
+		// A DAG file's own class (or one gust's airflow package writes).
+		mod, name = "", py.Class
+		if i := strings.LastIndex(py.Class, "."); i >= 0 {
+			mod, name = py.Class[:i], py.Class[i+1:]
+		}
+		fields = slices.Sorted(maps.Keys(py.TemplateFields))
+		if fields == nil {
+			fields = []string{}
+		}
+	}
 	owner, rule, pool, weight := t.Owner, t.TriggerRule, t.Pool, t.WeightRule
 	queue := t.Queue
 	if queue == "" {
@@ -388,8 +402,8 @@ func taskResp(dag *dagspec.DAG, t *dagspec.Task, downstream []string) taskRespon
 		Retries: fp(float64(t.Retries)), Queue: &queue, Pool: &pool, PoolSlots: fp(float64(t.PoolSlots)),
 		ExecutionTimeout: newTimeDelta(t.ExecutionTimeoutSec), RetryDelay: newTimeDelta(t.RetryDelaySec),
 		RetryExponentialBackoff: backoff, PriorityWeight: fp(float64(t.PriorityWeight)), WeightRule: &weight,
-		TemplateFields: dagspec.TemplateFields(t.Operator), DownstreamTaskIDs: downstream, OperatorName: &name,
-		Params: map[string]any{}, ClassRef: map[string]any{"module_path": mod, "class_name": name},
+		TemplateFields: fields, DownstreamTaskIDs: downstream, OperatorName: &name,
+		Params: paramsResponse(t.Params), ClassRef: map[string]any{"module_path": mod, "class_name": name},
 		IsMapped: &mapped, ExtraLinks: []string{},
 	}
 }

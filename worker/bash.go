@@ -79,6 +79,7 @@ type outcome struct {
 	rendered map[string]any
 	last     string   // last line of output
 	skip     []string // downstream task ids to skip on success (branch, short_circuit)
+	branch   []string // the task ids a python_class branch operator follows (nil: it did not branch)
 	// noRetry: the failure is final (sensor timeout), retries or not.
 	noRetry bool
 	// rescheduleAt: when an up_for_reschedule sensor pokes again.

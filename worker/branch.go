@@ -20,25 +20,11 @@ func followUp(tl *taskLog, task *dagspec.Task, dag *dagspec.DAG, out outcome) ou
 		if err != nil {
 			return outcome{state: tistate.Failed, reason: err.Error()}
 		}
-		var unknown []string
-		for _, id := range follow {
-			if dag.Task(id) == nil {
-				unknown = append(unknown, id)
-			}
+		return followBranch(tl, dag, out, direct, follow)
+	case dagspec.OperatorPythonClass:
+		if out.branch != nil {
+			return followBranch(tl, dag, out, direct, out.branch)
 		}
-		if len(unknown) > 0 {
-			return outcome{state: tistate.Failed, reason: fmt.Sprintf("branch returned task ids that are not in the DAG: %s", strings.Join(unknown, ", "))}
-		}
-		keep := map[string]bool{}
-		for _, id := range follow {
-			keep[id] = true
-		}
-		for _, id := range direct {
-			if !keep[id] {
-				out.skip = append(out.skip, id)
-			}
-		}
-		tl.Infof("Branch: following %v, skipping %v", follow, out.skip)
 	case dagspec.OperatorShortCircuit, dagspec.OperatorShortCircuitPython:
 		if truthy(out.last) {
 			tl.Infof("Condition result is %q (truthy): proceeding with downstream tasks", out.last)
@@ -51,6 +37,30 @@ func followUp(tl *taskLog, task *dagspec.Task, dag *dagspec.DAG, out outcome) ou
 		}
 		tl.Infof("Condition result is %q (falsy): skipping downstream tasks %v", out.last, out.skip)
 	}
+	return out
+}
+
+// followBranch skips the direct downstream tasks a branch does not follow.
+func followBranch(tl *taskLog, dag *dagspec.DAG, out outcome, direct, follow []string) outcome {
+	var unknown []string
+	for _, id := range follow {
+		if dag.Task(id) == nil {
+			unknown = append(unknown, id)
+		}
+	}
+	if len(unknown) > 0 {
+		return outcome{state: tistate.Failed, reason: fmt.Sprintf("branch returned task ids that are not in the DAG: %s", strings.Join(unknown, ", "))}
+	}
+	keep := map[string]bool{}
+	for _, id := range follow {
+		keep[id] = true
+	}
+	for _, id := range direct {
+		if !keep[id] {
+			out.skip = append(out.skip, id)
+		}
+	}
+	tl.Infof("Branch: following %v, skipping %v", follow, out.skip)
 	return out
 }
 

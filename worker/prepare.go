@@ -45,10 +45,15 @@ func (p *prepared) rendered() map[string]any {
 // ResolveParams returns a run's params: the DAG's defaults (a param given
 // as {default: ..., type: ...} contributes its default) overridden by the
 // run's conf, as Airflow's dag_run_conf_overrides_params.
-func ResolveParams(dag *dagspec.DAG, conf map[string]any) map[string]any {
+func ResolveParams(dag *dagspec.DAG, taskID string, conf map[string]any) map[string]any {
 	out := map[string]any{}
 	for k, v := range dag.Params {
 		out[k] = dagspec.ParamDefault(v)
+	}
+	if t := dag.Task(taskID); t != nil {
+		for k, v := range t.Params {
+			out[k] = dagspec.ParamDefault(v)
+		}
 	}
 	for k, v := range conf {
 		out[k] = v
@@ -98,7 +103,7 @@ func Renderer(ctx context.Context, store Store, dag *dagspec.DAG, run *metadb.Da
 	in := templating.Input{
 		DagID: ti.DagID, TaskID: ti.TaskID, RunID: ti.RunID, RunType: run.RunType,
 		LogicalDate: run.LogicalDate, PrevSuccessStart: prevStart, PrevSuccessEnd: prevEnd,
-		TryNumber: ti.TryNumber, MapIndex: ti.MapIndex, Conf: run.Conf, Params: ResolveParams(dag, run.Conf),
+		TryNumber: ti.TryNumber, MapIndex: ti.MapIndex, Conf: run.Conf, Params: ResolveParams(dag, ti.TaskID, run.Conf),
 		Owner: dag.Owner,
 		Variable: func(key string) (string, bool, error) {
 			varsOnce.Do(loadVars)

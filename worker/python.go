@@ -15,6 +15,7 @@ import (
 
 	"github.com/gust-sched/gust/common/connection"
 	"github.com/gust-sched/gust/common/dagspec"
+	"github.com/gust-sched/gust/common/schedule"
 	"github.com/gust-sched/gust/common/secrets"
 	"github.com/gust-sched/gust/common/tistate"
 	"github.com/gust-sched/gust/metadb"
@@ -58,6 +59,7 @@ type pyJob struct {
 	OpArgs                []any          `json:"op_args"`
 	OpKwargs              map[string]any `json:"op_kwargs"`
 	TemplatesDict         map[string]any `json:"templates_dict"`
+	TemplateFields        map[string]any `json:"template_fields,omitempty"`
 	MultipleOutputs       bool           `json:"multiple_outputs"`
 	ShowReturnValueInLogs bool           `json:"show_return_value_in_logs"`
 	DoXcomPush            bool           `json:"do_xcom_push"`
@@ -85,12 +87,15 @@ type pyMessage struct {
 	DagID  string `json:"dag_id"`
 	RunID  string `json:"run_id"`
 	ConnID string `json:"conn_id"`
+	// Template is a string to render with the try's context (render).
+	Template string `json:"template"`
 	// result
 	State     string          `json:"state"`
 	NoRetry   bool            `json:"no_retry"`
 	Error     string          `json:"error"`
 	XComs     map[string]any  `json:"xcoms"`
 	Branch    []string        `json:"branch"`
+	Skip      []string        `json:"skip"` // tasks a python_class task skips (SkipMixin.skip)
 	Condition *bool           `json:"condition"`
 	Retire    bool            `json:"retire"` // the process is not fit for another try
 	Raw       json.RawMessage `json:"-"`
@@ -148,6 +153,13 @@ func callPython(ctx context.Context, tl *taskLog, store Store, py *PythonRuntime
 	if job.TemplatesDict != nil {
 		rendered["templates_dict"] = maskAny(masker, job.TemplatesDict)
 	}
+	if job.TemplateFields != nil {
+		// A class's own fields: what Airflow shows as rendered.
+		rendered = map[string]any{}
+		for k, v := range job.TemplateFields {
+			rendered[k] = maskAny(masker, v)
+		}
+	}
 	dir, err := os.MkdirTemp("", "gusttmp")
 	if err != nil {
 		return fail("create working directory: %v", err)
@@ -164,7 +176,18 @@ func callPython(ctx context.Context, tl *taskLog, store Store, py *PythonRuntime
 	if err != nil {
 		return fail("encode the task for Python: %v", err)
 	}
-	res, err := py.run(ctx, tl, store, masker, shim, task, run, job, input)
+	var renderer *templating.Renderer
+	render := func(s string) (string, error) {
+		if renderer == nil {
+			r, _, err := Renderer(ctx, store, dag, run, ti, masker)
+			if err != nil {
+				return "", err
+			}
+			renderer = r
+		}
+		return renderer.Render(task.TaskID, s)
+	}
+	res, err := py.run(ctx, tl, store, masker, shim, task, run, job, input, render)
 	if err != nil {
 		tl.Errorf("%v", err)
 		return pyMessage{}, masker, rendered, err
@@ -198,6 +221,14 @@ func executePython(ctx context.Context, tl *taskLog, store Store, py *PythonRunt
 			if res.Condition != nil && *res.Condition {
 				o.last = "true"
 			}
+		case dagspec.OperatorPythonClass:
+			o.branch = res.Branch // a branch operator's choice (nil: it did not branch)
+			for _, id := range res.Skip {
+				if dag.Task(id) == nil {
+					return outcome{state: tistate.Failed, reason: "the task skips " + id + ", which is not in the DAG", rendered: rendered}
+				}
+			}
+			o.skip = res.Skip
 		}
 	case tistate.Skipped, tistate.Failed:
 	default:
@@ -212,7 +243,7 @@ func executePython(ctx context.Context, tl *taskLog, store Store, py *PythonRunt
 // back to the pool after a clean try and is killed (with its group) on a
 // timeout, a stop, or anything unclean.
 func (py *PythonRuntime) run(ctx context.Context, tl *taskLog, store Store, masker *secrets.Masker, shim string,
-	task *dagspec.Task, run *metadb.DagRun, job *pyJob, input []byte) (pyMessage, error) {
+	task *dagspec.Task, run *metadb.DagRun, job *pyJob, input []byte, render func(string) (string, error)) (pyMessage, error) {
 	proc, err := py.checkout(shim, job)
 	if err != nil {
 		return pyMessage{}, err
@@ -262,7 +293,7 @@ func (py *PythonRuntime) run(ctx context.Context, tl *taskLog, store Store, mask
 				results <- m
 				return
 			}
-			_ = enc.Encode(answer(ctx, store, masker, run, m))
+			_ = enc.Encode(answer(ctx, store, masker, run, render, m))
 		}
 	}()
 	var timeout <-chan time.Time
@@ -318,8 +349,15 @@ func (j *pyJob) pyCallable(task *dagspec.Task) string {
 }
 
 // answer serves one request of the callable.
-func answer(ctx context.Context, store Store, masker *secrets.Masker, run *metadb.DagRun, m pyMessage) map[string]any {
+func answer(ctx context.Context, store Store, masker *secrets.Masker, run *metadb.DagRun,
+	render func(string) (string, error), m pyMessage) map[string]any {
 	switch m.Op {
+	case "render":
+		out, err := render(m.Template)
+		if err != nil {
+			return map[string]any{"error": "template error: " + err.Error()}
+		}
+		return map[string]any{"value": out}
 	case "xcom_pull":
 		runID := m.RunID
 		if runID == "" {
@@ -392,6 +430,7 @@ func pythonJob(ctx context.Context, store Store, masker *secrets.Masker, task *d
 	collectStrings(p.OpArgs, &templates)
 	collectStrings(p.OpKwargs, &templates)
 	collectStrings(p.TemplatesDict, &templates)
+	collectStrings(p.TemplateFields, &templates)
 	// The renderer (which loads connections) only for arguments that
 	// are templates.
 	var r *templating.Renderer
@@ -426,6 +465,9 @@ func pythonJob(ctx context.Context, store Store, masker *secrets.Masker, task *d
 	job.OpKwargs = kw
 	if p.TemplatesDict != nil {
 		job.TemplatesDict, _ = renderAny(p.TemplatesDict, render).(map[string]any)
+	}
+	if p.TemplateFields != nil {
+		job.TemplateFields, _ = renderAny(p.TemplateFields, render).(map[string]any)
 	}
 	if rerr != nil {
 		return nil, rerr
@@ -491,11 +533,32 @@ func pythonContext(dag *dagspec.DAG, run *metadb.DagRun, ti *metadb.TaskInstance
 		"ts_nodash": ld.Format("20060102T150405"), "ts_nodash_with_tz": ld.Format("20060102T150405-0700"),
 		"logical_date": ld.Format(time.RFC3339Nano), "data_interval_start": iso(run.DataIntervalStart),
 		"data_interval_end": iso(run.DataIntervalEnd), "run_id": run.RunID, "run_type": run.RunType,
-		"conf": run.Conf, "params": templating.Normalize(ResolveParams(dag, run.Conf)),
+		"conf": run.Conf, "params": templating.Normalize(ResolveParams(dag, ti.TaskID, run.Conf)),
 		"task_instance_key_str": dag.DagID + "__" + ti.TaskID + "__" + strings.ReplaceAll(ds, "-", ""),
 		"try_number":            ti.TryNumber, "max_tries": ti.MaxTries, "map_index": ti.MapIndex,
 	}
+	if next := nextInterval(dag, run); next != nil {
+		c["next_data_interval"] = []any{next.Start.Format(time.RFC3339Nano), next.End.Format(time.RFC3339Nano)}
+	}
 	return c
+}
+
+// nextInterval is the data interval the DAG's schedule gives after the
+// run's (what LatestOnlyOperator compares now with), or nil.
+func nextInterval(dag *dagspec.DAG, run *metadb.DagRun) *schedule.Interval {
+	if run.DataIntervalStart == nil || run.DataIntervalEnd == nil {
+		return nil
+	}
+	tt, err := schedule.New(dag.Schedule, dag.Timezone)
+	if err != nil || !tt.IsScheduled() {
+		return nil
+	}
+	cur := schedule.Interval{Start: *run.DataIntervalStart, End: *run.DataIntervalEnd}
+	iv, _, ok := tt.Next(&cur, cur.Start, nil, true, time.Now())
+	if !ok {
+		return nil
+	}
+	return &iv
 }
 
 // materialise writes a DAG version's file (and the modules stored with

@@ -27,12 +27,24 @@ var errSensorFailed = errors.New("sensor failed")
 // executeSensor pokes until the condition holds, the sensor times out
 // (failed without retry, or skipped with soft_fail), or, in reschedule mode,
 // after one poke hands the slot back with up_for_reschedule.
-func executeSensor(ctx context.Context, tl *taskLog, store Store, task *dagspec.Task, dag *dagspec.DAG, run *metadb.DagRun, ti *metadb.TaskInstance) outcome {
+func executeSensor(ctx context.Context, tl *taskLog, store Store, py *PythonRuntime, task *dagspec.Task, dag *dagspec.DAG,
+	run *metadb.DagRun, ti *metadb.TaskInstance) outcome {
 	s := task.Sensor
 	masker := &secrets.Masker{}
-	r, conns, err := Renderer(ctx, store, dag, run, ti, masker)
-	if err != nil {
-		return outcome{state: tistate.Failed, reason: "template error: " + err.Error()}
+	var xcoms, rendered map[string]any
+	var pokeOnce func() (bool, string, error)
+	if task.Operator == dagspec.OperatorPythonSensor {
+		pokeOnce = func() (bool, string, error) {
+			ok, detail, x, r, err := pokePython(ctx, tl, store, py, task, dag, run, ti)
+			xcoms, rendered = x, r
+			return ok, detail, err
+		}
+	} else {
+		r, conns, err := Renderer(ctx, store, dag, run, ti, masker)
+		if err != nil {
+			return outcome{state: tistate.Failed, reason: "template error: " + err.Error()}
+		}
+		pokeOnce = func() (bool, string, error) { return poke(ctx, tl, store, r, conns, task, run) }
 	}
 	started := time.Now()
 	if ti.SensorStartedAt != nil {
@@ -41,13 +53,17 @@ func executeSensor(ctx context.Context, tl *taskLog, store Store, task *dagspec.
 	timeout := secs(s.Timeout)
 	interval := secs(s.PokeInterval)
 	for {
-		ok, detail, err := poke(ctx, tl, store, r, conns, task, run)
-		if err != nil {
-			return outcome{state: tistate.Failed, reason: masker.Mask(err.Error()), noRetry: errors.Is(err, errSensorFailed)}
+		ok, detail, err := pokeOnce()
+		var skip *sensorSkip
+		switch {
+		case errors.As(err, &skip):
+			return outcome{state: tistate.Skipped, reason: skip.reason, rendered: rendered}
+		case err != nil:
+			return outcome{state: tistate.Failed, reason: masker.Mask(err.Error()), noRetry: errors.Is(err, errSensorFailed), rendered: rendered}
 		}
 		if ok {
 			tl.Infof("Success criteria met: %s. Exiting.", detail)
-			return outcome{state: tistate.Success}
+			return outcome{state: tistate.Success, xcoms: xcoms, rendered: rendered}
 		}
 		tl.Infof("Poking: %s: not yet", detail)
 		elapsed := time.Since(started)
@@ -72,6 +88,40 @@ func executeSensor(ctx context.Context, tl *taskLog, store Store, task *dagspec.
 		case <-t.C:
 		}
 	}
+}
+
+// sensorSkip is a poke that skips the sensor (AirflowSkipException).
+type sensorSkip struct{ reason string }
+
+func (e *sensorSkip) Error() string { return e.reason }
+
+// pokePython calls a python_sensor's poke(context) once on a warm Python
+// process: done or not, the XComs of its PokeReturnValue, the rendered
+// fields; a skip is a *sensorSkip, AirflowFailException errSensorFailed.
+func pokePython(ctx context.Context, tl *taskLog, store Store, py *PythonRuntime, task *dagspec.Task, dag *dagspec.DAG,
+	run *metadb.DagRun, ti *metadb.TaskInstance) (bool, string, map[string]any, map[string]any, error) {
+	res, masker, rendered, err := callPython(ctx, tl, store, py, task, dag, run, ti, nil)
+	if err != nil {
+		return false, "", nil, rendered, err
+	}
+	what := "poke"
+	if task.Python != nil && task.Python.Callable != "" {
+		what = "poke of " + task.Python.Callable
+	}
+	switch res.State {
+	case tistate.Success:
+		if err := checkXComs(res.XComs); err != nil {
+			return false, "", nil, rendered, err
+		}
+		return res.Condition != nil && *res.Condition, what, res.XComs, rendered, nil
+	case tistate.Skipped:
+		return false, "", nil, rendered, &sensorSkip{reason: masker.Mask(res.Error)}
+	}
+	msg := masker.Mask(res.Error)
+	if res.NoRetry {
+		return false, "", nil, rendered, fmt.Errorf("%w: %s", errSensorFailed, msg)
+	}
+	return false, "", nil, rendered, errors.New(msg)
 }
 
 // poke checks a sensor's condition once.

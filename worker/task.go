@@ -340,7 +340,7 @@ func (nopCloser) Close() error { return nil }
 func execute(ctx context.Context, tl *taskLog, store Store, py *PythonRuntime, task *dagspec.Task, dag *dagspec.DAG, run *metadb.DagRun, ti *metadb.TaskInstance) outcome {
 	var out outcome
 	switch task.Operator {
-	case dagspec.OperatorPython, dagspec.OperatorBranchPython, dagspec.OperatorShortCircuitPython:
+	case dagspec.OperatorPython, dagspec.OperatorBranchPython, dagspec.OperatorShortCircuitPython, dagspec.OperatorPythonClass:
 		out = executePython(ctx, tl, store, py, task, dag, run, ti)
 		if out.state == tistate.Success && task.Operator != dagspec.OperatorPython {
 			out = followUp(tl, task, dag, out)
@@ -356,7 +356,7 @@ func execute(ctx context.Context, tl *taskLog, store Store, py *PythonRuntime, t
 		out = executeHTTP(ctx, tl, store, task, dag, run, ti)
 	default:
 		if dagspec.IsSensor(task.Operator) {
-			out = executeSensor(ctx, tl, store, task, dag, run, ti)
+			out = executeSensor(ctx, tl, store, py, task, dag, run, ti)
 			break
 		}
 		out = outcome{state: tistate.Failed, reason: "unknown operator " + task.Operator}

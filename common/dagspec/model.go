@@ -50,6 +50,12 @@ type Python struct {
 	TemplatesDict         map[string]any `json:"templates_dict,omitempty"`
 	MultipleOutputs       bool           `json:"multiple_outputs,omitempty"`
 	HideReturnValueInLogs bool           `json:"hide_return_value_in_logs,omitempty"`
+	// TemplateFields holds a python_class or python_sensor task's
+	// template_fields and their values as the DAG file set them.
+	TemplateFields map[string]any `json:"template_fields,omitempty"`
+	// Class is the operator's class for python_class and python_sensor
+	// (module.Class as the DAG file defines it), for listings and the API.
+	Class string `json:"operator_class,omitempty"`
 }
 
 // HTTP holds the http operator's and http_sensor's arguments.
@@ -132,6 +138,9 @@ type DAG struct {
 type Task struct {
 	TaskID   string `json:"task_id"`
 	Operator string `json:"operator"` // OperatorBash, OperatorEmpty
+	// Params are the task's own params (Airflow's operator params=), over
+	// the DAG's for this task; a run's conf is over both.
+	Params map[string]any `json:"params,omitempty"`
 	// Upstream are the ids of the task's direct upstream tasks, sorted.
 	Upstream []string `json:"upstream,omitempty"`
 
@@ -208,12 +217,21 @@ var paramSchemaKeys = map[string]bool{
 	"minItems": true, "maxItems": true, "uniqueItems": true, "properties": true, "required": true, "__type__": true,
 }
 
+// ParamMarker marks a param that a Python DAG file gave as a Param: a
+// schema whatever its keys (Airflow's UI keys such as section and
+// description_md among them).
+const ParamMarker = "__gust_param__"
+
 // ParamSchema returns a param's JSON schema when it is written as one (a
-// mapping with "default" or "type" and only schema keys), else nil.
+// mapping with "default" or "type" and only schema keys, or a Python
+// file's Param), else nil.
 func ParamSchema(v any) map[string]any {
 	m, ok := v.(map[string]any)
 	if !ok {
 		return nil
+	}
+	if m[ParamMarker] == true {
+		return m
 	}
 	_, hasDefault := m["default"]
 	_, hasType := m["type"]

@@ -38,6 +38,18 @@ const (
 	OperatorShortCircuitPython = "short_circuit_python"
 )
 
+// Operators of a Python DAG file's own classes (and the ones gust's airflow
+// package writes in Python): python_class calls the task's execute(context)
+// on a worker, following the task ids it branches to when it branches;
+// python_sensor is a sensor whose poke(context) runs in Python, each poke
+// a call on the worker's warm processes. Their template_fields' values are
+// rendered as other templated arguments are, and set on the task before
+// the call.
+const (
+	OperatorPythonClass  = "python_class"
+	OperatorPythonSensor = "python_sensor"
+)
+
 // Sensors and HTTP, with Airflow's names for their arguments.
 const (
 	OperatorFileSensor         = "file_sensor"
@@ -72,6 +84,9 @@ var operatorDefs = []operatorDef{
 	{name: OperatorShortCircuitPython, python: true, aliases: []string{"ShortCircuitOperator", "airflow.operators.python.ShortCircuitOperator",
 		"airflow.providers.standard.operators.python.ShortCircuitOperator"},
 		init: func(t *Task) { t.IgnoreDownstreamTriggerRules = true }},
+	{name: OperatorPythonClass, python: true},
+	{name: OperatorPythonSensor, python: true, sensor: true, init: sensorDefaults, aliases: []string{"PythonSensor",
+		"airflow.sensors.python.PythonSensor", "airflow.providers.standard.sensors.python.PythonSensor"}},
 	{name: OperatorBash, bash: true, aliases: []string{"BashOperator",
 		"airflow.operators.bash.BashOperator", "airflow.operators.bash_operator.BashOperator",
 		"airflow.providers.standard.operators.bash.BashOperator"}},

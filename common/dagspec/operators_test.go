@@ -10,7 +10,7 @@ import (
 // message lists every operator gust runs, sensors and http included.
 func TestOperatorRegistry(t *testing.T) {
 	want := []string{"bash", "branch", "branch_python", "date_time_sensor", "empty", "external_task_sensor", "file_sensor",
-		"http", "http_sensor", "python", "short_circuit", "short_circuit_python", "time_delta_sensor"}
+		"http", "http_sensor", "python", "python_class", "python_sensor", "short_circuit", "short_circuit_python", "time_delta_sensor"}
 	if got := operatorNames(); got != strings.Join(want, ", ") {
 		t.Errorf("registry names = %s, want %s", got, strings.Join(want, ", "))
 	}
@@ -35,7 +35,13 @@ func TestOperatorRegistry(t *testing.T) {
 				t.Errorf("operator %s parsed as %s, want %s", n, got, d.name)
 			}
 		}
-		if d.python {
+		if d.name == OperatorPythonClass {
+			// A class comes only from a Python DAG file.
+			if _, err := Parse("ops.yaml", []byte("d:\n  schedule: null\n  tasks:\n    a: {operator: python_class, python_callable: m.f}\n")); err == nil ||
+				!strings.Contains(err.Error(), "is for a Python DAG file's own operator classes") {
+				t.Errorf("operator python_class in a YAML file: %v", err)
+			}
+		} else if d.python {
 			// A YAML file names the callable as dag-factory does.
 			if _, err := Parse("ops.yaml", []byte("d:\n  schedule: null\n  tasks:\n    a: {operator: "+d.name+"}\n")); err == nil ||
 				!strings.Contains(err.Error(), "needs python_callable_name and python_callable_file") {

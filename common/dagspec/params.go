@@ -27,7 +27,7 @@ func jsonValue(v any) (any, error) {
 func compileParam(name string, spec map[string]any) (*jsonschema.Schema, error) {
 	schema := map[string]any{}
 	for k, v := range spec {
-		if k != "default" && k != "__type__" {
+		if k != "default" && k != "__type__" && k != ParamMarker {
 			schema[k] = v
 		}
 	}

@@ -237,6 +237,39 @@ d:
 	}
 }
 
+// TestPythonParamsAndTaskParams checks a Python file's Param (a schema
+// whatever UI keys it carries, section and description_md among them) and
+// an operator's own params, over the DAG's for that task.
+func TestPythonParamsAndTaskParams(t *testing.T) {
+	src := `{"d": {"schedule": null,
+  "params": {"label": {"__gust_param__": true, "default": "nightly", "type": "string", "section": "Run", "description_md": "**x**"},
+             "n": {"__gust_param__": true, "default": 3, "type": ["integer", "string"], "title": "N"}},
+  "tasks": {"a": {"operator": "empty", "params": {"n": 7, "extra": {"__gust_param__": true, "default": "e", "type": "string"}}},
+            "b": {"operator": "empty"}}}}`
+	dags, err := Parse("p.py", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := dags[0]
+	if ParamDefault(d.Params["label"]) != "nightly" || ParamSchema(d.Params["label"]) == nil {
+		t.Errorf("a Param with UI keys is not a schema: %v", d.Params["label"])
+	}
+	if err := ValidateParams(d.Params, map[string]any{"n": "all"}); err != nil {
+		t.Errorf("a multi-type param refused a string: %v", err)
+	}
+	if err := ValidateParams(d.Params, map[string]any{"label": 5.0}); err == nil || !strings.Contains(err.Error(), "param label") {
+		t.Errorf("a bad value for a Param with UI keys: %v", err)
+	}
+	a, b := d.Task("a").Params, d.Task("b").Params
+	if a["n"] != 7.0 && a["n"] != 7 || ParamDefault(a["extra"]) != "e" || b != nil {
+		t.Errorf("task params: a %v, b %v", a, b)
+	}
+	if _, err := Parse("p.py", []byte(`{"d": {"schedule": null, "tasks": {"a": {"operator": "empty", "params": {"x": {"__gust_param__": true, "type": "integr"}}}}}}`)); err == nil ||
+		!strings.Contains(err.Error(), "invalid schema") {
+		t.Errorf("a task param's bad schema: %v", err)
+	}
+}
+
 // TestAirflow3Defaults checks the defaults of a DAG that names neither a
 // schedule nor an owner: Airflow 3's schedule None (manual runs only, so no
 // start_date is needed) and Airflow's owner "airflow".

@@ -217,7 +217,7 @@ func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, erro
 				err = p.decode(f.val, &t.SkipOnExitCode, ctx, "an exit code or a list of them")
 			}
 		case "python_callable", "op_args", "op_kwargs", "templates_dict", "multiple_outputs", "show_return_value_in_logs",
-			"python_callable_name", "python_callable_file":
+			"python_callable_name", "python_callable_file", "template_fields", "operator_class":
 			if !RunsPython(t.Operator) {
 				if fromArgs {
 					return nil
@@ -248,6 +248,18 @@ func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, erro
 			"external_task_id", "allowed_states", "failed_states", "execution_delta", "http_conn_id", "endpoint",
 			"method", "data", "headers", "response_check_contains", "fs_conn_id", "check_existence", "exponential_backoff":
 			err = p.sensorArg(t, f, ctx, fromArgs)
+		case "params":
+			if fromArgs {
+				return nil // default_args' params are merged into the DAG's
+			}
+			err = p.decode(f.val, &t.Params, ctx, "a mapping")
+			for n, v := range t.Params {
+				if spec := ParamSchema(v); spec != nil && err == nil {
+					if _, cerr := compileParam(n, spec); cerr != nil {
+						err = p.errf(f.knod, "%s: param %s: invalid schema: %v", ctx, n, cerr)
+					}
+				}
+			}
 		case "owner":
 			t.Owner, err = p.str(f.val, ctx)
 		case "retries":
@@ -301,8 +313,8 @@ func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, erro
 			t.MaxActiveTIsPerDag, err = p.positive(f.val, ctx)
 		case "do_xcom_push":
 			t.DoXcomPush, err = p.boolean(f.val, ctx)
-		case "timezone", "params":
-			// In default_args: the DAG's timezone, params merged into the DAG's.
+		case "timezone":
+			// In default_args: the DAG's timezone.
 			if !fromArgs {
 				return p.errf(f.knod, "%s: unknown argument %q", where, f.key)
 			}
@@ -395,6 +407,8 @@ func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, erro
 		// dag-factory's ways to name the callable in a YAML file.
 		py := t.Python
 		switch {
+		case t.Operator == OperatorPythonClass:
+			return nil, nil, p.errf(opField.val, "%s: operator python_class is for a Python DAG file's own operator classes", where)
 		case py.File != "" || py.Name != "":
 			if py.File == "" || py.Name == "" {
 				return nil, nil, p.errf(opField.knod, "%s: python_callable_name and python_callable_file go together", where)
@@ -552,6 +566,12 @@ func (p *parser) pythonArg(t *Task, f field, ctx string) error {
 		return p.decode(f.val, &t.Python.OpKwargs, ctx, "a mapping")
 	case "templates_dict":
 		return p.decode(f.val, &t.Python.TemplatesDict, ctx, "a mapping")
+	case "template_fields":
+		return p.decode(f.val, &t.Python.TemplateFields, ctx, "a mapping of field names to values")
+	case "operator_class":
+		s, err := p.str(f.val, ctx)
+		t.Python.Class = s
+		return err
 	case "multiple_outputs":
 		b, err := p.boolean(f.val, ctx)
 		t.Python.MultipleOutputs = b

@@ -15,7 +15,6 @@ usage: python3 gust_run.py [--memory-limit BYTES] [--fork --dag-file PATH --file
 import datetime as _dt
 import hashlib
 import importlib.util
-import inspect
 import json
 import logging
 import os
@@ -65,7 +64,12 @@ def date(s):
     return _dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
 
 
-class TaskInstance:
+def _base(module, name):
+    """A class of gust's airflow package, imported when first needed."""
+    return getattr(importlib.import_module(module), name)
+
+
+class TaskInstance(_base("airflow._gust.states", "TaskInstance")):
     """The try's ti: its keys, and XComs through the worker."""
 
     def __init__(self, job):
@@ -102,7 +106,7 @@ class TaskInstance:
         return f"<TaskInstance: {self.dag_id}.{self.task_id} {self.run_id} [running]>"
 
 
-class DagRun:
+class DagRun(_base("airflow._gust.states", "DagRun")):
     def __init__(self, c, dag_id):
         self.dag_id, self.run_id, self.run_type = dag_id, c["run_id"], c.get("run_type")
         self.conf = c.get("conf") or {}
@@ -137,7 +141,7 @@ class _Macros:
 _LAZY = ("prev_data_interval_start_success", "prev_data_interval_end_success")
 
 
-class Context(dict):
+class Context(_base("airflow._gust.model", "Context")):
     """Airflow's context; the previous successful run's keys are looked up
     when first read."""
 
@@ -251,6 +255,8 @@ def build_context(job, dag, task, ti):
         "inlets": [], "outlets": [], "triggering_asset_events": {},
         "var": {"value": _Vars(False), "json": _Vars(True)},
     })
+    nxt = c.get("next_data_interval")
+    ctx.next_data_interval = (date(nxt[0]), date(nxt[1])) if nxt else None
     return ctx
 
 
@@ -276,21 +282,6 @@ def resolve(v, ti):
     if isinstance(v, list):
         return [resolve(x, ti) for x in v]
     return v
-
-
-def call(f, op_args, context):
-    """Airflow's KeywordParameters: the callable gets the op_args, then the
-    context names it asks for (all of it with **kwargs)."""
-    sig = inspect.signature(f)
-    params = list(sig.parameters.values())
-    positional = {p.name for p in params[:len(op_args)] if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)}
-    if any(p.kind == p.VAR_KEYWORD for p in params):
-        full = context.kwargs() if isinstance(context, Context) else context
-        kwargs = {k: v for k, v in full.items() if k not in positional}
-    else:
-        kwargs = {p.name: context[p.name] for p in params
-                  if p.name in context and p.name not in positional and p.kind != p.VAR_POSITIONAL}
-    return f(*op_args, **kwargs)
 
 
 _dags = {}  # DAG file -> {dag_id: DAG}, imported once per process
@@ -376,6 +367,15 @@ def yaml_task(job):
     return dag, _YamlTask(dag, job["task_id"], f)
 
 
+def poked(r):
+    """A poke's XCom and whether it is done (a PokeReturnValue or a truth)."""
+    from airflow._gust.model import PokeReturnValue
+
+    if isinstance(r, PokeReturnValue):
+        return (r.xcom_value if r.is_done else None), bool(r.is_done)
+    return None, bool(r)
+
+
 def failed(e, result, **extra):
     """The result of a try or callback that raised e, its traceback in the log."""
     traceback.print_exc()
@@ -429,7 +429,8 @@ def run_callback(job):
 def execute(job):
     """Runs the job's callable; returns the result for the worker."""
     from airflow._gust import model
-    from airflow.exceptions import AirflowFailException, AirflowSkipException
+    from airflow._gust.runtime import call
+    from airflow.exceptions import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
 
     if job.get("callback"):
         return run_callback(job)
@@ -450,14 +451,26 @@ def execute(job):
             task = dag.task_dict[job["task_id"]]
         ti = TaskInstance(job)
         context = build_context(job, dag, task, ti)
-        op_args = resolve(job.get("op_args") or [], ti)
-        op_kwargs = resolve(job.get("op_kwargs") or {}, ti)
-        templates_dict = resolve(job.get("templates_dict"), ti)
-        context.update(op_kwargs)
-        context["templates_dict"] = templates_dict
+        kind = job.get("kind")
         model._Context.running = context
-        value = call(task.python_callable, op_args, context)
-        if job.get("show_return_value_in_logs", True):
+        condition = None
+        if kind in ("python_class", "python_sensor") and not job.get("callable_name"):
+            # A class's execute (or poke), its template_fields as rendered.
+            for k, v in resolve(job.get("template_fields") or {}, ti).items():
+                setattr(task, k, v)
+            if kind == "python_sensor":
+                value, condition = poked(task.poke(context))
+            else:
+                value = task.execute(context)
+        else:
+            op_args = resolve(job.get("op_args") or [], ti)
+            op_kwargs = resolve(job.get("op_kwargs") or {}, ti)
+            context.update(op_kwargs)
+            context["templates_dict"] = resolve(job.get("templates_dict"), ti)
+            value = call(task.python_callable, op_args, context)
+            if kind == "python_sensor":
+                value, condition = poked(value)
+        if job.get("show_return_value_in_logs", True) and kind in ("python", "branch_python", "short_circuit_python"):
             print(f"Done. Returned value was: {value}", flush=True)
         xcoms = dict(ti.pushed)
         if value is not None and job.get("do_xcom_push", True):
@@ -474,15 +487,20 @@ def execute(job):
         except (TypeError, ValueError) as e:
             raise TypeError(f"the return value of {task.task_id} cannot be stored as an XCom (JSON): {e}") from None
         result = {"op": "done", "state": "success", "xcoms": xcoms}
-        kind = job.get("kind")
-        if kind == "branch_python":
+        if hasattr(ti, "_gust_branch"):
+            result["branch"] = ti._gust_branch
+        if hasattr(ti, "_gust_skip"):
+            result["skip"] = ti._gust_skip
+        if kind == "python_sensor":
+            result["condition"] = condition
+        elif kind == "branch_python":
             result["branch"] = [] if value is None else ([value] if isinstance(value, str) else list(value))
         elif kind == "short_circuit_python":
             result["condition"] = bool(value)
     except AirflowSkipException as e:
         print(f"Skipping: {e}", flush=True)
         result = {"op": "done", "state": "skipped", "error": str(e) or "AirflowSkipException"}
-    except AirflowFailException as e:
+    except (AirflowFailException, AirflowSensorTimeout) as e:
         result = failed(e, result, no_retry=True)
     except BaseException as e:  # noqa: B902 - SystemExit too: the try failed
         result = failed(e, result)

@@ -182,27 +182,59 @@ class DependencyMixin:
         return self
 
 
-class BaseOperator(DependencyMixin):
-    """An Airflow operator: gust keeps its arguments for the DAG's document."""
+def native(f):
+    """Marks an operator's execute as one gust runs itself (in Go, or by
+    calling its python_callable), not by calling execute on a worker."""
+    f._gust_native = True
+    return f
 
-    gust_operator = None  # gust's operator name
+
+def _kind(cls):
+    """gust's operator for an operator class: its own for gust's operators;
+    python_sensor for a sensor whose poke is Python; python_class for a
+    class whose execute is Python (a DAG file's own, or a subclass that
+    overrides execute)."""
+    if getattr(cls.execute, "_gust_native", False):
+        return cls.gust_operator
+    if issubclass(cls, BaseSensorOperator) and cls.execute is BaseSensorOperator.execute:
+        return "python_sensor"
+    return "python_class"
+
+
+class BaseOperator(DependencyMixin):
+    """An Airflow operator: gust keeps its arguments for the DAG's document;
+    a class whose execute is Python has it called on a worker."""
+
+    gust_operator = None  # gust's operator name, for the operators gust runs itself
     template_fields = ()
     template_ext = ()
+    template_fields_renderers = {}
     ui_color = "#fff"
+    ui_fgcolor = "#000"
+    operator_extra_links = ()
+    shallow_copy_attrs = ()
 
-    def __init__(self, task_id=None, dag=None, default_args=None, task_group=None, **kwargs):
-        if self.gust_operator is None:
-            unsupported(f"the operator {type(self).__name__} (a BaseOperator subclass of the DAG file's own)")
+    def __init__(self, task_id=None, dag=None, default_args=None, task_group=None, params=None, **kwargs):
         if not task_id:
             raise TypeError(f"{type(self).__name__} needs a task_id")
         if task_group is not None:
             unsupported("task groups (task_group=)")
+        if kwargs.get("deferrable"):
+            unsupported(f"deferrable operators ({type(self).__name__} with deferrable=True)")
+        kwargs.pop("deferrable", None)
+        wr = kwargs.get("weight_rule")
+        if wr is not None and not isinstance(wr, str):
+            unsupported(f"custom priority weight strategies (weight_rule={type(wr).__name__})")
+        self.gust_kind = _kind(type(self))
         self.task_id = task_id
         merged = dict(default_args or {})
         merged.update(kwargs)
         self._kwargs = {k: v for k, v in merged.items() if v is not None}
+        self.params = dict(params or {})
+        if params:
+            self._kwargs["params"] = dict(params)
         for k, v in self._kwargs.items():
-            if not hasattr(type(self), k):
+            if not hasattr(type(self), k) and k != "params":
                 setattr(self, k, v)
         self.upstream_task_ids = set()
         self.downstream_task_ids = set()
@@ -211,6 +243,37 @@ class BaseOperator(DependencyMixin):
         d = dag if dag is not None else current_dag()
         if d is not None:
             self.dag = d
+
+    def execute(self, context):
+        raise NotImplementedError(f"{type(self).__name__} does not implement execute(context)")
+
+    @property
+    def log(self):
+        import logging
+
+        return logging.getLogger(f"airflow.task.operators.{type(self).__module__}.{type(self).__name__}")
+
+    def xcom_push(self, context, key, value):
+        context["ti"].xcom_push(key=key, value=value)
+
+    def xcom_pull(self, context, task_ids=None, key="return_value", **kwargs):
+        return context["ti"].xcom_pull(task_ids=task_ids, key=key, **kwargs)
+
+    def render_template(self, content, context=None, jinja_env=None, seen_oids=None):
+        """Renders a string (or the strings inside lists and dicts) with the
+        try's context, on the worker (gust's templates)."""
+        from airflow._gust.runtime import render
+
+        if isinstance(content, str):
+            return render(content)
+        if isinstance(content, (list, tuple)):
+            return type(content)(self.render_template(x, context) for x in content)
+        if isinstance(content, dict):
+            return {k: self.render_template(v, context) for k, v in content.items()}
+        return content
+
+    def get_direct_relative_ids(self, upstream=False):
+        return set(self.upstream_task_ids if upstream else self.downstream_task_ids)
 
     @property
     def dag(self):
@@ -288,6 +351,105 @@ def _as_operator(x):
     raise TypeError(f"cannot set a dependency on {x!r}: want a task or a list of tasks")
 
 
+class PokeReturnValue:
+    """A sensor's poke result with the XCom it pushes when done."""
+
+    def __init__(self, is_done, xcom_value=None):
+        self.is_done, self.xcom_value = is_done, xcom_value
+
+    def __bool__(self):
+        return bool(self.is_done)
+
+
+def _seconds(v):
+    return v.total_seconds() if isinstance(v, _dt.timedelta) else float(v)
+
+
+class BaseSensorOperator(BaseOperator):
+    """A sensor: gust pokes it until poke(context) is true, times out or, in
+    reschedule mode, hands its slot back between pokes; a DAG file's own
+    sensor has its poke called on a worker for each poke."""
+
+    ui_color = "#e6f1f2"
+    valid_modes = ("poke", "reschedule")
+
+    def __init__(self, *, poke_interval=None, timeout=None, soft_fail=None, mode=None, exponential_backoff=None,
+                 max_wait=None, silent_fail=False, never_fail=False, deferrable=False, **kwargs):
+        if deferrable:
+            # A sensor that would defer waits in reschedule mode, which
+            # frees the worker slot as deferring does.
+            mode = "reschedule"
+        super().__init__(poke_interval=poke_interval, timeout=timeout, soft_fail=soft_fail, mode=mode,
+                         exponential_backoff=exponential_backoff, **kwargs)
+        self.poke_interval = 60 if poke_interval is None else poke_interval
+        self.timeout = 7 * 24 * 3600 if timeout is None else timeout
+        self.soft_fail, self.mode = bool(soft_fail), mode or "poke"
+        self.exponential_backoff, self.max_wait = bool(exponential_backoff), max_wait
+        self.silent_fail, self.never_fail = silent_fail, never_fail
+
+    def poke(self, context):
+        raise NotImplementedError(f"{type(self).__name__} does not implement poke(context)")
+
+    def execute(self, context):
+        """Pokes in this process (for a subclass's execute that calls it)."""
+        import time
+
+        from airflow.exceptions import AirflowSensorTimeout, AirflowSkipException
+
+        started = time.monotonic()
+        while True:
+            r = self.poke(context)
+            done, value = (r.is_done, r.xcom_value) if isinstance(r, PokeReturnValue) else (bool(r), None)
+            if done:
+                return value
+            if time.monotonic() - started > _seconds(self.timeout):
+                msg = f"Sensor has timed out; run duration exceeded the specified timeout of {_seconds(self.timeout)}"
+                if self.soft_fail:
+                    raise AirflowSkipException(msg)
+                raise AirflowSensorTimeout(msg)
+            time.sleep(_seconds(self.poke_interval))
+
+
+def _task_ids(ids):
+    if ids is None:
+        return []
+    if isinstance(ids, str):
+        return [ids]
+    return [getattr(t, "task_id", t) for t in _flatten(list(ids))]
+
+
+class SkipMixin:
+    def skip(self, dag_run=None, execution_date=None, tasks=(), map_index=-1, ti=None, **kwargs):
+        """Skips the given tasks of this run when the try succeeds."""
+        if ti is None and dag_run is not None and not hasattr(dag_run, "run_id"):
+            ti = dag_run  # Airflow 3's skip(ti, tasks)
+        ti = ti or (_Context.running or {}).get("ti")
+        ti._gust_skip = sorted(set(getattr(ti, "_gust_skip", [])) | set(_task_ids(tasks)))
+
+    def skip_all_except(self, ti, branch_task_ids):
+        """Follows branch_task_ids; the other direct downstream tasks are
+        skipped (gust's branch)."""
+        ti._gust_branch = _task_ids(branch_task_ids)
+
+
+class BranchMixIn(SkipMixin):
+    def do_branch(self, context, branches_to_execute):
+        self.skip_all_except(context["ti"], branches_to_execute)
+        return branches_to_execute
+
+
+class BaseBranchOperator(BaseOperator, BranchMixIn):
+    """Follows the task ids choose_branch(context) returns."""
+
+    inherits_from_skipmixin = True
+
+    def choose_branch(self, context):
+        raise NotImplementedError(f"{type(self).__name__} does not implement choose_branch(context)")
+
+    def execute(self, context):
+        return self.do_branch(context, self.choose_branch(context))
+
+
 class EdgeModifier(DependencyMixin):
     """Label("...") between two tasks; gust keeps the dependency (edge
     labels are not shown yet)."""
@@ -363,13 +525,13 @@ class Param:
         self.schema = schema
 
     def to_spec(self):
-        out = {}
+        out = {"__gust_param__": True}  # dagspec.ParamMarker: a schema whatever its keys
         if self.has_default:
             out["default"] = self.value
         if self.description is not None:
             out["description"] = self.description
         out.update(self.schema)
-        if "default" not in out and "type" not in out:
+        if not self.has_default and "type" not in out:
             out["default"] = None
         return out
 
@@ -415,6 +577,21 @@ def setup(*args, **kwargs):
 
 def teardown(*args, **kwargs):
     unsupported("setup and teardown tasks (@teardown)")
+
+
+class Context(dict):
+    """A try's context (Airflow's TypedDict, for annotations)."""
+
+
+class _ParsingContext:
+    dag_id = None
+    task_id = None
+
+
+def get_parsing_context():
+    """Airflow's get_parsing_context: gust builds every DAG of a file, at
+    parse time and on workers, so it names none."""
+    return _ParsingContext()
 
 
 def get_current_context():

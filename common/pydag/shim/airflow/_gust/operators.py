@@ -1,6 +1,44 @@
 """The operators gust runs, under Airflow's names; their arguments are
-checked by gust's DAG validation, as a YAML file's are."""
-from airflow._gust.model import BaseOperator, unsupported
+checked by gust's DAG validation, as a YAML file's are. gust runs most of
+them itself (native); the others are Python classes whose execute or poke
+a worker calls, as it calls a DAG file's own operators."""
+import datetime as _dt
+
+from airflow._gust.model import (
+    BaseBranchOperator, BaseOperator, BaseSensorOperator, PokeReturnValue, _Context, native, unsupported,
+)
+
+
+def run_bash(command, env=None, cwd=None, append_env=False, skip_on_exit_code=99, output_encoding="utf-8"):
+    """Runs a bash command in this process's try (a class's execute that
+    calls BashOperator.execute, @task.bash): its output to the log, its
+    last line returned; Airflow's exit code rules."""
+    import os
+    import subprocess
+
+    from airflow.exceptions import AirflowException, AirflowSkipException
+
+    if env is None:
+        full = dict(os.environ)
+    else:
+        full = dict(os.environ) if append_env else {}
+        full.update({str(k): str(v) for k, v in env.items()})
+    print(f"Running command: ['bash', '-c', {command!r}]", flush=True)
+    p = subprocess.Popen(["bash", "-c", command], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=full,
+                         cwd=cwd or None, start_new_session=False)
+    last = ""
+    for raw in p.stdout:
+        line = raw.decode(output_encoding, errors="backslashreplace").rstrip("\n")
+        print(line, flush=True)
+        last = line
+    rc = p.wait()
+    print(f"Command exited with return code {rc}", flush=True)
+    skip = [skip_on_exit_code] if isinstance(skip_on_exit_code, int) else list(skip_on_exit_code or [])
+    if rc in skip:
+        raise AirflowSkipException(f"Bash command returned exit code {rc}. Skipping.")
+    if rc != 0:
+        raise AirflowException(f"Bash command failed. The command returned a non-zero exit code {rc}.")
+    return last
 
 
 class BashOperator(BaseOperator):
@@ -12,22 +50,39 @@ class BashOperator(BaseOperator):
         if callable(bash_command):
             unsupported("a callable bash_command")
         super().__init__(bash_command=bash_command, **kwargs)
+        self.bash_command = bash_command
+
+    @native
+    def execute(self, context):
+        return run_bash(self.bash_command, getattr(self, "env", None), getattr(self, "cwd", None),
+                        getattr(self, "append_env", False), getattr(self, "skip_on_exit_code", 99))
 
 
 class EmptyOperator(BaseOperator):
     gust_operator = "empty"
+    ui_color = "#e8f7e4"
+
+    @native
+    def execute(self, context):
+        return None
 
 
 class DummyOperator(EmptyOperator):
     pass
 
 
-class _Sensor(BaseOperator):
+class _Sensor(BaseSensorOperator):
+    """The sensors gust pokes itself."""
+
     def __init__(self, **kwargs):
         for k in ("response_check", "check_fn"):
             if k in kwargs:
                 unsupported(f"{type(self).__name__}'s {k} (a Python callable)")
         super().__init__(**kwargs)
+
+    @native
+    def execute(self, context):
+        raise RuntimeError(f"gust pokes {type(self).__name__} itself; a subclass cannot call its execute")
 
 
 class FileSensor(_Sensor):
@@ -50,11 +105,250 @@ class HttpSensor(_Sensor):
     gust_operator = "http_sensor"
 
 
-class HttpOperator(_Sensor):
+class HttpOperator(BaseOperator):
     gust_operator = "http"
+
+    def __init__(self, **kwargs):
+        if "response_check" in kwargs or "response_filter" in kwargs:
+            unsupported("HttpOperator's response_check and response_filter (Python callables)")
+        super().__init__(**kwargs)
+
+    @native
+    def execute(self, context):
+        raise RuntimeError("gust calls HttpOperator itself; a subclass cannot call its execute")
 
 
 SimpleHttpOperator = HttpOperator
+
+
+def _async(cls):
+    """A deferrable sensor (TimeDeltaSensorAsync, ...): gust waits in
+    reschedule mode, which frees the worker slot as deferring does."""
+
+    class Async(cls):
+        def __init__(self, **kwargs):
+            kwargs.setdefault("mode", "reschedule")
+            super().__init__(**kwargs)
+
+    Async.__name__ = Async.__qualname__ = cls.__name__ + "Async"
+    return Async
+
+
+TimeDeltaSensorAsync = _async(TimeDeltaSensor)
+DateTimeSensorAsync = _async(DateTimeSensor)
+
+
+def _now():
+    return _dt.datetime.now(_dt.timezone.utc)
+
+
+def _dag_tz(op):
+    d = op.dag
+    t = getattr(d, "start_date", None) if d is not None else None
+    return getattr(t, "tzinfo", None) or _dt.timezone.utc
+
+
+class PythonSensor(BaseSensorOperator):
+    """Pokes python_callable(*op_args, **op_kwargs, context...) until it
+    returns a truthy value (or a PokeReturnValue that is done)."""
+
+    template_fields = ("templates_dict", "op_args", "op_kwargs")
+
+    def __init__(self, *, python_callable, op_args=None, op_kwargs=None, templates_dict=None, **kwargs):
+        if not callable(python_callable):
+            raise TypeError("`python_callable` param must be callable")
+        super().__init__(**kwargs)
+        self.python_callable = python_callable
+        self.op_args, self.op_kwargs, self.templates_dict = list(op_args or []), dict(op_kwargs or {}), templates_dict
+        for x in _xcom_args([self.op_args, self.op_kwargs, templates_dict], []):
+            self.set_upstream(x.operator)
+
+    def poke(self, context):
+        from airflow._gust.runtime import call
+
+        context = dict(context)
+        context.update(self.op_kwargs)
+        context["templates_dict"] = self.templates_dict
+        print(f"Poking callable: {getattr(self.python_callable, '__name__', self.python_callable)}", flush=True)
+        return call(self.python_callable, self.op_args, context)
+
+
+class BashSensor(BaseSensorOperator):
+    """Pokes until bash_command exits 0 (with retry_exit_code, other codes
+    than it and 0 fail the sensor)."""
+
+    template_fields = ("bash_command", "env")
+
+    def __init__(self, *, bash_command, env=None, output_encoding="utf-8", retry_exit_code=None, **kwargs):
+        super().__init__(**kwargs)
+        self.bash_command, self.env, self.output_encoding = bash_command, env, output_encoding
+        self.retry_exit_code = retry_exit_code
+
+    def poke(self, context):
+        import os
+        import subprocess
+
+        from airflow.exceptions import AirflowFailException
+
+        env = dict(os.environ) if self.env is None else {str(k): str(v) for k, v in self.env.items()}
+        print(f"Tmp dir root location: {os.getcwd()}\nRunning command: {self.bash_command}", flush=True)
+        p = subprocess.run(["bash", "-c", self.bash_command], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+        out = p.stdout.decode(self.output_encoding, errors="backslashreplace")
+        if out:
+            print(out.rstrip("\n"), flush=True)
+        print(f"Command exited with return code {p.returncode}", flush=True)
+        if self.retry_exit_code is not None:
+            if p.returncode == self.retry_exit_code:
+                return False
+            if p.returncode != 0:
+                raise AirflowFailException(f"Command exited with return code {p.returncode}")
+        return p.returncode == 0
+
+
+class TimeSensor(BaseSensorOperator):
+    """Waits until the time of day target_time in the DAG's timezone."""
+
+    def __init__(self, *, target_time, deferrable=False, **kwargs):
+        super().__init__(deferrable=deferrable, **kwargs)
+        if not isinstance(target_time, _dt.time):
+            raise TypeError("TimeSensor's target_time must be a datetime.time")
+        self.target_time = target_time
+
+    def poke(self, context):
+        now = _now().astimezone(_dag_tz(self))
+        print(f"Checking if the time ({now.time()}) has come ({self.target_time})", flush=True)
+        return now.time().replace(tzinfo=None) > self.target_time.replace(tzinfo=None)
+
+
+TimeSensorAsync = _async(TimeSensor)
+
+
+def _week_days(week_day):
+    from airflow._gust.weekday import WeekDay
+
+    if isinstance(week_day, (str, WeekDay)):
+        week_day = [week_day]
+    return {WeekDay.get_weekday_number(d) if isinstance(d, str) else int(d) for d in week_day}
+
+
+def _today(op, context, use_logical):
+    t = context["logical_date"] if use_logical else _now()
+    return t.astimezone(_dag_tz(op))
+
+
+class DayOfWeekSensor(BaseSensorOperator):
+    """Waits until a day of week_day (a name, a WeekDay, or a set of them)."""
+
+    def __init__(self, *, week_day, use_task_logical_date=False, use_task_execution_day=None, **kwargs):
+        super().__init__(**kwargs)
+        self.week_day = week_day
+        self.use_task_logical_date = use_task_logical_date or bool(use_task_execution_day)
+        self._days = _week_days(week_day)
+
+    def poke(self, context):
+        day = _today(self, context, self.use_task_logical_date).isoweekday()
+        print(f"Poking until weekday is in {sorted(self._days)}, Today is {day}", flush=True)
+        return day in self._days
+
+
+class LatestOnlyOperator(BaseBranchOperator):
+    """Skips its downstream tasks unless this run is the latest scheduled
+    one (now falls in the interval after the run's) or manual."""
+
+    ui_color = "#e9ffdb"
+
+    def choose_branch(self, context):
+        down = sorted(self.downstream_task_ids)
+        run = context["dag_run"]
+        if run.run_type == "manual":
+            print("Manually triggered DAG_Run: allowing execution to proceed.", flush=True)
+            return down
+        nxt = getattr(context, "next_data_interval", None)
+        if not nxt:
+            print("Not a scheduled interval with a next one: allowing execution to proceed.", flush=True)
+            return down
+        left, right = nxt
+        now = _now()
+        print(f"Checking latest only with left_window: {left} right_window: {right} now: {now}", flush=True)
+        if not left < now <= right:
+            print("Not latest execution, skipping downstream.", flush=True)
+            return []
+        print("Latest, allowing execution to proceed.", flush=True)
+        return down
+
+
+def _as_dates(base, lower, upper):
+    if isinstance(lower, _dt.datetime) and isinstance(upper, _dt.datetime):
+        return lower, upper
+    if isinstance(lower, _dt.time):
+        lower = _dt.datetime.combine(base.date(), lower)
+    if isinstance(upper, _dt.time):
+        upper = _dt.datetime.combine(base.date(), upper)
+    if lower is not None and upper is not None and upper < lower:
+        upper += _dt.timedelta(days=1)
+    return lower, upper
+
+
+class BranchDateTimeOperator(BaseBranchOperator):
+    """Follows follow_task_ids_if_true when now (or the logical date) is
+    between target_lower and target_upper, else follow_task_ids_if_false."""
+
+    def __init__(self, *, follow_task_ids_if_true, follow_task_ids_if_false, target_lower=None, target_upper=None,
+                 use_task_logical_date=False, use_task_execution_date=None, **kwargs):
+        super().__init__(**kwargs)
+        if target_lower is None and target_upper is None:
+            from airflow.exceptions import AirflowException
+
+            raise AirflowException("Both target_upper and target_lower are None. At least one must be defined to be compared to the current datetime")
+        self.follow_task_ids_if_true, self.follow_task_ids_if_false = follow_task_ids_if_true, follow_task_ids_if_false
+        self.target_lower, self.target_upper = target_lower, target_upper
+        self.use_task_logical_date = use_task_logical_date or bool(use_task_execution_date)
+
+    def choose_branch(self, context):
+        tz = _dag_tz(self)
+        now = _today(self, context, self.use_task_logical_date)
+        lower, upper = _as_dates(now, self.target_lower, self.target_upper)
+        lower = lower.replace(tzinfo=tz) if lower is not None and lower.tzinfo is None else lower
+        upper = upper.replace(tzinfo=tz) if upper is not None and upper.tzinfo is None else upper
+        if upper is not None and upper < now:
+            return self.follow_task_ids_if_false
+        if lower is not None and lower > now:
+            return self.follow_task_ids_if_false
+        return self.follow_task_ids_if_true
+
+
+class BranchDayOfWeekOperator(BaseBranchOperator):
+    """Follows follow_task_ids_if_true on the days of week_day."""
+
+    def __init__(self, *, follow_task_ids_if_true, follow_task_ids_if_false, week_day, use_task_logical_date=False,
+                 use_task_execution_day=None, **kwargs):
+        super().__init__(**kwargs)
+        self.follow_task_ids_if_true, self.follow_task_ids_if_false = follow_task_ids_if_true, follow_task_ids_if_false
+        self.week_day = week_day
+        self.use_task_logical_date = use_task_logical_date or bool(use_task_execution_day)
+        self._days = _week_days(week_day)
+
+    def choose_branch(self, context):
+        if _today(self, context, self.use_task_logical_date).isoweekday() in self._days:
+            return self.follow_task_ids_if_true
+        return self.follow_task_ids_if_false
+
+
+class ExternalTaskMarker(EmptyOperator):
+    """Marks a dependency of another DAG's task on this one (Airflow clears
+    the external task with this one; gust does not yet): it does nothing."""
+
+    template_fields = ("external_dag_id", "external_task_id", "logical_date")
+    ui_color = "#4db7db"
+
+    def __init__(self, *, external_dag_id, external_task_id, logical_date="{{ logical_date.isoformat() }}",
+                 execution_date=None, recursion_depth=10, **kwargs):
+        super().__init__(**kwargs)
+        self.external_dag_id, self.external_task_id = external_dag_id, external_task_id
+        self.logical_date = execution_date or logical_date
+        if recursion_depth <= 0:
+            raise ValueError("recursion_depth should be a positive integer")
+        self.recursion_depth = recursion_depth
 
 
 class XComArg:
@@ -155,6 +449,16 @@ class PythonOperator(BaseOperator):
     def output(self):
         return XComArg(self)
 
+    @native
+    def execute(self, context):
+        """Calls python_callable (for a subclass's execute that calls it)."""
+        from airflow._gust.runtime import call
+
+        context = dict(context)
+        context.update(self.op_kwargs)
+        context["templates_dict"] = self.templates_dict
+        return call(self.python_callable, self.op_args, context)
+
 
 class BranchPythonOperator(PythonOperator):
     gust_operator = "branch_python"
@@ -183,12 +487,44 @@ ExternalPythonOperator = _python("ExternalPythonOperator", "ExternalPythonOperat
 BranchExternalPythonOperator = _python("BranchExternalPythonOperator", "BranchExternalPythonOperator (external-Python operators)")
 BranchPythonVirtualenvOperator = _python("BranchPythonVirtualenvOperator", "BranchPythonVirtualenvOperator (virtualenv operators)")
 
+class _BashTask(BaseOperator):
+    """@task.bash: the callable returns the command, which is rendered as a
+    template and run as BashOperator runs it."""
+
+    template_fields = ("op_args", "op_kwargs")
+
+    def __init__(self, *, python_callable, op_args=None, op_kwargs=None, env=None, append_env=False, cwd=None,
+                 skip_on_exit_code=99, multiple_outputs=False, **kwargs):
+        super().__init__(**kwargs)
+        self.python_callable, self.op_args, self.op_kwargs = python_callable, list(op_args or []), dict(op_kwargs or {})
+        self.env, self.append_env, self.cwd, self.skip_on_exit_code = env, append_env, cwd, skip_on_exit_code
+        for x in _xcom_args([self.op_args, self.op_kwargs], []):
+            self.set_upstream(x.operator)
+
+    def execute(self, context):
+        from airflow._gust.runtime import call, render
+
+        ctx = dict(context)
+        ctx.update(self.op_kwargs)
+        command = call(self.python_callable, self.op_args, ctx)
+        if not isinstance(command, str) or not command.strip():
+            raise TypeError("The returned value from the TaskFlow callable must be a non-empty string.")
+        return run_bash(render(command), self.env, self.cwd, self.append_env, self.skip_on_exit_code)
+
+
+class _SensorTask(PythonSensor):
+    """@task.sensor: the function is the poke."""
+
+    def __init__(self, *, multiple_outputs=False, **kwargs):
+        super().__init__(**kwargs)
+
+
 _KINDS = {"@task": PythonOperator, "@task.python": PythonOperator, "@task.branch": BranchPythonOperator,
-          "@task.short_circuit": ShortCircuitOperator}
+          "@task.short_circuit": ShortCircuitOperator, "@task.bash": _BashTask, "@task.sensor": _SensorTask}
 
 
 class _TaskDecorator:
-    """@task, @task.branch, @task.short_circuit (and @task.bash): calling the
+    """@task, @task.branch, @task.short_circuit, @task.bash, @task.sensor: calling the
     decorated function inside a DAG makes the task and returns its XComArg."""
 
     def __init__(self, what):
@@ -196,7 +532,7 @@ class _TaskDecorator:
 
     def __call__(self, python_callable=None, **kwargs):
         what = self.what
-        if what not in _KINDS and what != "@task.bash":
+        if what not in _KINDS:
             unsupported(f"{what} (virtualenv, external-Python, Docker and Kubernetes tasks)")
 
         def wrap(f, defaults=kwargs):
@@ -211,8 +547,6 @@ class _TaskDecorator:
                     while f"{task_id}__{n}" in d.task_dict:
                         n += 1
                     task_id = f"{task_id}__{n}"
-                if what == "@task.bash":
-                    unsupported("@task.bash (a Python callable that returns the command)")
                 multiple = opts.pop("multiple_outputs", None)
                 if multiple is None:
                     ann = getattr(f, "__annotations__", {}).get("return")

@@ -1,6 +1,7 @@
 """Variables and connections: while a try runs, the worker answers them
 from gust's variables and connections (the callable never opens the
 database); while a file is parsed, only defaults are answered."""
+import inspect
 import json
 
 _MISSING = object()
@@ -71,3 +72,26 @@ class BaseHook:
         if c is None:
             raise KeyError(f"The conn_id `{conn_id}` isn't defined")
         return Connection(**c)
+
+
+def render(template):
+    """A template rendered by the worker with the try's context."""
+    ask = _ask()
+    if ask is None:
+        raise RuntimeError("templates are rendered only while a task runs")
+    return ask("render", template=template)
+
+
+def call(f, op_args, context):
+    """Airflow's KeywordParameters: the callable gets the op_args, then the
+    context names it asks for (all of it with **kwargs)."""
+    sig = inspect.signature(f)
+    params = list(sig.parameters.values())
+    positional = {p.name for p in params[:len(op_args)] if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)}
+    if any(p.kind == p.VAR_KEYWORD for p in params):
+        full = context.kwargs() if callable(getattr(context, "kwargs", None)) else context
+        kwargs = {k: v for k, v in full.items() if k not in positional}
+    else:
+        kwargs = {p.name: context[p.name] for p in params
+                  if p.name in context and p.name not in positional and p.kind != p.VAR_POSITIONAL}
+    return f(*op_args, **kwargs)

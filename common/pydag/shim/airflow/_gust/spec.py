@@ -91,6 +91,33 @@ def args(kwargs, where):
     return out
 
 
+def class_fields(t, ts):
+    """A Python class's task: its class, and its template_fields' values
+    that gust can render (strings, and lists and dicts of them); the
+    XComArgs among them make dependencies, as in Airflow."""
+    from airflow._gust.operators import XComArg, _xcom_args
+
+    cls = type(t)
+    ts["operator_class"] = f"{cls.__module__}.{cls.__qualname__}" if not cls.__module__.startswith("unusual_prefix_") \
+        else cls.__qualname__
+    f = getattr(t, "python_callable", None)
+    ts["python_callable"] = getattr(f, "__qualname__", None) or cls.__qualname__
+    fields = {}
+    for name in t.template_fields:
+        v = getattr(t, name, None)
+        try:
+            fields[name] = value(v, f"task {t.task_id}: {name}")
+        except (TypeError, NotImplementedError):
+            continue  # not a template gust renders: the task keeps it as the file set it
+        for x in _xcom_args(v, []):
+            if isinstance(x, XComArg):
+                t.set_upstream(x.operator)
+    if fields:
+        ts["template_fields"] = fields
+    if t.upstream_task_ids:
+        ts["dependencies"] = sorted(t.upstream_task_ids)
+
+
 def dag_spec(d):
     a = dict(d._args)
     spec = {}
@@ -131,8 +158,10 @@ def dag_spec(d):
         spec["schedule"] = None
     tasks = {}
     for t in d.tasks:
-        ts = {"operator": t.gust_operator}
+        ts = {"operator": t.gust_kind}
         ts.update(args(t._kwargs, f"task {t.task_id}"))
+        if t.gust_kind in ("python_class", "python_sensor"):
+            class_fields(t, ts)
         if t.upstream_task_ids:
             ts["dependencies"] = sorted(t.upstream_task_ids)
         tasks[t.task_id] = ts

@@ -1,9 +1,18 @@
 """Airflow 3's authoring API (airflow.sdk)."""
 from airflow._gust.model import (  # noqa: F401
-    DAG, Asset, AssetAlias, BaseOperator, EdgeModifier, Label, Param, ParamsDict, TaskGroup, chain,
-    chain_linear, cross_downstream, dag, get_current_context, setup, task_group, teardown,
+    DAG, Asset, AssetAlias, BaseOperator, BaseSensorOperator, Context, EdgeModifier, Label, Param, ParamsDict,
+    PokeReturnValue, TaskGroup, chain, chain_linear, cross_downstream, dag, get_current_context,
+    get_parsing_context, setup, task_group, teardown,
 )
-from airflow._gust.operators import task  # noqa: F401
+from airflow._gust.operators import XComArg, task  # noqa: F401
 from airflow._gust.runtime import BaseHook, Connection, Variable  # noqa: F401
+from airflow._gust.states import DagRunState, TaskInstanceState, TriggerRule, WeightRule  # noqa: F401
+from airflow.utils import timezone  # noqa: F401
 
-BaseSensorOperator = BaseOperator
+__version__ = "1.0.6"
+
+
+def __getattr__(name):
+    from airflow._gust.lazy import submodule
+
+    return submodule(__name__, name)

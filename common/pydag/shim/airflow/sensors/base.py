@@ -1,1 +1,1 @@
-from airflow._gust.model import BaseOperator as BaseSensorOperator  # noqa: F401
+from airflow._gust.model import BaseSensorOperator, PokeReturnValue  # noqa: F401

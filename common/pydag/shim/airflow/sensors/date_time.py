@@ -1,1 +1,1 @@
-from airflow._gust.operators import DateTimeSensor  # noqa: F401
+from airflow._gust.operators import DateTimeSensor, DateTimeSensorAsync  # noqa: F401

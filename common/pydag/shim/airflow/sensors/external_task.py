@@ -1,1 +1,1 @@
-from airflow._gust.operators import ExternalTaskSensor  # noqa: F401
+from airflow._gust.operators import ExternalTaskSensor, ExternalTaskMarker  # noqa: F401

@@ -1,0 +1,4 @@
+def __getattr__(name):
+    from airflow._gust.lazy import submodule
+
+    return submodule(__name__, name)

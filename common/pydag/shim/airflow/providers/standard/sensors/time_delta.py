@@ -1,1 +1,1 @@
-from airflow._gust.operators import TimeDeltaSensor  # noqa: F401
+from airflow._gust.operators import TimeDeltaSensor, TimeDeltaSensorAsync  # noqa: F401

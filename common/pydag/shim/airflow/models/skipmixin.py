@@ -1,0 +1,1 @@
+from airflow._gust.model import SkipMixin  # noqa: F401

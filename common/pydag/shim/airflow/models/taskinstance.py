@@ -1,0 +1,1 @@
+from airflow._gust.states import TaskInstance  # noqa: F401

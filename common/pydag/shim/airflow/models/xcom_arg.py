@@ -1,0 +1,1 @@
+from airflow._gust.operators import XComArg  # noqa: F401

@@ -1,0 +1,1 @@
+from airflow._gust.model import BaseBranchOperator, BranchMixIn  # noqa: F401

@@ -1,0 +1,1 @@
+from airflow._gust.runtime import BaseHook  # noqa: F401

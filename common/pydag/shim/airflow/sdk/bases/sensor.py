@@ -1,0 +1,1 @@
+from airflow._gust.model import BaseSensorOperator, PokeReturnValue  # noqa: F401

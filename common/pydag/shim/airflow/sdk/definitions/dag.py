@@ -1,0 +1,1 @@
+from airflow._gust.model import DAG, dag  # noqa: F401

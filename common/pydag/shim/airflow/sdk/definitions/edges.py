@@ -1,0 +1,1 @@
+from airflow._gust.model import EdgeModifier, Label  # noqa: F401

@@ -1,0 +1,1 @@
+from airflow._gust.model import TaskGroup  # noqa: F401

@@ -1,0 +1,1 @@
+from airflow._gust.states import DagRunState, State, TaskInstanceState  # noqa: F401

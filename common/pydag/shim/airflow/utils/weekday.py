@@ -1,0 +1,1 @@
+from airflow._gust.weekday import WeekDay  # noqa: F401

@@ -1,0 +1,106 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gust-sched/gust/internal/testenv"
+)
+
+// TestPythonOperatorClasses runs operators that are Python classes on
+// workers with no DAG folder: a DAG file's own BaseOperator (templated
+// fields rendered, its return value an XCom), one that skips, a
+// BaseBranchOperator, a BaseSensorOperator in reschedule mode (two pokes,
+// its PokeReturnValue an XCom), and the Python-written LatestOnlyOperator,
+// BranchDateTimeOperator, PythonSensor, BashSensor, @task.sensor and
+// @task.bash; an operator's own params over the DAG's; a YAML file's
+// PythonSensor calling a function of a Python file.
+func TestPythonOperatorClasses(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t)
+	b, err := os.ReadFile(filepath.Join("testdata", "airflow", "py_classes.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.WriteDAG("py_classes.py", string(b))
+	if err := os.MkdirAll(filepath.Join(c.Dags, "checks"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c.WriteDAG("checks/ready.py", "def ready(params=None):\n    print('checking', params['flag'])\n    return params['flag'] == 'up'\n")
+	c.WriteDAG("yaml_sensor.yaml", `
+yaml_sensor:
+  schedule: null
+  default_args: {start_date: 2024-01-01}
+  params: {flag: up}
+  tasks:
+    wait:
+      operator: airflow.sensors.python.PythonSensor
+      python_callable_name: ready
+      python_callable_file: checks/ready.py
+      poke_interval: 1
+      timeout: 30
+`)
+	c.Start("scheduler", "scheduler")
+	env := c.Env
+	c.Env = append(append([]string(nil), env...), "GUST__CORE__DAGS_FOLDER="+filepath.Join(t.TempDir(), "no-dags-here"))
+	c.Start("worker-1", "worker", "-c", "4", "--hostname", "cw1@e2e")
+	c.Start("worker-2", "worker", "-c", "4", "--hostname", "cw2@e2e")
+	c.Env = env
+	c.WaitParsed(60*time.Second, "py_classes", "yaml_sensor")
+	marker := filepath.Join(t.TempDir(), "second-poke")
+	c.MustRun("dags", "trigger", "py_classes", "--run-id", "r1", "--conf", `{"marker": "`+marker+`"}`)
+	c.MustRun("dags", "trigger", "yaml_sensor", "--run-id", "r1")
+	runs := c.WaitRunsFinished(150*time.Second, 1, "py_classes", "yaml_sensor")
+	if s := runs["py_classes"][0].State; s != "success" {
+		t.Errorf("py_classes: %s", s)
+	}
+	if s := runs["yaml_sensor"][0].State; s != "success" {
+		t.Errorf("yaml_sensor: %s", s)
+	}
+	tis := c.TIs("py_classes", "r1")
+	for task, want := range map[string]string{"greet": "success", "skip_me": "skipped", "after_skip": "skipped",
+		"pick": "success", "left": "skipped", "right": "success", "second_poke": "success", "py_sensor": "success",
+		"bash_sensor": "success", "latest_only": "success", "after_latest": "success", "window": "success",
+		"in_window": "success", "out_window": "skipped", "own_params": "success", "ready": "success",
+		"collect": "success", "shout": "success"} {
+		if got := testenv.State(tis[task]); got != want {
+			t.Errorf("py_classes.%s: %s, want %s", task, got, want)
+		}
+	}
+	var xs []struct {
+		TaskID string `json:"task_id"`
+		Key    string `json:"key"`
+		Value  any    `json:"value"`
+	}
+	c.MustJSON(&xs, "tasks", "xcom", "list", "py_classes", "r1")
+	got := map[string]string{}
+	for _, x := range xs {
+		vb, _ := json.Marshal(x.Value)
+		got[x.TaskID+"/"+x.Key] = string(vb)
+	}
+	for k, want := range map[string]string{"greet/return_value": `"Hello world r1+b"`, "pick/return_value": `"right"`,
+		"second_poke/return_value": `{"marker":"second-poke"}`, "ready/return_value": `"ready!"`,
+		"collect/return_value": `"ready! Hello world r1+b"`, "shout/return_value": `"bash got loud on ` +
+			runs["py_classes"][0].LogicalDate[:10] + `"`} {
+		if got[k] != want {
+			t.Errorf("XCom %s = %s, want %s (all: %v)", k, got[k], want, got)
+		}
+	}
+	logOf := func(task string) string { return c.MustRun("tasks", "logs", "py_classes", "r1", task) }
+	if l := logOf("greet"); !strings.Contains(l, "greeting: Hello world r1+b") || !strings.Contains(l, "logged for greet") {
+		t.Errorf("greet's log:\n%s", l)
+	}
+	if l := logOf("second_poke"); !strings.Contains(l, "first poke: not yet") || !strings.Contains(l, "second poke: done") {
+		t.Errorf("second_poke's log (two pokes, rescheduled between them):\n%s", l)
+	}
+	if l := logOf("own_params"); !strings.Contains(l, "own task 5") {
+		t.Errorf("own_params's log (the task's params over the DAG's):\n%s", l)
+	}
+	if l := c.MustRun("tasks", "logs", "yaml_sensor", "r1", "wait"); !strings.Contains(l, "checking up") {
+		t.Errorf("yaml_sensor's log:\n%s", l)
+	}
+}
