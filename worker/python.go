@@ -89,6 +89,10 @@ type pyMessage struct {
 	ConnID string `json:"conn_id"`
 	// Template is a string to render with the try's context (render).
 	Template string `json:"template"`
+	// trigger_dag_run: the run to create
+	Conf        map[string]any `json:"conf"`
+	LogicalDate string         `json:"logical_date"`
+	Reset       bool           `json:"reset"`
 	// result
 	State     string          `json:"state"`
 	NoRetry   bool            `json:"no_retry"`
@@ -352,6 +356,29 @@ func (j *pyJob) pyCallable(task *dagspec.Task) string {
 func answer(ctx context.Context, store Store, masker *secrets.Masker, run *metadb.DagRun,
 	render func(string) (string, error), m pyMessage) map[string]any {
 	switch m.Op {
+	case "trigger_dag_run":
+		req := TriggerRun{DagID: m.DagID, RunID: m.RunID, Conf: m.Conf, Reset: m.Reset, TriggeredBy: "task:" + run.DagID + "." + m.TaskID}
+		if m.LogicalDate != "" {
+			t, err := time.Parse(time.RFC3339Nano, m.LogicalDate)
+			if err != nil {
+				return map[string]any{"error": fmt.Sprintf("logical_date %q is not an ISO 8601 date and time: %v", m.LogicalDate, err)}
+			}
+			req.LogicalDate = &t
+		}
+		id, logical, exists, err := store.TriggerRun(ctx, req)
+		if err != nil {
+			return map[string]any{"error": err.Error()}
+		}
+		return map[string]any{"value": map[string]any{"run_id": id, "logical_date": logical.UTC().Format(time.RFC3339Nano), "exists": exists}}
+	case "dag_run_state":
+		state, found, err := store.RunState(ctx, m.DagID, m.RunID)
+		if err != nil {
+			return map[string]any{"error": err.Error()}
+		}
+		if !found {
+			return map[string]any{"value": nil}
+		}
+		return map[string]any{"value": state}
 	case "render":
 		out, err := render(m.Template)
 		if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/gust-sched/gust/common/dagspec"
 	"github.com/gust-sched/gust/common/secrets"
 	"github.com/gust-sched/gust/metadb"
+	"github.com/gust-sched/gust/scheduler"
 )
 
 // Store is what a try reads besides its task: variables, connections,
@@ -39,6 +40,22 @@ type Store interface {
 	// DAGFile is a path to the DAG file of the version dagHash, for Python
 	// tasks to import.
 	DAGFile(ctx context.Context, dag *dagspec.DAG, dagHash string) (file, modules string, err error)
+	// TriggerRun creates a manual run of another DAG (TriggerDagRunOperator);
+	// a run of that id that exists already is cleared with reset, else left
+	// as it is and reported with exists.
+	TriggerRun(ctx context.Context, req TriggerRun) (runID string, logical time.Time, exists bool, err error)
+	// RunState is the state of dagID's run runID; found is false when there
+	// is no such run.
+	RunState(ctx context.Context, dagID, runID string) (state string, found bool, err error)
+}
+
+// TriggerRun is a run a task triggers.
+type TriggerRun struct {
+	DagID, RunID string
+	Conf         map[string]any
+	LogicalDate  *time.Time
+	Reset        bool
+	TriggeredBy  string // the triggering task, dag_id.task_id
 }
 
 // envVariables and envConnections read Airflow's environment backends.
@@ -75,6 +92,51 @@ type DBStore struct {
 	// CacheDir is where DAG files stored with their versions are written
 	// for Python tasks (workers need no DAG folder).
 	CacheDir string
+	// DefaultQueue is the queue of the tasks of a run a task triggers that
+	// name none ([celery] default_queue).
+	DefaultQueue string
+}
+
+// TriggerRun creates the run as `gust dags trigger` does, recording the
+// triggering task as who triggered it.
+func (s *DBStore) TriggerRun(ctx context.Context, req TriggerRun) (string, time.Time, bool, error) {
+	if req.RunID != "" {
+		var logical time.Time
+		err := s.DB.Pool.QueryRow(ctx, `SELECT logical_date FROM dag_run WHERE dag_id = $1 AND run_id = $2`, req.DagID, req.RunID).Scan(&logical)
+		switch {
+		case err == nil && !req.Reset:
+			return req.RunID, logical, true, nil
+		case err == nil:
+			if _, err := scheduler.Clear(ctx, s.DB, scheduler.ClearRequest{DagID: req.DagID, RunID: req.RunID}); err != nil {
+				return "", time.Time{}, false, fmt.Errorf("reset run %s of %s: %w", req.RunID, req.DagID, err)
+			}
+			return req.RunID, logical, false, nil
+		case !errors.Is(err, pgx.ErrNoRows):
+			return "", time.Time{}, false, fmt.Errorf("look up run %s of %s: %w", req.RunID, req.DagID, err)
+		}
+	}
+	run, err := scheduler.Trigger(ctx, s.DB, scheduler.TriggerRequest{DagID: req.DagID, RunID: req.RunID, Conf: req.Conf,
+		LogicalDate: req.LogicalDate, DefaultQueue: s.DefaultQueue, TriggeredBy: req.TriggeredBy})
+	if errors.Is(err, metadb.ErrDuplicateRun) {
+		return req.RunID, time.Time{}, true, nil
+	}
+	if err != nil {
+		return "", time.Time{}, false, err
+	}
+	return run.RunID, run.LogicalDate, false, nil
+}
+
+// RunState reads a run's state.
+func (s *DBStore) RunState(ctx context.Context, dagID, runID string) (string, bool, error) {
+	var state string
+	err := s.DB.Pool.QueryRow(ctx, `SELECT state FROM dag_run WHERE dag_id = $1 AND run_id = $2`, dagID, runID).Scan(&state)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("state of run %s of %s: %w", runID, dagID, err)
+	}
+	return state, true, nil
 }
 
 // DAGFile writes the file stored with the DAG version (once, with the
@@ -231,6 +293,19 @@ func (m *MemStore) XCom(_ context.Context, dagID, runID, taskID, key string) (an
 // PrevSuccess knows no previous run.
 func (m *MemStore) PrevSuccess(context.Context, string, time.Time) (*time.Time, *time.Time, error) {
 	return nil, nil, nil
+}
+
+// errNoDatabase is what a task that needs the database gets in dags test.
+var errNoDatabase = errors.New("gust dags test runs without a database: it cannot trigger or watch other DAGs' runs")
+
+// TriggerRun cannot trigger: there are no other DAGs' runs.
+func (m *MemStore) TriggerRun(context.Context, TriggerRun) (string, time.Time, bool, error) {
+	return "", time.Time{}, false, errNoDatabase
+}
+
+// RunState knows no other DAG's runs.
+func (m *MemStore) RunState(context.Context, string, string) (string, bool, error) {
+	return "", false, errNoDatabase
 }
 
 // ExternalState knows no other DAG's runs.

@@ -27,8 +27,10 @@ import (
 
 // Options configures a worker.
 type Options struct {
-	Hostname           string
-	Queues             []string
+	Hostname string
+	Queues   []string
+	// DefaultQueue is [celery] default_queue, for the runs tasks trigger.
+	DefaultQueue       string
 	Concurrency        int
 	PrefetchMultiplier int
 	Broker             broker.Options
@@ -129,7 +131,7 @@ func New(opts Options, db *metadb.DB, mon *monitor.Publisher, logger *slog.Logge
 		mon:         mon,
 		logger:      logger,
 		dags:        metadb.NewDAGCache(256),
-		store:       &DBStore{DB: db, Keyring: opts.Keyring, CacheDir: opts.CacheDir},
+		store:       &DBStore{DB: db, Keyring: opts.Keyring, CacheDir: opts.CacheDir, DefaultQueue: opts.DefaultQueue},
 		running:     map[metadb.TryKey]*runningTry{},
 		abort:       make(chan struct{}),
 		shutdown:    make(chan struct{}),

@@ -237,7 +237,7 @@ func (a *app) runParts(c *cli.Context, p parts) error {
 				cbLog.Warn("cannot load the DAG for its callback", "err", err)
 				return
 			}
-			worker.RunDAGCallback(cbCtx, cbLog, &worker.DBStore{DB: db, Keyring: kr, CacheDir: filepath.Join(cfg.Home, "cache")}, cbPython, cfg.Logging.BaseLogFolder, dag, run)
+			worker.RunDAGCallback(cbCtx, cbLog, &worker.DBStore{DB: db, Keyring: kr, CacheDir: filepath.Join(cfg.Home, "cache"), DefaultQueue: cfg.Celery.DefaultQueue}, cbPython, cfg.Logging.BaseLogFolder, dag, run)
 		}
 		s := scheduler.New(opts, db, log.With("component", "scheduler"))
 		g.Go(func() error { return s.Run(gctx) })
@@ -257,6 +257,7 @@ func (a *app) runParts(c *cli.Context, p parts) error {
 		w, err = worker.New(worker.Options{
 			Hostname:           p.worker.hostname,
 			Queues:             p.worker.queues,
+			DefaultQueue:       cfg.Celery.DefaultQueue,
 			Concurrency:        p.worker.concurrency,
 			PrefetchMultiplier: cfg.Celery.WorkerPrefetchMultiplier,
 			Broker:             brokerOptions(cfg),

@@ -27,6 +27,11 @@ func TestPythonOperatorClasses(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.WriteDAG("py_classes.py", string(b))
+	b, err = os.ReadFile(filepath.Join("testdata", "airflow", "py_trigger.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.WriteDAG("py_trigger.py", string(b))
 	if err := os.MkdirAll(filepath.Join(c.Dags, "checks"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -50,11 +55,35 @@ yaml_sensor:
 	c.Start("worker-1", "worker", "-c", "4", "--hostname", "cw1@e2e")
 	c.Start("worker-2", "worker", "-c", "4", "--hostname", "cw2@e2e")
 	c.Env = env
-	c.WaitParsed(60*time.Second, "py_classes", "yaml_sensor")
+	c.WaitParsed(60*time.Second, "py_classes", "yaml_sensor", "trig_controller", "trig_target")
 	marker := filepath.Join(t.TempDir(), "second-poke")
 	c.MustRun("dags", "trigger", "py_classes", "--run-id", "r1", "--conf", `{"marker": "`+marker+`"}`)
 	c.MustRun("dags", "trigger", "yaml_sensor", "--run-id", "r1")
-	runs := c.WaitRunsFinished(150*time.Second, 1, "py_classes", "yaml_sensor")
+	c.MustRun("dags", "trigger", "trig_controller", "--run-id", "r1")
+	runs := c.WaitRunsFinished(150*time.Second, 1, "py_classes", "yaml_sensor", "trig_controller", "trig_target")
+	// The controller waited for the run it triggered, which got its conf.
+	if s := runs["trig_controller"][0].State; s != "success" {
+		t.Errorf("trig_controller: %s", s)
+	}
+	target := runs["trig_target"][0]
+	if target.State != "success" || target.RunType != "manual" {
+		t.Errorf("trig_target's run: %+v", target)
+	}
+	if l := c.MustRun("tasks", "logs", "trig_target", target.RunID, "show"); !strings.Contains(l, "message=Hello r1") {
+		t.Errorf("trig_target's log (the templated conf):\n%s", l)
+	}
+	var txs []struct {
+		Key   string `json:"key"`
+		Value any    `json:"value"`
+	}
+	c.MustJSON(&txs, "tasks", "xcom", "list", "trig_controller", "r1")
+	pushed := false
+	for _, x := range txs {
+		pushed = pushed || x.Key == "trigger_run_id" && x.Value == target.RunID
+	}
+	if !pushed {
+		t.Errorf("trig_controller's XComs %v lack trigger_run_id %s", txs, target.RunID)
+	}
 	if s := runs["py_classes"][0].State; s != "success" {
 		t.Errorf("py_classes: %s", s)
 	}

@@ -23,6 +23,13 @@ import sys
 import traceback
 
 
+class RequestError(KeyError):
+    """What the worker answered a request with instead of a value."""
+
+    def __str__(self):
+        return str(self.args[0]) if self.args else ""
+
+
 class Channel:
     """One try's conversation with the worker."""
 
@@ -38,7 +45,7 @@ class Channel:
             raise RuntimeError("the worker went away")
         answer = json.loads(line)
         if answer.get("error"):
-            raise KeyError(answer["error"])
+            raise RequestError(answer["error"])
         return answer.get("value")
 
     def close(self):

@@ -576,3 +576,71 @@ class _TaskDecorator:
 
 
 task = _TaskDecorator("@task")
+
+
+class TriggerDagRunOperator(BaseOperator):
+    """Triggers a run of trigger_dag_id (its run id and logical date pushed
+    as the XComs trigger_run_id and trigger_logical_date), waiting for it to
+    end with wait_for_completion."""
+
+    template_fields = ("trigger_dag_id", "trigger_run_id", "logical_date", "conf", "wait_for_completion",
+                       "skip_when_already_exists")
+    ui_color = "#ffefeb"
+
+    def __init__(self, *, trigger_dag_id, trigger_run_id=None, conf=None, logical_date=None, execution_date=None,
+                 reset_dag_run=False, wait_for_completion=False, poke_interval=60, allowed_states=None,
+                 failed_states=None, skip_when_already_exists=False, fail_when_dag_is_paused=False,
+                 deferrable=False, openlineage_inject_parent_info=True, note=None, **kwargs):
+        if deferrable:
+            unsupported("deferrable operators (TriggerDagRunOperator with deferrable=True)")
+        super().__init__(**kwargs)
+        self.trigger_dag_id, self.trigger_run_id, self.conf = trigger_dag_id, trigger_run_id, conf
+        self.logical_date = logical_date if logical_date is not None else execution_date
+        self.reset_dag_run, self.wait_for_completion, self.poke_interval = reset_dag_run, wait_for_completion, poke_interval
+        self.allowed_states = [str(s) for s in (allowed_states or ["success"])]
+        self.failed_states = [str(s) for s in (failed_states or ["failed"])]
+        self.skip_when_already_exists = skip_when_already_exists
+        self.fail_when_dag_is_paused = fail_when_dag_is_paused
+        if fail_when_dag_is_paused:
+            unsupported("TriggerDagRunOperator's fail_when_dag_is_paused")
+
+    def execute(self, context):
+        import time
+
+        from airflow._gust.model import _Context
+        from airflow.exceptions import AirflowException, AirflowSkipException
+
+        ask = _Context.ask
+        logical = self.logical_date
+        if isinstance(logical, _dt.datetime):
+            logical = (logical if logical.tzinfo else logical.replace(tzinfo=_dt.timezone.utc)).isoformat()
+        conf = self.conf
+        if isinstance(conf, str):
+            import json
+
+            conf = json.loads(conf) if conf.strip() else None
+        if conf is not None and not isinstance(conf, dict):
+            raise AirflowException("conf parameter should be JSON Serializable dict")
+        got = ask("trigger_dag_run", dag_id=self.trigger_dag_id, run_id=self.trigger_run_id or "", conf=conf,
+                  logical_date=logical or "", reset=bool(self.reset_dag_run), task_id=self.task_id)
+        run_id = got["run_id"]
+        if got["exists"]:
+            if self.skip_when_already_exists:
+                raise AirflowSkipException(f"Dag run {run_id} of {self.trigger_dag_id} already exists: skipping")
+            raise AirflowException(f"A Dag Run already exists for Dag {self.trigger_dag_id} with run id {run_id}")
+        print(f"Triggered DAG {self.trigger_dag_id}: run {run_id}", flush=True)
+        ti = context["ti"]
+        ti.xcom_push(key="trigger_run_id", value=run_id)
+        ti.xcom_push(key="trigger_logical_date", value=got["logical_date"])
+        if not self.wait_for_completion:
+            return None
+        interval = self.poke_interval.total_seconds() if isinstance(self.poke_interval, _dt.timedelta) else float(self.poke_interval)
+        while True:
+            state = ask("dag_run_state", dag_id=self.trigger_dag_id, run_id=run_id)
+            print(f"Waiting for {self.trigger_dag_id} on {run_id} to become allowed state {self.allowed_states} ...", flush=True)
+            if state in self.failed_states:
+                raise AirflowException(f"{self.trigger_dag_id} failed with failed states {state}")
+            if state in self.allowed_states:
+                print(f"{self.trigger_dag_id} finished with allowed state {state}", flush=True)
+                return None
+            time.sleep(interval)

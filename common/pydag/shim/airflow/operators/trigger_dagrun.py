@@ -1,0 +1,1 @@
+from airflow._gust.operators import TriggerDagRunOperator  # noqa: F401
