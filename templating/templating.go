@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -51,7 +52,12 @@ type Renderer struct {
 	ctx *exec.Context
 	cfg *config.Config
 	env *exec.Environment
+	ti  *taskInstance
 }
+
+// Pushed is what templates pushed with ti.xcom_push(key=..., value=...),
+// by key, for the try to store as its XComs.
+func (r *Renderer) Pushed() map[string]any { return r.ti.pushed }
 
 // New builds the template context.
 func New(in Input) *Renderer {
@@ -60,7 +66,7 @@ func New(in Input) *Renderer {
 	cfg.KeepTrailingNewline = false
 	ld := DateTime{in.LogicalDate.UTC()}
 	ds := ld.T.Format("2006-01-02")
-	ti := &taskInstance{in: in}
+	ti := &taskInstance{in: in, pushed: map[string]any{}}
 	dagRun := map[string]any{
 		"run_id": in.RunID, "run_type": in.RunType, "conf": Normalize(orEmpty(in.Conf)), "logical_date": ld,
 		"execution_date": ld, "data_interval_start": DateTime{in.DataIntervalStart.UTC()},
@@ -94,7 +100,7 @@ func New(in Input) *Renderer {
 		},
 		"map_index_template": nil,
 	}
-	return &Renderer{ctx: exec.NewContext(values), cfg: cfg, env: environment()}
+	return &Renderer{ctx: exec.NewContext(values), cfg: cfg, env: environment(), ti: ti}
 }
 
 func orEmpty(m map[string]any) map[string]any {
@@ -199,7 +205,10 @@ func (d DateTime) GetAttribute(name string) (*exec.Value, bool) {
 }
 
 // taskInstance is `ti` / `task_instance`.
-type taskInstance struct{ in Input }
+type taskInstance struct {
+	in     Input
+	pushed map[string]any // ti.xcom_push's
+}
 
 func (t *taskInstance) GetAttribute(name string) (*exec.Value, bool) {
 	switch name {
@@ -215,8 +224,44 @@ func (t *taskInstance) GetAttribute(name string) (*exec.Value, bool) {
 		return exec.AsValue(t.in.MapIndex), true
 	case "xcom_pull":
 		return exec.AsValue(t.xcomPull), true
+	case "xcom_push":
+		return exec.AsValue(t.xcomPush), true
 	}
 	return exec.AsValue(nil), false
+}
+
+// xcomPush is Airflow's ti.xcom_push(key, value): the value is the try's
+// XCom under key (it renders as nothing).
+func (t *taskInstance) xcomPush(va *exec.VarArgs) (any, error) {
+	args := va.Expect(0, []*exec.KwArg{{Name: "key", Default: nil}, {Name: "value", Default: nil}})
+	if args.IsError() {
+		return nil, fmt.Errorf("xcom_push: %s", args.Error())
+	}
+	key, value := args.KwArgs["key"], args.KwArgs["value"]
+	if len(va.Args) > 0 {
+		key = va.Args[0]
+	}
+	if len(va.Args) > 1 {
+		value = va.Args[1]
+	}
+	if key == nil || key.IsNil() || key.String() == "" {
+		return nil, errors.New("xcom_push: needs a key")
+	}
+	var v any
+	if value != nil && !value.IsNil() {
+		v = value.ToGoSimpleType(false)
+		if e, isErr := v.(error); isErr {
+			return nil, fmt.Errorf("xcom_push: the value of %s: %w", key.String(), e)
+		}
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("xcom_push: the value of %s is not JSON: %w", key.String(), err)
+	}
+	var back any
+	_ = json.Unmarshal(b, &back)
+	t.pushed[key.String()] = back
+	return "", nil
 }
 
 // xcomPull is Airflow's ti.xcom_pull(task_ids=None, key='return_value',

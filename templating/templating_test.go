@@ -2,6 +2,7 @@ package templating
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -112,5 +113,26 @@ func TestTemplateErrorsAreClear(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: err = %v, want it to mention %q", tpl, err, want)
 		}
+	}
+}
+
+// TestXComPushInTemplates checks Airflow's ti.xcom_push(key, value) in a
+// template (example_xcom's bash_push): it renders as nothing and the value
+// is the try's XCom under key.
+func TestXComPushInTemplates(t *testing.T) {
+	r := renderer()
+	got, err := r.Render("bash_command", `echo "pushed {{ ti.xcom_push(key="manual", value="v1") }}{{ ti.xcom_push('n', {'a': [1, 2]}) }}"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != `echo "pushed "` {
+		t.Errorf("rendered %q", got)
+	}
+	p := r.Pushed()
+	if p["manual"] != "v1" || fmt.Sprint(p["n"]) != "map[a:[1 2]]" {
+		t.Errorf("pushed %v", p)
+	}
+	if _, err := r.Render("bash_command", "{{ ti.xcom_push(value=1) }}"); err == nil || !strings.Contains(err.Error(), "needs a key") {
+		t.Errorf("xcom_push without a key: %v", err)
 	}
 }

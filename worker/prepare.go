@@ -26,6 +26,7 @@ type prepared struct {
 	env     map[string]string // rendered task env
 	extra   map[string]string // AIRFLOW_CONN_*, GUST_XCOM_FILE
 	masker  *secrets.Masker
+	pushed  map[string]any // the templates' ti.xcom_push
 }
 
 // rendered is what the task's templated fields rendered to, with the
@@ -153,6 +154,7 @@ func prepare(ctx context.Context, store Store, task *dagspec.Task, dag *dagspec.
 		return nil, err
 	}
 	p.command = out["bash_command"]
+	p.pushed = r.Pushed()
 	if task.Env != nil {
 		p.env = map[string]string{}
 		for k := range task.Env {

@@ -76,6 +76,8 @@ type pyJob struct {
 	// The try's environment and working directory, set for the callable.
 	Env map[string]string `json:"env"`
 	Cwd string            `json:"cwd"`
+	// pushed is what the arguments' templates pushed (ti.xcom_push).
+	pushed map[string]any
 }
 
 // pyMessage is one line from gust_run.py: a request, or the result.
@@ -195,6 +197,16 @@ func callPython(ctx context.Context, tl *taskLog, store Store, py *PythonRuntime
 	if err != nil {
 		tl.Errorf("%v", err)
 		return pyMessage{}, masker, rendered, err
+	}
+	if res.State == tistate.Success && len(job.pushed) > 0 {
+		if res.XComs == nil {
+			res.XComs = map[string]any{}
+		}
+		for k, v := range job.pushed {
+			if _, set := res.XComs[k]; !set {
+				res.XComs[k] = v
+			}
+		}
 	}
 	return res, masker, rendered, nil
 }
@@ -498,6 +510,9 @@ func pythonJob(ctx context.Context, store Store, masker *secrets.Masker, task *d
 	}
 	if rerr != nil {
 		return nil, rerr
+	}
+	if r != nil {
+		job.pushed = r.Pushed()
 	}
 	job.Context = pythonContext(dag, run, ti)
 	return job, nil
