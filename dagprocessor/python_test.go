@@ -11,6 +11,7 @@ import (
 
 	"github.com/gust-sched/gust/common/pydag"
 	"github.com/gust-sched/gust/dagprocessor"
+	"github.com/gust-sched/gust/metadb"
 )
 
 // TestPythonDAGFiles: a Python DAG file is stored like a YAML one; a .py
@@ -32,6 +33,7 @@ func TestPythonDAGFiles(t *testing.T) {
 		return st
 	}
 	e.write(t, "helpers.py", "CMD = 'echo one'\n")
+	e.write(t, "run.sh", "echo v1 {{ ds }}\n")
 	e.write(t, "notes.py", "print('not a DAG file')\n")
 	dagFile := e.write(t, "pipeline.py", `
 from airflow.sdk import DAG
@@ -40,6 +42,7 @@ from helpers import CMD
 
 with DAG("pipeline", schedule=None, tags=["py"]):
     BashOperator(task_id="a", bash_command=CMD) >> BashOperator(task_id="b", bash_command="echo two")
+    BashOperator(task_id="script", bash_command="run.sh")  # template_ext: the file's text is the command
 `)
 	if st := pass(); st.Parsed != 3 {
 		t.Fatalf("first pass parsed %d files, want 3", st.Parsed)
@@ -59,6 +62,26 @@ with DAG("pipeline", schedule=None, tags=["py"]):
 	e.write(t, "helpers.py", "CMD = 'echo changed'\n")
 	if st := pass(); st.Parsed != 2 { // helpers.py itself, and pipeline.py
 		t.Errorf("after its module changed, parsed %d files, want 2", st.Parsed)
+	}
+	script := func() string {
+		t.Helper()
+		d, err := metadb.NewDAGCache(1).Get(e.ctx, e.db.Pool, e.dags(t)["pipeline"].DagHash)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.Task("script").BashCommand
+	}
+	if got := script(); got != "echo v1 {{ ds }}\n" {
+		t.Errorf("a template_ext file's command = %q, want the file's text", got)
+	}
+	// A template file it reads changes: the DAG file is run again.
+	time.Sleep(10 * time.Millisecond)
+	e.write(t, "run.sh", "echo v2\n")
+	if st := pass(); st.Parsed != 1 {
+		t.Errorf("after its template file changed, parsed %d files, want 1", st.Parsed)
+	}
+	if got := script(); got != "echo v2\n" {
+		t.Errorf("after the template file changed, the command = %q", got)
 	}
 	// A file that raises is an import error with its traceback.
 	time.Sleep(10 * time.Millisecond)

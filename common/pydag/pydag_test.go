@@ -169,7 +169,9 @@ func TestImportErrors(t *testing.T) {
 	cases := map[string]struct{ src, want string }{
 		"raises.py":    {head + "x = 1\nraise ValueError('no luck')\n", "ValueError: no luck"},
 		"missing.py":   {head + "import no_such_module_here\n", "No module named 'no_such_module_here'"},
-		"notimpl.py":   {head + "from airflow.operators.trigger_dagrun import TriggerDagRunOperator\n", "No module named 'airflow.operators.trigger_dagrun'"},
+		"notimpl.py":   {head + "from airflow.providers.amazon.aws.operators.s3 import S3CreateBucketOperator\n", "No module named 'airflow.providers.amazon'"},
+		"deferred.py":  {head + "from airflow.providers.standard.operators.bash import BashOperator\nwith DAG('p'):\n    BashOperator(task_id='t', bash_command='true', deferrable=True)\n", "deferrable operators (BashOperator with deferrable=True) is not supported by gust yet"},
+		"weight.py":    {head + "from airflow.providers.standard.operators.empty import EmptyOperator\nclass W: pass\nwith DAG('p'):\n    EmptyOperator(task_id='t', weight_rule=W())\n", "custom priority weight strategies (weight_rule=W) is not supported by gust yet"},
 		"venv.py":      {head + "from airflow.operators.python import PythonVirtualenvOperator\nwith DAG('p'):\n    PythonVirtualenvOperator(task_id='t', python_callable=print)\n", "PythonVirtualenvOperator (virtualenv operators) is not supported by gust yet"},
 		"notcall.py":   {head + "from airflow.operators.python import PythonOperator\nwith DAG('p'):\n    PythonOperator(task_id='t', python_callable='print')\n", "`python_callable` param must be callable"},
 		"group.py":     {head + "from airflow.utils.task_group import TaskGroup\nwith DAG('g'):\n    with TaskGroup('tg'):\n        pass\n", "task groups (TaskGroup) is not supported by gust yet"},

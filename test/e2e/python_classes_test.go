@@ -27,6 +27,11 @@ func TestPythonOperatorClasses(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.WriteDAG("py_classes.py", string(b))
+	if err := os.MkdirAll(filepath.Join(c.Dags, "scripts"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c.WriteDAG("scripts/hello.sh", "echo script for {{ params.who }}\n")
+	c.WriteDAG("scripts/q.sql", "select '{{ params.who }}' as who\n")
 	b, err = os.ReadFile(filepath.Join("testdata", "airflow", "py_trigger.py"))
 	if err != nil {
 		t.Fatal(err)
@@ -95,7 +100,7 @@ yaml_sensor:
 		"pick": "success", "left": "skipped", "right": "success", "second_poke": "success", "py_sensor": "success",
 		"bash_sensor": "success", "latest_only": "success", "after_latest": "success", "window": "success",
 		"in_window": "success", "out_window": "skipped", "own_params": "success", "ready": "success",
-		"collect": "success", "shout": "success"} {
+		"collect": "success", "shout": "success", "script": "success", "query": "success"} {
 		if got := testenv.State(tis[task]); got != want {
 			t.Errorf("py_classes.%s: %s, want %s", task, got, want)
 		}
@@ -113,7 +118,8 @@ yaml_sensor:
 	}
 	for k, want := range map[string]string{"greet/return_value": `"Hello world r1+b"`, "pick/return_value": `"right"`,
 		"second_poke/return_value": `{"marker":"second-poke"}`, "ready/return_value": `"ready!"`,
-		"collect/return_value": `"ready! Hello world r1+b"`, "shout/return_value": `"bash got loud on ` +
+		"collect/return_value": `"ready! Hello world r1+b"`,
+		"script/return_value":  `"script for world"`, "query/return_value": `"select 'sql' as who"`, "shout/return_value": `"bash got loud on ` +
 			runs["py_classes"][0].LogicalDate[:10] + `"`} {
 		if got[k] != want {
 			t.Errorf("XCom %s = %s, want %s (all: %v)", k, got[k], want, got)

@@ -71,6 +71,7 @@ def parse_file(path, folder):
         f = getattr(m, "__file__", None)
         if f and os.path.abspath(f).startswith(folder_abs):
             result["files"].append(os.path.abspath(f))
+    result["files"].extend(f for f in model._Context.template_files if f not in result["files"])
     return result
 
 

@@ -76,6 +76,7 @@ with DAG("py_classes", start_date=datetime.datetime(2024, 1, 1), schedule=None, 
     in_window, out_window = EmptyOperator(task_id="in_window"), EmptyOperator(task_id="out_window")
     own_params = BashOperator(task_id="own_params", bash_command="echo own {{ params.who }} {{ params.n }}",
                               params={"who": "task", "n": Param(5, type="integer")})
+    script = BashOperator(task_id="script", bash_command="scripts/hello.sh")  # template_ext: a file next to this one
     greet >> skip_me >> after_skip
     pick >> [left, right]
     latest >> after_latest
@@ -94,4 +95,10 @@ with DAG("py_classes", start_date=datetime.datetime(2024, 1, 1), schedule=None, 
         print("collected", r, "/", g)
         return f"{r} {g}"
 
+    @task(templates_exts=[".sql"])
+    def query(sql):
+        print("query:", sql.strip())
+        return sql.strip()
+
     collect(ready(), greet.output) >> shout("loud")
+    query.override(params={"who": "sql"})("scripts/q.sql")

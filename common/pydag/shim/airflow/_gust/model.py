@@ -24,6 +24,7 @@ def unsupported(what):
 
 class _Context:
     dags = []  # the DAGs of `with` blocks being built, innermost last
+    template_files = []  # the template_ext files read into the DAGs' documents
     registered = []  # auto-registered DAGs, in creation order
     running = None  # the context of the try being run (worker side)
 
@@ -31,17 +32,23 @@ class _Context:
 _SHIM = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
-def _caller_line():
-    """The line of the DAG file that called into the shim (for messages)."""
+def _caller():
+    """The frame of the DAG file that called into the shim, or None."""
     try:
         fr = sys._getframe(2)
     except ValueError:
-        return 0
+        return None
     while fr is not None:
         if not os.path.abspath(fr.f_code.co_filename).startswith(_SHIM):
-            return fr.f_lineno
+            return fr
         fr = fr.f_back
-    return 0
+    return None
+
+
+def _caller_line():
+    """The line of the DAG file that called into the shim (for messages)."""
+    fr = _caller()
+    return fr.f_lineno if fr is not None else 0
 
 
 def current_dag():
@@ -80,7 +87,10 @@ class DAG:
         self.description = kwargs.get("description")
         self.start_date = kwargs.get("start_date") or self.default_args.get("start_date")
         self.task_dict = {}
-        self.line = _caller_line()
+        fr = _caller()
+        self.line = fr.f_lineno if fr is not None else 0
+        self.fileloc = os.path.abspath(fr.f_code.co_filename) if fr is not None else ""
+        self.template_searchpath = kwargs.get("template_searchpath")
         self._auto_register = kwargs.get("auto_register", True)
 
     def __enter__(self):

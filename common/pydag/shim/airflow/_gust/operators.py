@@ -432,6 +432,7 @@ class PythonOperator(BaseOperator):
         self.op_args = list(op_args or [])
         self.op_kwargs = dict(op_kwargs or {})
         self.templates_dict = templates_dict
+        self.templates_exts = list(templates_exts or [])
         self.multiple_outputs = multiple_outputs
         self.show_return_value_in_logs = show_return_value_in_logs
         self._kwargs.update({"python_callable": getattr(python_callable, "__qualname__", repr(python_callable))})

@@ -1,8 +1,9 @@
 """Turns the DAGs a file built into gust's dag-factory document (JSON)."""
 import datetime as _dt
 import enum
+import os
 
-from airflow._gust.model import BaseOperator, Param, unsupported
+from airflow._gust.model import BaseOperator, Param, _Context, unsupported
 
 # Arguments given as timedeltas, and the name gust's document gives them in
 # seconds.
@@ -91,6 +92,33 @@ def args(kwargs, where):
     return out
 
 
+def template_files(d, v, exts):
+    """Airflow's template_ext: a templated string that ends with one of exts
+    names a template file, looked for next to the DAG file, then on its
+    template_searchpath; gust reads it into the document (where workers
+    render it), and the file's change makes the DAG file parse again."""
+    if isinstance(v, str):
+        if not exts or not v.endswith(tuple(exts)):
+            return v
+        search = d.template_searchpath or []
+        dirs = [os.path.dirname(d.fileloc)] + ([search] if isinstance(search, str) else list(search))
+        for base in dirs:
+            path = v if os.path.isabs(v) else os.path.join(base, v)
+            if os.path.isfile(path):
+                with open(path, encoding="utf-8") as f:
+                    text = f.read()
+                _Context.template_files.append(os.path.abspath(path))
+                return text
+        return v
+    if isinstance(v, list):
+        return [template_files(d, x, exts) for x in v]
+    if isinstance(v, dict):
+        if set(v) == {"__gust_xcomarg__"}:
+            return v
+        return {k: template_files(d, x, exts) for k, x in v.items()}
+    return v
+
+
 def class_fields(t, ts):
     """A Python class's task: its class, and its template_fields' values
     that gust can render (strings, and lists and dicts of them); the
@@ -162,6 +190,14 @@ def dag_spec(d):
         ts.update(args(t._kwargs, f"task {t.task_id}"))
         if t.gust_kind in ("python_class", "python_sensor"):
             class_fields(t, ts)
+            if "template_fields" in ts:
+                ts["template_fields"] = template_files(d, ts["template_fields"], t.template_ext)
+        elif "bash_command" in ts:
+            ts["bash_command"] = template_files(d, ts["bash_command"], t.template_ext)
+        if getattr(t, "templates_exts", None):  # a PythonOperator's, for its templated arguments
+            for k in ("templates_dict", "op_args", "op_kwargs"):
+                if k in ts:
+                    ts[k] = template_files(d, ts[k], t.templates_exts)
         if t.upstream_task_ids:
             ts["dependencies"] = sorted(t.upstream_task_ids)
         tasks[t.task_id] = ts
