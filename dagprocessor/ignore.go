@@ -3,6 +3,7 @@ package dagprocessor
 import (
 	"bufio"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -75,7 +76,9 @@ func readIgnore(dir, syntax string) (*ignoreRules, error) {
 		for _, l := range lines {
 			re, err := regexp.Compile(strings.TrimSpace(l))
 			if err != nil {
-				return nil, fmt.Errorf("%s: %q: %w", filepath.Join(dir, IgnoreFile), l, err)
+				// As Airflow: the line is skipped, the rest of the file applies.
+				slog.Warn("ignoring an invalid regexp of an .airflowignore", "file", filepath.Join(dir, IgnoreFile), "pattern", l, "err", err)
+				continue
 			}
 			r.regexp = append(r.regexp, re)
 		}

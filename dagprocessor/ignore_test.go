@@ -56,8 +56,13 @@ func TestAirflowIgnore(t *testing.T) {
 	if want := "a.py b.yaml deep/sub/y.yml keep/important_scratch.py keep/x.py"; rel(got) != want {
 		t.Errorf("regexp: %s\nwant %s", rel(got), want)
 	}
-	write(".airflowignore", "([unclosed\n")
-	if _, err := dagprocessor.ListDagFiles(dir, "regexp"); err == nil || !strings.Contains(err.Error(), ".airflowignore") {
-		t.Errorf("bad regexp: %v", err)
+	// As Airflow, an invalid pattern is skipped and the others apply.
+	write(".airflowignore", "([unclosed\nskip\nproject_a\ntenant_[\\d]\n")
+	got, err = dagprocessor.ListDagFiles(dir, "regexp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "a.py b.yaml deep/sub/y.yml keep/important_scratch.py keep/x.py"; rel(got) != want {
+		t.Errorf("with an invalid regexp line: %s\nwant %s", rel(got), want)
 	}
 }
