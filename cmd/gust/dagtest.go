@@ -158,7 +158,10 @@ func (a *app) testDAG(c *cli.Context) (*config.Config, *dagspec.DAG, error) {
 	}
 	path, subdir := cfg.Core.DagsFolder, c.String("subdir") != ""
 	if subdir {
-		path = c.String("subdir")
+		// Relative to where the command runs, as Airflow's --subdir.
+		if path, err = filepath.Abs(c.String("subdir")); err != nil {
+			return nil, nil, fmt.Errorf("--subdir %s: %w", c.String("subdir"), err)
+		}
 	}
 	dag, err := findDAG(c.Context, pythonParser(cfg), cfg.Core.DagIgnoreFileSyntax, path, subdir, c.Args().Get(0))
 	return cfg, dag, err

@@ -167,4 +167,9 @@ one_task()
 	if _, err := run("one_task"); err == nil {
 		t.Error("tasks test with one argument did not fail")
 	}
+	// --subdir is relative to where the command runs, as Airflow's.
+	t.Chdir(home)
+	if out, err := run("-S", filepath.Join("dags", "one.py"), "one_task", "greet"); err != nil || !strings.Contains(out, "--- greet: success") {
+		t.Errorf("a relative --subdir file: %v\n%s", err, out)
+	}
 }
