@@ -82,6 +82,8 @@ type outcome struct {
 	branch   []string // the task ids a python_class branch operator follows (nil: it did not branch)
 	// noRetry: the failure is final (sensor timeout), retries or not.
 	noRetry bool
+	// retryDelay overrides the task's retry delay (a retry policy's), in seconds.
+	retryDelay *float64
 	// rescheduleAt: when an up_for_reschedule sensor pokes again.
 	rescheduleAt *time.Time
 }

@@ -96,15 +96,17 @@ type pyMessage struct {
 	LogicalDate string         `json:"logical_date"`
 	Reset       bool           `json:"reset"`
 	// result
-	State     string          `json:"state"`
-	NoRetry   bool            `json:"no_retry"`
-	Error     string          `json:"error"`
-	XComs     map[string]any  `json:"xcoms"`
-	Branch    []string        `json:"branch"`
-	Skip      []string        `json:"skip"` // tasks a python_class task skips (SkipMixin.skip)
-	Condition *bool           `json:"condition"`
-	Retire    bool            `json:"retire"` // the process is not fit for another try
-	Raw       json.RawMessage `json:"-"`
+	State     string         `json:"state"`
+	NoRetry   bool           `json:"no_retry"`
+	Error     string         `json:"error"`
+	XComs     map[string]any `json:"xcoms"`
+	Branch    []string       `json:"branch"`
+	Skip      []string       `json:"skip"` // tasks a python_class task skips (SkipMixin.skip)
+	Condition *bool          `json:"condition"`
+	Retire    bool           `json:"retire"` // the process is not fit for another try
+	// RetryDelay, in seconds, is a retry policy's delay before the next try.
+	RetryDelay *float64        `json:"retry_delay"`
+	Raw        json.RawMessage `json:"-"`
 }
 
 // pyCallback names a Python callback to run instead of the task's callable:
@@ -221,7 +223,7 @@ func executePython(ctx context.Context, tl *taskLog, store Store, py *PythonRunt
 	if err != nil {
 		return outcome{state: tistate.Failed, reason: err.Error(), rendered: rendered}
 	}
-	o := outcome{state: res.State, reason: masker.Mask(res.Error), noRetry: res.NoRetry, rendered: rendered}
+	o := outcome{state: res.State, reason: masker.Mask(res.Error), noRetry: res.NoRetry, rendered: rendered, retryDelay: res.RetryDelay}
 	switch res.State {
 	case tistate.Success:
 		if err := checkXComs(res.XComs); err != nil {

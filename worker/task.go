@@ -115,6 +115,9 @@ func (w *Worker) handle(ctx context.Context, d broker.Delivery) {
 			ExponentialBackoff: res.task.RetryExponentialBackoff,
 			MaxDelay:           secs(res.task.MaxRetryDelaySec),
 		}, ti.DagID, ti.TaskID, res.logicalDate, ti.TryNumber)
+		if res.retryDelay != nil && *res.retryDelay >= 0 {
+			delay = secs(*res.retryDelay) // the retry policy's
+		}
 		at := time.Now().Add(delay)
 		nextRetry = &at
 	}
@@ -268,6 +271,7 @@ type result struct {
 	state        string
 	reason       string
 	noRetry      bool
+	retryDelay   *float64 // a retry policy's delay, in seconds
 	task         *dagspec.Task
 	logicalDate  time.Time
 }
@@ -302,7 +306,7 @@ func (w *Worker) run(ctx context.Context, log *slog.Logger, ti *metadb.TaskInsta
 	}
 	out := execute(ctx, tl, w.store, w.opts.Python, task, dag, run, ti)
 	res.state, res.reason, res.xcoms, res.skip, res.rendered = out.state, out.reason, out.xcoms, out.skip, out.rendered
-	res.noRetry, res.rescheduleAt = out.noRetry, out.rescheduleAt
+	res.noRetry, res.rescheduleAt, res.retryDelay = out.noRetry, out.rescheduleAt, out.retryDelay
 	return res
 }
 
@@ -321,7 +325,8 @@ func RunLocal(ctx context.Context, w io.Writer, store *MemStore, py *PythonRunti
 			store.Push(ti.DagID, ti.RunID, ti.TaskID, k, v)
 		}
 	}
-	return LocalResult{State: out.state, Reason: out.reason, Skip: out.skip, NoRetry: out.noRetry, RescheduleAt: out.rescheduleAt}
+	return LocalResult{State: out.state, Reason: out.reason, Skip: out.skip, NoRetry: out.noRetry, RescheduleAt: out.rescheduleAt,
+		RetryDelay: out.retryDelay}
 }
 
 // LocalResult is how a try run by RunLocal ended.
@@ -330,6 +335,7 @@ type LocalResult struct {
 	Skip          []string   // downstream tasks to skip
 	NoRetry       bool       // a failure retries cannot help (sensor timeout)
 	RescheduleAt  *time.Time // up_for_reschedule: the next poke
+	RetryDelay    *float64   // a retry policy's delay before the next try, in seconds
 }
 
 type nopCloser struct{ io.Writer }

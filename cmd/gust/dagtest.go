@@ -327,6 +327,9 @@ func (a *app) testRun(ctx context.Context, py *worker.PythonRuntime, dag *dagspe
 				state = tistate.UpForRetry
 				at := end.Add(retry.Delay(retry.Policy{Delay: secs(t.RetryDelaySec), ExponentialBackoff: t.RetryExponentialBackoff,
 					MaxDelay: secs(t.MaxRetryDelaySec)}, dag.DagID, t.TaskID, run.LogicalDate, ti.TryNumber))
+				if lr.RetryDelay != nil && *lr.RetryDelay >= 0 {
+					at = end.Add(secs(*lr.RetryDelay)) // the retry policy's
+				}
 				ti.NextRetryAt = &at
 			}
 			if state == tistate.UpForReschedule {

@@ -2,10 +2,12 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestDagsTestRunsInProcess(t *testing.T) {
@@ -171,5 +173,56 @@ one_task()
 	t.Chdir(home)
 	if out, err := run("-S", filepath.Join("dags", "one.py"), "one_task", "greet"); err != nil || !strings.Contains(out, "--- greet: success") {
 		t.Errorf("a relative --subdir file: %v\n%s", err, out)
+	}
+}
+
+// TestRetryPolicy checks Airflow's retry_policy in a Python DAG: a rule
+// that fails ends the try without its retries; a rule that retries sets
+// the delay before the next try (1 s, not the task's hour).
+func TestRetryPolicy(t *testing.T) {
+	home := t.TempDir()
+	dags := filepath.Join(home, "dags")
+	if err := os.MkdirAll(dags, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	src := `
+from datetime import datetime, timedelta
+from airflow.sdk import DAG, ExceptionRetryPolicy, RetryAction, RetryRule, task
+
+POLICY = ExceptionRetryPolicy(rules=[
+    RetryRule(exception="builtins.PermissionError", action=RetryAction.FAIL, reason="no access, not retryable"),
+    RetryRule(exception=ConnectionError, action=RetryAction.RETRY, retry_delay=timedelta(seconds=1)),
+])
+
+with DAG("rp", schedule=None, start_date=datetime(2024, 1, 1), default_args={"retry_policy": POLICY}):
+    @task(retries=3, retry_delay=timedelta(hours=1))
+    def denied():
+        raise PermissionError("nope")
+
+    @task(retries=1, retry_delay=timedelta(hours=1))
+    def flaky(ti=None):
+        if ti.try_number < 2:
+            raise ConnectionError("flaky")
+        return "ok"
+
+    denied()
+    flaky()
+`
+	if err := os.WriteFile(filepath.Join(dags, "rp.py"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	var out bytes.Buffer
+	a := &app{stdout: &out, stderr: &out, environ: []string{"GUST_HOME=" + home}}
+	err := a.cli().RunContext(ctx, []string{"gust", "dags", "test", "rp"})
+	if exitCode(err) != 1 || ctx.Err() != nil {
+		t.Fatalf("dags test: %v (context %v)\n%s", err, ctx.Err(), out.String())
+	}
+	for _, want := range []string{"Retry policy decided fail: no access, not retryable", "--- denied: failed (try 1",
+		"--- flaky: up_for_retry (try 1", "--- flaky: success (try 2"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
 	}
 }

@@ -18,7 +18,8 @@ import (
 // its PokeReturnValue an XCom), and the Python-written LatestOnlyOperator,
 // BranchDateTimeOperator, PythonSensor, BashSensor, @task.sensor and
 // @task.bash; an operator's own params over the DAG's; a YAML file's
-// PythonSensor calling a function of a Python file.
+// PythonSensor calling a function of a Python file; a retry policy's delay
+// (1 s) over the task's (an hour).
 func TestPythonOperatorClasses(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t)
@@ -100,7 +101,7 @@ yaml_sensor:
 		"pick": "success", "left": "skipped", "right": "success", "second_poke": "success", "py_sensor": "success",
 		"bash_sensor": "success", "latest_only": "success", "after_latest": "success", "window": "success",
 		"in_window": "success", "out_window": "skipped", "own_params": "success", "ready": "success",
-		"collect": "success", "shout": "success", "script": "success", "query": "success"} {
+		"collect": "success", "shout": "success", "script": "success", "query": "success", "flaky": "success", "pull_str": "success"} {
 		if got := testenv.State(tis[task]); got != want {
 			t.Errorf("py_classes.%s: %s, want %s", task, got, want)
 		}

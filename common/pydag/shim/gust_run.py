@@ -374,6 +374,29 @@ def yaml_task(job):
     return dag, _YamlTask(dag, job["task_id"], f)
 
 
+def retry_policy(result, e, job, dag, task, context):
+    """The task's retry_policy (or its DAG's default_args') decides: FAIL
+    fails the try without retry, RETRY may set the delay before the next."""
+    policy = getattr(task, "retry_policy", None) or (getattr(dag, "default_args", None) or {}).get("retry_policy")
+    if policy is None:
+        return result
+    c = job.get("context") or {}
+    try:
+        d = policy.evaluate(exception=e, try_number=c.get("try_number", 1), max_tries=c.get("max_tries", 0), context=context)
+    except Exception:  # noqa: BLE001 - a broken policy leaves the task's retries to decide
+        print("The retry policy raised; the task's retries apply:", flush=True)
+        traceback.print_exc()
+        return result
+    action = getattr(getattr(d, "action", None), "value", "default")
+    print(f"Retry policy decided {action}" + (f": {d.reason}" if getattr(d, "reason", None) else ""), flush=True)
+    if action == "fail":
+        result["no_retry"] = True
+    elif action == "retry" and getattr(d, "retry_delay", None) is not None:
+        delay = d.retry_delay
+        result["retry_delay"] = delay.total_seconds() if isinstance(delay, _dt.timedelta) else float(delay)
+    return result
+
+
 def poked(r):
     """A poke's XCom and whether it is done (a PokeReturnValue or a truth)."""
     from airflow._gust.model import PokeReturnValue
@@ -442,6 +465,7 @@ def execute(job):
     if job.get("callback"):
         return run_callback(job)
     result = {"op": "done", "state": "failed"}
+    dag = task = context = None
     try:
         try:
             if job.get("callable_name"):
@@ -510,7 +534,7 @@ def execute(job):
     except (AirflowFailException, AirflowSensorTimeout) as e:
         result = failed(e, result, no_retry=True)
     except BaseException as e:  # noqa: B902 - SystemExit too: the try failed
-        result = failed(e, result)
+        result = retry_policy(failed(e, result), e, job, dag, task, context)
     finally:
         model._Context.running = None
     return result

@@ -13,7 +13,9 @@ from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.providers.standard.operators.latest_only import LatestOnlyOperator
 from airflow.providers.standard.sensors.bash import BashSensor
 from airflow.providers.standard.sensors.python import PythonSensor
-from airflow.sdk import DAG, BaseOperator, BaseSensorOperator, Param, PokeReturnValue, task
+from airflow.sdk import (
+    DAG, BaseOperator, BaseSensorOperator, ExceptionRetryPolicy, Param, PokeReturnValue, RetryAction, RetryRule, task,
+)
 
 
 class Greet(BaseOperator):
@@ -77,6 +79,8 @@ with DAG("py_classes", start_date=datetime.datetime(2024, 1, 1), schedule=None, 
     own_params = BashOperator(task_id="own_params", bash_command="echo own {{ params.who }} {{ params.n }}",
                               params={"who": "task", "n": Param(5, type="integer")})
     script = BashOperator(task_id="script", bash_command="scripts/hello.sh")  # template_ext: a file next to this one
+    pull_str = BashOperator(task_id="pull_str", bash_command=f"echo got {greet.output}")  # XComArg as a template
+    greet >> pull_str
     greet >> skip_me >> after_skip
     pick >> [left, right]
     latest >> after_latest
@@ -100,5 +104,13 @@ with DAG("py_classes", start_date=datetime.datetime(2024, 1, 1), schedule=None, 
         print("query:", sql.strip())
         return sql.strip()
 
+    @task(retries=1, retry_delay=datetime.timedelta(hours=1), retry_policy=ExceptionRetryPolicy(
+        rules=[RetryRule(exception=ConnectionError, action=RetryAction.RETRY, retry_delay=datetime.timedelta(seconds=1))]))
+    def flaky(ti=None):
+        if ti.try_number < 2:
+            raise ConnectionError("flaky on purpose")
+        return ti.try_number
+
+    flaky()
     collect(ready(), greet.output) >> shout("loud")
     query.override(params={"who": "sql"})("scripts/q.sql")

@@ -237,7 +237,8 @@ class BaseOperator(DependencyMixin):
             unsupported(f"custom priority weight strategies (weight_rule={type(wr).__name__})")
         self.gust_kind = _kind(type(self))
         self.task_id = task_id
-        merged = dict(default_args or {})
+        self.retry_policy = kwargs.pop("retry_policy", None) or (default_args or {}).get("retry_policy")
+        merged = {k: v for k, v in (default_args or {}).items() if k != "retry_policy"}
         merged.update(kwargs)
         self._kwargs = {k: v for k, v in merged.items() if v is not None}
         self.params = dict(params or {})

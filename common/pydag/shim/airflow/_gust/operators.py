@@ -403,6 +403,11 @@ class XComArg:
     def __repr__(self):
         return f"XComArg({self.operator.task_id!r}, {self.key!r})"
 
+    def __str__(self):
+        """Airflow's: a template that pulls the XCom (in an f-string)."""
+        dag = f", dag_id='{self.operator.dag_id}'" if self.operator.dag_id else ""
+        return f"{{{{ task_instance.xcom_pull(task_ids='{self.operator.task_id}'{dag}, key='{self.key}') }}}}"
+
 
 def _xcom_args(v, found):
     """The XComArgs inside an argument value (to make the dependencies)."""
@@ -488,11 +493,11 @@ ExternalPythonOperator = _python("ExternalPythonOperator", "ExternalPythonOperat
 BranchExternalPythonOperator = _python("BranchExternalPythonOperator", "BranchExternalPythonOperator (external-Python operators)")
 BranchPythonVirtualenvOperator = _python("BranchPythonVirtualenvOperator", "BranchPythonVirtualenvOperator (virtualenv operators)")
 
-class _BashTask(BaseOperator):
+class _BashDecoratedOperator(BaseOperator):
     """@task.bash: the callable returns the command, which is rendered as a
     template and run as BashOperator runs it."""
 
-    template_fields = ("op_args", "op_kwargs")
+    template_fields = ("op_args", "op_kwargs", "env", "cwd")
 
     def __init__(self, *, python_callable, op_args=None, op_kwargs=None, env=None, append_env=False, cwd=None,
                  skip_on_exit_code=99, multiple_outputs=False, **kwargs):
@@ -513,7 +518,7 @@ class _BashTask(BaseOperator):
         return run_bash(render(command), self.env, self.cwd, self.append_env, self.skip_on_exit_code)
 
 
-class _SensorTask(PythonSensor):
+class DecoratedSensorOperator(PythonSensor):
     """@task.sensor: the function is the poke."""
 
     def __init__(self, *, multiple_outputs=False, **kwargs):
@@ -521,7 +526,7 @@ class _SensorTask(PythonSensor):
 
 
 _KINDS = {"@task": PythonOperator, "@task.python": PythonOperator, "@task.branch": BranchPythonOperator,
-          "@task.short_circuit": ShortCircuitOperator, "@task.bash": _BashTask, "@task.sensor": _SensorTask}
+          "@task.short_circuit": ShortCircuitOperator, "@task.bash": _BashDecoratedOperator, "@task.sensor": DecoratedSensorOperator}
 
 
 class _TaskDecorator:

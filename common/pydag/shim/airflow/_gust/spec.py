@@ -75,6 +75,8 @@ def args(kwargs, where):
         if k == "python_callable":
             out[k] = v  # its name, for the log; the worker imports the file
             continue
+        if k == "retry_policy":
+            continue  # evaluated by the worker, from the imported file
         if k in _CALLBACKS and v is not None:
             if isinstance(v, (list, tuple)) and not v:
                 continue

@@ -5,6 +5,9 @@ from airflow._gust.model import (  # noqa: F401
     get_parsing_context, setup, task_group, teardown,
 )
 from airflow._gust.operators import XComArg, task  # noqa: F401
+from airflow._gust.retry_policy import (  # noqa: F401
+    ChainRetryPolicy, ExceptionRetryPolicy, RetryAction, RetryDecision, RetryPolicy, RetryRule,
+)
 from airflow._gust.runtime import BaseHook, Connection, Variable  # noqa: F401
 from airflow._gust.states import DagRunState, TaskInstanceState, TriggerRule, WeightRule  # noqa: F401
 from airflow.utils import timezone  # noqa: F401
