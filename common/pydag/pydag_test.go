@@ -135,6 +135,8 @@ x2 = EmptyOperator(task_id="x2", dag=plain)
 y1 = EmptyOperator(task_id="y1", dag=plain)
 y2 = EmptyOperator(task_id="y2", dag=plain)
 cross_downstream([x1, x2], [y1, y2])
+y2.trigger_rule = "all_done"  # set after the task was built, as example_sensors does
+y2.retries = 4
 `)
 	res, err := p.Parse(context.Background(), path)
 	if err != nil {
@@ -153,8 +155,8 @@ cross_downstream([x1, x2], [y1, y2])
 	if d, e := dec.Task("d"), dec.Task("e"); strings.Join(d.Upstream, ",") != "b" || strings.Join(e.Upstream, ",") != "c" {
 		t.Errorf("chain of two lists: d <- %v, e <- %v", d.Upstream, e.Upstream)
 	}
-	if y := res.DAGs[1].Task("y2"); y == nil || strings.Join(y.Upstream, ",") != "x1,x2" {
-		t.Errorf("cross_downstream: %+v", y)
+	if y := res.DAGs[1].Task("y2"); y == nil || strings.Join(y.Upstream, ",") != "x1,x2" || y.TriggerRule != "all_done" || y.Retries != 4 {
+		t.Errorf("cross_downstream and attributes set after: %+v", y)
 	}
 }
 

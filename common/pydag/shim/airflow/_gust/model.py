@@ -211,9 +211,26 @@ def _kind(cls):
     return "python_class"
 
 
+# BaseOperator arguments that a DAG file may also set as attributes after
+# building the task (`t.trigger_rule = TriggerRule.NONE_FAILED`).
+_BASE_ARGS = frozenset((
+    "owner", "retries", "retry_delay", "retry_exponential_backoff", "max_retry_delay", "depends_on_past",
+    "wait_for_downstream", "priority_weight", "weight_rule", "queue", "pool", "pool_slots", "execution_timeout",
+    "trigger_rule", "do_xcom_push", "doc_md",
+))
+
+
 class BaseOperator(DependencyMixin):
     """An Airflow operator: gust keeps its arguments for the DAG's document;
     a class whose execute is Python has it called on a worker."""
+
+    def __setattr__(self, name, value):
+        object.__setattr__(self, name, value)
+        if name in _BASE_ARGS and "_kwargs" in self.__dict__:
+            if value is None:
+                self._kwargs.pop(name, None)
+            else:
+                self._kwargs[name] = value
 
     gust_operator = None  # gust's operator name, for the operators gust runs itself
     template_fields = ()
