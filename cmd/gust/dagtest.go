@@ -70,7 +70,11 @@ func findDAG(ctx context.Context, py *pydag.Parser, ignoreSyntax, path string, s
 		if !dagFileExt(path) {
 			return nil, fmt.Errorf("DAG %q: %s is not a DAG file (.yaml, .yml or .py), which is what dags test reads", dagID, path)
 		}
-		dags, err := parseDAGFile(ctx, py, path)
+		abs, err := filepath.Abs(path) // relative to where the command runs, as Airflow's --subdir
+		if err != nil {
+			return nil, fmt.Errorf("DAG %q: %w", dagID, err)
+		}
+		dags, err := parseDAGFile(ctx, py, abs)
 		if err != nil {
 			return nil, fmt.Errorf("DAG %q not found: %w", dagID, err)
 		}
@@ -158,10 +162,7 @@ func (a *app) testDAG(c *cli.Context) (*config.Config, *dagspec.DAG, error) {
 	}
 	path, subdir := cfg.Core.DagsFolder, c.String("subdir") != ""
 	if subdir {
-		// Relative to where the command runs, as Airflow's --subdir.
-		if path, err = filepath.Abs(c.String("subdir")); err != nil {
-			return nil, nil, fmt.Errorf("--subdir %s: %w", c.String("subdir"), err)
-		}
+		path = c.String("subdir")
 	}
 	dag, err := findDAG(c.Context, pythonParser(cfg), cfg.Core.DagIgnoreFileSyntax, path, subdir, c.Args().Get(0))
 	return cfg, dag, err
