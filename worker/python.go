@@ -195,7 +195,7 @@ func callPython(ctx context.Context, tl *taskLog, store Store, py *PythonRuntime
 		}
 		return renderer.Render(task.TaskID, s)
 	}
-	res, err := py.run(ctx, tl, store, masker, shim, task, run, job, input, render)
+	res, err := py.run(ctx, tl, store, masker, shim, task, dag, run, job, input, render)
 	if err != nil {
 		tl.Errorf("%v", err)
 		return pyMessage{}, masker, rendered, err
@@ -204,11 +204,7 @@ func callPython(ctx context.Context, tl *taskLog, store Store, py *PythonRuntime
 		if res.XComs == nil {
 			res.XComs = map[string]any{}
 		}
-		for k, v := range job.pushed {
-			if _, set := res.XComs[k]; !set {
-				res.XComs[k] = v
-			}
-		}
+		addMissing(res.XComs, job.pushed)
 	}
 	return res, masker, rendered, nil
 }
@@ -261,7 +257,7 @@ func executePython(ctx context.Context, tl *taskLog, store Store, py *PythonRunt
 // back to the pool after a clean try and is killed (with its group) on a
 // timeout, a stop, or anything unclean.
 func (py *PythonRuntime) run(ctx context.Context, tl *taskLog, store Store, masker *secrets.Masker, shim string,
-	task *dagspec.Task, run *metadb.DagRun, job *pyJob, input []byte, render func(string) (string, error)) (pyMessage, error) {
+	task *dagspec.Task, dag *dagspec.DAG, run *metadb.DagRun, job *pyJob, input []byte, render func(string) (string, error)) (pyMessage, error) {
 	proc, err := py.checkout(shim, job)
 	if err != nil {
 		return pyMessage{}, err
@@ -311,7 +307,7 @@ func (py *PythonRuntime) run(ctx context.Context, tl *taskLog, store Store, mask
 				results <- m
 				return
 			}
-			_ = enc.Encode(answer(ctx, store, masker, run, render, m))
+			_ = enc.Encode(answer(ctx, store, masker, dag, run, render, m))
 		}
 	}()
 	var timeout <-chan time.Time
@@ -367,9 +363,15 @@ func (j *pyJob) pyCallable(task *dagspec.Task) string {
 }
 
 // answer serves one request of the callable.
-func answer(ctx context.Context, store Store, masker *secrets.Masker, run *metadb.DagRun,
+func answer(ctx context.Context, store Store, masker *secrets.Masker, dag *dagspec.DAG, run *metadb.DagRun,
 	render func(string) (string, error), m pyMessage) map[string]any {
 	switch m.Op {
+	case "next_data_interval":
+		next := nextInterval(dag, run)
+		if next == nil {
+			return map[string]any{"value": nil}
+		}
+		return map[string]any{"value": []string{next.Start.Format(time.RFC3339Nano), next.End.Format(time.RFC3339Nano)}}
 	case "trigger_dag_run":
 		req := TriggerRun{DagID: m.DagID, RunID: m.RunID, Conf: m.Conf, Reset: m.Reset, TriggeredBy: "task:" + run.DagID + "." + m.TaskID}
 		if m.LogicalDate != "" {
@@ -520,6 +522,16 @@ func pythonJob(ctx context.Context, store Store, masker *secrets.Masker, task *d
 	return job, nil
 }
 
+// addMissing adds what templates pushed (ti.xcom_push) to a try's XComs,
+// under the keys the try did not push itself.
+func addMissing(xcoms, pushed map[string]any) {
+	for k, v := range pushed {
+		if _, set := xcoms[k]; !set {
+			xcoms[k] = v
+		}
+	}
+}
+
 func collectStrings(v any, out *[]string) {
 	switch x := v.(type) {
 	case string:
@@ -580,9 +592,6 @@ func pythonContext(dag *dagspec.DAG, run *metadb.DagRun, ti *metadb.TaskInstance
 		"conf": run.Conf, "params": templating.Normalize(ResolveParams(dag, ti.TaskID, run.Conf)),
 		"task_instance_key_str": dag.DagID + "__" + ti.TaskID + "__" + strings.ReplaceAll(ds, "-", ""),
 		"try_number":            ti.TryNumber, "max_tries": ti.MaxTries, "map_index": ti.MapIndex,
-	}
-	if next := nextInterval(dag, run); next != nil {
-		c["next_data_interval"] = []any{next.Start.Format(time.RFC3339Nano), next.End.Format(time.RFC3339Nano)}
 	}
 	return c
 }

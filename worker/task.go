@@ -429,11 +429,7 @@ func executePrepared(ctx context.Context, tl *taskLog, task *dagspec.Task, dag *
 	if xs == nil {
 		xs = map[string]any{}
 	}
-	for k, v := range p.pushed {
-		if _, set := xs[k]; !set {
-			xs[k] = v
-		}
-	}
+	addMissing(xs, p.pushed)
 	out.last = last.String()
 	if task.DoXcomPush {
 		xs["return_value"] = out.last

@@ -240,6 +240,24 @@ func (c *Cluster) TIs(dagID, runID string) map[string]TaskInstance {
 	return out
 }
 
+// XComs returns a run's XComs as "task_id/key" -> the value's JSON text.
+func (c *Cluster) XComs(dagID, runID string) map[string]string {
+	var xs []struct {
+		TaskID string          `json:"task_id"`
+		Key    string          `json:"key"`
+		Value  json.RawMessage `json:"value"`
+	}
+	c.MustJSON(&xs, "tasks", "xcom", "list", dagID, runID)
+	out := map[string]string{}
+	for _, x := range xs {
+		var v any
+		_ = json.Unmarshal(x.Value, &v)
+		b, _ := json.Marshal(v) // compact, as the tests write it
+		out[x.TaskID+"/"+x.Key] = string(b)
+	}
+	return out
+}
+
 // WaitRunsFinished waits until every run of the DAGs is success or failed.
 func (c *Cluster) WaitRunsFinished(timeout time.Duration, want int, dagIDs ...string) map[string][]DagRun {
 	c.t.Helper()

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sort"
 	"testing"
 	"time"
@@ -36,6 +37,18 @@ func TestMain(m *testing.M) {
 
 func newCluster(t *testing.T, extraEnv ...string) *testenv.Cluster {
 	return testenv.NewCluster(t, gustBin, extraEnv...)
+}
+
+// startWorkersWithoutDags starts workers (4 slots each) whose DAG folder
+// does not exist: their Python tasks import the files stored with the DAG
+// versions.
+func startWorkersWithoutDags(t *testing.T, c *testenv.Cluster, hostnames ...string) {
+	env := c.Env
+	c.Env = append(append([]string(nil), env...), "GUST__CORE__DAGS_FOLDER="+filepath.Join(t.TempDir(), "no-dags-here"))
+	for i, h := range hostnames {
+		c.Start(fmt.Sprintf("worker-%d", i+1), "worker", "-c", "4", "--hostname", h)
+	}
+	c.Env = env
 }
 
 // flowerWorker is a worker as the monitor's /api/workers shows it.

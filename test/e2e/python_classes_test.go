@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,6 +37,11 @@ func TestPythonOperatorClasses(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.WriteDAG("py_trigger.py", string(b))
+	b, err = os.ReadFile(filepath.Join("testdata", "airflow", "py_latest.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.WriteDAG("py_latest.py", string(b))
 	if err := os.MkdirAll(filepath.Join(c.Dags, "checks"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -56,11 +60,7 @@ yaml_sensor:
       timeout: 30
 `)
 	c.Start("scheduler", "scheduler")
-	env := c.Env
-	c.Env = append(append([]string(nil), env...), "GUST__CORE__DAGS_FOLDER="+filepath.Join(t.TempDir(), "no-dags-here"))
-	c.Start("worker-1", "worker", "-c", "4", "--hostname", "cw1@e2e")
-	c.Start("worker-2", "worker", "-c", "4", "--hostname", "cw2@e2e")
-	c.Env = env
+	startWorkersWithoutDags(t, c, "cw1@e2e", "cw2@e2e")
 	c.WaitParsed(60*time.Second, "py_classes", "yaml_sensor", "trig_controller", "trig_target")
 	marker := filepath.Join(t.TempDir(), "second-poke")
 	c.MustRun("dags", "trigger", "py_classes", "--run-id", "r1", "--conf", `{"marker": "`+marker+`"}`)
@@ -78,17 +78,8 @@ yaml_sensor:
 	if l := c.MustRun("tasks", "logs", "trig_target", target.RunID, "show"); !strings.Contains(l, "message=Hello r1") {
 		t.Errorf("trig_target's log (the templated conf):\n%s", l)
 	}
-	var txs []struct {
-		Key   string `json:"key"`
-		Value any    `json:"value"`
-	}
-	c.MustJSON(&txs, "tasks", "xcom", "list", "trig_controller", "r1")
-	pushed := false
-	for _, x := range txs {
-		pushed = pushed || x.Key == "trigger_run_id" && x.Value == target.RunID
-	}
-	if !pushed {
-		t.Errorf("trig_controller's XComs %v lack trigger_run_id %s", txs, target.RunID)
+	if tx := c.XComs("trig_controller", "r1"); tx["trigger/trigger_run_id"] != `"`+target.RunID+`"` {
+		t.Errorf("trig_controller's XComs %v lack trigger_run_id %s", tx, target.RunID)
 	}
 	if s := runs["py_classes"][0].State; s != "success" {
 		t.Errorf("py_classes: %s", s)
@@ -101,22 +92,14 @@ yaml_sensor:
 		"pick": "success", "left": "skipped", "right": "success", "second_poke": "success", "py_sensor": "success",
 		"bash_sensor": "success", "latest_only": "success", "after_latest": "success", "window": "success",
 		"in_window": "success", "out_window": "skipped", "own_params": "success", "ready": "success",
-		"collect": "success", "shout": "success", "script": "success", "query": "success", "flaky": "success", "pull_str": "success"} {
+		"collect": "success", "shout": "success", "script": "success", "query": "success", "flaky": "success", "pull_str": "success", "day_sensor": "success", "day_branch": "success",
+		"on_day": "success", "off_day": "skipped", "skip_other": "success", "skipped_by_mixin": "skipped",
+		"kept_by_mixin": "success"} {
 		if got := testenv.State(tis[task]); got != want {
 			t.Errorf("py_classes.%s: %s, want %s", task, got, want)
 		}
 	}
-	var xs []struct {
-		TaskID string `json:"task_id"`
-		Key    string `json:"key"`
-		Value  any    `json:"value"`
-	}
-	c.MustJSON(&xs, "tasks", "xcom", "list", "py_classes", "r1")
-	got := map[string]string{}
-	for _, x := range xs {
-		vb, _ := json.Marshal(x.Value)
-		got[x.TaskID+"/"+x.Key] = string(vb)
-	}
+	got := c.XComs("py_classes", "r1")
 	for k, want := range map[string]string{"greet/return_value": `"Hello world r1+b"`, "pick/return_value": `"right"`,
 		"second_poke/return_value": `{"marker":"second-poke"}`, "ready/return_value": `"ready!"`,
 		"collect/return_value": `"ready! Hello world r1+b"`,
@@ -125,6 +108,22 @@ yaml_sensor:
 		if got[k] != want {
 			t.Errorf("XCom %s = %s, want %s (all: %v)", k, got[k], want, got)
 		}
+	}
+	// Caught-up scheduled runs: LatestOnlyOperator lets only the latest
+	// one's downstream task run.
+	latest := c.WaitRunsFinished(150*time.Second, 3, "py_latest")["py_latest"]
+	ran := 0
+	for _, r := range latest {
+		lt := c.TIs("py_latest", r.RunID)
+		if testenv.State(lt["latest_only"]) != "success" {
+			t.Errorf("py_latest %s: latest_only %s", r.RunID, testenv.State(lt["latest_only"]))
+		}
+		if testenv.State(lt["downstream"]) == "success" {
+			ran++
+		}
+	}
+	if len(latest) != 3 || ran != 1 {
+		t.Errorf("py_latest: %d runs, downstream ran in %d, want 3 and 1", len(latest), ran)
 	}
 	logOf := func(task string) string { return c.MustRun("tasks", "logs", "py_classes", "r1", task) }
 	if l := logOf("greet"); !strings.Contains(l, "greeting: Hello world r1+b") || !strings.Contains(l, "logged for greet") {

@@ -70,11 +70,7 @@ yaml_py:
 	c.MustRun("connections", "add", "my_http", "--conn-uri", "http://svc:p4ssw0rd-secret@api.example.com:8443/v1")
 	c.Start("scheduler", "scheduler")
 	// The workers' DAG folder does not exist: they read the file from the database.
-	env := c.Env
-	c.Env = append(append([]string(nil), env...), "GUST__CORE__DAGS_FOLDER="+filepath.Join(t.TempDir(), "no-dags-here"))
-	c.Start("worker-1", "worker", "-c", "4", "--hostname", "pw1@e2e")
-	c.Start("worker-2", "worker", "-c", "4", "--hostname", "pw2@e2e")
-	c.Env = env
+	startWorkersWithoutDags(t, c, "pw1@e2e", "pw2@e2e")
 	c.WaitParsed(60*time.Second, "py_pipeline", "py_failures", "yaml_py")
 	c.MustRun("dags", "trigger", "yaml_py", "--run-id", "r1")
 	c.MustRun("dags", "trigger", "py_pipeline", "--run-id", "r1")

@@ -262,8 +262,6 @@ def build_context(job, dag, task, ti):
         "inlets": [], "outlets": [], "triggering_asset_events": {},
         "var": {"value": _Vars(False), "json": _Vars(True)},
     })
-    nxt = c.get("next_data_interval")
-    ctx.next_data_interval = (date(nxt[0]), date(nxt[1])) if nxt else None
     return ctx
 
 

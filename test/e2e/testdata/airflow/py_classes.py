@@ -11,6 +11,9 @@ from airflow.providers.standard.operators.branch import BaseBranchOperator
 from airflow.providers.standard.operators.datetime import BranchDateTimeOperator
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.providers.standard.operators.latest_only import LatestOnlyOperator
+from airflow.providers.standard.operators.weekday import BranchDayOfWeekOperator
+from airflow.providers.standard.sensors.weekday import DayOfWeekSensor
+from airflow.models.skipmixin import SkipMixin
 from airflow.providers.standard.sensors.bash import BashSensor
 from airflow.providers.standard.sensors.python import PythonSensor
 from airflow.sdk import (
@@ -36,6 +39,13 @@ class Greet(BaseOperator):
 class SkipMe(BaseOperator):
     def execute(self, context):
         raise AirflowSkipException("this one skips")
+
+
+class SkipOther(BaseOperator, SkipMixin):
+    """Skips a downstream task of its own choosing, as Airflow 2's SkipMixin.skip does."""
+
+    def execute(self, context):
+        self.skip(context["dag_run"], context["logical_date"], [self.dag.get_task("skipped_by_mixin")])
 
 
 class PickRight(BaseBranchOperator):
@@ -81,6 +91,14 @@ with DAG("py_classes", start_date=datetime.datetime(2024, 1, 1), schedule=None, 
     script = BashOperator(task_id="script", bash_command="scripts/hello.sh")  # template_ext: a file next to this one
     pull_str = BashOperator(task_id="pull_str", bash_command=f"echo got {greet.output}")  # XComArg as a template
     greet >> pull_str
+    every_day = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
+    day_sensor = DayOfWeekSensor(task_id="day_sensor", week_day=every_day, poke_interval=1)
+    day_branch = BranchDayOfWeekOperator(task_id="day_branch", week_day=every_day,
+                                         follow_task_ids_if_true="on_day", follow_task_ids_if_false="off_day")
+    on_day, off_day = EmptyOperator(task_id="on_day"), EmptyOperator(task_id="off_day")
+    day_branch >> [on_day, off_day]
+    skip_other = SkipOther(task_id="skip_other")
+    skip_other >> [EmptyOperator(task_id="skipped_by_mixin"), EmptyOperator(task_id="kept_by_mixin")]
     greet >> skip_me >> after_skip
     pick >> [left, right]
     latest >> after_latest

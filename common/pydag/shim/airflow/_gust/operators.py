@@ -138,6 +138,17 @@ TimeDeltaSensorAsync = _async(TimeDeltaSensor)
 DateTimeSensorAsync = _async(DateTimeSensor)
 
 
+def _call_callable(op, context):
+    """op.python_callable(*op.op_args, **context names it takes), with
+    op.op_kwargs over the context (and templates_dict), as Airflow calls it."""
+    from airflow._gust.runtime import call
+
+    ctx = dict(context)
+    ctx.update(op.op_kwargs)
+    ctx["templates_dict"] = getattr(op, "templates_dict", None)
+    return call(op.python_callable, op.op_args, ctx)
+
+
 def _now():
     return _dt.datetime.now(_dt.timezone.utc)
 
@@ -164,13 +175,8 @@ class PythonSensor(BaseSensorOperator):
             self.set_upstream(x.operator)
 
     def poke(self, context):
-        from airflow._gust.runtime import call
-
-        context = dict(context)
-        context.update(self.op_kwargs)
-        context["templates_dict"] = self.templates_dict
         print(f"Poking callable: {getattr(self.python_callable, '__name__', self.python_callable)}", flush=True)
-        return call(self.python_callable, self.op_args, context)
+        return _call_callable(self, context)
 
 
 class BashSensor(BaseSensorOperator):
@@ -263,11 +269,11 @@ class LatestOnlyOperator(BaseBranchOperator):
         if run.run_type == "manual":
             print("Manually triggered DAG_Run: allowing execution to proceed.", flush=True)
             return down
-        nxt = getattr(context, "next_data_interval", None)
+        nxt = _Context.ask("next_data_interval")  # the interval the DAG's timetable gives after the run's
         if not nxt:
             print("Not a scheduled interval with a next one: allowing execution to proceed.", flush=True)
             return down
-        left, right = nxt
+        left, right = (_dt.datetime.fromisoformat(t.replace("Z", "+00:00")) for t in nxt)
         now = _now()
         print(f"Checking latest only with left_window: {left} right_window: {right} now: {now}", flush=True)
         if not left < now <= right:
@@ -458,12 +464,7 @@ class PythonOperator(BaseOperator):
     @native
     def execute(self, context):
         """Calls python_callable (for a subclass's execute that calls it)."""
-        from airflow._gust.runtime import call
-
-        context = dict(context)
-        context.update(self.op_kwargs)
-        context["templates_dict"] = self.templates_dict
-        return call(self.python_callable, self.op_args, context)
+        return _call_callable(self, context)
 
 
 class BranchPythonOperator(PythonOperator):
@@ -508,11 +509,9 @@ class _BashDecoratedOperator(BaseOperator):
             self.set_upstream(x.operator)
 
     def execute(self, context):
-        from airflow._gust.runtime import call, render
+        from airflow._gust.runtime import render
 
-        ctx = dict(context)
-        ctx.update(self.op_kwargs)
-        command = call(self.python_callable, self.op_args, ctx)
+        command = _call_callable(self, context)
         if not isinstance(command, str) or not command.strip():
             raise TypeError("The returned value from the TaskFlow callable must be a non-empty string.")
         return run_bash(render(command), self.env, self.cwd, self.append_env, self.skip_on_exit_code)
