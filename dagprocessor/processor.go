@@ -243,54 +243,144 @@ type parsed struct {
 	src  []byte // the file's text, stored with each DAG version (dagSources)
 	err  error
 	deps map[string]time.Time // a Python file's modules from the DAG folder
-	// extra are the files a YAML file's Python tasks call into
-	// (python_callable_file), by absolute path, stored with the version.
-	extra map[string]string
+	// extra are the files a YAML file's Python tasks and callbacks call
+	// into (python_callable_file, on_*_callback_file), by absolute path,
+	// and mods the DAG folder's modules they name by import path
+	// (python_callable: pkg.mod.func), by path in the folder: both stored
+	// with the version.
+	extra, mods map[string]string
 }
 
-// callableFiles reads the python_callable_files of a YAML file's DAGs,
-// checks that each defines its callable, and gives each DAG with Python
-// tasks a source_hash of its file and them, so that a change to a
-// callable's file is a new version.
-func callableFiles(path string, src []byte, dags []*dagspec.DAG) (map[string]string, error) {
-	var extra map[string]string
+// callableFiles reads the Python files a YAML file's DAGs call into
+// (python_callable_file, on_*_callback_file), checks that each defines its
+// callable, and gives each DAG that uses them a source_hash of its file
+// and them, so that a change to one of them is a new version.
+func callableFiles(path, dagsFolder string, src []byte, dags []*dagspec.DAG) (extra, mods map[string]string, err error) {
 	for _, d := range dags {
-		var used []string
-		for _, t := range d.Tasks {
-			py := t.Python
-			if py == nil || py.File == "" {
-				continue
+		var used, usedMods []string
+		module := func(name string) {
+			for _, rel := range moduleFiles(dagsFolder, name) {
+				if _, ok := mods[rel]; !ok {
+					b, err := os.ReadFile(filepath.Join(dagsFolder, filepath.FromSlash(rel)))
+					if err != nil {
+						continue
+					}
+					if mods == nil {
+						mods = map[string]string{}
+					}
+					mods[rel] = string(b)
+				}
+				usedMods = append(usedMods, rel)
 			}
+		}
+		use := func(where, file, name string) error {
 			if extra == nil {
 				extra = map[string]string{}
 			}
-			text, ok := extra[py.File]
+			text, ok := extra[file]
 			if !ok {
-				b, err := os.ReadFile(py.File)
+				b, err := os.ReadFile(file)
 				if err != nil {
-					return nil, &dagspec.ParseError{File: path, Msg: fmt.Sprintf("DAG %s: task %s: python_callable_file: %v", d.DagID, t.TaskID, err)}
+					return &dagspec.ParseError{File: path, Msg: fmt.Sprintf("DAG %s: %s: %v", d.DagID, where, err)}
 				}
 				text = string(b)
-				extra[py.File] = text
+				extra[file] = text
 			}
-			def := regexp.MustCompile(`(?m)^(async\s+)?def\s+` + regexp.QuoteMeta(py.Name) + `\b|^` + regexp.QuoteMeta(py.Name) + `\s*=`)
+			def := regexp.MustCompile(`(?m)^(async\s+)?(def|class)\s+` + regexp.QuoteMeta(name) + `\b|^` + regexp.QuoteMeta(name) + `\s*=`)
 			if !def.MatchString(text) {
-				return nil, &dagspec.ParseError{File: path, Msg: fmt.Sprintf("DAG %s: task %s: %s does not define %s (python_callable_name)", d.DagID, t.TaskID, py.File, py.Name)}
+				return &dagspec.ParseError{File: path, Msg: fmt.Sprintf("DAG %s: %s: %s does not define %s", d.DagID, where, file, name)}
 			}
-			used = append(used, py.File)
+			used = append(used, file)
+			return nil
 		}
-		if len(used) == 0 {
+		callbacks := func(where string, cbs map[string][]dagspec.PyCallable) error {
+			for key, list := range cbs {
+				for _, c := range list {
+					if c.File == "" {
+						module(c.Module)
+						continue
+					}
+					if err := use(where+key+"_file", c.File, c.Name); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		}
+		if err := callbacks("", d.PythonCallbacks); err != nil {
+			return nil, nil, err
+		}
+		for _, t := range d.Tasks {
+			if py := t.Python; py != nil && py.File != "" {
+				if err := use("task "+t.TaskID+": python_callable_file", py.File, py.Name); err != nil {
+					return nil, nil, err
+				}
+			} else if py != nil && py.Module != "" {
+				module(py.Module)
+			}
+			if err := callbacks("task "+t.TaskID+": ", t.PythonCallbacks); err != nil {
+				return nil, nil, err
+			}
+		}
+		if len(used) == 0 && len(usedMods) == 0 {
 			continue
 		}
 		sort.Strings(used)
+		sort.Strings(usedMods)
 		sum := sha256.New()
 		sum.Write(src)
 		for _, f := range slices.Compact(used) {
 			fmt.Fprintf(sum, "\x00%s\x00%d\x00%s", f, len(extra[f]), extra[f])
 		}
+		for _, f := range slices.Compact(usedMods) {
+			fmt.Fprintf(sum, "\x01%s\x00%d\x00%s", f, len(mods[f]), mods[f])
+		}
 		d.SourceHash = hex.EncodeToString(sum.Sum(nil))
 	}
-	return extra, nil
+	return extra, mods, nil
+}
+
+// moduleFiles are the files in the DAG folder that importing the dotted
+// module name reads, by slash path in the folder: each package's
+// __init__.py and the module itself (none when it is not in the folder,
+// an installed package being the interpreter's business).
+func moduleFiles(dagsFolder, name string) []string {
+	if dagsFolder == "" || name == "" {
+		return nil
+	}
+	parts := strings.Split(name, ".")
+	var files []string
+	for i := range parts {
+		dir := filepath.Join(append([]string{dagsFolder}, parts[:i+1]...)...)
+		last := i == len(parts)-1
+		if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
+			if _, err := os.Stat(filepath.Join(dir, "__init__.py")); err == nil {
+				files = append(files, strings.Join(parts[:i+1], "/")+"/__init__.py")
+			}
+			if !last {
+				continue
+			}
+		}
+		if last {
+			if _, err := os.Stat(dir + ".py"); err == nil {
+				files = append(files, strings.Join(parts, "/")+".py")
+			}
+			break
+		}
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			return nil // a package outside the folder
+		}
+	}
+	return files
+}
+
+// dagsRoot is the DAG folder's absolute path ("" when it cannot be had).
+func (p *Processor) dagsRoot() string {
+	root, err := filepath.Abs(p.opts.DagsFolder)
+	if err != nil {
+		return ""
+	}
+	return root
 }
 
 func (p *Processor) parseFile(ctx context.Context, path string) (out parsed) {
@@ -310,7 +400,7 @@ func (p *Processor) parseFile(ctx context.Context, path string) (out parsed) {
 	if filepath.Ext(path) != ".py" {
 		out.dags, out.err = dagspec.Parse(path, src)
 		if out.err == nil {
-			out.extra, out.err = callableFiles(path, src, out.dags)
+			out.extra, out.mods, out.err = callableFiles(path, p.dagsRoot(), src, out.dags)
 		}
 		return out
 	}
@@ -599,6 +689,9 @@ func (p *Processor) versionFiles(d *dagspec.DAG, r parsed) *metadb.DagFiles {
 	files := &metadb.DagFiles{Path: filepath.ToSlash(rel), Modules: map[string]string{}}
 	for abs, text := range r.extra {
 		files.Modules[dagspec.CallableFileKey(abs)] = text
+	}
+	for rel, text := range r.mods {
+		files.Modules[rel] = text
 	}
 	for dep := range r.deps {
 		mrel, err := filepath.Rel(root, dep)

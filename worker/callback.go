@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"path/filepath"
 	"time"
@@ -41,6 +42,18 @@ func callbackCommand(res result, state string) string {
 // GUST_TASK_STATE and GUST_TASK_REASON. A failing callback is logged; it
 // never changes the task's state.
 func (w *Worker) runCallback(ctx context.Context, log *slog.Logger, res result, state string, tl *taskLog) {
+	runTaskCallback(ctx, log, tl, w.store, w.opts.Python, res, state)
+}
+
+// RunLocalCallback runs the task's callback for the state its try ended
+// in, as a worker does, its output to w: for dags test.
+func RunLocalCallback(ctx context.Context, w io.Writer, store *MemStore, py *PythonRuntime, dag *dagspec.DAG, run *metadb.DagRun,
+	ti *metadb.TaskInstance, state, reason string) {
+	res := result{task: dag.Task(ti.TaskID), dag: dag, run: run, ti: ti, state: state, reason: reason}
+	runTaskCallback(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), &taskLog{f: nopCloser{w}}, store, py, res, state)
+}
+
+func runTaskCallback(ctx context.Context, log *slog.Logger, tl *taskLog, store Store, py *PythonRuntime, res result, state string) {
 	cmd := callbackCommand(res, state)
 	if cmd == "" {
 		return
@@ -49,13 +62,14 @@ func (w *Worker) runCallback(ctx context.Context, log *slog.Logger, res result, 
 	if cmd == dagspec.PythonCallback {
 		key := map[string]string{tistate.Success: "on_success_callback", tistate.Failed: "on_failure_callback",
 			tistate.UpForRetry: "on_retry_callback"}[state]
-		runPythonCallback(ctx, log, tl, w.store, w.opts.Python, res.task, res.dag, res.run, res.ti, &pyCallback{Key: key, Reason: res.reason}, state)
+		cb := &pyCallback{Key: key, Reason: res.reason, Callables: res.task.PythonCallbacks[key]}
+		runPythonCallback(ctx, log, tl, store, py, res.task, res.dag, res.run, res.ti, cb, state)
 		return
 	}
 	task := *res.task
 	task.BashCommand = cmd
 	task.ExecutionTimeoutSec = 0
-	p, err := prepare(ctx, w.store, &task, res.dag, res.run, res.ti)
+	p, err := prepare(ctx, store, &task, res.dag, res.run, res.ti)
 	if err != nil {
 		tl.Errorf("callback not run: template error: %v", err)
 		return
@@ -83,11 +97,7 @@ func (w *Worker) runCallback(ctx context.Context, log *slog.Logger, res result, 
 // {base_log_folder}/dag_id=D/run_id=R/dag_callback.log. A failing callback
 // is logged; the run's state stays.
 func RunDAGCallback(ctx context.Context, logger *slog.Logger, store Store, py *PythonRuntime, baseLogFolder string, dag *dagspec.DAG, run *metadb.DagRun) {
-	cmd, key := dag.OnFailureCallback, "on_failure_callback"
-	if run.State == tistate.RunSuccess {
-		cmd, key = dag.OnSuccessCallback, "on_success_callback"
-	}
-	if cmd == "" {
+	if dagCallback(dag, run) == "" {
 		return
 	}
 	path := filepath.Join(baseLogFolder, "dag_id="+run.DagID, "run_id="+run.RunID, "dag_callback.log")
@@ -97,6 +107,30 @@ func RunDAGCallback(ctx context.Context, logger *slog.Logger, store Store, py *P
 		return
 	}
 	defer tl.Close()
+	runDAGCallback(ctx, logger, tl, store, py, dag, run)
+}
+
+// RunLocalDAGCallback runs a DAG's callback for a finished run, its output
+// to w: for dags test.
+func RunLocalDAGCallback(ctx context.Context, w io.Writer, store *MemStore, py *PythonRuntime, dag *dagspec.DAG, run *metadb.DagRun) {
+	if dagCallback(dag, run) != "" {
+		runDAGCallback(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), &taskLog{f: nopCloser{w}}, store, py, dag, run)
+	}
+}
+
+// dagCallback is the DAG's callback command for the run's end state.
+func dagCallback(dag *dagspec.DAG, run *metadb.DagRun) string {
+	if run.State == tistate.RunSuccess {
+		return dag.OnSuccessCallback
+	}
+	return dag.OnFailureCallback
+}
+
+func runDAGCallback(ctx context.Context, logger *slog.Logger, tl *taskLog, store Store, py *PythonRuntime, dag *dagspec.DAG, run *metadb.DagRun) {
+	cmd, key := dagCallback(dag, run), "on_failure_callback"
+	if run.State == tistate.RunSuccess {
+		key = "on_success_callback"
+	}
 	tl.Infof("Running the DAG's %s callback for run %s", run.State, run.RunID)
 	task := &dagspec.Task{TaskID: "", Operator: dagspec.OperatorBash, BashCommand: cmd, Owner: dag.Owner}
 	ti := &metadb.TaskInstance{TIKey: metadb.TIKey{DagID: run.DagID, RunID: run.RunID, MapIndex: -1}}
@@ -105,7 +139,8 @@ func RunDAGCallback(ctx context.Context, logger *slog.Logger, store Store, py *P
 		if run.State != tistate.RunSuccess {
 			reason = "task_failure"
 		}
-		runPythonCallback(ctx, logger, tl, store, py, task, dag, run, ti, &pyCallback{Key: key, Reason: reason, DAGLevel: true}, run.State)
+		cb := &pyCallback{Key: key, Reason: reason, DAGLevel: true, Callables: dag.PythonCallbacks[key]}
+		runPythonCallback(ctx, logger, tl, store, py, task, dag, run, ti, cb, run.State)
 		return
 	}
 	p, err := prepare(ctx, store, task, dag, run, ti)

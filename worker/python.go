@@ -73,6 +73,9 @@ type pyJob struct {
 	Callback    string `json:"callback,omitempty"`
 	Reason      string `json:"reason,omitempty"`
 	DAGCallback bool   `json:"dag_callback,omitempty"`
+	// Callables are a YAML file's Python callbacks for Callback, called
+	// in order (none: the DAG file's own).
+	Callables []dagspec.PyCallable `json:"callables,omitempty"`
 	// The try's environment and working directory, set for the callable.
 	Env map[string]string `json:"env"`
 	Cwd string            `json:"cwd"`
@@ -115,6 +118,7 @@ type pyMessage struct {
 type pyCallback struct {
 	Key, Reason string
 	DAGLevel    bool
+	Callables   []dagspec.PyCallable // a YAML file's; none for a Python file's own
 }
 
 // callPython runs a Python try (or, with cb, a callback) on a warm process
@@ -144,6 +148,12 @@ func callPython(ctx context.Context, tl *taskLog, store Store, py *PythonRuntime
 	job.DagFile = file
 	if cb != nil {
 		job.Callback, job.Reason, job.DAGCallback = cb.Key, cb.Reason, cb.DAGLevel
+		for _, c := range cb.Callables {
+			if c.File != "" && root != "" {
+				c.File = filepath.Join(root, filepath.FromSlash(dagspec.CallableFileKey(c.File)))
+			}
+			job.Callables = append(job.Callables, c)
+		}
 	} else if p := task.Python; p != nil && (p.File != "" || p.Module != "") {
 		job.CallableName, job.CallableModule, job.CallableFile = p.Name, p.Module, p.File
 		if p.File != "" && root != "" {

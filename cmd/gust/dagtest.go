@@ -117,7 +117,7 @@ func findDAG(ctx context.Context, py *pydag.Parser, ignoreSyntax, path string, s
 func (a *app) dagsTestCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "test",
-		Usage:     "run one DAG run in this process from the DAG file, without database, broker or workers, printing each task's log and state",
+		Usage:     "run one DAG run in this process from the DAG file, without database, broker or workers, printing each task's log and state (callbacks included)",
 		ArgsUsage: "DAG_ID [LOGICAL_DATE]",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "conf", Aliases: []string{"c"}, Usage: "JSON object passed as dag_run.conf"},
@@ -295,6 +295,9 @@ func (a *app) testRun(ctx context.Context, py *worker.PythonRuntime, dag *dagspe
 		}
 		if final != "" {
 			fmt.Fprintf(a.stdout, "DAG run %s: %s\n", run.RunID, final)
+			r := *run
+			r.State = final
+			worker.RunLocalDAGCallback(ctx, a.stdout, store, py, dag, &r)
 			return final, nil
 		}
 		ran := false
@@ -345,6 +348,7 @@ func (a *app) testRun(ctx context.Context, py *worker.PythonRuntime, dag *dagspe
 				msg += fmt.Sprintf("; next at %s", ti.NextRetryAt.UTC().Format(time.RFC3339))
 			}
 			fmt.Fprintln(a.stdout, msg)
+			worker.RunLocalCallback(ctx, a.stdout, store, py, dag, run, ti, state, reason)
 		}
 		if !ran && len(ds) == 0 && nextRetry != nil {
 			t := time.NewTimer(time.Until(*nextRetry))

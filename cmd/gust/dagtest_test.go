@@ -17,16 +17,30 @@ func TestDagsTestRunsInProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	counter := filepath.Join(home, "count")
+	// Callbacks run as they would on a worker and a scheduler: bash, and
+	// Python by import path (with arguments) and as a function in a file.
+	if err := os.WriteFile(filepath.Join(dags, "alerting.py"), []byte(
+		"def failed(context, channel):\n    print('ALERT', context['ti'].task_id, context['reason'], 'to', channel)\n\n\n"+
+			"def run_over(context):\n    print('RUN OVER', context['run_id'], context['reason'])\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	dag := `
 local:
   schedule: "@daily"
   default_args: {start_date: 2024-01-01, retry_delay_sec: 0}
+  on_failure_callback_name: run_over
+  on_failure_callback_file: alerting.py
   tasks:
     flaky:
       operator: bash
       retries: 1
       bash_command: 'echo x >> ` + counter + `; [ "$AIRFLOW_CTX_TRY_NUMBER" -ge 2 ] && echo "ds=$AIRFLOW_CTX_EXECUTION_DATE"'
-    boom: {operator: bash, bash_command: 'exit 4', dependencies: [flaky]}
+      on_retry_callback: echo "retrying {{ ti.task_id }}"
+    boom:
+      operator: bash
+      bash_command: 'exit 4'
+      dependencies: [flaky]
+      on_failure_callback: {callback: alerting.failed, channel: ops}
     never: {operator: empty, dependencies: [boom]}
 `
 	if err := os.WriteFile(filepath.Join(dags, "local.yaml"), []byte(dag), 0o644); err != nil {
@@ -48,6 +62,9 @@ local:
 		"exited with return code 4",
 		"--- never: upstream_failed",
 		"DAG run manual__2024-03-01T00:00:00+00:00: failed",
+		"retrying flaky",
+		"ALERT boom bash command failed: exit code 4 to ops",
+		"RUN OVER manual__2024-03-01T00:00:00+00:00 task_failure",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("output lacks %q:\n%s", want, s)

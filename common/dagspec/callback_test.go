@@ -2,13 +2,14 @@ package dagspec
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 )
 
 // TestCallbacks checks which callback values run as bash and which are
-// Python callables, refused at import with the line and a message that
-// says so (before, they parsed and failed at run time with exit 127).
+// Python callables (dag-factory's forms), and the import errors of the
+// malformed ones, with their lines.
 func TestCallbacks(t *testing.T) {
 	t.Parallel()
 	bash := map[string]string{
@@ -30,34 +31,83 @@ func TestCallbacks(t *testing.T) {
 		}
 	}
 
-	python := map[string]struct {
+	// Python callbacks, dag-factory's three forms, on the task, the DAG
+	// and default_args; a relative file is next to the DAG file.
+	src := `d:
+  on_success_callback: airflow.providers.slack.notifications.slack.send_slack_notification
+  on_failure_callback_name: dag_failed
+  on_failure_callback_file: cb.py
+  default_args:
+    on_retry_callback: team.alerts.on_retry
+    on_failure_callback_file: /opt/cb.py
+    on_failure_callback_name: task_failed
+  tasks:
+    a:
+      operator: empty
+      on_failure_callback: [mymodule.notify, {callback: mymodule.Notifier, channel: ops, n: 2}]
+    b:
+      operator: empty
+      on_success_callback_name: notify
+      on_success_callback_file: /dags/cb.py
+      on_retry_callback: echo bash wins
+`
+	dags, err := Parse("/dags/sub/cb.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := dags[0]
+	a, b := d.Task("a"), d.Task("b")
+	checks := []struct {
+		what, cmd string
+		got       []PyCallable
+		want      []PyCallable
+	}{
+		{"DAG success", d.OnSuccessCallback, d.PythonCallbacks["on_success_callback"],
+			[]PyCallable{{Module: "airflow.providers.slack.notifications.slack", Name: "send_slack_notification"}}},
+		{"DAG failure", d.OnFailureCallback, d.PythonCallbacks["on_failure_callback"],
+			[]PyCallable{{File: "/dags/sub/cb.py", Name: "dag_failed"}}},
+		{"a failure", a.OnFailureCallback, a.PythonCallbacks["on_failure_callback"],
+			[]PyCallable{{Module: "mymodule", Name: "notify"}, {Module: "mymodule", Name: "Notifier", Kwargs: map[string]any{"channel": "ops", "n": 2}}}},
+		{"a retry (default_args)", a.OnRetryCallback, a.PythonCallbacks["on_retry_callback"],
+			[]PyCallable{{Module: "team.alerts", Name: "on_retry"}}},
+		{"b success", b.OnSuccessCallback, b.PythonCallbacks["on_success_callback"],
+			[]PyCallable{{File: "/dags/cb.py", Name: "notify"}}},
+		{"b failure (default_args)", b.OnFailureCallback, b.PythonCallbacks["on_failure_callback"],
+			[]PyCallable{{File: "/opt/cb.py", Name: "task_failed"}}},
+	}
+	for _, c := range checks {
+		if c.cmd != PythonCallback || !reflect.DeepEqual(c.got, c.want) {
+			t.Errorf("%s: command %q, callables %+v; want %+v", c.what, c.cmd, c.got, c.want)
+		}
+	}
+	if b.OnRetryCallback != "echo bash wins" || b.PythonCallbacks["on_retry_callback"] != nil {
+		t.Errorf("b retry: %q %+v, want the task's own bash command over default_args' callable", b.OnRetryCallback, b.PythonCallbacks)
+	}
+
+	bad := map[string]struct {
 		src, want string
 		line      int
 	}{
-		"task dotted path": {"d:\n  tasks:\n    a:\n      operator: empty\n      on_failure_callback: mymodule.notify\n",
-			`on_failure_callback: "mymodule.notify" is a Python import path`, 5},
-		"DAG dotted path": {"d:\n  on_success_callback: airflow.providers.slack.notifications.slack.send_slack_notification\n  tasks:\n    a: {operator: empty}\n",
-			"is a Python import path", 2},
-		"default_args dotted path": {"d:\n  default_args:\n    on_retry_callback: team.alerts.on_retry\n  tasks:\n    a: {operator: empty}\n",
-			"is a Python import path", 3},
-		"in a list": {"d:\n  tasks:\n    a:\n      operator: empty\n      on_failure_callback: ['echo a', mymodule.notify]\n",
-			"is a Python import path", 5},
-		"mapping with callback": {"d:\n  tasks:\n    a:\n      operator: empty\n      on_failure_callback:\n        callback: mymodule.notify\n        channel: ops\n",
-			"is a Python callable", 6},
-		"task name and file": {"d:\n  tasks:\n    a:\n      operator: empty\n      on_success_callback_name: notify\n      on_success_callback_file: /dags/cb.py\n",
-			"on_success_callback_name names a Python function in a file", 5},
-		"DAG name and file": {"d:\n  on_failure_callback_name: notify\n  on_failure_callback_file: /dags/cb.py\n  tasks:\n    a: {operator: empty}\n",
-			"on_failure_callback_name names a Python function", 2},
-		"default_args name and file": {"d:\n  default_args:\n    on_retry_callback_file: /dags/cb.py\n    on_retry_callback_name: notify\n  tasks:\n    a: {operator: empty}\n",
-			"on_retry_callback_file names a Python function", 3},
+		"mixed list": {"d:\n  tasks:\n    a:\n      operator: empty\n      on_failure_callback: ['echo a', mymodule.notify]\n",
+			"mixes bash commands and Python callables", 5},
+		"mapping without callback": {"d:\n  tasks:\n    a:\n      operator: empty\n      on_failure_callback:\n        channel: ops\n",
+			"needs callback:", 6},
+		"mapping with a command": {"d:\n  tasks:\n    a:\n      operator: empty\n      on_failure_callback:\n        callback: echo x\n",
+			"is not a Python import path", 6},
+		"name without file": {"d:\n  tasks:\n    a:\n      operator: empty\n      on_success_callback_name: notify\n",
+			"on_success_callback_name and on_success_callback_file go together", 5},
+		"DAG file without name": {"d:\n  on_failure_callback_file: /dags/cb.py\n  tasks:\n    a: {operator: empty}\n",
+			"go together", 2},
+		"bad function name": {"d:\n  default_args:\n    on_retry_callback_file: /dags/cb.py\n    on_retry_callback_name: not-a-name\n  tasks:\n    a: {operator: empty}\n",
+			"is not a Python function name", 4},
 		"execute callback, python": {"d:\n  tasks:\n    a:\n      operator: empty\n      on_execute_callback: mymodule.started\n",
-			"is a Python import path", 5},
+			"on_execute_callback is not supported by gust yet", 5},
 		"execute callback, bash": {"d:\n  tasks:\n    a:\n      operator: empty\n      on_execute_callback: echo started\n",
 			"on_execute_callback is not supported by gust yet", 5},
 		"skipped callback": {"d:\n  default_args:\n    on_skipped_callback: echo skipped\n  tasks:\n    a: {operator: empty}\n",
 			"on_skipped_callback is not supported by gust yet", 3},
 	}
-	for name, c := range python {
+	for name, c := range bad {
 		_, err := Parse("cb.yaml", []byte(c.src))
 		var pe *ParseError
 		if !errors.As(err, &pe) {

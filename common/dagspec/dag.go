@@ -89,19 +89,25 @@ func (p *parser) dag(df field, def []field) (*DAG, error) {
 			}
 		case "start_date", "end_date":
 			// Handled below, after the timezone is known.
-		case "on_success_callback":
-			if d.OnSuccessCallback, err = p.callback(f.val, ctx); err != nil {
+		case "on_success_callback", "on_failure_callback":
+			cmd, py, err := p.callback(f.val, ctx)
+			if err != nil {
 				return nil, err
 			}
-		case "on_failure_callback":
-			if d.OnFailureCallback, err = p.callback(f.val, ctx); err != nil {
-				return nil, err
-			}
+			d.setCallback(f.key, cmd, py)
 		case "task_groups", "timetable":
 			return nil, p.errf(f.knod, "%s: %s is not supported by gust yet", where, f.key)
 		default:
-			if isPythonCallbackKey(f.key) {
-				return nil, p.pythonCallbackKeyError(f, where)
+			if key, ok := callbackPairKey(f.key); ok && (key == "on_success_callback" || key == "on_failure_callback") {
+				if _, hasName := get(fs, key+"_name"); hasName && strings.HasSuffix(f.key, "_file") {
+					continue // read with its _name
+				}
+				cb, _, err := p.callbackPair(fs, key, where)
+				if err != nil {
+					return nil, err
+				}
+				d.setCallback(key, PythonCallback, []PyCallable{*cb})
+				continue
 			}
 			if why, ok := dagIgnored[f.key]; ok {
 				p.ignore(f.key, why)
@@ -229,4 +235,21 @@ func (p *parser) scheduleField(own, def []field, where string) (field, bool, err
 		}
 	}
 	return field{}, false, nil
+}
+
+// setCallback sets the DAG's callback key to cmd, with the Python callables
+// py when cmd is PythonCallback.
+func (d *DAG) setCallback(key, cmd string, py []PyCallable) {
+	if key == "on_success_callback" {
+		d.OnSuccessCallback = cmd
+	} else {
+		d.OnFailureCallback = cmd
+	}
+	delete(d.PythonCallbacks, key)
+	if len(py) > 0 {
+		if d.PythonCallbacks == nil {
+			d.PythonCallbacks = map[string][]PyCallable{}
+		}
+		d.PythonCallbacks[key] = py
+	}
 }

@@ -122,6 +122,9 @@ type DAG struct {
 	// in success or failure.
 	OnSuccessCallback string `json:"on_success_callback,omitempty"`
 	OnFailureCallback string `json:"on_failure_callback,omitempty"`
+	// PythonCallbacks are a YAML file's Python callbacks, by key
+	// (on_failure_callback, ...), whose command is PythonCallback.
+	PythonCallbacks map[string][]PyCallable `json:"python_callbacks,omitempty"`
 	// SourceHash digests the Python file a DAG with Python tasks comes
 	// from, so that a change to a callable makes a new DAG version (whose
 	// stored source the workers import).
@@ -181,6 +184,19 @@ type Task struct {
 	OnSuccessCallback string `json:"on_success_callback,omitempty"`
 	OnFailureCallback string `json:"on_failure_callback,omitempty"`
 	OnRetryCallback   string `json:"on_retry_callback,omitempty"`
+	// PythonCallbacks are a YAML file's Python callbacks, by key, whose
+	// command is PythonCallback.
+	PythonCallbacks map[string][]PyCallable `json:"python_callbacks,omitempty"`
+}
+
+// PyCallable is a Python callable a YAML file names as dag-factory does:
+// Name in File (absolute), or in the importable Module, with Kwargs bound
+// to it (a class with notify, an Airflow notifier, is built with them).
+type PyCallable struct {
+	Name   string         `json:"name"`
+	File   string         `json:"file,omitempty"`
+	Module string         `json:"module,omitempty"`
+	Kwargs map[string]any `json:"kwargs,omitempty"`
 }
 
 // Owners is what Airflow shows as a DAG's owners: its tasks' owners,

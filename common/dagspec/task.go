@@ -233,17 +233,12 @@ func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, erro
 				return p.errf(f.knod, "%s: ignore_downstream_trigger_rules applies to the short_circuit operator only", where)
 			}
 			t.IgnoreDownstreamTriggerRules, err = p.boolean(f.val, ctx)
-		case "on_success_callback":
-			t.OnSuccessCallback, err = p.callback(f.val, ctx)
-		case "on_failure_callback":
-			t.OnFailureCallback, err = p.callback(f.val, ctx)
-		case "on_retry_callback":
-			t.OnRetryCallback, err = p.callback(f.val, ctx)
-		case "on_execute_callback", "on_skipped_callback":
-			if _, err := p.callback(f.val, ctx); err != nil {
+		case "on_success_callback", "on_failure_callback", "on_retry_callback", "on_execute_callback", "on_skipped_callback":
+			cmd, py, err := p.callback(f.val, ctx)
+			if err != nil {
 				return err
 			}
-			return p.errf(f.knod, "%s: %s is not supported by gust yet (it runs on_success_callback, on_failure_callback and on_retry_callback)", in, f.key)
+			return p.setTaskCallback(t, f, in, cmd, py)
 		case "poke_interval", "timeout", "mode", "soft_fail", "filepath", "delta", "target_time", "external_dag_id",
 			"external_task_id", "allowed_states", "failed_states", "execution_delta", "http_conn_id", "endpoint",
 			"method", "data", "headers", "response_check_contains", "fs_conn_id", "check_existence", "exponential_backoff":
@@ -342,8 +337,19 @@ func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, erro
 				}
 				return nil
 			}
-			if isPythonCallbackKey(f.key) {
-				return p.pythonCallbackKeyError(f, in)
+			if key, ok := callbackPairKey(f.key); ok && callbackKeys[key] {
+				m := own
+				if fromArgs {
+					m = args
+				}
+				if _, hasName := get(m, key+"_name"); hasName && strings.HasSuffix(f.key, "_file") {
+					return nil // read with its _name
+				}
+				cb, _, err := p.callbackPair(m, key, in)
+				if err != nil {
+					return err
+				}
+				return p.setTaskCallback(t, field{key: key, knod: f.knod, val: f.val}, in, PythonCallback, []PyCallable{*cb})
 			}
 			if why, ok := taskUnsupported[f.key]; ok {
 				return p.errf(f.knod, "%s: %s is not supported by gust (%s)", in, f.key, why)
@@ -543,6 +549,32 @@ func (p *parser) sensorArg(t *Task, f field, ctx string, fromArgs bool) error {
 		}
 	}
 	return err
+}
+
+// setTaskCallback sets the task's callback f.key to cmd, with the Python
+// callables py when cmd is PythonCallback.
+func (p *parser) setTaskCallback(t *Task, f field, in, cmd string, py []PyCallable) error {
+	switch f.key {
+	case "on_success_callback":
+		t.OnSuccessCallback = cmd
+	case "on_failure_callback":
+		t.OnFailureCallback = cmd
+	case "on_retry_callback":
+		t.OnRetryCallback = cmd
+	default:
+		if cmd == "" {
+			return nil
+		}
+		return p.errf(f.knod, "%s: %s is not supported by gust yet (it runs on_success_callback, on_failure_callback and on_retry_callback)", in, f.key)
+	}
+	delete(t.PythonCallbacks, f.key)
+	if len(py) > 0 {
+		if t.PythonCallbacks == nil {
+			t.PythonCallbacks = map[string][]PyCallable{}
+		}
+		t.PythonCallbacks[f.key] = py
+	}
+	return nil
 }
 
 // pythonArg reads one of a Python operator's own arguments.

@@ -18,7 +18,9 @@ import (
 // connection answered by the worker and masked in the log, a short circuit
 // skipping downstream; and callables that raise, hang past their
 // execution_timeout, return what JSON cannot hold, or fail with
-// AirflowFailException (no retry).
+// AirflowFailException (no retry). A YAML DAG calls Python as dag-factory's
+// do: callables and callbacks as functions in files, by import path from a
+// package of the DAG folder, and a notifier built with arguments.
 func TestPythonTasks(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t)
@@ -44,17 +46,50 @@ def greet(who, ti=None):
 
 def pick(ti=None):
     return "right" if ti.xcom_pull(task_ids="greet").startswith("hello") else "left"
+
+
+def finished(context):
+    with open(context["params"]["marker"], "w") as f:
+        f.write(context["run_id"] + " " + context["reason"])
+
+`)
+	// A package of the DAG folder the YAML file names by import path: the
+	// workers import it from the DAG version, as the callables' file.
+	if err := os.MkdirAll(filepath.Join(c.Dags, "alerts"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c.WriteDAG("alerts/__init__.py", "")
+	c.WriteDAG("alerts/notes.py", `from airflow.sdk.bases.notifier import BaseNotifier
+
+
+class Note(BaseNotifier):
+    template_fields = ("message",)
+
+    def __init__(self, message, level="info"):
+        super().__init__()
+        self.message, self.level = message, level
+
+    def notify(self, context):
+        print(f"[{self.level}] {self.message}")
+
+
+def noted(context):
+    print("noted", context["ti"].task_id, "in", context["run_id"])
 `)
 	c.WriteDAG("yaml_py.yaml", `
 yaml_py:
   schedule: null
   default_args: {start_date: 2024-01-01}
+  params: {marker: ""}
+  on_success_callback_name: finished
+  on_success_callback_file: callables/greetings.py
   tasks:
     greet:
       operator: airflow.operators.python.PythonOperator
       python_callable_name: greet
       python_callable_file: callables/greetings.py
       op_kwargs: {who: "{{ dag_run.conf.get('who', 'yaml') }}"}
+      on_success_callback: alerts.notes.noted
     version:
       operator: python
       python_callable: platform.python_version
@@ -64,7 +99,14 @@ yaml_py:
       python_callable_file: callables/greetings.py
       dependencies: [greet]
     left: {operator: bash, bash_command: "echo left", dependencies: [pick]}
-    right: {operator: bash, bash_command: "echo right", dependencies: [pick]}
+    right:
+      operator: bash
+      bash_command: "echo right"
+      dependencies: [pick]
+      on_success_callback:
+        - callback: alerts.notes.Note
+          message: "right done in {{ run_id }}"
+          level: warn
 `)
 	c.MustRun("variables", "set", "api_password", "hunter2-secret")
 	c.MustRun("connections", "add", "my_http", "--conn-uri", "http://svc:p4ssw0rd-secret@api.example.com:8443/v1")
@@ -72,7 +114,8 @@ yaml_py:
 	// The workers' DAG folder does not exist: they read the file from the database.
 	startWorkersWithoutDags(t, c, "pw1@e2e", "pw2@e2e")
 	c.WaitParsed(60*time.Second, "py_pipeline", "py_failures", "yaml_py")
-	c.MustRun("dags", "trigger", "yaml_py", "--run-id", "r1")
+	yamlMarker := filepath.Join(t.TempDir(), "yaml-dag-callback")
+	c.MustRun("dags", "trigger", "yaml_py", "--run-id", "r1", "--conf", `{"marker": "`+yamlMarker+`"}`)
 	c.MustRun("dags", "trigger", "py_pipeline", "--run-id", "r1")
 	marker := filepath.Join(t.TempDir(), "dag-callback")
 	c.MustRun("dags", "trigger", "py_failures", "--run-id", "r1", "--conf", `{"marker": "`+marker+`"}`)
@@ -140,9 +183,18 @@ yaml_py:
 	if v, _ := yx["version/return_value"].(string); yx["greet/return_value"] != "hello yaml" || !strings.HasPrefix(v, "3.") {
 		t.Errorf("yaml_py's XComs: %v", yx)
 	}
-	if l := c.MustRun("tasks", "logs", "yaml_py", "r1", "greet"); !strings.Contains(l, "hello yaml from greet") {
-		t.Errorf("greet's log:\n%s", l)
+	if l := c.MustRun("tasks", "logs", "yaml_py", "r1", "greet"); !strings.Contains(l, "hello yaml from greet") ||
+		!strings.Contains(l, "noted greet in r1") {
+		t.Errorf("greet's log (its output and its on_success_callback's, by import path):\n%s", l)
 	}
+	if l := c.MustRun("tasks", "logs", "yaml_py", "r1", "right"); !strings.Contains(l, "[warn] right done in r1") {
+		t.Errorf("right's log lacks its notifier's rendered message:\n%s", l)
+	}
+	// The DAG's on_success_callback, a function in a file, ran on the scheduler.
+	testenv.Eventually(t, 30*time.Second, "yaml_py's on_success_callback", func() (bool, string) {
+		b, err := os.ReadFile(yamlMarker)
+		return err == nil && string(b) == "r1 success", string(b)
+	})
 
 	// The module changes: a new DAG version, whose tries import the new
 	// module (the workers still have no DAG folder).

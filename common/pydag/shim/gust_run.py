@@ -340,36 +340,63 @@ class _YamlTask:
         return f"<Task(PythonOperator): {self.task_id}>"
 
 
+def import_callable(job, name, path=None, module=None):
+    """A YAML file's callable, imported once per process: name in the
+    file path (dag-factory's *_file), or in the importable module."""
+    key = (path or module, name)
+    f = _callables.get(key)
+    if f is not None:
+        return f
+    if job.get("dags_folder") and os.path.isdir(job["dags_folder"]) and job["dags_folder"] not in sys.path:
+        sys.path.insert(1, job["dags_folder"])
+    if path:
+        modname = "gust_callable_" + hashlib.sha1(path.encode()).hexdigest()[:16]
+        mod = sys.modules.get(modname)
+        if mod is None:
+            spec = importlib.util.spec_from_file_location(modname, path)
+            if spec is None:
+                raise ImportError(f"cannot import {path}")
+            mod = importlib.util.module_from_spec(spec)
+            sys.modules[modname] = mod
+            try:
+                spec.loader.exec_module(mod)
+            except BaseException:
+                del sys.modules[modname]
+                raise
+    else:
+        mod = importlib.import_module(module)
+    try:
+        f = getattr(mod, name)
+    except AttributeError:
+        raise AttributeError(f"{path or module} has no callable {name!r}") from None
+    if not callable(f):
+        raise TypeError(f"{name} in {path or module} is not callable")
+    _callables[key] = f
+    return f
+
+
 def yaml_task(job):
     """A YAML file's task: dag-factory's python_callable_name in
     python_callable_file, or a dotted python_callable."""
-    name, path, module = job["callable_name"], job.get("callable_file"), job.get("callable_module")
-    key = (path or module, name)
-    f = _callables.get(key)
-    if f is None:
-        if job.get("dags_folder") and os.path.isdir(job["dags_folder"]) and job["dags_folder"] not in sys.path:
-            sys.path.insert(1, job["dags_folder"])
-        if path:
-            modname = "gust_callable_" + hashlib.sha1(path.encode()).hexdigest()[:16]
-            mod = sys.modules.get(modname)
-            if mod is None:
-                spec = importlib.util.spec_from_file_location(modname, path)
-                if spec is None:
-                    raise ImportError(f"cannot import python_callable_file {path}")
-                mod = importlib.util.module_from_spec(spec)
-                sys.modules[modname] = mod
-                spec.loader.exec_module(mod)
-        else:
-            mod = importlib.import_module(module)
-        try:
-            f = getattr(mod, name)
-        except AttributeError:
-            raise AttributeError(f"{path or module} has no callable {name!r}") from None
-        if not callable(f):
-            raise TypeError(f"{name} in {path or module} is not callable")
-        _callables[key] = f
+    f = import_callable(job, job["callable_name"], job.get("callable_file"), job.get("callable_module"))
     dag = _YamlDag(job["dag_id"])
     return dag, _YamlTask(dag, job["task_id"], f)
+
+
+def yaml_callbacks(job):
+    """A YAML file's callbacks, as dag-factory builds them: a callable
+    given arguments is bound to them, or, when it is a notifier class
+    (it has notify), built with them."""
+    import functools
+
+    cbs = []
+    for c in job["callables"]:
+        f = import_callable(job, c["name"], c.get("file"), c.get("module"))
+        kwargs = c.get("kwargs")
+        if kwargs:
+            f = f(**kwargs) if hasattr(f, "notify") else functools.partial(f, **kwargs)
+        cbs.append(f)
+    return cbs
 
 
 def retry_policy(result, e, job, dag, task, context):
@@ -420,21 +447,29 @@ def run_callback(job):
     result = {"op": "done", "state": "failed"}
     try:
         try:
-            dags = load_dags(job)
+            if job.get("callables"):
+                cbs = yaml_callbacks(job)
+            else:
+                dags = load_dags(job)
         except BaseException:  # noqa: B902 - the import is broken
             result["retire"] = True
             raise
-        dag = dags.get(job["dag_id"])
-        if dag is None:
-            raise RuntimeError(f"DAG {job['dag_id']} is not in its file as this version defines it")
         key, task = job["callback"], None
-        if job.get("dag_callback"):
-            cbs = dag._args.get(key)
+        if job.get("callables"):
+            dag = _YamlDag(job["dag_id"])
+            if not job.get("dag_callback"):
+                task = _YamlTask(dag, job["task_id"], None)
         else:
-            task = dag.task_dict.get(job["task_id"])
-            if task is None:
-                raise RuntimeError(f"task {job['task_id']} is not in DAG {job['dag_id']} as its file defines it now")
-            cbs = task._kwargs.get(key) or dag.default_args.get(key)
+            dag = dags.get(job["dag_id"])
+            if dag is None:
+                raise RuntimeError(f"DAG {job['dag_id']} is not in its file as this version defines it")
+            if job.get("dag_callback"):
+                cbs = dag._args.get(key)
+            else:
+                task = dag.task_dict.get(job["task_id"])
+                if task is None:
+                    raise RuntimeError(f"task {job['task_id']} is not in DAG {job['dag_id']} as its file defines it now")
+                cbs = task._kwargs.get(key) or dag.default_args.get(key)
         if not cbs:
             raise RuntimeError(f"{key} is not set in the DAG file as this version defines it")
         ti = TaskInstance(job)

@@ -1,0 +1,2 @@
+"""Airflow 2's BaseNotifier."""
+from airflow._gust.notifier import BaseNotifier  # noqa: F401
