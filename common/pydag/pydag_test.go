@@ -210,3 +210,26 @@ func TestImportErrors(t *testing.T) {
 		t.Errorf("missing interpreter: %v", err)
 	}
 }
+
+// TestParseTimeVariables: a top-level Variable.get is answered from
+// AIRFLOW_VAR_* in the environment, as Airflow's first secrets backend
+// does, or its default; a missing one without a default is an import
+// error that says where gust looks.
+func TestParseTimeVariables(t *testing.T) {
+	t.Setenv("AIRFLOW_VAR_GUST_PARSE_TAG", "from-env")
+	p, dir := newParser(t)
+	head := "from airflow import DAG\nfrom airflow.models import Variable\nfrom airflow.operators.empty import EmptyOperator\n"
+	path := write(t, dir, "vars.py", head+
+		"with DAG('v', tags=[Variable.get('gust_parse_tag'), Variable.get('gust_not_set', default_var='dflt')]):\n    EmptyOperator(task_id='e')\n")
+	res, err := p.Parse(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.DAGs) != 1 || strings.Join(res.DAGs[0].Tags, ",") != "from-env,dflt" {
+		t.Fatalf("DAGs = %+v, want tags from-env,dflt", res.DAGs)
+	}
+	path = write(t, dir, "novar.py", head+"Variable.get('gust_not_set')\nwith DAG('n'):\n    EmptyOperator(task_id='e')\n")
+	if _, err := p.Parse(context.Background(), path); err == nil || !strings.Contains(err.Error(), "AIRFLOW_VAR_") {
+		t.Errorf("a missing variable: %v, want an import error naming AIRFLOW_VAR_", err)
+	}
+}

@@ -1,8 +1,10 @@
 """Variables and connections: while a try runs, the worker answers them
 from gust's variables and connections (the callable never opens the
-database); while a file is parsed, only defaults are answered."""
+database); while a file is parsed, only AIRFLOW_VAR_* environment
+variables and defaults are answered."""
 import inspect
 import json
+import os
 
 _MISSING = object()
 
@@ -18,13 +20,15 @@ class Variable:
     def get(key, default_var=_MISSING, deserialize_json=False, default=_MISSING):
         d = default if default is not _MISSING else default_var
         ask = _ask()
-        v = ask("variable", key=key) if ask else None
+        # While a file is parsed, only the environment (Airflow's first
+        # secrets backend) answers.
+        v = ask("variable", key=key) if ask else os.environ.get("AIRFLOW_VAR_" + key.upper())
         if v is None:
             if d is not _MISSING:
                 return d
             if ask:
                 raise KeyError(f"Variable {key} does not exist")
-            raise KeyError(f"Variable {key} does not exist (gust does not read variables while parsing DAG files)")
+            raise KeyError(f"Variable {key} does not exist (while parsing DAG files gust reads variables from AIRFLOW_VAR_* in the environment only)")
         return json.loads(v) if deserialize_json else v
 
     @staticmethod
