@@ -98,6 +98,7 @@ type pyMessage struct {
 	Conf        map[string]any `json:"conf"`
 	LogicalDate string         `json:"logical_date"`
 	Reset       bool           `json:"reset"`
+	FailPaused  bool           `json:"fail_when_paused"`
 	// result
 	State     string         `json:"state"`
 	NoRetry   bool           `json:"no_retry"`
@@ -383,7 +384,8 @@ func answer(ctx context.Context, store Store, masker *secrets.Masker, dag *dagsp
 		}
 		return map[string]any{"value": []string{next.Start.Format(time.RFC3339Nano), next.End.Format(time.RFC3339Nano)}}
 	case "trigger_dag_run":
-		req := TriggerRun{DagID: m.DagID, RunID: m.RunID, Conf: m.Conf, Reset: m.Reset, TriggeredBy: "task:" + run.DagID + "." + m.TaskID}
+		req := TriggerRun{DagID: m.DagID, RunID: m.RunID, Conf: m.Conf, Reset: m.Reset, TriggeredBy: "task:" + run.DagID + "." + m.TaskID,
+			FailWhenPaused: m.FailPaused}
 		if m.LogicalDate != "" {
 			t, err := time.Parse(time.RFC3339Nano, m.LogicalDate)
 			if err != nil {

@@ -56,6 +56,9 @@ type TriggerRun struct {
 	LogicalDate  *time.Time
 	Reset        bool
 	TriggeredBy  string // the triggering task, dag_id.task_id
+	// FailWhenPaused refuses to trigger a paused DAG (the operator's
+	// fail_when_dag_is_paused).
+	FailWhenPaused bool
 }
 
 // envVariables and envConnections read Airflow's environment backends.
@@ -100,6 +103,16 @@ type DBStore struct {
 // TriggerRun creates the run as `gust dags trigger` does, recording the
 // triggering task as who triggered it.
 func (s *DBStore) TriggerRun(ctx context.Context, req TriggerRun) (string, time.Time, bool, error) {
+	if req.FailWhenPaused {
+		var paused bool
+		err := s.DB.Pool.QueryRow(ctx, `SELECT is_paused FROM dag WHERE dag_id = $1`, req.DagID).Scan(&paused)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return "", time.Time{}, false, fmt.Errorf("look up DAG %s: %w", req.DagID, err)
+		}
+		if paused {
+			return "", time.Time{}, false, fmt.Errorf("DAG %s is paused (fail_when_dag_is_paused)", req.DagID)
+		}
+	}
 	if req.RunID != "" {
 		var logical time.Time
 		err := s.DB.Pool.QueryRow(ctx, `SELECT logical_date FROM dag_run WHERE dag_id = $1 AND run_id = $2`, req.DagID, req.RunID).Scan(&logical)

@@ -61,12 +61,23 @@ yaml_sensor:
 `)
 	c.Start("scheduler", "scheduler")
 	startWorkersWithoutDags(t, c, "cw1@e2e", "cw2@e2e")
-	c.WaitParsed(60*time.Second, "py_classes", "yaml_sensor", "trig_controller", "trig_target")
+	c.WaitParsed(60*time.Second, "py_classes", "yaml_sensor", "trig_controller", "trig_target", "trig_paused_controller", "trig_paused")
 	marker := filepath.Join(t.TempDir(), "second-poke")
 	c.MustRun("dags", "trigger", "py_classes", "--run-id", "r1", "--conf", `{"marker": "`+marker+`"}`)
 	c.MustRun("dags", "trigger", "yaml_sensor", "--run-id", "r1")
 	c.MustRun("dags", "trigger", "trig_controller", "--run-id", "r1")
-	runs := c.WaitRunsFinished(150*time.Second, 1, "py_classes", "yaml_sensor", "trig_controller", "trig_target")
+	c.MustRun("dags", "trigger", "trig_paused_controller", "--run-id", "r1")
+	runs := c.WaitRunsFinished(150*time.Second, 1, "py_classes", "yaml_sensor", "trig_controller", "trig_target", "trig_paused_controller")
+	// fail_when_dag_is_paused: the paused target gets no run.
+	if s := runs["trig_paused_controller"][0].State; s != "failed" {
+		t.Errorf("trig_paused_controller: %s, want failed (its target is paused)", s)
+	}
+	if l := c.MustRun("tasks", "logs", "trig_paused_controller", "r1", "trigger"); !strings.Contains(l, "DAG trig_paused is paused") {
+		t.Errorf("trig_paused_controller's log:\n%s", l)
+	}
+	if rs := c.Runs("trig_paused"); len(rs) != 0 {
+		t.Errorf("the paused DAG got runs: %+v", rs)
+	}
 	// The controller waited for the run it triggered, which got its conf.
 	if s := runs["trig_controller"][0].State; s != "success" {
 		t.Errorf("trig_controller: %s", s)

@@ -10,3 +10,9 @@ with DAG("trig_target", start_date=datetime.datetime(2024, 1, 1), schedule=None)
 with DAG("trig_controller", start_date=datetime.datetime(2024, 1, 1), schedule=None):
     TriggerDagRunOperator(task_id="trigger", trigger_dag_id="trig_target", conf={"message": "Hello {{ run_id }}"},
                           wait_for_completion=True, poke_interval=1)
+
+with DAG("trig_paused", start_date=datetime.datetime(2024, 1, 1), schedule=None, is_paused_upon_creation=True):
+    BashOperator(task_id="never", bash_command="echo never")
+
+with DAG("trig_paused_controller", start_date=datetime.datetime(2024, 1, 1), schedule=None):
+    TriggerDagRunOperator(task_id="trigger", trigger_dag_id="trig_paused", fail_when_dag_is_paused=True, retries=0)

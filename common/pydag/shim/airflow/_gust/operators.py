@@ -606,8 +606,6 @@ class TriggerDagRunOperator(BaseOperator):
         self.failed_states = [str(s) for s in (failed_states or ["failed"])]
         self.skip_when_already_exists = skip_when_already_exists
         self.fail_when_dag_is_paused = fail_when_dag_is_paused
-        if fail_when_dag_is_paused:
-            unsupported("TriggerDagRunOperator's fail_when_dag_is_paused")
 
     def execute(self, context):
         import time
@@ -627,7 +625,8 @@ class TriggerDagRunOperator(BaseOperator):
         if conf is not None and not isinstance(conf, dict):
             raise AirflowException("conf parameter should be JSON Serializable dict")
         got = ask("trigger_dag_run", dag_id=self.trigger_dag_id, run_id=self.trigger_run_id or "", conf=conf,
-                  logical_date=logical or "", reset=bool(self.reset_dag_run), task_id=self.task_id)
+                  logical_date=logical or "", reset=bool(self.reset_dag_run), task_id=self.task_id,
+                  fail_when_paused=bool(self.fail_when_dag_is_paused))
         run_id = got["run_id"]
         if got["exists"]:
             if self.skip_when_already_exists:
