@@ -55,8 +55,9 @@ func decideRun(dag *dagspec.DAG, tis []*metadb.TaskInstance, prev map[string]str
 					waiting++
 					continue
 				}
-				if task.Operator == dagspec.OperatorEmpty {
-					// As Airflow: an EmptyOperator never goes to a worker.
+				if dagspec.DoesNothing(task.Operator) && task.OnSuccessCallback == "" {
+					// As Airflow: an EmptyOperator (ExternalTaskMarker is
+					// one) without a success callback never goes to a worker.
 					decide(ti, tistate.Success, true)
 				} else {
 					decide(ti, tistate.Scheduled, true)

@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -214,6 +215,7 @@ func Clear(ctx context.Context, db *metadb.DB, req ClearRequest) ([]ClearedTI, e
 	}
 	var out []ClearedTI
 	err := db.InTx(ctx, func(tx pgx.Tx) error {
+		out = nil // a retried transaction starts over
 		_, dag, err := currentDAG(ctx, tx, req.DagID)
 		if err != nil {
 			return err
@@ -229,45 +231,24 @@ func Clear(ctx context.Context, db *metadb.DB, req ClearRequest) ([]ClearedTI, e
 		} else if runs, err = metadb.LockRunsBetween(ctx, tx, req.DagID, req.Start, req.End); err != nil {
 			return err
 		}
+		c := &clearing{req: req, seen: map[string]bool{}}
 		for _, r := range runs {
-			tis, err := metadb.ListRunTIs(ctx, tx, r.DagID, r.RunID)
-			if err != nil {
+			if err := c.pick(ctx, tx, dag, r, tasks, 0); err != nil {
 				return err
 			}
-			for _, ti := range tis {
-				if !tasks[ti.TaskID] || ti.State == tistate.None {
-					continue
-				}
-				if req.OnlyFailed && ti.State != tistate.Failed && ti.State != tistate.UpstreamFailed {
-					continue
-				}
-				if req.OnlyRunning && ti.State != tistate.Running {
-					continue
-				}
-				out = append(out, ClearedTI{DagID: ti.DagID, RunID: ti.RunID, TaskID: ti.TaskID, State: ti.State, TryNumber: ti.TryNumber})
-			}
 		}
+		out = c.out
 		if req.DryRun {
 			return nil
 		}
-		perRun := map[string]map[string]bool{}
-		for _, c := range out {
-			if perRun[c.RunID] == nil {
-				perRun[c.RunID] = map[string]bool{}
-			}
-			perRun[c.RunID][c.TaskID] = true
-		}
-		for _, r := range runs {
-			sel := perRun[r.RunID]
-			if len(sel) == 0 {
-				continue
-			}
+		for _, t := range c.targets {
 			// The run's own version of the DAG gives the retries.
-			rdag, err := metadb.NewDAGCache(1).Get(ctx, tx, r.DagHash)
+			rdag, err := metadb.NewDAGCache(1).Get(ctx, tx, t.run.DagHash)
 			if err != nil {
 				return err
 			}
-			if err := clearRun(ctx, tx, rdag, r, func(ti *metadb.TaskInstance) bool { return sel[ti.TaskID] }); err != nil {
+			sel := t.sel
+			if err := clearRun(ctx, tx, rdag, t.run, func(ti *metadb.TaskInstance) bool { return sel[ti.TaskID] }); err != nil {
 				return err
 			}
 		}
@@ -277,6 +258,90 @@ func Clear(ctx context.Context, db *metadb.DB, req ClearRequest) ([]ClearedTI, e
 		return nil, err
 	}
 	return out, nil
+}
+
+// clearing collects what one clear selects: the TIs of the runs asked
+// for, and, through the external_task_markers among them, the marked tasks
+// (and what follows them) in other DAGs' runs, as Airflow's clear does.
+type clearing struct {
+	req     ClearRequest
+	out     []ClearedTI
+	targets []clearTarget
+	seen    map[string]bool // dag_id/run_id already picked from
+}
+
+type clearTarget struct {
+	run *metadb.DagRun
+	sel map[string]bool
+}
+
+// pick selects the tasks of the locked run r (of dag, the DAG's current
+// version) to clear, then follows the markers among them; depth is how
+// many markers led here.
+func (c *clearing) pick(ctx context.Context, tx pgx.Tx, dag *dagspec.DAG, r *metadb.DagRun, tasks map[string]bool, depth int) error {
+	tis, err := metadb.ListRunTIs(ctx, tx, r.DagID, r.RunID)
+	if err != nil {
+		return err
+	}
+	sel := map[string]bool{}
+	for _, ti := range tis {
+		if !tasks[ti.TaskID] || ti.State == tistate.None {
+			continue
+		}
+		if c.req.OnlyFailed && ti.State != tistate.Failed && ti.State != tistate.UpstreamFailed {
+			continue
+		}
+		if c.req.OnlyRunning && ti.State != tistate.Running {
+			continue
+		}
+		sel[ti.TaskID] = true
+		c.out = append(c.out, ClearedTI{DagID: ti.DagID, RunID: ti.RunID, TaskID: ti.TaskID, State: ti.State, TryNumber: ti.TryNumber})
+	}
+	c.seen[r.DagID+"/"+r.RunID] = true
+	if len(sel) > 0 {
+		c.targets = append(c.targets, clearTarget{run: r, sel: sel})
+	}
+	// The markers among the selected TIs lead to the tasks they mark.
+	for _, t := range dag.Tasks {
+		m := t.Marker
+		if m == nil || !sel[t.TaskID] {
+			continue
+		}
+		if depth >= m.RecursionDepth {
+			return invalid("clear of %s: maximum recursion depth %d reached for ExternalTaskMarker %s: attempted to clear too many tasks, or there is a cycle of markers",
+				c.req.DagID, m.RecursionDepth, t.TaskID)
+		}
+		logical := r.LogicalDate
+		if m.LogicalDate != "" {
+			if logical, err = time.Parse(time.RFC3339Nano, m.LogicalDate); err != nil {
+				return fmt.Errorf("ExternalTaskMarker %s.%s: logical_date %q: %w", dag.DagID, t.TaskID, m.LogicalDate, err)
+			}
+		}
+		_, ext, err := currentDAG(ctx, tx, m.ExternalDagID)
+		if errors.Is(err, metadb.ErrNotFound) {
+			continue // the marked DAG is gone: nothing to clear there
+		}
+		if err != nil {
+			return fmt.Errorf("ExternalTaskMarker %s.%s: %w", dag.DagID, t.TaskID, err)
+		}
+		if ext.Task(m.ExternalTaskID) == nil {
+			continue
+		}
+		extRuns, err := metadb.LockRunsBetween(ctx, tx, m.ExternalDagID, &logical, &logical)
+		if err != nil {
+			return err
+		}
+		extTasks := selectTasks(ext, regexp.MustCompile("^"+regexp.QuoteMeta(m.ExternalTaskID)+"$"), false, true)
+		for _, er := range extRuns {
+			if c.seen[er.DagID+"/"+er.RunID] {
+				continue
+			}
+			if err := c.pick(ctx, tx, ext, er, extTasks, depth+1); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func clearRun(ctx context.Context, tx pgx.Tx, dag *dagspec.DAG, r *metadb.DagRun, pick func(*metadb.TaskInstance) bool) error {

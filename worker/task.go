@@ -351,7 +351,7 @@ func execute(ctx context.Context, tl *taskLog, store Store, py *PythonRuntime, t
 		if out.state == tistate.Success && task.Operator != dagspec.OperatorPython {
 			out = followUp(tl, task, dag, out)
 		}
-	case dagspec.OperatorEmpty:
+	case dagspec.OperatorEmpty, dagspec.OperatorExternalTaskMarker:
 		out = outcome{state: tistate.Success}
 	case dagspec.OperatorBash, dagspec.OperatorBranch, dagspec.OperatorShortCircuit:
 		out = executeBash(ctx, tl, store, task, dag, run, ti)

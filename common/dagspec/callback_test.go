@@ -119,3 +119,53 @@ func TestCallbacks(t *testing.T) {
 		}
 	}
 }
+
+// TestExternalTaskMarker: dag-factory's ExternalTaskMarker, its defaults
+// (the marker's own logical date, depth 10), a fixed date, and the import
+// errors for what gust cannot follow.
+func TestExternalTaskMarker(t *testing.T) {
+	t.Parallel()
+	src := `d:
+  tasks:
+    m:
+      operator: airflow.sensors.external_task.ExternalTaskMarker
+      external_dag_id: child
+      external_task_id: t1
+    fixed:
+      operator: ExternalTaskMarker
+      external_dag_id: child
+      external_task_id: t1
+      logical_date: "2024-05-01T00:00:00+00:00"
+      recursion_depth: 3
+    same:
+      operator: external_task_marker
+      external_dag_id: child
+      external_task_id: t1
+      execution_date: "{{ execution_date }}"
+`
+	dags, err := Parse("m.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := dags[0]
+	for id, want := range map[string]Marker{
+		"m":     {ExternalDagID: "child", ExternalTaskID: "t1", RecursionDepth: 10},
+		"fixed": {ExternalDagID: "child", ExternalTaskID: "t1", LogicalDate: "2024-05-01T00:00:00+00:00", RecursionDepth: 3},
+		"same":  {ExternalDagID: "child", ExternalTaskID: "t1", RecursionDepth: 10},
+	} {
+		task := d.Task(id)
+		if task.Operator != OperatorExternalTaskMarker || task.Marker == nil || *task.Marker != want {
+			t.Errorf("%s: %s %+v, want %+v", id, task.Operator, task.Marker, want)
+		}
+	}
+	for name, c := range map[string]struct{ src, want string }{
+		"no task id":     {"d:\n  tasks:\n    m: {operator: ExternalTaskMarker, external_dag_id: child}\n", "needs external_dag_id and external_task_id"},
+		"other template": {"d:\n  tasks:\n    m: {operator: ExternalTaskMarker, external_dag_id: c, external_task_id: t, logical_date: '{{ prev_ds }}'}\n", "not other templates yet"},
+		"zero depth":     {"d:\n  tasks:\n    m: {operator: ExternalTaskMarker, external_dag_id: c, external_task_id: t, recursion_depth: 0}\n", "must be at least 1"},
+		"not a marker":   {"d:\n  tasks:\n    m: {operator: bash, bash_command: x, recursion_depth: 2}\n", `unknown argument "recursion_depth"`},
+	} {
+		if _, err := Parse("m.yaml", []byte(c.src)); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an import error with %q", name, err, c.want)
+		}
+	}
+}

@@ -33,6 +33,18 @@ type Sensor struct {
 	ExecutionDelta float64  `json:"execution_delta,omitempty"`
 }
 
+// Marker is an external_task_marker's (Airflow's ExternalTaskMarker):
+// clearing the task clears ExternalTaskID, and what follows it, in the run
+// of ExternalDagID whose logical date is LogicalDate ("" is the marker's
+// own run's; else an ISO 8601 date and time), up to RecursionDepth markers
+// deep. The task itself does nothing.
+type Marker struct {
+	ExternalDagID  string `json:"external_dag_id"`
+	ExternalTaskID string `json:"external_task_id"`
+	LogicalDate    string `json:"logical_date,omitempty"`
+	RecursionDepth int    `json:"recursion_depth"`
+}
+
 // Python holds a Python operator's arguments. The callable itself stays in
 // the DAG file, which the worker imports; strings in OpArgs, OpKwargs and
 // TemplatesDict are templates, and {"__gust_xcomarg__": {task_id, key}}
@@ -158,6 +170,7 @@ type Task struct {
 	IgnoreDownstreamTriggerRules bool    `json:"ignore_downstream_trigger_rules,omitempty"`
 	Sensor                       *Sensor `json:"sensor,omitempty"`
 	HTTP                         *HTTP   `json:"http,omitempty"`
+	Marker                       *Marker `json:"marker,omitempty"`
 	Python                       *Python `json:"python,omitempty"`
 
 	// BaseOperator arguments with Airflow's names.

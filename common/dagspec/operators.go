@@ -56,6 +56,7 @@ const (
 	OperatorTimeDeltaSensor    = "time_delta_sensor"
 	OperatorDateTimeSensor     = "date_time_sensor"
 	OperatorExternalTaskSensor = "external_task_sensor"
+	OperatorExternalTaskMarker = "external_task_marker"
 	OperatorHTTPSensor         = "http_sensor"
 	OperatorHTTP               = "http"
 )
@@ -105,6 +106,10 @@ var operatorDefs = []operatorDef{
 	{name: OperatorExternalTaskSensor, sensor: true, init: sensorDefaults, aliases: []string{"ExternalTaskSensor",
 		"airflow.sensors.external_task.ExternalTaskSensor", "airflow.sensors.external_task_sensor.ExternalTaskSensor",
 		"airflow.providers.standard.sensors.external_task.ExternalTaskSensor"}},
+	{name: OperatorExternalTaskMarker, aliases: []string{"ExternalTaskMarker",
+		"airflow.sensors.external_task.ExternalTaskMarker", "airflow.sensors.external_task_sensor.ExternalTaskMarker",
+		"airflow.providers.standard.sensors.external_task.ExternalTaskMarker"},
+		init: func(t *Task) { t.Marker = &Marker{RecursionDepth: 10} }},
 	{name: OperatorHTTPSensor, sensor: true, http: true, aliases: []string{"HttpSensor",
 		"airflow.providers.http.sensors.http.HttpSensor"},
 		init: func(t *Task) { sensorDefaults(t); t.HTTP = &HTTP{ConnID: "http_default", Method: "GET"} }},
@@ -207,7 +212,14 @@ func TemplateFields(name string) []string {
 			return []string{"target_time"}
 		case name == OperatorExternalTaskSensor:
 			return []string{"external_dag_id", "external_task_id", "external_task_ids"}
+		case name == OperatorExternalTaskMarker:
+			return []string{"external_dag_id", "external_task_id", "logical_date"}
 		}
 	}
 	return []string{}
 }
+
+// DoesNothing reports whether an operator's tries do nothing, so that the
+// scheduler marks them success without a worker, as Airflow does for
+// EmptyOperator and its subclasses.
+func DoesNothing(op string) bool { return op == OperatorEmpty || op == OperatorExternalTaskMarker }

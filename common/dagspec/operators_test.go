@@ -9,7 +9,7 @@ import (
 // that operator, that no name is given twice, and that the unknown-operator
 // message lists every operator gust runs, sensors and http included.
 func TestOperatorRegistry(t *testing.T) {
-	want := []string{"bash", "branch", "branch_python", "date_time_sensor", "empty", "external_task_sensor", "file_sensor",
+	want := []string{"bash", "branch", "branch_python", "date_time_sensor", "empty", "external_task_marker", "external_task_sensor", "file_sensor",
 		"http", "http_sensor", "python", "python_class", "python_sensor", "short_circuit", "short_circuit_python", "time_delta_sensor"}
 	if got := operatorNames(); got != strings.Join(want, ", ") {
 		t.Errorf("registry names = %s, want %s", got, strings.Join(want, ", "))
@@ -92,6 +92,8 @@ func requiredArgs(d operatorDef) string {
 		return "      target_time: '2024-01-01T00:00:00'\n"
 	case d.name == OperatorExternalTaskSensor:
 		return "      external_dag_id: other\n"
+	case d.name == OperatorExternalTaskMarker:
+		return "      external_dag_id: other\n      external_task_id: t\n"
 	}
 	return ""
 }

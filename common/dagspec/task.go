@@ -3,8 +3,10 @@ package dagspec
 import (
 	"encoding/json"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -228,6 +230,24 @@ func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, erro
 				return nil // operator arguments in default_args apply only when passed explicitly
 			}
 			err = p.pythonArg(t, f, ctx)
+		case "logical_date", "execution_date", "recursion_depth":
+			if t.Marker == nil {
+				if fromArgs {
+					return nil
+				}
+				return p.errf(f.knod, "%s: unknown argument %q for operator %s", where, f.key, t.Operator)
+			}
+			if fromArgs {
+				return nil // operator arguments in default_args apply only when passed explicitly
+			}
+			if f.key == "recursion_depth" {
+				t.Marker.RecursionDepth, err = p.positive(f.val, ctx)
+				break
+			}
+			var s string
+			if s, err = p.str(f.val, ctx); err == nil {
+				t.Marker.LogicalDate, err = p.markerDate(f.val, s, ctx)
+			}
 		case "ignore_downstream_trigger_rules":
 			if t.Operator != OperatorShortCircuit && t.Operator != OperatorShortCircuitPython {
 				return p.errf(f.knod, "%s: ignore_downstream_trigger_rules applies to the short_circuit operator only", where)
@@ -409,6 +429,9 @@ func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, erro
 			s.AllowedStates = []string{"success"}
 		}
 	}
+	if m := t.Marker; m != nil && (m.ExternalDagID == "" || m.ExternalTaskID == "") {
+		return nil, nil, p.errf(opField.knod, "%s: external_task_marker needs external_dag_id and external_task_id", where)
+	}
 	if t.Python != nil && !strings.HasSuffix(p.file, ".py") {
 		// dag-factory's ways to name the callable in a YAML file.
 		py := t.Python
@@ -497,6 +520,14 @@ func (p *parser) sensorArg(t *Task, f field, ctx string, fromArgs bool) error {
 		}
 		s.TargetTime, err = p.str(f.val, ctx)
 	case "external_dag_id", "external_task_id", "allowed_states", "failed_states", "execution_delta":
+		if m := t.Marker; m != nil && (f.key == "external_dag_id" || f.key == "external_task_id") {
+			if f.key == "external_dag_id" {
+				m.ExternalDagID, err = p.str(f.val, ctx)
+			} else {
+				m.ExternalTaskID, err = p.str(f.val, ctx)
+			}
+			break
+		}
 		if t.Operator != OperatorExternalTaskSensor {
 			return wrong()
 		}
@@ -622,4 +653,21 @@ func cutLast(s, sep string) (before, after string, found bool) {
 		return s[:i], s[i+len(sep):], true
 	}
 	return s, "", false
+}
+
+// markerDateRE matches ExternalTaskMarker's default logical_date (and its
+// equivalents): the marker's own run's.
+var markerDateRE = regexp.MustCompile(`^\{\{\s*(logical_date|execution_date)(\.isoformat\(\))?\s*\}\}$|^\{\{\s*ts\s*\}\}$`)
+
+// markerDate reads an external_task_marker's logical_date: its default
+// template (the marker's own run's, "") or an ISO 8601 date and time.
+func (p *parser) markerDate(n *yaml.Node, s, ctx string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || markerDateRE.MatchString(s) {
+		return "", nil
+	}
+	if _, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return s, nil
+	}
+	return "", p.errf(n, "%s: %q: gust's external_task_marker takes the run's own logical date ({{ logical_date.isoformat() }}, the default) or an ISO 8601 date and time, not other templates yet", ctx, s)
 }

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -61,13 +62,26 @@ yaml_sensor:
 `)
 	c.Start("scheduler", "scheduler")
 	startWorkersWithoutDags(t, c, "cw1@e2e", "cw2@e2e")
-	c.WaitParsed(60*time.Second, "py_classes", "yaml_sensor", "trig_controller", "trig_target", "trig_paused_controller", "trig_paused")
+	c.WaitParsed(60*time.Second, "py_classes", "yaml_sensor", "trig_controller", "trig_target", "trig_paused_controller", "trig_paused", "marker_parent", "marker_child")
 	marker := filepath.Join(t.TempDir(), "second-poke")
 	c.MustRun("dags", "trigger", "py_classes", "--run-id", "r1", "--conf", `{"marker": "`+marker+`"}`)
 	c.MustRun("dags", "trigger", "yaml_sensor", "--run-id", "r1")
 	c.MustRun("dags", "trigger", "trig_controller", "--run-id", "r1")
 	c.MustRun("dags", "trigger", "trig_paused_controller", "--run-id", "r1")
-	runs := c.WaitRunsFinished(150*time.Second, 1, "py_classes", "yaml_sensor", "trig_controller", "trig_target", "trig_paused_controller")
+	c.MustRun("dags", "trigger", "marker_parent", "--run-id", "m1", "--logical-date", "2024-05-01T00:00:00Z")
+	c.MustRun("dags", "trigger", "marker_child", "--run-id", "m1", "--logical-date", "2024-05-01T00:00:00Z")
+	runs := c.WaitRunsFinished(150*time.Second, 1, "py_classes", "yaml_sensor", "trig_controller", "trig_target", "trig_paused_controller",
+		"marker_parent", "marker_child")
+	// Clearing the marker clears the task it marks and what follows it in
+	// the other DAG's run of the same logical date, and nothing else there.
+	c.MustRun("tasks", "clear", "marker_parent", "-t", "^parent_task$", "--yes")
+	testenv.Eventually(t, 60*time.Second, "marker_child cleared and run again", func() (bool, string) {
+		tis := c.TIs("marker_child", "m1")
+		got := fmt.Sprintf("child_task1 %s try %d, child_task2 %s try %d, unrelated %s try %d",
+			testenv.State(tis["child_task1"]), tis["child_task1"].TryNumber, testenv.State(tis["child_task2"]), tis["child_task2"].TryNumber,
+			testenv.State(tis["unrelated"]), tis["unrelated"].TryNumber)
+		return got == "child_task1 success try 2, child_task2 success try 2, unrelated success try 1", got
+	})
 	// fail_when_dag_is_paused: the paused target gets no run.
 	if s := runs["trig_paused_controller"][0].State; s != "failed" {
 		t.Errorf("trig_paused_controller: %s, want failed (its target is paused)", s)

@@ -341,19 +341,25 @@ class BranchDayOfWeekOperator(BaseBranchOperator):
 
 
 class ExternalTaskMarker(EmptyOperator):
-    """Marks a dependency of another DAG's task on this one (Airflow clears
-    the external task with this one; gust does not yet): it does nothing."""
+    """Marks a dependency of another DAG's task on this one: clearing this
+    task clears the external task (and what follows it) in the run of the
+    same logical date, as Airflow does. The task itself does nothing."""
 
+    gust_operator = "external_task_marker"
     template_fields = ("external_dag_id", "external_task_id", "logical_date")
     ui_color = "#4db7db"
 
     def __init__(self, *, external_dag_id, external_task_id, logical_date="{{ logical_date.isoformat() }}",
                  execution_date=None, recursion_depth=10, **kwargs):
-        super().__init__(**kwargs)
-        self.external_dag_id, self.external_task_id = external_dag_id, external_task_id
-        self.logical_date = execution_date or logical_date
         if recursion_depth <= 0:
             raise ValueError("recursion_depth should be a positive integer")
+        logical_date = execution_date or logical_date
+        if isinstance(logical_date, _dt.datetime):
+            logical_date = (logical_date if logical_date.tzinfo else logical_date.replace(tzinfo=_dt.timezone.utc)).isoformat()
+        super().__init__(external_dag_id=external_dag_id, external_task_id=external_task_id, logical_date=logical_date,
+                         recursion_depth=recursion_depth, **kwargs)
+        self.external_dag_id, self.external_task_id = external_dag_id, external_task_id
+        self.logical_date = logical_date
         self.recursion_depth = recursion_depth
 
 
