@@ -126,7 +126,7 @@ yaml_sensor:
 	}
 	got := c.XComs("py_classes", "r1")
 	for k, want := range map[string]string{"greet/return_value": `"Hello world r1+b"`, "pick/return_value": `"right"`,
-		"second_poke/return_value": `{"marker":"second-poke"}`, "ready/return_value": `"ready!"`,
+		"counted/return_value": `{"copy":true,"runs":1}`, "second_poke/return_value": `{"marker":"second-poke"}`, "ready/return_value": `"ready!"`,
 		"collect/return_value": `"ready! Hello world r1+b"`,
 		"script/return_value":  `"script for world"`, "query/return_value": `"select 'sql' as who"`, "shout/return_value": `"bash got loud on ` +
 			runs["py_classes"][0].LogicalDate[:10] + `"`} {

@@ -399,6 +399,23 @@ def yaml_callbacks(job):
     return cbs
 
 
+_try_copies = {}  # (dag_id, task_id) -> (try key, the task's copy for that try)
+
+
+def try_copy(task, ti):
+    """The task's copy for ti's try: made at its first call, kept for its
+    further pokes."""
+    import copy
+
+    key = (ti.dag_id, ti.run_id, ti.try_number, ti.map_index)
+    held = _try_copies.get((ti.dag_id, ti.task_id))
+    if held is not None and held[0] == key and held[1].__class__ is task.__class__:
+        return held[1]
+    c = copy.copy(task)
+    _try_copies[(ti.dag_id, ti.task_id)] = (key, c)
+    return c
+
+
 def retry_policy(result, e, job, dag, task, context):
     """The task's retry_policy (or its DAG's default_args') decides: FAIL
     fails the try without retry, RETRY may set the delay before the next."""
@@ -519,7 +536,12 @@ def execute(job):
         model._Context.running = context
         condition = None
         if kind in ("python_class", "python_sensor") and not job.get("callable_name"):
-            # A class's execute (or poke), its template_fields as rendered.
+            # A class's execute (or poke), its template_fields as rendered,
+            # on a copy for this try (Airflow's prepare_for_execution), so
+            # that what one try sets on self does not reach the next; a
+            # sensor's pokes within a try share theirs.
+            task = try_copy(task, ti)
+            context["task"] = task
             for k, v in resolve(job.get("template_fields") or {}, ti).items():
                 setattr(task, k, v)
             if kind == "python_sensor":

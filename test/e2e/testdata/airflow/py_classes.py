@@ -36,6 +36,15 @@ class Greet(BaseOperator):
         return msg
 
 
+class Counted(BaseOperator):
+    """Runs on a copy of the parsed task, as Airflow's prepare_for_execution
+    gives it: what a try sets on self stays with that try."""
+
+    def execute(self, context):
+        self.runs = getattr(self, "runs", 0) + 1
+        return {"copy": self.dag.get_task(self.task_id) is not self, "runs": self.runs}
+
+
 class SkipMe(BaseOperator):
     def execute(self, context):
         raise AirflowSkipException("this one skips")
@@ -75,6 +84,7 @@ with DAG("py_classes", start_date=datetime.datetime(2024, 1, 1), schedule=None, 
          params={"who": Param("world", type="string", section="People", description_md="Who is **greeted**")}) as dag:
     greet = Greet(task_id="greet", greeting="Hello {{ params.who }}", names=["{{ dag_run.run_id }}", "b"])
     skip_me = SkipMe(task_id="skip_me")
+    Counted(task_id="counted")
     after_skip = EmptyOperator(task_id="after_skip")
     pick = PickRight(task_id="pick")
     left, right = EmptyOperator(task_id="left"), EmptyOperator(task_id="right")
