@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -234,5 +235,64 @@ yaml_py:
 	testenv.Eventually(t, 30*time.Second, "the DAG's on_failure_callback", func() (bool, string) {
 		b, err := os.ReadFile(marker)
 		return err == nil && string(b) == "r1 ended: task_failure", string(b)
+	})
+}
+
+// TestPythonImportFailsOnWorker: a DAG file that imports a package the
+// worker's interpreter lacks (the DAG processor's has it) fails its try
+// with the ImportError and its traceback in the log, and the process is
+// not reused; once the package is there, a clear runs it on the same
+// worker.
+func TestPythonImportFailsOnWorker(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t)
+	parserPath, workerPath := t.TempDir(), t.TempDir()
+	mod := "VALUE = 41\n"
+	if err := os.WriteFile(filepath.Join(parserPath, "gust_only_here.py"), []byte(mod), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.WriteDAG("py_needs_mod.py", `
+import datetime
+
+import gust_only_here
+from airflow.sdk import dag, task
+
+
+@dag(schedule=None, start_date=datetime.datetime(2024, 1, 1))
+def py_needs_mod():
+    @task(retries=0)
+    def answer():
+        return gust_only_here.VALUE + 1
+
+    answer()
+
+
+py_needs_mod()
+`)
+	env := c.Env
+	c.Env = append(append([]string(nil), env...), "PYTHONPATH="+parserPath)
+	c.Start("scheduler", "scheduler")
+	c.Env = append(append([]string(nil), env...), "PYTHONPATH="+workerPath)
+	startWorkersWithoutDags(t, c, "imp@e2e")
+	c.Env = env
+	c.WaitParsed(60*time.Second, "py_needs_mod")
+	c.MustRun("dags", "trigger", "py_needs_mod", "--run-id", "r1")
+	runs := c.WaitRunsFinished(60*time.Second, 1, "py_needs_mod")
+	if s := runs["py_needs_mod"][0].State; s != "failed" {
+		t.Fatalf("py_needs_mod: %s, want failed (the worker lacks the package)", s)
+	}
+	if l := c.MustRun("tasks", "logs", "py_needs_mod", "r1", "answer"); !strings.Contains(l, "No module named 'gust_only_here'") ||
+		!strings.Contains(l, "Traceback (most recent call last)") {
+		t.Errorf("answer's log lacks the ImportError and its traceback:\n%s", l)
+	}
+	if err := os.WriteFile(filepath.Join(workerPath, "gust_only_here.py"), []byte(mod), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.MustRun("tasks", "clear", "py_needs_mod", "--yes")
+	testenv.Eventually(t, 60*time.Second, "the cleared try", func() (bool, string) {
+		ti := c.TIs("py_needs_mod", "r1")["answer"]
+		x := c.XComs("py_needs_mod", "r1")["answer/return_value"]
+		got := fmt.Sprintf("%s try %d returned %s", testenv.State(ti), ti.TryNumber, x)
+		return got == "success try 2 returned 42", got
 	})
 }
