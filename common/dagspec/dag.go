@@ -245,11 +245,5 @@ func (d *DAG) setCallback(key, cmd string, py []PyCallable) {
 	} else {
 		d.OnFailureCallback = cmd
 	}
-	delete(d.PythonCallbacks, key)
-	if len(py) > 0 {
-		if d.PythonCallbacks == nil {
-			d.PythonCallbacks = map[string][]PyCallable{}
-		}
-		d.PythonCallbacks[key] = py
-	}
+	setPythonCallbacks(&d.PythonCallbacks, key, py)
 }

@@ -598,14 +598,20 @@ func (p *parser) setTaskCallback(t *Task, f field, in, cmd string, py []PyCallab
 		}
 		return p.errf(f.knod, "%s: %s is not supported by gust yet (it runs on_success_callback, on_failure_callback and on_retry_callback)", in, f.key)
 	}
-	delete(t.PythonCallbacks, f.key)
-	if len(py) > 0 {
-		if t.PythonCallbacks == nil {
-			t.PythonCallbacks = map[string][]PyCallable{}
-		}
-		t.PythonCallbacks[f.key] = py
-	}
+	setPythonCallbacks(&t.PythonCallbacks, f.key, py)
 	return nil
+}
+
+// setPythonCallbacks sets (or, with none, removes) the Python callables
+// of callback key in *m.
+func setPythonCallbacks(m *map[string][]PyCallable, key string, py []PyCallable) {
+	delete(*m, key)
+	if len(py) > 0 {
+		if *m == nil {
+			*m = map[string][]PyCallable{}
+		}
+		(*m)[key] = py
+	}
 }
 
 // pythonArg reads one of a Python operator's own arguments.
