@@ -12,6 +12,7 @@ __version__ = "3.0.0+gust"
 DateTime = _dt.datetime
 Date = _dt.date
 Duration = _dt.timedelta
+Time = _dt.time
 UTC = _dt.timezone.utc
 
 
@@ -32,6 +33,10 @@ def datetime(year, month=1, day=1, hour=0, minute=0, second=0, microsecond=0, tz
     tzinfo = kwargs.get("tzinfo", tz)
     return _dt.datetime(year, month, day, hour, minute, second, microsecond,
                         tzinfo=timezone(tzinfo) if tzinfo is not None else None)
+
+
+def time(hour=0, minute=0, second=0, microsecond=0):
+    return _dt.time(hour, minute, second, microsecond)
 
 
 def now(tz="UTC"):

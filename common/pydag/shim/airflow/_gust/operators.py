@@ -367,6 +367,12 @@ class XComArg:
     """A task's XCom as an argument of another task (Airflow's XComArg):
     passing it makes the dependency, and the worker pulls it."""
 
+    def as_setup(self):
+        unsupported("setup and teardown tasks")
+
+    def as_teardown(self, *args, **kwargs):
+        unsupported("setup and teardown tasks")
+
     def __init__(self, operator, key="return_value"):
         self.operator = operator
         self.key = key
