@@ -50,7 +50,7 @@ func (w *Worker) runCallback(ctx context.Context, log *slog.Logger, res result, 
 func RunLocalCallback(ctx context.Context, w io.Writer, store *MemStore, py *PythonRuntime, dag *dagspec.DAG, run *metadb.DagRun,
 	ti *metadb.TaskInstance, state, reason string) {
 	res := result{task: dag.Task(ti.TaskID), dag: dag, run: run, ti: ti, state: state, reason: reason}
-	runTaskCallback(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), &taskLog{f: nopCloser{w}}, store, py, res, state)
+	runTaskCallback(ctx, slog.New(slog.DiscardHandler), &taskLog{f: nopCloser{w}}, store, py, res, state)
 }
 
 func runTaskCallback(ctx context.Context, log *slog.Logger, tl *taskLog, store Store, py *PythonRuntime, res result, state string) {
@@ -114,7 +114,7 @@ func RunDAGCallback(ctx context.Context, logger *slog.Logger, store Store, py *P
 // to w: for dags test.
 func RunLocalDAGCallback(ctx context.Context, w io.Writer, store *MemStore, py *PythonRuntime, dag *dagspec.DAG, run *metadb.DagRun) {
 	if dagCallback(dag, run) != "" {
-		runDAGCallback(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), &taskLog{f: nopCloser{w}}, store, py, dag, run)
+		runDAGCallback(ctx, slog.New(slog.DiscardHandler), &taskLog{f: nopCloser{w}}, store, py, dag, run)
 	}
 }
 
