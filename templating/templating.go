@@ -276,7 +276,10 @@ func (t *taskInstance) xcomPull(va *exec.VarArgs) (any, error) {
 	if len(va.Args) > 0 {
 		taskIDs = va.Args[0]
 	}
-	key := args.KwArgs["key"].String()
+	key := "" // None is any key, as in Airflow 2
+	if k := args.KwArgs["key"]; !k.IsNil() {
+		key = k.String()
+	}
 	dagID := t.in.DagID
 	if d := args.KwArgs["dag_id"]; !d.IsNil() {
 		dagID = d.String()

@@ -38,7 +38,7 @@ func renderer() *Renderer {
 			if dagID == "d" && (taskID == "up" || taskID == "") && key == "return_value" {
 				return "42", true, nil
 			}
-			if taskID == "up" && key == "extra" {
+			if taskID == "up" && (key == "extra" || key == "") {
 				return map[string]any{"a": 1.0}, true, nil
 			}
 			if taskID == "boom" {
@@ -74,6 +74,7 @@ func TestAirflowContext(t *testing.T) {
 		"{{ ti.xcom_pull(task_ids='up') }}":                    "42",
 		"{{ ti.xcom_pull('up') }}":                             "42",
 		"{{ ti.xcom_pull(task_ids='up', key='extra').a }}":     "1",
+		"{{ ti.xcom_pull(task_ids='up', key=None).a }}":        "1",
 		"{{ ti.xcom_pull(task_ids=['up', 'none'])[0] }}":       "42",
 		"{{ ti.xcom_pull(task_ids=['up', 'none']) | length }}": "2",
 		"{{ var.value.plain }}":                                "hello",

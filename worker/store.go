@@ -211,11 +211,12 @@ func mergeConnections(base, over []*connection.Connection) []*connection.Connect
 	return out
 }
 
-// XCom reads one value.
+// XCom reads one value: the newest of taskID's ("" is any task's) under
+// key ("" is any key, Airflow's xcom_pull(key=None)).
 func (s *DBStore) XCom(ctx context.Context, dagID, runID, taskID, key string) (any, bool, error) {
 	var raw []byte
 	err := s.DB.Pool.QueryRow(ctx, `SELECT value FROM xcom WHERE dag_id = $1 AND run_id = $2 AND ($3 = '' OR task_id = $3)
-		AND key = $4 AND map_index = -1 ORDER BY timestamp DESC LIMIT 1`, dagID, runID, taskID, key).Scan(&raw)
+		AND ($4 = '' OR key = $4) AND map_index = -1 ORDER BY timestamp DESC LIMIT 1`, dagID, runID, taskID, key).Scan(&raw)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, false, nil
 	}
@@ -287,16 +288,21 @@ func (m *MemStore) Push(dagID, runID, taskID, key string, v any) {
 	m.xcoms[dagID+" "+runID+" "+taskID+" "+key] = v
 }
 
-// XCom reads one value.
+// XCom reads one value: taskID's ("" is any task's) under key ("" is any
+// key).
 func (m *MemStore) XCom(_ context.Context, dagID, runID, taskID, key string) (any, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if taskID != "" {
+	if taskID != "" && key != "" {
 		v, ok := m.xcoms[dagID+" "+runID+" "+taskID+" "+key]
 		return v, ok, nil
 	}
+	prefix := dagID + " " + runID + " "
+	if taskID != "" {
+		prefix += taskID + " "
+	}
 	for k, v := range m.xcoms {
-		if strings.HasPrefix(k, dagID+" "+runID+" ") && strings.HasSuffix(k, " "+key) {
+		if strings.HasPrefix(k, prefix) && (key == "" || strings.HasSuffix(k, " "+key)) {
 			return v, true, nil
 		}
 	}

@@ -129,7 +129,7 @@ yaml_py:
 	}
 	tis := c.TIs("py_pipeline", "r1")
 	for task, want := range map[string]string{"numbers": "success", "total": "success", "split": "success", "classic": "success",
-		"report": "success", "conn_host": "success", "helper": "success", "gate": "success", "after_gate": "skipped"} {
+		"report": "success", "conn_host": "success", "helper": "success", "pusher": "success", "any_key": "success", "gate": "success", "after_gate": "skipped"} {
 		if got := testenv.State(tis[task]); got != want {
 			t.Errorf("py_pipeline.%s: %s, want %s", task, got, want)
 		}
@@ -147,7 +147,7 @@ yaml_py:
 	}
 	for k, want := range map[string]string{"numbers/return_value": "[1,2,3]", "total/return_value": "6",
 		"split/double": "12", "split/half": "3", "classic/return_value": "42", "conn_host/return_value": `"api.example.com"`,
-		"helper/return_value": `"HI!"`} {
+		"helper/return_value": `"HI!"`, "any_key/return_value": `"v1"`} {
 		if got[k] != want {
 			t.Errorf("XCom %s = %s, want %s (all: %v)", k, got[k], want, got)
 		}

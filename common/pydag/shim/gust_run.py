@@ -98,10 +98,13 @@ class TaskInstance(_base("airflow._gust.states", "TaskInstance")):
         ids = list(task_ids) if many else [task_ids]
         out = []
         for tid in ids:
-            if tid == self.task_id and key in self.pushed and (dag_id in (None, self.dag_id)):
-                out.append(self.pushed[key])
+            mine = tid == self.task_id and dag_id in (None, self.dag_id)
+            if mine and self.pushed and (key is None or key in self.pushed):
+                out.append(self.pushed[key] if key is not None else list(self.pushed.values())[-1])
                 continue
-            v = ask("xcom_pull", task_id=tid or "", dag_id=dag_id or self.dag_id, key=key, run_id=run_id or self.run_id)
+            # key None is any key (Airflow 2's xcom_pull(key=None)).
+            v = ask("xcom_pull", task_id=tid or "", dag_id=dag_id or self.dag_id, key=key or "",
+                    run_id=run_id or self.run_id)
             out.append(default if v is None else v)
         return out if many else out[0]
 

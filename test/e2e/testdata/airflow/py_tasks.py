@@ -56,6 +56,16 @@ def py_pipeline():
         return shout("hi")
 
     helper()
+
+    @task
+    def pusher(ti=None):
+        ti.xcom_push(key="only", value="v1")
+
+    @task
+    def any_key(ti=None):
+        return ti.xcom_pull(key=None, task_ids="pusher")  # Airflow 2: None is any key
+
+    pusher() >> any_key()
     gate = ShortCircuitOperator(task_id="gate", python_callable=lambda: False)
     gate >> BashOperator(task_id="after_gate", bash_command="echo never")
 
