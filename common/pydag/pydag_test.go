@@ -246,6 +246,12 @@ func TestNamedUnsupported(t *testing.T) {
 		"teardown.py": {head + "with DAG('s'):\n    @task\n    def a():\n        pass\n    a().as_teardown()\n", "setup and teardown tasks is not supported by gust yet"},
 		"timetable.py": {head + "from airflow.timetables.trigger import CronTriggerTimetable\nwith DAG('t'):\n    EmptyOperator(task_id='e')\n",
 			"timetables (airflow.timetables) is not supported by gust yet"},
+		"metadata.py": {head + "from airflow.sdk import Metadata\n", "assets (Metadata) is not supported by gust yet"},
+		"alias.py":    {head + "from airflow.datasets import DatasetAlias\n", "datasets (DatasetAlias) is not supported by gust yet"},
+		"dmeta.py":    {head + "from airflow.datasets.metadata import Metadata\n", "datasets (airflow.datasets.metadata) is not supported"},
+		"plugins.py":  {head + "from airflow.plugins_manager import AirflowPlugin\n", "plugins (airflow.plugins_manager) is not supported"},
+		"runner.py":   {head + "from airflow.sdk.execution_time.comms import GetXCom\n", "task runner (airflow.sdk.execution_time) is not supported"},
+		"badconf.py":  {head + "from airflow.configuration import conf\nconf.get('nope', 'nothing')\n", "section/key [nope/nothing] not found in config"},
 		"groupwait.py": {head + "from airflow.providers.standard.sensors.external_task import ExternalTaskSensor\nwith DAG('g'):\n" +
 			"    ExternalTaskSensor(task_id='w', external_dag_id='o', external_task_group_id='tg')\n", "external_task_group_id is not supported by gust (task groups"},
 	} {
@@ -254,7 +260,13 @@ func TestNamedUnsupported(t *testing.T) {
 			t.Errorf("%s: %v, want an import error with %q", name, err, c.want)
 		}
 	}
-	path := write(t, dir, "ptime.py", head+"import pendulum\nfrom airflow.providers.standard.operators.datetime import BranchDateTimeOperator\n"+
+	// Airflow's lazy top-level names and its configuration work.
+	path := write(t, dir, "toplevel.py", head+"from airflow import XComArg, Dataset\nfrom airflow.configuration import conf\n"+
+		"with DAG('top', tags=[conf.get('core', 'default_timezone'), str(conf.getint('core', 'max_map_length'))]):\n    EmptyOperator(task_id='e')\n")
+	if res, err := p.Parse(context.Background(), path); err != nil || len(res.DAGs) != 1 || strings.Join(res.DAGs[0].Tags, ",") != "utc,1024" {
+		t.Errorf("from airflow import XComArg, Dataset; conf.get: %v %+v", err, res)
+	}
+	path = write(t, dir, "ptime.py", head+"import pendulum\nfrom airflow.providers.standard.operators.datetime import BranchDateTimeOperator\n"+
 		"with DAG('pt'):\n    BranchDateTimeOperator(task_id='b', follow_task_ids_if_true='x', follow_task_ids_if_false='y',\n"+
 		"        target_lower=pendulum.time(0, 0, 0), target_upper=pendulum.time(0, 1, 0)) >> [EmptyOperator(task_id='x'), EmptyOperator(task_id='y')]\n")
 	if res, err := p.Parse(context.Background(), path); err != nil || len(res.DAGs) != 1 {

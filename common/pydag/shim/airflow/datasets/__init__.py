@@ -1,1 +1,7 @@
 from airflow._gust.model import Dataset  # noqa: F401
+
+
+def __getattr__(name):
+    from airflow._gust.lazy import submodule
+
+    return submodule(__name__, name)
