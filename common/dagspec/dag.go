@@ -37,7 +37,8 @@ func (p *parser) dag(df field, def []field) (*DAG, error) {
 	d := &DAG{DagID: id, Fileloc: p.file, Line: df.knod.Line}
 	where := "DAG " + id
 	p.ignored = nil
-	var tasksField *field
+	var tasksField, groupsField *field
+	var finalIDs bool
 	for _, f := range fs {
 		f := f
 		ctx := where + ": " + f.key
@@ -95,7 +96,13 @@ func (p *parser) dag(df field, def []field) (*DAG, error) {
 				return nil, err
 			}
 			d.setCallback(f.key, cmd, py)
-		case "task_groups", "timetable":
+		case "task_groups":
+			groupsField = &f
+		case FinalIDsKey:
+			if finalIDs, err = p.boolean(f.val, ctx); err != nil {
+				return nil, err
+			}
+		case "timetable":
 			return nil, p.errf(f.knod, "%s: %s is not supported by gust yet", where, f.key)
 		default:
 			if key, ok := callbackPairKey(f.key); ok && (key == "on_success_callback" || key == "on_failure_callback") {
@@ -199,7 +206,13 @@ func (p *parser) dag(df field, def []field) (*DAG, error) {
 	if tasksField == nil || isNull(tasksField.val) {
 		return nil, p.errf(df.knod, "%s: has no tasks", where)
 	}
-	if err := p.tasks(d, *tasksField, args); err != nil {
+	var groups map[string]*groupDef
+	if groupsField != nil && !isNull(groupsField.val) {
+		if groups, err = p.taskGroups(d, *groupsField, finalIDs); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.tasks(d, *tasksField, args, groups, finalIDs); err != nil {
 		return nil, err
 	}
 	// A param schema must compile, and a default that is set must fit it.

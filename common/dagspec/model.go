@@ -143,6 +143,9 @@ type DAG struct {
 	SourceHash string `json:"source_hash,omitempty"`
 	// Tasks in a deterministic order (topological, ties by task id).
 	Tasks []*Task `json:"tasks"`
+	// TaskGroups are the DAG's task groups, parents before their children
+	// (ties by group id); a task names its group by TaskGroup.
+	TaskGroups []*TaskGroup `json:"task_groups,omitempty"`
 	// Warnings are the DAG warnings the file gives (arguments accepted with
 	// no effect). They are not part of the serialized DAG: the DAG
 	// processor stores them in dag_warning.
@@ -158,6 +161,9 @@ type Task struct {
 	Params map[string]any `json:"params,omitempty"`
 	// Upstream are the ids of the task's direct upstream tasks, sorted.
 	Upstream []string `json:"upstream,omitempty"`
+	// TaskGroup is the id of the innermost task group the task is in ("":
+	// none, the DAG's root group).
+	TaskGroup string `json:"task_group_id,omitempty"`
 
 	// Operator arguments.
 	BashCommand    string            `json:"bash_command,omitempty"`
@@ -200,6 +206,53 @@ type Task struct {
 	// PythonCallbacks are a YAML file's Python callbacks, by key, whose
 	// command is PythonCallback.
 	PythonCallbacks map[string][]PyCallable `json:"python_callbacks,omitempty"`
+}
+
+// TaskGroup is Airflow's TaskGroup: a box of tasks and groups in the grid
+// and graph, with no effect on scheduling. GroupID is the full id: when
+// the parent group prefixes ids (PrefixGroupID), its id and a dot come
+// first, as they do for the ids of the tasks inside.
+type TaskGroup struct {
+	GroupID       string `json:"group_id"`
+	Parent        string `json:"parent_group_id,omitempty"` // "": the root group
+	Tooltip       string `json:"tooltip,omitempty"`
+	PrefixGroupID bool   `json:"prefix_group_id"`
+	UIColor       string `json:"ui_color,omitempty"`
+	UIFgColor     string `json:"ui_fgcolor,omitempty"`
+}
+
+// Group returns the task group with the given id, or nil.
+func (d *DAG) Group(id string) *TaskGroup {
+	for _, g := range d.TaskGroups {
+		if g.GroupID == id {
+			return g
+		}
+	}
+	return nil
+}
+
+// InGroup reports whether the task is inside the group groupID, directly
+// or through nested groups.
+func (d *DAG) InGroup(t *Task, groupID string) bool {
+	parent := make(map[string]string, len(d.TaskGroups))
+	for _, g := range d.TaskGroups {
+		parent[g.GroupID] = g.Parent
+	}
+	for g, n := t.TaskGroup, 0; g != "" && n <= len(d.TaskGroups); g, n = parent[g], n+1 {
+		if g == groupID {
+			return true
+		}
+	}
+	return false
+}
+
+// Label is what the grid and graph show for a task or group id: the id
+// without its group's prefix, as Airflow's label.
+func (d *DAG) Label(id, groupID string) string {
+	if g := d.Group(groupID); g != nil && g.PrefixGroupID && strings.HasPrefix(id, g.GroupID+".") {
+		return id[len(g.GroupID)+1:]
+	}
+	return id
 }
 
 // PyCallable is a Python callable a YAML file names as dag-factory does:

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -20,7 +21,9 @@ var triggerRules = map[string]bool{
 	"none_failed_or_skipped": true, // Airflow's deprecated alias
 }
 
-func (p *parser) tasks(d *DAG, tf field, args []field) error {
+// tasks reads a DAG's tasks; groups are its task groups by name (final:
+// task keys are full ids already, see FinalIDsKey).
+func (p *parser) tasks(d *DAG, tf field, args []field, groups map[string]*groupDef, final bool) error {
 	where := "DAG " + d.DagID
 	n := resolve(tf.val)
 	type rawTask struct {
@@ -74,44 +77,129 @@ func (p *parser) tasks(d *DAG, tf field, args []field) error {
 	if len(raws) == 0 {
 		return p.errf(n, "%s: has no tasks", where)
 	}
-	byID := map[string]*Task{}
+	byName := map[string]*Task{} // by the document's name
+	byID := map[string]*Task{}   // by full id
 	deps := map[string][]field{}
 	var tasks []*Task
 	for _, r := range raws {
-		if err := checkID(r.id); err != nil {
-			return p.errf(r.knod, "%s: task id %q: %v", where, r.id, err)
+		id, targs := r.id, args
+		var group *groupDef
+		if f, ok := get(r.fs, "task_group_name"); ok && !isNull(f.val) {
+			name, err := p.str(f.val, where+": task "+r.id+": task_group_name")
+			if err != nil {
+				return err
+			}
+			if group = groups[name]; group == nil {
+				return p.errf(f.val, "%s: task %s: unknown task group %q", where, r.id, name)
+			}
+			if !final {
+				id = childID(group.g, r.id)
+			}
+			targs = merge(args, group.args)
 		}
-		t, dep, err := p.task(d, r.id, r.fs, args)
+		if groups[r.id] != nil {
+			return p.errf(r.knod, "%s: %q is both a task and a task group", where, r.id)
+		}
+		if err := checkID(id); err != nil {
+			return p.errf(r.knod, "%s: task id %q: %v", where, id, err)
+		}
+		if byID[id] != nil {
+			return p.errf(r.knod, "%s: duplicate task id %q", where, id)
+		}
+		t, dep, err := p.task(d, id, r.fs, targs)
 		if err != nil {
 			return err
 		}
-		byID[r.id] = t
+		if group != nil {
+			t.TaskGroup = group.g.GroupID
+		}
+		byName[r.id], byID[id] = t, t
 		tasks = append(tasks, t)
 		if dep != nil {
 			deps[r.id] = append(deps[r.id], *dep)
 		}
 	}
-	for id, fs := range deps {
-		for _, f := range fs {
+	for _, g := range d.TaskGroups {
+		if byID[g.GroupID] != nil {
+			return p.errf(n, "%s: %q is the id of a task and of a task group", where, g.GroupID)
+		}
+	}
+	// Dependencies on tasks first, then those on groups (bound to the
+	// group's roots or leaves, as Airflow binds them when set), then the
+	// groups' own, in the document's order.
+	addUp := func(t *Task, ups ...string) {
+		for _, u := range ups {
+			if !slices.Contains(t.Upstream, u) {
+				t.Upstream = append(t.Upstream, u)
+			}
+		}
+	}
+	type groupDep struct {
+		task  *Task
+		group string
+		knod  *yaml.Node
+	}
+	var onGroups []groupDep
+	for _, r := range raws {
+		for _, f := range deps[r.id] {
 			var ups []string
-			if err := p.decode(f.val, &ups, where+": task "+id+": dependencies", "a list of task ids"); err != nil {
+			if err := p.decode(f.val, &ups, where+": task "+r.id+": dependencies", "a list of task ids"); err != nil {
 				return err
 			}
-			seen := map[string]bool{}
+			t := byName[r.id]
 			for _, u := range ups {
-				if byID[u] == nil {
-					return p.errf(f.val, "%s: task %s depends on unknown task %q", where, id, u)
-				}
-				if u == id {
-					return p.errf(f.val, "%s: task %s depends on itself", where, id)
-				}
-				if !seen[u] {
-					seen[u] = true
-					byID[id].Upstream = append(byID[id].Upstream, u)
+				switch {
+				case u == r.id:
+					return p.errf(f.val, "%s: task %s depends on itself", where, r.id)
+				case byName[u] != nil:
+					addUp(t, byName[u].TaskID)
+				case groups[u] != nil:
+					onGroups = append(onGroups, groupDep{t, u, f.val})
+				default:
+					return p.errf(f.val, "%s: task %s depends on unknown task %q", where, r.id, u)
 				}
 			}
-			sort.Strings(byID[id].Upstream)
 		}
+	}
+	gg := newGroupGraph(d, tasks, byID)
+	for _, gd := range onGroups {
+		g := groups[gd.group].g
+		if d.InGroup(gd.task, g.GroupID) {
+			return p.errf(gd.knod, "%s: task %s depends on its own group %s", where, gd.task.TaskID, gd.group)
+		}
+		addUp(gd.task, gg.leaves(g.GroupID)...)
+	}
+	for _, name := range sortedGroupNames(groups) {
+		gd := groups[name]
+		if gd.deps == nil {
+			continue
+		}
+		var ups []string
+		if err := p.decode(gd.deps.val, &ups, where+": task group "+name+": dependencies", "a list of task or group ids"); err != nil {
+			return err
+		}
+		for _, u := range ups {
+			var from []string
+			switch {
+			case u == name:
+				return p.errf(gd.deps.val, "%s: task group %s depends on itself", where, name)
+			case byName[u] != nil:
+				if d.InGroup(byName[u], gd.g.GroupID) {
+					return p.errf(gd.deps.val, "%s: task group %s depends on its own task %s", where, name, u)
+				}
+				from = []string{byName[u].TaskID}
+			case groups[u] != nil:
+				from = gg.leaves(groups[u].g.GroupID)
+			default:
+				return p.errf(gd.deps.val, "%s: task group %s depends on unknown task or group %q", where, name, u)
+			}
+			for _, root := range gg.roots(gd.g.GroupID) {
+				addUp(byID[root], from...)
+			}
+		}
+	}
+	for _, t := range tasks {
+		sort.Strings(t.Upstream)
 	}
 	ordered, err := topoSort(tasks)
 	if err != nil {
@@ -170,6 +258,11 @@ func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, erro
 		ctx := in + ": " + f.key
 		switch f.key {
 		case "operator", "task_id":
+			return nil
+		case "task_group_name":
+			if fromArgs {
+				return p.errf(f.knod, "%s: task_group_name cannot be a default argument", where)
+			}
 			return nil
 		case "dependencies":
 			if fromArgs {
