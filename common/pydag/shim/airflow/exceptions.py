@@ -20,3 +20,11 @@ class AirflowNotFoundException(AirflowException):
 
 class AirflowConfigException(AirflowException):
     pass
+
+
+class DuplicateTaskIdFound(AirflowException):
+    pass
+
+
+class TaskNotFound(AirflowException):
+    pass

@@ -11,6 +11,8 @@ import inspect
 import os
 import sys
 
+from airflow.exceptions import DuplicateTaskIdFound
+
 _UNSET = object()
 
 
@@ -24,6 +26,7 @@ def unsupported(what):
 
 class _Context:
     dags = []  # the DAGs of `with` blocks being built, innermost last
+    groups = []  # the TaskGroups of `with` blocks being built, innermost last
     template_files = []  # the template_ext files read into the DAGs' documents
     registered = []  # auto-registered DAGs, in creation order
     running = None  # the context of the try being run (worker side)
@@ -87,6 +90,7 @@ class DAG:
         self.description = kwargs.get("description")
         self.start_date = kwargs.get("start_date") or self.default_args.get("start_date")
         self.task_dict = {}
+        self.task_group_dict = {}
         fr = _caller()
         self.line = fr.f_lineno if fr is not None else 0
         self.fileloc = os.path.abspath(fr.f_code.co_filename) if fr is not None else ""
@@ -121,7 +125,9 @@ class DAG:
 
     def add_task(self, task):
         if task.task_id in self.task_dict and self.task_dict[task.task_id] is not task:
-            raise ValueError(f"Task id '{task.task_id}' has already been added to the DAG")
+            raise DuplicateTaskIdFound(f"Task id '{task.task_id}' has already been added to the DAG")
+        if task.task_id in self.task_group_dict:
+            raise DuplicateTaskIdFound(f"Task id '{task.task_id}' is the id of a task group of the DAG")
         self.task_dict[task.task_id] = task
 
     def add_tasks(self, tasks):
@@ -244,8 +250,6 @@ class BaseOperator(DependencyMixin):
     def __init__(self, task_id=None, dag=None, default_args=None, task_group=None, params=None, **kwargs):
         if not task_id:
             raise TypeError(f"{type(self).__name__} needs a task_id")
-        if task_group is not None:
-            unsupported("task groups (task_group=)")
         if kwargs.get("deferrable"):
             unsupported(f"deferrable operators ({type(self).__name__} with deferrable=True)")
         kwargs.pop("deferrable", None)
@@ -253,9 +257,13 @@ class BaseOperator(DependencyMixin):
         if wr is not None and not isinstance(wr, str):
             unsupported(f"custom priority weight strategies (weight_rule={type(wr).__name__})")
         self.gust_kind = _kind(type(self))
-        self.task_id = task_id
-        self.retry_policy = kwargs.pop("retry_policy", None) or (default_args or {}).get("retry_policy")
-        merged = {k: v for k, v in (default_args or {}).items() if k != "retry_policy"}
+        d = dag if dag is not None else (task_group.dag if task_group is not None else current_dag())
+        self.task_group = task_group if task_group is not None else current_group(d)
+        self.task_id = self.task_group.child_id(task_id) if self.task_group is not None else task_id
+        # Airflow's order: the group's default_args, then the task's, then its arguments.
+        default_args = {**(self.task_group.default_args if self.task_group is not None else {}), **(default_args or {})}
+        self.retry_policy = kwargs.pop("retry_policy", None) or default_args.get("retry_policy")
+        merged = {k: v for k, v in default_args.items() if k != "retry_policy"}
         merged.update(kwargs)
         self._kwargs = {k: v for k, v in merged.items() if v is not None}
         self.params = dict(params or {})
@@ -268,9 +276,10 @@ class BaseOperator(DependencyMixin):
         self.downstream_task_ids = set()
         self.line = _caller_line()
         self._dag = None
-        d = dag if dag is not None else current_dag()
         if d is not None:
             self.dag = d
+        if self.task_group is not None:
+            self.task_group.children[self.task_id] = self
 
     def execute(self, context):
         raise NotImplementedError(f"{type(self).__name__} does not implement execute(context)")
@@ -320,6 +329,10 @@ class BaseOperator(DependencyMixin):
         for t in _flatten(others):
             if isinstance(t, EdgeModifier):
                 t._pending(self, upstream)
+                continue
+            if isinstance(t, TaskGroup):
+                for x in (t.get_leaves() if upstream else t.get_roots()):
+                    self._relate(x, upstream)
                 continue
             t = _as_operator(t)
             if self._dag is None and t._dag is not None:
@@ -504,7 +517,7 @@ class EdgeModifier(DependencyMixin):
         for t in _flatten(others):
             self._downs.append(t)
             for u in self._ups:
-                _as_operator(t).set_upstream(u)
+                (t if isinstance(t, TaskGroup) else _as_operator(t)).set_upstream(u)
 
 
 def Label(label):
@@ -571,13 +584,144 @@ class ParamsDict(dict):
     pass
 
 
-class TaskGroup:
-    def __init__(self, *args, **kwargs):
-        unsupported("task groups (TaskGroup)")
+def current_group(d):
+    """The innermost `with TaskGroup` block of DAG d being built, or None."""
+    for g in reversed(_Context.groups):
+        if g.dag is d:
+            return g
+    return None
 
 
-def task_group(*args, **kwargs):
-    unsupported("task groups (@task_group)")
+class TaskGroup(DependencyMixin):
+    """Airflow's TaskGroup: tasks made inside it (or given task_group=) get
+    its id and a dot before theirs when prefix_group_id, and its
+    default_args under their own; a dependency on the group binds to its
+    roots (upstream) or leaves (downstream) when it is set."""
+
+    def __init__(self, group_id=None, prefix_group_id=True, parent_group=None, dag=None, default_args=None,
+                 tooltip="", ui_color="CornflowerBlue", ui_fgcolor="#000", add_suffix_on_collision=False,
+                 group_display_name=None):
+        d = dag or (parent_group.dag if parent_group is not None else None) or current_dag()
+        if d is None:
+            raise RuntimeError(f"TaskGroup {group_id!r} needs a DAG: build it inside `with DAG(...)` or give dag=")
+        if not group_id or not isinstance(group_id, str):
+            raise ValueError("TaskGroup needs a group_id (a string)")
+        self.dag = d
+        self.parent_group = parent_group if parent_group is not None else current_group(d)
+        self.prefix_group_id = prefix_group_id
+        self.default_args = dict(self.parent_group.default_args) if self.parent_group is not None else {}
+        self.default_args.update(default_args or {})
+        self.tooltip, self.ui_color, self.ui_fgcolor = tooltip, ui_color, ui_fgcolor
+        self.children = {}
+        self.upstream_task_ids, self.downstream_task_ids = set(), set()
+        self._group_id = group_id
+        groups = d.task_group_dict
+        if add_suffix_on_collision:
+            base, n = group_id, 0
+            while self.group_id in groups or self.group_id in d.task_dict:
+                n += 1
+                self._group_id = f"{base}__{n}"
+        if self.group_id in groups or self.group_id in d.task_dict:
+            raise DuplicateTaskIdFound(f"group_id '{self.group_id}' has already been added to the DAG")
+        groups[self.group_id] = self
+        if self.parent_group is not None:
+            self.parent_group.children[self.group_id] = self
+        self.line = _caller_line()
+
+    @property
+    def group_id(self):
+        if self.parent_group is not None and self.parent_group.prefix_group_id:
+            return self.parent_group.child_id(self._group_id)
+        return self._group_id
+
+    node_id = group_id
+
+    @property
+    def label(self):
+        return self._group_id
+
+    def child_id(self, label):
+        return f"{self.group_id}.{label}" if self.prefix_group_id else label
+
+    def __enter__(self):
+        _Context.groups.append(self)
+        return self
+
+    def __exit__(self, *exc):
+        _Context.groups.remove(self)
+
+    def __iter__(self):
+        for c in list(self.children.values()):
+            if isinstance(c, TaskGroup):
+                yield from c
+            else:
+                yield c
+
+    def __repr__(self):
+        return f"<TaskGroup: {self.group_id}>"
+
+    def get_roots(self):
+        tasks = list(self)
+        ids = {t.task_id for t in tasks}
+        return [t for t in tasks if t.upstream_task_ids.isdisjoint(ids)]
+
+    def get_leaves(self):
+        tasks = list(self)
+        ids = {t.task_id for t in tasks}
+        return [t for t in tasks if t.downstream_task_ids.isdisjoint(ids)]
+
+    roots = property(get_roots)
+    leaves = property(get_leaves)
+
+    def get_child_by_label(self, label):
+        return self.children[self.child_id(label)]
+
+    def set_upstream(self, others, edge_modifier=None):
+        for t in self.get_roots():
+            t.set_upstream(others)
+
+    def set_downstream(self, others, edge_modifier=None):
+        for t in self.get_leaves():
+            t.set_downstream(others)
+
+    def expand(self, *args, **kwargs):
+        unsupported("dynamic task mapping (mapped task groups)")
+
+    partial = expand_kwargs = expand
+
+
+def task_group(python_callable=None, **tg_kwargs):
+    """@task_group: calling the function builds its tasks inside a new
+    TaskGroup (named after the function, suffixed __1, __2 when called
+    again); the call returns what the function returns, else the group."""
+
+    def wrap(f, defaults=tg_kwargs):
+        @functools.wraps(f)
+        def call(*args, **kwargs):
+            kw = dict(defaults)
+            kw.setdefault("add_suffix_on_collision", True)
+            with TaskGroup(kw.pop("group_id", None) or f.__name__, **kw) as tg:
+                if f.__doc__ and not tg.tooltip:
+                    tg.tooltip = f.__doc__
+                ret = f(*args, **kwargs)
+            return tg if ret is None else ret
+
+        def override(**more):
+            merged = dict(defaults)
+            merged.update(more)
+            return wrap(f, merged)
+
+        def mapped(*a, **k):
+            unsupported("dynamic task mapping (mapped task groups)")
+
+        call.override = override
+        call.expand = call.partial = call.expand_kwargs = mapped
+        call.function = f
+        return call
+
+    if callable(python_callable):
+        return wrap(python_callable)
+    return wrap
 
 
 class _Asset:

@@ -202,6 +202,24 @@ def dag_spec(d):
                     ts[k] = template_files(d, ts[k], t.templates_exts)
         if t.upstream_task_ids:
             ts["dependencies"] = sorted(t.upstream_task_ids)
+        if t.task_group is not None:
+            ts["task_group_name"] = t.task_group.group_id
         tasks[t.task_id] = ts
     spec["tasks"] = tasks
+    if d.task_group_dict:
+        # Task and group keys are full ids; the groups' default_args are
+        # in their tasks' arguments already.
+        spec["__gust_final_ids__"] = True
+        groups = {}
+        for gid, g in d.task_group_dict.items():
+            gs = {"prefix_group_id": bool(g.prefix_group_id)}
+            if g.tooltip:
+                gs["tooltip"] = str(g.tooltip)
+            for k in ("ui_color", "ui_fgcolor"):
+                if getattr(g, k, None):
+                    gs[k] = str(getattr(g, k))
+            if g.parent_group is not None:
+                gs["parent_group_name"] = g.parent_group.group_id
+            groups[gid] = gs
+        spec["task_groups"] = groups
     return spec
