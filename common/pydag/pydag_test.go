@@ -176,7 +176,7 @@ func TestImportErrors(t *testing.T) {
 		"weight.py":    {head + "from airflow.providers.standard.operators.empty import EmptyOperator\nclass W: pass\nwith DAG('p'):\n    EmptyOperator(task_id='t', weight_rule=W())\n", "custom priority weight strategies (weight_rule=W) is not supported by gust yet"},
 		"venv.py":      {head + "from airflow.operators.python import PythonVirtualenvOperator\nwith DAG('p'):\n    PythonVirtualenvOperator(task_id='t', python_callable=print)\n", "PythonVirtualenvOperator (virtualenv operators) is not supported by gust yet"},
 		"notcall.py":   {head + "from airflow.operators.python import PythonOperator\nwith DAG('p'):\n    PythonOperator(task_id='t', python_callable='print')\n", "`python_callable` param must be callable"},
-		"group.py":     {head + "from airflow.utils.task_group import TaskGroup\nwith DAG('g'):\n    with TaskGroup('tg'):\n        pass\n", "task groups (TaskGroup) is not supported by gust yet"},
+		"group.py":     {head + "from airflow.decorators import task_group\n@task_group\ndef tg(x):\n    pass\nwith DAG('g'):\n    tg.expand(x=[1])\n", "dynamic task mapping (mapped task groups) is not supported by gust yet"},
 		"mapping.py":   {head + "with DAG('m'):\n    BashOperator.partial(task_id='t').expand(bash_command=['a'])\n", "dynamic task mapping"},
 		"unknown.py":   {head + "with DAG('u'):\n    BashOperator(task_id='t', bash_command='x', colour='red')\n", `unknown`},
 		"badarg.py":    {head + "with DAG('b', scheduel='@daily'):\n    pass\n", "unexpected keyword argument 'scheduel'"},
