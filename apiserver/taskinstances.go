@@ -284,7 +284,11 @@ func (s *Server) getTaskInstances(w http.ResponseWriter, r *http.Request) error 
 		}
 	}
 	if group != "" {
-		return taskGroupNotFound(dagID, group)
+		ids, err := s.groupTaskIDs(ctx, dagID, group, f.TaskIDs)
+		if err != nil {
+			return err
+		}
+		f.TaskIDs, f.Nothing = ids, f.Nothing || len(ids) == 0
 	}
 	rows, total, err := metadb.ListTIsPage(ctx, s.db.Pool, f, page)
 	if err != nil {
@@ -331,15 +335,29 @@ type tiBatchBody struct {
 	DurationLT  *float64   `json:"duration_lt"`
 }
 
-// taskGroupNotFound answers a task_group_id filter. gust's DAGs have no task
-// groups yet (every task is at the top level), so a named group is not found,
-// in Airflow's words; across all DAGs ("~") a group id means nothing, where
+// groupTaskIDs answers a task_group_id filter as Airflow does: the ids of
+// the tasks inside the group (nested groups' too) in the DAG's latest
+// version, within only when that is not nil; an unknown group is a 404 in
+// Airflow's words. Across all DAGs ("~") a group id means nothing, where
 // Airflow fails with a 500.
-func taskGroupNotFound(dagID, group string) error {
+func (s *Server) groupTaskIDs(ctx context.Context, dagID, group string, within []string) ([]string, error) {
 	if dagID == "~" {
-		return errorf(http.StatusBadRequest, "task_group_id needs a dag_id: task group ids are per DAG")
+		return nil, errorf(http.StatusBadRequest, "task_group_id needs a dag_id: task group ids are per DAG")
 	}
-	return &httpError{status: http.StatusNotFound, detail: map[string]string{"reason": "not_found", "message": "Task group " + group + " not found"}}
+	_, dag, err := s.loadDag(ctx, dagID)
+	if err != nil {
+		return nil, err
+	}
+	if dag.Group(group) == nil {
+		return nil, &httpError{status: http.StatusNotFound, detail: map[string]string{"reason": "not_found", "message": "Task group " + group + " not found"}}
+	}
+	ids := []string{}
+	for _, t := range dag.Tasks {
+		if dag.InGroup(t, group) && (within == nil || slices.Contains(within, t.TaskID)) {
+			ids = append(ids, t.TaskID)
+		}
+	}
+	return ids, nil
 }
 
 func (s *Server) getTaskInstancesBatch(w http.ResponseWriter, r *http.Request) error {

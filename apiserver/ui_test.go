@@ -247,6 +247,75 @@ g:
 	e.private(auth.Viewer, "/ui/structure/structure_data?dag_id=nope").want(t, 404)
 	e.private(auth.Viewer, "/ui/structure/structure_data").want(t, 422)
 
+	// Task groups: nested nodes in the structure, each group's cell the most
+	// pressing state inside it, and the task instance list's task_group_id.
+	e.addDags(map[string]string{"tg.yaml": `
+tg:
+  task_groups:
+    outer: {tooltip: the outer one}
+    inner: {parent_group_name: outer}
+  tasks:
+    start: {operator: empty}
+    a: {operator: empty, task_group_name: outer, dependencies: [start]}
+    b: {operator: empty, task_group_name: inner, dependencies: [a]}
+    end: {operator: empty, dependencies: [outer]}
+`})
+	e.seedRun("tg", "r1", "/dags/tg.yaml")
+	e.seedTI("tg", "r1", "start", "success", "default_pool", 1)
+	e.seedTI("tg", "r1", "outer.a", "success", "default_pool", 1)
+	e.seedTI("tg", "r1", "outer.inner.b", "failed", "default_pool", 1)
+	e.seedTI("tg", "r1", "end", "upstream_failed", "default_pool", 1)
+	var tree struct {
+		Nodes []structureNode `json:"nodes"`
+	}
+	e.private(auth.Viewer, "/ui/structure/structure_data?dag_id=tg").want(t, 200).decode(t, &tree)
+	var show func(ns []structureNode) string
+	show = func(ns []structureNode) string {
+		var parts []string
+		for _, n := range ns {
+			s := n.ID + "=" + n.Label
+			if n.Children != nil {
+				s += "(" + show(n.Children) + ")"
+			}
+			parts = append(parts, s)
+		}
+		return strings.Join(parts, " ")
+	}
+	if got := show(tree.Nodes); got != "start=start outer=outer(outer.a=a outer.inner=inner(outer.inner.b=b)) end=end" {
+		t.Errorf("structure with groups: %s", got)
+	}
+	if tip := tree.Nodes[1].Tooltip; tip == nil || *tip != "the outer one" {
+		t.Errorf("outer's tooltip: %v", tip)
+	}
+	var gg struct {
+		TaskIDs  []string    `json:"task_ids"`
+		GroupOf  []string    `json:"task_group_ids"`
+		Groups   []gridGroup `json:"task_groups"`
+		GroupTIs [][]any     `json:"group_instances"`
+	}
+	e.private(auth.Viewer, "/ui/grid/tg").want(t, 200).decode(t, &gg)
+	if fmt.Sprint(gg.TaskIDs) != "[start outer.a outer.inner.b end]" || fmt.Sprint(gg.GroupOf) != "[ outer outer.inner ]" ||
+		len(gg.Groups) != 2 || gg.Groups[1] != (gridGroup{GroupID: "outer.inner", Label: "inner", Parent: "outer"}) {
+		t.Errorf("grid of groups: %+v", gg)
+	}
+	if fmt.Sprint(gg.GroupTIs) != "[[[failed 0 2] [failed 0 1]]]" {
+		t.Errorf("group cells = %v, want outer failed over 2 instances, inner failed over 1", gg.GroupTIs)
+	}
+	var inGroup struct {
+		TIs []struct {
+			TaskID string `json:"task_id"`
+		} `json:"task_instances"`
+	}
+	e.call(auth.Viewer, "GET", "/api/v2/dags/tg/dagRuns/r1/taskInstances?task_group_id=outer", nil).want(t, 200).decode(t, &inGroup)
+	if len(inGroup.TIs) != 2 || inGroup.TIs[0].TaskID != "outer.a" || inGroup.TIs[1].TaskID != "outer.inner.b" {
+		t.Errorf("task_group_id=outer: %+v", inGroup.TIs)
+	}
+	e.call(auth.Viewer, "GET", "/api/v2/dags/tg/dagRuns/r1/taskInstances?task_group_id=outer.inner&task_id=outer.a", nil).want(t, 200).decode(t, &inGroup)
+	if len(inGroup.TIs) != 0 {
+		t.Errorf("task_group_id=outer.inner&task_id=outer.a: %+v, want none", inGroup.TIs)
+	}
+	e.call(auth.Viewer, "GET", "/api/v2/dags/tg/dagRuns/r1/taskInstances?task_group_id=inner", nil).want(t, 404)
+
 	// The Gantt chart: each task instance with its times, upstream first.
 	e.exec(`UPDATE task_instance SET queued_dttm = now() - interval '3 minutes', start_date = now() - interval '2 minutes',
 		end_date = now() - interval '1 minute' WHERE dag_id = 'g' AND run_id = 'r1' AND task_id = 'extract'`)

@@ -61,17 +61,72 @@ func (s *Server) getStructure(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	nodes := make([]structureNode, 0, len(dag.Tasks))
-	edges := make([]structureEdge, 0, len(dag.Tasks))
+	writeJSON(w, http.StatusOK, map[string]any{"nodes": structureNodes(dag), "edges": structureEdges(dag)})
+	return nil
+}
+
+// structureNodes nests the DAG's tasks in its task groups, as Airflow's
+// task_group_to_dict: a group is a node with children, placed where its
+// first task comes in the grid's order.
+func structureNodes(dag *dagspec.DAG) []structureNode {
+	type slot struct {
+		node *structureNode
+		kids []*slot
+	}
+	root := &slot{}
+	groups := map[string]*slot{}
+	var place func(groupID string) *slot
+	place = func(groupID string) *slot {
+		if groupID == "" {
+			return root
+		}
+		if sl, ok := groups[groupID]; ok {
+			return sl
+		}
+		g := dag.Group(groupID)
+		if g == nil { // a task naming a group the DAG lacks: keep it at the top
+			return root
+		}
+		parent := place(g.Parent)
+		n := &structureNode{ID: g.GroupID, Label: dag.Label(g.GroupID, g.Parent), Type: "task", Children: []structureNode{}}
+		if g.Tooltip != "" {
+			tip := g.Tooltip
+			n.Tooltip = &tip
+		}
+		sl := &slot{node: n}
+		groups[groupID] = sl
+		parent.kids = append(parent.kids, sl)
+		return sl
+	}
 	for _, t := range gridOrder(dag) {
 		op := operatorShown(t.Operator)
-		nodes = append(nodes, structureNode{ID: t.TaskID, Label: t.TaskID, Type: "task", Operator: &op})
+		parent := place(t.TaskGroup)
+		parent.kids = append(parent.kids, &slot{node: &structureNode{ID: t.TaskID, Label: dag.Label(t.TaskID, t.TaskGroup), Type: "task", Operator: &op}})
+	}
+	var build func(sl *slot) []structureNode
+	build = func(sl *slot) []structureNode {
+		out := make([]structureNode, 0, len(sl.kids))
+		for _, k := range sl.kids {
+			n := *k.node
+			if n.Children != nil {
+				n.Children = build(k)
+			}
+			out = append(out, n)
+		}
+		return out
+	}
+	return build(root)
+}
+
+// structureEdges are the DAG's dependencies, task to task.
+func structureEdges(dag *dagspec.DAG) []structureEdge {
+	edges := make([]structureEdge, 0, len(dag.Tasks))
+	for _, t := range gridOrder(dag) {
 		for _, u := range t.Upstream {
 			edges = append(edges, structureEdge{SourceID: u, TargetID: t.TaskID})
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"nodes": nodes, "edges": edges})
-	return nil
+	return edges
 }
 
 // gridOrder lists a DAG's tasks upstream first (Kahn's order), ties kept
@@ -183,8 +238,61 @@ func (s *Server) getGrid(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"dag_runs": resp.DagRuns, "task_ids": taskIDs, "task_instances": gridTable(table)})
+	groups, groupOf, groupTable := gridGroups(dag, order, table)
+	writeJSON(w, http.StatusOK, map[string]any{"dag_runs": resp.DagRuns, "task_ids": taskIDs, "task_instances": gridTable(table),
+		"task_group_ids": groupOf, "task_groups": groups, "group_instances": gridTable(groupTable)})
 	return nil
+}
+
+// gridGroup is a task group as the grid lists it.
+type gridGroup struct {
+	GroupID string `json:"group_id"`
+	Label   string `json:"label"`
+	Parent  string `json:"parent_group_id"`
+	Tooltip string `json:"tooltip"`
+}
+
+// gridGroups answers the DAG's task groups (parents first), each task's
+// group aligned with order, and each group's cell in each run: the most
+// pressing state of the task instances inside it (nested groups' too),
+// their count as its instances.
+func gridGroups(dag *dagspec.DAG, order []*dagspec.Task, table [][]*metadb.GridCell) ([]gridGroup, []string, [][]*metadb.GridCell) {
+	groups := make([]gridGroup, len(dag.TaskGroups))
+	col := make(map[string]int, len(dag.TaskGroups))
+	for i, g := range dag.TaskGroups {
+		groups[i] = gridGroup{GroupID: g.GroupID, Label: dag.Label(g.GroupID, g.Parent), Parent: g.Parent, Tooltip: g.Tooltip}
+		col[g.GroupID] = i
+	}
+	groupOf := make([]string, len(order))
+	chains := make([][]int, len(order)) // each task's groups, innermost first
+	for i, t := range order {
+		groupOf[i] = t.TaskGroup
+		for g, n := t.TaskGroup, 0; g != "" && n <= len(groups); n++ {
+			j, ok := col[g]
+			if !ok {
+				break
+			}
+			chains[i] = append(chains[i], j)
+			g = groups[j].Parent
+		}
+	}
+	out := make([][]*metadb.GridCell, len(table))
+	for r, cells := range table {
+		out[r] = make([]*metadb.GridCell, len(groups))
+		for i, c := range cells {
+			if c == nil {
+				continue
+			}
+			for _, j := range chains[i] {
+				if g := out[r][j]; g == nil {
+					out[r][j] = &metadb.GridCell{State: c.State, TryNumber: c.TryNumber, Instances: c.Instances}
+				} else {
+					g.State, g.TryNumber, g.Instances = metadb.MostPressing(g.State, c.State), max(g.TryNumber, c.TryNumber), g.Instances+c.Instances
+				}
+			}
+		}
+	}
+	return groups, groupOf, out
 }
 
 // gridTable writes the grid's cells as JSON by hand: at 100 runs x 1,000

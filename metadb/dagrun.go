@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -272,6 +273,15 @@ type GridCell struct {
 // mapped task's cell shows; "" is no state.
 var gridPriority = []string{"failed", "upstream_failed", "up_for_retry", "up_for_reschedule", "running", "restarting",
 	"deferred", "queued", "scheduled", "", "skipped", "removed", "success"}
+
+// MostPressing returns the more pressing of two states ("" is no state),
+// as a task group's grid cell shows its tasks'.
+func MostPressing(a, b string) string {
+	if slices.Index(gridPriority, b) < slices.Index(gridPriority, a) {
+		return b
+	}
+	return a
+}
 
 // GridCells returns the cells of the given runs of a DAG, in one query that
 // aggregates integers only (a state's rank, not the state), so that 100 runs
