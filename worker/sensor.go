@@ -158,6 +158,9 @@ func poke(ctx context.Context, tl *taskLog, store Store, r *templating.Renderer,
 	case dagspec.OperatorExternalTaskSensor:
 		logical := run.LogicalDate.Add(-secs(s.ExecutionDelta))
 		what := fmt.Sprintf("%s.%s on %s", s.ExternalDagID, s.ExternalTaskID, logical.UTC().Format(time.RFC3339))
+		if s.ExternalTaskGroupID != "" {
+			return pokeExternalGroup(ctx, store, s, logical)
+		}
 		if s.ExternalTaskID == "" {
 			what = fmt.Sprintf("DAG %s on %s", s.ExternalDagID, logical.UTC().Format(time.RFC3339))
 		}
@@ -189,6 +192,30 @@ func poke(ctx context.Context, tl *taskLog, store Store, r *templating.Renderer,
 		return true, what, nil
 	}
 	return false, "", fmt.Errorf("operator %s is not a sensor", task.Operator)
+}
+
+// pokeExternalGroup is ExternalTaskSensor's external_task_group_id: done
+// when every task instance of the group is in allowed_states, failed when
+// one is in failed_states.
+func pokeExternalGroup(ctx context.Context, store Store, s *dagspec.Sensor, logical time.Time) (bool, string, error) {
+	what := fmt.Sprintf("group %s.%s on %s", s.ExternalDagID, s.ExternalTaskGroupID, logical.UTC().Format(time.RFC3339))
+	states, found, err := store.ExternalGroupStates(ctx, s.ExternalDagID, s.ExternalTaskGroupID, logical)
+	if err != nil {
+		return false, "", err
+	}
+	if !found {
+		return false, what + " (no such run yet)", nil
+	}
+	allowed := 0
+	for _, st := range states {
+		if slices.Contains(s.FailedStates, st) {
+			return false, "", fmt.Errorf("%w: a task of the external %s is %s", errSensorFailed, what, st)
+		}
+		if slices.Contains(s.AllowedStates, st) {
+			allowed++
+		}
+	}
+	return allowed == len(states), fmt.Sprintf("%s: %d of %d tasks in %s", what, allowed, len(states), strings.Join(s.AllowedStates, ", ")), nil
 }
 
 func parseTarget(s string) (time.Time, error) {

@@ -37,6 +37,10 @@ type Store interface {
 	// ExternalState is the state of taskID ("" = the run itself) in dagID's
 	// run at the logical date; found is false when there is no such run.
 	ExternalState(ctx context.Context, dagID, taskID string, logical time.Time) (state string, found bool, err error)
+	// ExternalGroupStates are the states of the tasks inside groupID (in
+	// dagID's latest version) in dagID's run at the logical date; found is
+	// false when there is no such run.
+	ExternalGroupStates(ctx context.Context, dagID, groupID string, logical time.Time) (states []string, found bool, err error)
 	// DAGFile is a path to the DAG file of the version dagHash, for Python
 	// tasks to import.
 	DAGFile(ctx context.Context, dag *dagspec.DAG, dagHash string) (file, modules string, err error)
@@ -263,6 +267,65 @@ func (s *DBStore) ExternalState(ctx context.Context, dagID, taskID string, logic
 	return state, true, nil
 }
 
+// ExternalGroupStates reads the states of another DAG's group's tasks: a
+// task with no instance in the run counts as no state.
+func (s *DBStore) ExternalGroupStates(ctx context.Context, dagID, groupID string, logical time.Time) ([]string, bool, error) {
+	row, err := metadb.GetDAG(ctx, s.DB.Pool, dagID)
+	if errors.Is(err, metadb.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("group %s of %s: %w", groupID, dagID, err)
+	}
+	data, err := metadb.LoadSerializedDAG(ctx, s.DB.Pool, row.DagHash)
+	if err != nil {
+		return nil, false, fmt.Errorf("group %s of %s: %w", groupID, dagID, err)
+	}
+	dag, err := dagspec.Deserialize(data)
+	if err != nil {
+		return nil, false, fmt.Errorf("group %s of %s: %w", groupID, dagID, err)
+	}
+	if dag.Group(groupID) == nil {
+		return nil, false, fmt.Errorf("the DAG %s has no task group %s", dagID, groupID)
+	}
+	var ids []string
+	for _, t := range dag.Tasks {
+		if dag.InGroup(t, groupID) {
+			ids = append(ids, t.TaskID)
+		}
+	}
+	var runID string
+	err = s.DB.Pool.QueryRow(ctx, `SELECT run_id FROM dag_run WHERE dag_id = $1 AND logical_date = $2`, dagID, logical).Scan(&runID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("group %s of %s: %w", groupID, dagID, err)
+	}
+	rows, err := s.DB.Pool.Query(ctx, `SELECT task_id, coalesce(state, '') FROM task_instance
+		WHERE dag_id = $1 AND run_id = $2 AND task_id = ANY($3)`, dagID, runID, ids)
+	if err != nil {
+		return nil, false, fmt.Errorf("group %s of %s: %w", groupID, dagID, err)
+	}
+	byTask := map[string][]string{}
+	var task, state string
+	if _, err := pgx.ForEachRow(rows, []any{&task, &state}, func() error {
+		byTask[task] = append(byTask[task], state)
+		return nil
+	}); err != nil {
+		return nil, false, fmt.Errorf("group %s of %s: %w", groupID, dagID, err)
+	}
+	states := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if ss, ok := byTask[id]; ok {
+			states = append(states, ss...)
+		} else {
+			states = append(states, "")
+		}
+	}
+	return states, true, nil
+}
+
 // MemStore is a store without a database: the environment's variables and
 // connections, and XComs kept in memory (`gust dags test`).
 type MemStore struct {
@@ -325,6 +388,11 @@ func (m *MemStore) TriggerRun(context.Context, TriggerRun) (string, time.Time, b
 // RunState knows no other DAG's runs.
 func (m *MemStore) RunState(context.Context, string, string) (string, bool, error) {
 	return "", false, errNoDatabase
+}
+
+// ExternalGroupStates knows no other DAG's runs.
+func (m *MemStore) ExternalGroupStates(context.Context, string, string, time.Time) ([]string, bool, error) {
+	return nil, false, nil
 }
 
 // ExternalState knows no other DAG's runs.

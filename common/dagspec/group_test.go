@@ -129,7 +129,9 @@ task_group:
 		"own group":      {"d:\n  task_groups:\n    g: {}\n  tasks:\n    a: {operator: empty, task_group_name: g, dependencies: [g]}\n", "task g.a depends on its own group g"},
 		"task and group": {"d:\n  task_groups:\n    a: {}\n  tasks:\n    a: {operator: empty}\n", `"a" is both a task and a task group`},
 		"same id":        {"d:\n  task_groups:\n    g: {}\n  tasks:\n    g.a: {operator: empty}\n    a: {operator: empty, task_group_name: g}\n", `duplicate task id "g.a"`},
-		"bad deps":       {"d:\n  task_groups:\n    g: {dependencies: [zz]}\n  tasks:\n    a: {operator: empty, task_group_name: g}\n", `task group g depends on unknown task or group "zz"`},
+		"sensor on both": {"d:\n  tasks:\n    w: {operator: external_task_sensor, external_dag_id: o, external_task_id: t, external_task_group_id: g}\n",
+			"give external_task_id or external_task_group_id, not both"},
+		"bad deps": {"d:\n  task_groups:\n    g: {dependencies: [zz]}\n  tasks:\n    a: {operator: empty, task_group_name: g}\n", `task group g depends on unknown task or group "zz"`},
 	} {
 		_, err := Parse("tg.yaml", []byte(c.src))
 		if err == nil || !strings.Contains(err.Error(), c.want) {

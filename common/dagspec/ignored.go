@@ -50,8 +50,7 @@ var taskIgnored = map[string]string{
 
 // taskUnsupported are task arguments that would change what a task does.
 var taskUnsupported = map[string]string{
-	"run_as_user":            "tasks run as the worker's user",
-	"external_task_group_id": "task groups are not in gust yet",
+	"run_as_user": "tasks run as the worker's user",
 }
 
 // dagIgnored are DAG arguments accepted and not acted on.

@@ -26,11 +26,14 @@ type Sensor struct {
 	// external_task_sensor: the run of external_dag_id with the same logical
 	// date (minus execution_delta) has its task (or the run itself) in one of
 	// allowed_states; failed_states fail the sensor.
-	ExternalDagID  string   `json:"external_dag_id,omitempty"`
-	ExternalTaskID string   `json:"external_task_id,omitempty"`
-	AllowedStates  []string `json:"allowed_states,omitempty"`
-	FailedStates   []string `json:"failed_states,omitempty"`
-	ExecutionDelta float64  `json:"execution_delta,omitempty"`
+	ExternalDagID  string `json:"external_dag_id,omitempty"`
+	ExternalTaskID string `json:"external_task_id,omitempty"`
+	// ExternalTaskGroupID waits for every task of that group of the
+	// external DAG (its latest version) instead of one task.
+	ExternalTaskGroupID string   `json:"external_task_group_id,omitempty"`
+	AllowedStates       []string `json:"allowed_states,omitempty"`
+	FailedStates        []string `json:"failed_states,omitempty"`
+	ExecutionDelta      float64  `json:"execution_delta,omitempty"`
 }
 
 // Marker is an external_task_marker's (Airflow's ExternalTaskMarker):

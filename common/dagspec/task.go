@@ -353,7 +353,7 @@ func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, erro
 			}
 			return p.setTaskCallback(t, f, in, cmd, py)
 		case "poke_interval", "timeout", "mode", "soft_fail", "filepath", "delta", "target_time", "external_dag_id",
-			"external_task_id", "allowed_states", "failed_states", "execution_delta", "http_conn_id", "endpoint",
+			"external_task_id", "external_task_group_id", "allowed_states", "failed_states", "execution_delta", "http_conn_id", "endpoint",
 			"method", "data", "headers", "response_check_contains", "fs_conn_id", "check_existence", "exponential_backoff":
 			err = p.sensorArg(t, f, ctx, fromArgs)
 		case "params":
@@ -515,6 +515,8 @@ func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, erro
 			return nil, nil, p.errf(opField.knod, "%s: date_time_sensor needs target_time", where)
 		case t.Operator == OperatorExternalTaskSensor && s.ExternalDagID == "":
 			return nil, nil, p.errf(opField.knod, "%s: external_task_sensor needs external_dag_id", where)
+		case s.ExternalTaskID != "" && s.ExternalTaskGroupID != "":
+			return nil, nil, p.errf(opField.knod, "%s: give external_task_id or external_task_group_id, not both", where)
 		case s.PokeInterval <= 0:
 			return nil, nil, p.errf(opField.knod, "%s: poke_interval must be positive", where)
 		}
@@ -612,7 +614,7 @@ func (p *parser) sensorArg(t *Task, f field, ctx string, fromArgs bool) error {
 			return wrong()
 		}
 		s.TargetTime, err = p.str(f.val, ctx)
-	case "external_dag_id", "external_task_id", "allowed_states", "failed_states", "execution_delta":
+	case "external_dag_id", "external_task_id", "external_task_group_id", "allowed_states", "failed_states", "execution_delta":
 		if m := t.Marker; m != nil && (f.key == "external_dag_id" || f.key == "external_task_id") {
 			if f.key == "external_dag_id" {
 				m.ExternalDagID, err = p.str(f.val, ctx)
@@ -629,6 +631,8 @@ func (p *parser) sensorArg(t *Task, f field, ctx string, fromArgs bool) error {
 			s.ExternalDagID, err = p.str(f.val, ctx)
 		case "external_task_id":
 			s.ExternalTaskID, err = p.str(f.val, ctx)
+		case "external_task_group_id":
+			s.ExternalTaskGroupID, err = p.str(f.val, ctx)
 		case "allowed_states":
 			err = p.decode(f.val, &s.AllowedStates, ctx, "a list of states")
 		case "failed_states":

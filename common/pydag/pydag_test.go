@@ -252,8 +252,7 @@ func TestNamedUnsupported(t *testing.T) {
 		"plugins.py":  {head + "from airflow.plugins_manager import AirflowPlugin\n", "plugins (airflow.plugins_manager) is not supported"},
 		"runner.py":   {head + "from airflow.sdk.execution_time.comms import GetXCom\n", "task runner (airflow.sdk.execution_time) is not supported"},
 		"badconf.py":  {head + "from airflow.configuration import conf\nconf.get('nope', 'nothing')\n", "section/key [nope/nothing] not found in config"},
-		"groupwait.py": {head + "from airflow.providers.standard.sensors.external_task import ExternalTaskSensor\nwith DAG('g'):\n" +
-			"    ExternalTaskSensor(task_id='w', external_dag_id='o', external_task_group_id='tg')\n", "external_task_group_id is not supported by gust (task groups"},
+		"loop.py":     {head + "with DAG('l'):\n    @task\n    def r():\n        pass\n    r.loop(max_iterations=2)\n", "task loops (.loop) is not supported by gust yet"},
 	} {
 		path := write(t, dir, name, c.src)
 		if _, err := p.Parse(context.Background(), path); err == nil || !strings.Contains(err.Error(), c.want) {

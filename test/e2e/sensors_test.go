@@ -51,8 +51,23 @@ default:
   schedule: null
   default_args: {poke_interval: 1, retries: 2, retry_delay_sec: 0}
 upstream_dag:
+  task_groups: {grp: {}, bad: {}}
   tasks:
     produce: {operator: bash, bash_command: 'sleep 2'}
+    g1: {operator: bash, bash_command: 'sleep 1', task_group_name: grp}
+    g2: {operator: bash, bash_command: 'true', task_group_name: grp, dependencies: [g1]}
+    b1: {operator: bash, bash_command: 'exit 1', task_group_name: bad, retries: 0}
+group_sensors:
+  tasks:
+    group_wait: {operator: external_task_sensor, external_dag_id: upstream_dag, external_task_group_id: grp, mode: reschedule, timeout: 60}
+    group_fails:
+      operator: external_task_sensor
+      external_dag_id: upstream_dag
+      external_task_group_id: bad
+      failed_states: [failed]
+      mode: reschedule
+      timeout: 60
+      retries: 0
 sensors:
   tasks:
     file_poke: {operator: file_sensor, filepath: '%[1]s', mode: poke, timeout: 60}
@@ -78,8 +93,9 @@ timeouts:
 	c.MustRun("connections", "add", "local", "--conn-uri", fmt.Sprintf("http://svc:s3cret@%s", ln.Addr()))
 	c.Start("scheduler", "scheduler")
 	c.Start("worker", "worker", "-c", "8")
-	c.WaitParsed(30*time.Second, "sensors", "upstream_dag", "timeouts")
+	c.WaitParsed(30*time.Second, "sensors", "upstream_dag", "timeouts", "group_sensors")
 	c.MustRun("dags", "trigger", "sensors", "--run-id", "r1", "--logical-date", "2024-06-01")
+	c.MustRun("dags", "trigger", "group_sensors", "--run-id", "r1", "--logical-date", "2024-06-01")
 	c.MustRun("dags", "trigger", "timeouts", "--run-id", "r1")
 
 	// The reschedule-mode sensor hands its slot back between pokes, on the
@@ -96,7 +112,16 @@ timeouts:
 	}
 	c.MustRun("dags", "trigger", "upstream_dag", "--run-id", "u1", "--logical-date", "2024-06-01")
 
-	runs := c.WaitRunsFinished(60*time.Second, 3, "sensors", "timeouts", "upstream_dag")
+	runs := c.WaitRunsFinished(60*time.Second, 4, "sensors", "timeouts", "upstream_dag", "group_sensors")
+	// external_task_group_id waits for every task of the group; one in
+	// failed_states fails the sensor.
+	gs := c.TIs("group_sensors", "r1")
+	if s := testenv.State(gs["group_wait"]); s != "success" {
+		t.Errorf("group_wait: %s, want success", s)
+	}
+	if s := testenv.State(gs["group_fails"]); s != "failed" {
+		t.Errorf("group_fails: %s, want failed (bad.b1 failed)", s)
+	}
 	if runs["sensors"][0].State != "success" {
 		t.Errorf("sensors run %s", runs["sensors"][0].State)
 	}

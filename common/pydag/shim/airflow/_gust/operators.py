@@ -580,6 +580,7 @@ class _TaskDecorator:
             call.override = override
             call.function = f
             call.expand = call.partial = lambda *a, **k: unsupported("dynamic task mapping (.expand)")
+            call.loop = lambda *a, **k: unsupported("task loops (.loop)")
             return call
 
         if callable(python_callable):

@@ -64,6 +64,10 @@ def value(v, where):
         return {"__gust_xcomarg__": {"task_id": v.operator.task_id, "key": v.key}}
     if callable(v):
         unsupported(f"a Python callable as {where}")
+    from airflow._gust.model import TaskGroup
+
+    if isinstance(v, TaskGroup):
+        return str(v)  # Airflow's serializer casts what it cannot store to str
     raise TypeError(f"{where}: gust cannot store a {type(v).__name__} ({v!r})")
 
 
