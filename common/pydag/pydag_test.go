@@ -249,6 +249,7 @@ func TestNamedUnsupported(t *testing.T) {
 		"metadata.py": {head + "from airflow.sdk import Metadata\n", "assets (Metadata) is not supported by gust yet"},
 		"alias.py":    {head + "from airflow.datasets import DatasetAlias\n", "datasets (DatasetAlias) is not supported by gust yet"},
 		"dmeta.py":    {head + "from airflow.datasets.metadata import Metadata\n", "datasets (airflow.datasets.metadata) is not supported"},
+		"hitl.py":     {head + "from airflow.providers.standard.operators.hitl import ApprovalOperator\n", "human-in-the-loop operators"},
 		"plugins.py":  {head + "from airflow.plugins_manager import AirflowPlugin\n", "plugins (airflow.plugins_manager) is not supported"},
 		"runner.py":   {head + "from airflow.sdk.execution_time.comms import GetXCom\n", "task runner (airflow.sdk.execution_time) is not supported"},
 		"badconf.py":  {head + "from airflow.configuration import conf\nconf.get('nope', 'nothing')\n", "section/key [nope/nothing] not found in config"},
@@ -259,8 +260,14 @@ func TestNamedUnsupported(t *testing.T) {
 			t.Errorf("%s: %v, want an import error with %q", name, err, c.want)
 		}
 	}
+	// The compat provider re-exports the SDK.
+	path := write(t, dir, "compat.py", "from airflow.providers.common.compat.sdk import TriggerRule, AirflowOptionalProviderFeatureException, BaseOperator\n"+
+		head+"with DAG('compat'):\n    EmptyOperator(task_id='e', trigger_rule=TriggerRule.ALL_DONE)\n")
+	if res, err := p.Parse(context.Background(), path); err != nil || len(res.DAGs) != 1 || res.DAGs[0].Tasks[0].TriggerRule != "all_done" {
+		t.Errorf("airflow.providers.common.compat.sdk: %v %+v", err, res)
+	}
 	// Airflow's lazy top-level names and its configuration work.
-	path := write(t, dir, "toplevel.py", head+"from airflow import XComArg, Dataset\nfrom airflow.configuration import conf\n"+
+	path = write(t, dir, "toplevel.py", head+"from airflow import XComArg, Dataset\nfrom airflow.configuration import conf\n"+
 		"with DAG('top', tags=[conf.get('core', 'default_timezone'), str(conf.getint('core', 'max_map_length'))]):\n    EmptyOperator(task_id='e')\n")
 	if res, err := p.Parse(context.Background(), path); err != nil || len(res.DAGs) != 1 || strings.Join(res.DAGs[0].Tags, ",") != "utc,1024" {
 		t.Errorf("from airflow import XComArg, Dataset; conf.get: %v %+v", err, res)

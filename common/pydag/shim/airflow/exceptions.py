@@ -28,3 +28,7 @@ class DuplicateTaskIdFound(AirflowException):
 
 class TaskNotFound(AirflowException):
     pass
+
+
+class AirflowOptionalProviderFeatureException(AirflowException):
+    pass

@@ -48,6 +48,10 @@ MISSING_MODULES = {
     "airflow.models.anomalydetector": "anomaly detection (airflow.models.anomalydetector)",
     "airflow.triggers": "deferrable operators (airflow.triggers)",
     "airflow.providers.standard.triggers": "deferrable operators (airflow.providers.standard.triggers)",
+    "airflow.providers.standard.sensors.asset": "assets (airflow.providers.standard.sensors.asset)",
+    "airflow.providers.standard.operators.hitl": "human-in-the-loop operators (airflow.providers.standard.operators.hitl)",
+    "airflow.providers.standard.operators.manual": "manual gates (airflow.providers.standard.operators.manual)",
+    "airflow.providers.standard.operators.on_demand": "on-demand sections (airflow.providers.standard.operators.on_demand)",
 }
 
 
