@@ -316,6 +316,34 @@ tg:
 	}
 	e.call(auth.Viewer, "GET", "/api/v2/dags/tg/dagRuns/r1/taskInstances?task_group_id=inner", nil).want(t, 404)
 
+	// Setups and teardowns carry Airflow's setup_teardown_type, and the
+	// edge from a setup to its teardown is_setup_teardown.
+	e.addDags(map[string]string{"st.yaml": `
+st:
+  tasks:
+    s: {operator: empty, is_setup: true}
+    w: {operator: empty, dependencies: [s]}
+    td: {operator: empty, is_teardown: true, dependencies: [s, w]}
+`})
+	var stree struct {
+		Nodes []structureNode `json:"nodes"`
+		Edges []structureEdge `json:"edges"`
+	}
+	e.private(auth.Viewer, "/ui/structure/structure_data?dag_id=st").want(t, 200).decode(t, &stree)
+	types := map[string]string{}
+	for _, n := range stree.Nodes {
+		if n.SetupTeardownType != nil {
+			types[n.ID] = *n.SetupTeardownType
+		}
+	}
+	flagged := map[string]bool{}
+	for _, ed := range stree.Edges {
+		flagged[ed.SourceID+">"+ed.TargetID] = ed.IsSetupTeardown != nil && *ed.IsSetupTeardown
+	}
+	if fmt.Sprint(types) != "map[s:setup td:teardown]" || !flagged["s>td"] || flagged["s>w"] || flagged["w>td"] {
+		t.Errorf("setup/teardown in the structure: %v %v", types, flagged)
+	}
+
 	// The Gantt chart: each task instance with its times, upstream first.
 	e.exec(`UPDATE task_instance SET queued_dttm = now() - interval '3 minutes', start_date = now() - interval '2 minutes',
 		end_date = now() - interval '1 minute' WHERE dag_id = 'g' AND run_id = 'r1' AND task_id = 'extract'`)

@@ -101,7 +101,11 @@ func structureNodes(dag *dagspec.DAG) []structureNode {
 	for _, t := range gridOrder(dag) {
 		op := operatorShown(t.Operator)
 		parent := place(t.TaskGroup)
-		parent.kids = append(parent.kids, &slot{node: &structureNode{ID: t.TaskID, Label: dag.Label(t.TaskID, t.TaskGroup), Type: "task", Operator: &op}})
+		n := &structureNode{ID: t.TaskID, Label: dag.Label(t.TaskID, t.TaskGroup), Type: "task", Operator: &op}
+		if st := setupTeardownType(t); st != "" {
+			n.SetupTeardownType = &st
+		}
+		parent.kids = append(parent.kids, &slot{node: n})
 	}
 	var build func(sl *slot) []structureNode
 	build = func(sl *slot) []structureNode {
@@ -118,12 +122,30 @@ func structureNodes(dag *dagspec.DAG) []structureNode {
 	return build(root)
 }
 
-// structureEdges are the DAG's dependencies, task to task.
+// setupTeardownType is Airflow's setup_teardown_type of a task: "setup",
+// "teardown" or "".
+func setupTeardownType(t *dagspec.Task) string {
+	switch {
+	case t.IsSetup:
+		return "setup"
+	case t.IsTeardown:
+		return "teardown"
+	}
+	return ""
+}
+
+// structureEdges are the DAG's dependencies, task to task; an edge from a
+// setup to its teardown is marked is_setup_teardown, as in Airflow.
 func structureEdges(dag *dagspec.DAG) []structureEdge {
 	edges := make([]structureEdge, 0, len(dag.Tasks))
 	for _, t := range gridOrder(dag) {
 		for _, u := range t.Upstream {
-			edges = append(edges, structureEdge{SourceID: u, TargetID: t.TaskID})
+			e := structureEdge{SourceID: u, TargetID: t.TaskID}
+			if up := dag.Task(u); t.IsTeardown && up != nil && up.IsSetup {
+				yes := true
+				e.IsSetupTeardown = &yes
+			}
+			edges = append(edges, e)
 		}
 	}
 	return edges

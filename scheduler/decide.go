@@ -29,11 +29,14 @@ func decideRun(dag *dagspec.DAG, tis []*metadb.TaskInstance, prev map[string]str
 		state[ti.TaskID] = to
 	}
 	downstream := map[string][]string{}
+	setup := map[string]bool{}
 	for _, task := range dag.Tasks {
 		for _, up := range task.Upstream {
 			downstream[up] = append(downstream[up], task.TaskID)
 		}
+		setup[task.TaskID] = task.IsSetup
 	}
+	leaves := effectiveLeaves(dag, downstream)
 	// waiting counts TIs held back only by the previous run: the run is not
 	// deadlocked while they wait (Airflow's "premature" TIs).
 	waiting := 0
@@ -48,8 +51,22 @@ func decideRun(dag *dagspec.DAG, tis []*metadb.TaskInstance, prev map[string]str
 			c.upstream = len(task.Upstream)
 			for _, up := range task.Upstream {
 				c.add(state[up])
+				if setup[up] {
+					c.addSetup(state[up])
+				}
 			}
-			switch evaluate(task.TriggerRule, c) {
+			v := evaluate(task.TriggerRule, c)
+			if len(task.Setups) > 0 {
+				// The setup constraint first, as Airflow: a failed or
+				// skipped setup settles the task; one not done holds it.
+				switch sv := setupsVerdict(task.Setups, state); {
+				case sv == failUpstream || sv == skip:
+					v = sv
+				case sv == wait && v == run:
+					v = wait
+				}
+			}
+			switch v {
 			case run:
 				if !pastAllows(task, prev, downstream) {
 					waiting++
@@ -92,7 +109,7 @@ func decideRun(dag *dagspec.DAG, tis []*metadb.TaskInstance, prev map[string]str
 				active++
 			}
 		}
-		if len(downstream[task.TaskID]) == 0 {
+		if leaves[task.TaskID] {
 			switch s {
 			case tistate.Failed, tistate.UpstreamFailed:
 				leafFailed = true
@@ -112,6 +129,38 @@ func decideRun(dag *dagspec.DAG, tis []*metadb.TaskInstance, prev map[string]str
 		return ds, tistate.RunFailed
 	}
 	return ds, ""
+}
+
+// effectiveLeaves are the tasks whose states decide a finished run's, as
+// Airflow's _tis_for_dagrun_state: tasks with no downstream but teardowns
+// that may not fail the run, teardowns themselves only when
+// on_failure_fail_dagrun; the plain leaves when that leaves none.
+func effectiveLeaves(dag *dagspec.DAG, downstream map[string][]string) map[string]bool {
+	byID := make(map[string]*dagspec.Task, len(dag.Tasks))
+	for _, t := range dag.Tasks {
+		byID[t.TaskID] = t
+	}
+	ignorable := func(t *dagspec.Task) bool { return t.IsTeardown && !t.OnFailureFailDagrun }
+	out := map[string]bool{}
+	for _, t := range dag.Tasks {
+		leaf := !ignorable(t)
+		for _, d := range downstream[t.TaskID] {
+			if dt := byID[d]; dt == nil || !ignorable(dt) {
+				leaf = false
+			}
+		}
+		if leaf {
+			out[t.TaskID] = true
+		}
+	}
+	if len(out) == 0 {
+		for _, t := range dag.Tasks {
+			if len(downstream[t.TaskID]) == 0 {
+				out[t.TaskID] = true
+			}
+		}
+	}
+	return out
 }
 
 // needsPast reports whether any task depends on the previous run.

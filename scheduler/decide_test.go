@@ -20,6 +20,19 @@ func tiIn(id, state string) *metadb.TaskInstance {
 	return &metadb.TaskInstance{TIKey: metadb.TIKey{TaskID: id, MapIndex: -1}, State: state}
 }
 
+// setupTeardown is s (setup) >> w >> td (teardown of s), and an
+// independent task x with trigger rule always >> y, y inside s's scope
+// (s >> x, y >> td) with s an indirect setup of y.
+func setupTeardown(failDagrun bool) *dagspec.DAG {
+	s := task("s", dagspec.OperatorBash, "")
+	s.IsSetup = true
+	td := task("td", dagspec.OperatorBash, dagspec.TriggerAllDoneSetupSuccess, "s", "w", "y")
+	td.IsTeardown, td.OnFailureFailDagrun = true, failDagrun
+	y := task("y", dagspec.OperatorBash, "", "x")
+	y.Setups = []string{"s"}
+	return &dagspec.DAG{Tasks: []*dagspec.Task{s, task("w", dagspec.OperatorBash, "", "s"), task("x", dagspec.OperatorBash, dagspec.TriggerAlways, "s"), y, td}}
+}
+
 func TestDecideRun(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2024, 1, 1, 12, 0, 0, 0, time.UTC)
@@ -64,6 +77,27 @@ func TestDecideRun(t *testing.T) {
 		{"a skipped leaf with a succeeded one is success", &dagspec.DAG{Tasks: []*dagspec.Task{task("x", bash, ""), task("y", bash, "")}},
 			[]*metadb.TaskInstance{tiIn("x", "success"), tiIn("y", "skipped")},
 			want{map[string]string{}, tistate.RunSuccess}},
+		{"a teardown runs when its setup ran, whatever the work did; the work decides the run", setupTeardown(false),
+			[]*metadb.TaskInstance{tiIn("s", "success"), tiIn("w", "failed"), tiIn("x", "success"), tiIn("y", "success"), tiIn("td", "")},
+			want{map[string]string{"td": tistate.Scheduled}, ""}},
+		{"a failed work task fails the run once its teardown is done", setupTeardown(false),
+			[]*metadb.TaskInstance{tiIn("s", "success"), tiIn("w", "failed"), tiIn("x", "success"), tiIn("y", "success"), tiIn("td", "success")},
+			want{map[string]string{}, tistate.RunFailed}},
+		{"a teardown's failure does not fail the run", setupTeardown(false),
+			[]*metadb.TaskInstance{tiIn("s", "success"), tiIn("w", "success"), tiIn("x", "success"), tiIn("y", "success"), tiIn("td", "failed")},
+			want{map[string]string{}, tistate.RunSuccess}},
+		{"unless on_failure_fail_dagrun", setupTeardown(true),
+			[]*metadb.TaskInstance{tiIn("s", "success"), tiIn("w", "success"), tiIn("x", "success"), tiIn("y", "success"), tiIn("td", "failed")},
+			want{map[string]string{}, tistate.RunFailed}},
+		{"a failed setup: its work and teardown are upstream_failed", setupTeardown(false),
+			[]*metadb.TaskInstance{tiIn("s", "failed"), tiIn("w", ""), tiIn("x", "success"), tiIn("y", ""), tiIn("td", "")},
+			want{map[string]string{"w": tistate.UpstreamFailed, "y": tistate.UpstreamFailed, "td": tistate.UpstreamFailed}, tistate.RunFailed}},
+		{"a task waits for its indirect setup", setupTeardown(false),
+			[]*metadb.TaskInstance{tiIn("s", "running"), tiIn("w", ""), tiIn("x", "success"), tiIn("y", ""), tiIn("td", "")},
+			want{map[string]string{}, ""}},
+		{"a skipped setup skips its scope", setupTeardown(false),
+			[]*metadb.TaskInstance{tiIn("s", "skipped"), tiIn("w", ""), tiIn("x", "success"), tiIn("y", ""), tiIn("td", "")},
+			want{map[string]string{"w": tistate.Skipped, "y": tistate.Skipped, "td": tistate.Skipped}, tistate.RunSuccess}},
 		{"all_done leaf runs after a failure and decides the run", &dagspec.DAG{Tasks: []*dagspec.Task{task("x", bash, ""), task("cleanup", bash, dagspec.TriggerAllDone, "x")}},
 			[]*metadb.TaskInstance{tiIn("x", "failed"), tiIn("cleanup", "success")},
 			want{map[string]string{}, tistate.RunSuccess}},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"time"
 
@@ -220,7 +221,7 @@ func Clear(ctx context.Context, db *metadb.DB, req ClearRequest) ([]ClearedTI, e
 		if err != nil {
 			return err
 		}
-		tasks := selectTasks(dag, re, req.Upstream, req.Downstream)
+		tasks := withSetupsAndTeardowns(dag, selectTasks(dag, re, req.Upstream, req.Downstream), re, req.Downstream)
 		var runs []*metadb.DagRun
 		if req.RunID != "" {
 			r, err := metadb.LockRun(ctx, tx, req.DagID, req.RunID)
@@ -407,6 +408,35 @@ func selectTasks(dag *dagspec.DAG, re *regexp.Regexp, upstream, downstream bool)
 		}
 		if downstream {
 			walk(id, func(x string) []string { return down[x] })
+		}
+	}
+	return sel
+}
+
+// withSetupsAndTeardowns adds to a clear's selection what Airflow's
+// partial_subset adds: for each task matched by re (nil: all) that is
+// neither setup nor teardown, the setups it is inside and their
+// teardowns; for a matched setup (without downstream), its teardowns.
+func withSetupsAndTeardowns(dag *dagspec.DAG, sel map[string]bool, re *regexp.Regexp, downstream bool) map[string]bool {
+	if !slices.ContainsFunc(dag.Tasks, func(t *dagspec.Task) bool { return t.IsSetup }) {
+		return sel
+	}
+	for _, t := range dag.Tasks {
+		if re != nil && !re.MatchString(t.TaskID) {
+			continue
+		}
+		switch {
+		case t.IsSetup && !downstream:
+			for _, td := range dag.Teardowns(t.TaskID) {
+				sel[td] = true
+			}
+		case !t.IsSetup && !t.IsTeardown:
+			for _, s := range dag.SetupsInScope(t) {
+				sel[s] = true
+				for _, td := range dag.Teardowns(s) {
+					sel[td] = true
+				}
+			}
 		}
 	}
 	return sel

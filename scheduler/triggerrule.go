@@ -9,6 +9,19 @@ import (
 // instances, as Airflow's trigger-rule dependency does.
 type upstreamCounts struct {
 	upstream, success, skipped, failed, upstreamFailed, removed, done int
+	// Of the upstream tasks that are setups: how many, succeeded, skipped.
+	setups, successSetup, skippedSetup int
+}
+
+// addSetup counts an upstream that is a setup, once add has counted it.
+func (c *upstreamCounts) addSetup(state string) {
+	c.setups++
+	switch state {
+	case tistate.Success:
+		c.successSetup++
+	case tistate.Skipped:
+		c.skippedSetup++
+	}
 }
 
 func (c *upstreamCounts) add(state string) {
@@ -27,6 +40,25 @@ func (c *upstreamCounts) add(state string) {
 	if tistate.Finished(state) {
 		c.done++
 	}
+}
+
+// setupsVerdict is Airflow's setup constraint on a task that is not a
+// teardown: every relevant indirect setup must succeed; one that failed
+// fails it upstream, one skipped skips it, without waiting for the rest.
+func setupsVerdict(setups []string, state map[string]string) verdict {
+	var c upstreamCounts
+	for _, s := range setups {
+		c.add(state[s])
+	}
+	switch {
+	case c.failed > 0 || c.upstreamFailed > 0:
+		return failUpstream
+	case c.skipped > 0:
+		return skip
+	case c.success < len(setups):
+		return wait
+	}
+	return run
 }
 
 // verdict is what a trigger rule says about a task instance in state none.
@@ -123,6 +155,27 @@ func evaluate(rule string, c upstreamCounts) verdict {
 			return skip
 		}
 		if !upstreamDone {
+			return wait
+		}
+	case dagspec.TriggerAllDoneSetupSuccess:
+		if upstreamDone && c.setups > 0 && c.skippedSetup >= c.setups {
+			return skip
+		}
+		if upstreamDone && c.setups > 0 && c.successSetup == 0 {
+			return failUpstream
+		}
+		if !upstreamDone {
+			return wait
+		}
+	case dagspec.TriggerAllDoneMinOneSuccess:
+		if c.skipped > 0 {
+			return skip
+		}
+		nonSkippedDone := c.success + c.failed + c.upstreamFailed + c.removed
+		if nonSkippedDone >= c.upstream-c.skipped && c.success == 0 {
+			return failUpstream
+		}
+		if nonSkippedDone < c.upstream-c.skipped {
 			return wait
 		}
 	default:

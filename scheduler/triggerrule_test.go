@@ -33,6 +33,10 @@ func TestEvaluate(t *testing.T) {
 		want   verdict
 	}{
 		{dagspec.TriggerAllSuccess, []string{S, S}, run},
+		{dagspec.TriggerAllDoneMinOneSuccess, []string{S, F}, run},
+		{dagspec.TriggerAllDoneMinOneSuccess, []string{F, UF}, failUpstream},
+		{dagspec.TriggerAllDoneMinOneSuccess, []string{S, R}, wait},
+		{dagspec.TriggerAllDoneMinOneSuccess, []string{S, K}, skip},
 		{dagspec.TriggerAllSuccess, []string{S, R}, wait},
 		{dagspec.TriggerAllSuccess, []string{F, R}, failUpstream},
 		{dagspec.TriggerAllSuccess, []string{UF, S}, failUpstream},
@@ -77,6 +81,35 @@ func TestEvaluate(t *testing.T) {
 	for _, tc := range cases {
 		if got := evaluate(tc.rule, counts(tc.states...)); got != tc.want {
 			t.Errorf("%s over %v: got %v, want %v", tc.rule, tc.states, got, tc.want)
+		}
+	}
+}
+
+// TestAllDoneSetupSuccess: a teardown's rule runs when every upstream is
+// done and one of its setups succeeded; all its setups skipped skip it,
+// none succeeded fails it upstream.
+func TestAllDoneSetupSuccess(t *testing.T) {
+	t.Parallel()
+	c := func(setups []string, others ...string) upstreamCounts {
+		uc := counts(append(append([]string{}, setups...), others...)...)
+		for _, s := range setups {
+			uc.addSetup(s)
+		}
+		return uc
+	}
+	for name, tc := range map[string]struct {
+		c    upstreamCounts
+		want verdict
+	}{
+		"work failed, setup ran": {c([]string{tistate.Success}, tistate.Failed), run},
+		"work running":           {c([]string{tistate.Success}, tistate.Running), wait},
+		"setups skipped":         {c([]string{tistate.Skipped}, tistate.Skipped), skip},
+		"setup failed":           {c([]string{tistate.Failed}, tistate.UpstreamFailed), failUpstream},
+		"one of two setups ran":  {c([]string{tistate.Failed, tistate.Success}, tistate.Success), run},
+		"no setups, all done":    {c(nil, tistate.Failed), run},
+	} {
+		if got := evaluate(dagspec.TriggerAllDoneSetupSuccess, tc.c); got != tc.want {
+			t.Errorf("%s: %v, want %v", name, got, tc.want)
 		}
 	}
 }

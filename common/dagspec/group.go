@@ -1,6 +1,7 @@
 package dagspec
 
 import (
+	"slices"
 	"sort"
 	"strings"
 
@@ -258,4 +259,100 @@ func sortedGroupNames(groups map[string]*groupDef) []string {
 		return li < lj || (li == lj && names[i] < names[j])
 	})
 	return names
+}
+
+// relevantSetups sets each task's Setups: its setups in scope (see
+// SetupsInScope) less its direct upstreams, whose states the trigger rule
+// already waits for. A teardown has none.
+func relevantSetups(tasks []*Task) {
+	g := newTaskGraph(tasks)
+	for _, t := range tasks {
+		t.Setups = nil
+		if t.IsTeardown {
+			continue
+		}
+		for _, s := range g.setupsInScope(t) {
+			if !slices.Contains(t.Upstream, s) {
+				t.Setups = append(t.Setups, s)
+			}
+		}
+	}
+}
+
+// SetupsInScope are the setups a task is inside, as Airflow's
+// get_upstreams_only_setups: the setups among its ancestors that have no
+// teardown, or a teardown downstream of the task.
+func (d *DAG) SetupsInScope(t *Task) []string { return newTaskGraph(d.Tasks).setupsInScope(t) }
+
+// taskGraph indexes tasks and their downstream ids.
+type taskGraph struct {
+	byID map[string]*Task
+	down map[string][]string
+}
+
+func newTaskGraph(tasks []*Task) taskGraph {
+	g := taskGraph{byID: make(map[string]*Task, len(tasks)), down: map[string][]string{}}
+	for _, t := range tasks {
+		g.byID[t.TaskID] = t
+		for _, u := range t.Upstream {
+			g.down[u] = append(g.down[u], t.TaskID)
+		}
+	}
+	return g
+}
+
+// reach is every task reachable from id by next, id excluded.
+func (g taskGraph) reach(id string, next func(string) []string) map[string]bool {
+	seen := map[string]bool{}
+	stack := []string{id}
+	for len(stack) > 0 {
+		cur := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for _, n := range next(cur) {
+			if !seen[n] {
+				seen[n] = true
+				stack = append(stack, n)
+			}
+		}
+	}
+	return seen
+}
+
+func (g taskGraph) setupsInScope(t *Task) []string {
+	descendants := g.reach(t.TaskID, func(id string) []string { return g.down[id] })
+	var out []string
+	for a := range g.reach(t.TaskID, func(id string) []string {
+		if x := g.byID[id]; x != nil {
+			return x.Upstream
+		}
+		return nil
+	}) {
+		s := g.byID[a]
+		if s == nil || !s.IsSetup {
+			continue
+		}
+		hasTeardown, inScope := false, false
+		for _, d := range g.down[a] {
+			if g.byID[d].IsTeardown {
+				hasTeardown = true
+				inScope = inScope || descendants[d]
+			}
+		}
+		if !hasTeardown || inScope {
+			out = append(out, a)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Teardowns are the teardown tasks directly downstream of a setup.
+func (d *DAG) Teardowns(setupID string) []string {
+	var out []string
+	for _, t := range d.Tasks {
+		if t.IsTeardown && slices.Contains(t.Upstream, setupID) {
+			out = append(out, t.TaskID)
+		}
+	}
+	return out
 }

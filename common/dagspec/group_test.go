@@ -131,11 +131,48 @@ task_group:
 		"same id":        {"d:\n  task_groups:\n    g: {}\n  tasks:\n    g.a: {operator: empty}\n    a: {operator: empty, task_group_name: g}\n", `duplicate task id "g.a"`},
 		"sensor on both": {"d:\n  tasks:\n    w: {operator: external_task_sensor, external_dag_id: o, external_task_id: t, external_task_group_id: g}\n",
 			"give external_task_id or external_task_group_id, not both"},
-		"bad deps": {"d:\n  task_groups:\n    g: {dependencies: [zz]}\n  tasks:\n    a: {operator: empty, task_group_name: g}\n", `task group g depends on unknown task or group "zz"`},
+		"setup and teardown": {"d:\n  tasks:\n    w: {operator: empty, is_setup: true, is_teardown: true}\n", "a setup or a teardown, not both"},
+		"fail dagrun":        {"d:\n  tasks:\n    w: {operator: empty, on_failure_fail_dagrun: true}\n", "on_failure_fail_dagrun is for teardown tasks"},
+		"bad deps":           {"d:\n  task_groups:\n    g: {dependencies: [zz]}\n  tasks:\n    a: {operator: empty, task_group_name: g}\n", `task group g depends on unknown task or group "zz"`},
 	} {
 		_, err := Parse("tg.yaml", []byte(c.src))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want %q", name, err, c.want)
 		}
+	}
+}
+
+// TestSetupTeardownYAML: a YAML task is a setup or teardown by is_setup /
+// is_teardown; a teardown's trigger rule is all_done_setup_success unless
+// it names one; a task inside a setup's scope, not directly downstream of
+// it, lists it in Setups.
+func TestSetupTeardownYAML(t *testing.T) {
+	t.Parallel()
+	dags, err := Parse("st.yaml", []byte(`d:
+  tasks:
+    create: {operator: bash, bash_command: "true", is_setup: true}
+    a: {operator: bash, bash_command: "true", dependencies: [create]}
+    b: {operator: bash, bash_command: "true", dependencies: [a]}
+    delete: {operator: bash, bash_command: "true", is_teardown: true, on_failure_fail_dagrun: true, dependencies: [create, b]}
+    other: {operator: bash, bash_command: "true", is_teardown: true, trigger_rule: all_done, dependencies: [b]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := dags[0]
+	if td := d.Task("delete"); !td.IsTeardown || !td.OnFailureFailDagrun || td.TriggerRule != TriggerAllDoneSetupSuccess {
+		t.Errorf("delete = %+v", td)
+	}
+	if o := d.Task("other"); o.TriggerRule != TriggerAllDone {
+		t.Errorf("a teardown naming its rule keeps it: %s", o.TriggerRule)
+	}
+	if s := d.Task("b").Setups; len(s) != 1 || s[0] != "create" {
+		t.Errorf("b's setups = %v, want [create]", s)
+	}
+	if s := d.Task("a").Setups; len(s) != 0 {
+		t.Errorf("a's setups = %v: create is its direct upstream", s)
+	}
+	if got := d.Teardowns("create"); len(got) != 1 || got[0] != "delete" {
+		t.Errorf("create's teardowns = %v", got)
 	}
 }

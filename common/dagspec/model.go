@@ -96,6 +96,12 @@ const (
 	TriggerNoneFailedMinOneSuccess = "none_failed_min_one_success"
 	TriggerNoneSkipped             = "none_skipped"
 	TriggerAlways                  = "always"
+	// TriggerAllDoneSetupSuccess is a teardown's: every upstream done and,
+	// when some are setups, at least one of those succeeded.
+	TriggerAllDoneSetupSuccess = "all_done_setup_success"
+	// TriggerAllDoneMinOneSuccess: every upstream that is not skipped done,
+	// and at least one succeeded (Airflow 3).
+	TriggerAllDoneMinOneSuccess = "all_done_min_one_success"
 )
 
 // Weight rules, with Airflow's names.
@@ -209,6 +215,17 @@ type Task struct {
 	// PythonCallbacks are a YAML file's Python callbacks, by key, whose
 	// command is PythonCallback.
 	PythonCallbacks map[string][]PyCallable `json:"python_callbacks,omitempty"`
+
+	// Setup and teardown (Airflow 2.7's): a teardown runs when its setups
+	// ran, whatever the work between did (all_done_setup_success), and its
+	// failure fails the run only with OnFailureFailDagrun.
+	IsSetup             bool `json:"is_setup,omitempty"`
+	IsTeardown          bool `json:"is_teardown,omitempty"`
+	OnFailureFailDagrun bool `json:"on_failure_fail_dagrun,omitempty"`
+	// Setups are the task's indirect relevant setups (derived): setups
+	// upstream of it, not direct upstreams, whose teardowns (if any) are
+	// downstream of it. Each must succeed before the task runs.
+	Setups []string `json:"setups,omitempty"`
 }
 
 // TaskGroup is Airflow's TaskGroup: a box of tasks and groups in the grid

@@ -18,7 +18,8 @@ var triggerRules = map[string]bool{
 	TriggerAllSuccess: true, TriggerAllFailed: true, TriggerAllDone: true, TriggerAllSkipped: true,
 	TriggerOneSuccess: true, TriggerOneFailed: true, TriggerOneDone: true, TriggerNoneFailed: true,
 	TriggerNoneFailedMinOneSuccess: true, TriggerNoneSkipped: true, TriggerAlways: true,
-	"none_failed_or_skipped": true, // Airflow's deprecated alias
+	"none_failed_or_skipped":   true, // Airflow's deprecated alias
+	TriggerAllDoneSetupSuccess: true, TriggerAllDoneMinOneSuccess: true,
 }
 
 // tasks reads a DAG's tasks; groups are its task groups by name (final:
@@ -201,6 +202,7 @@ func (p *parser) tasks(d *DAG, tf field, args []field, groups map[string]*groupD
 	for _, t := range tasks {
 		sort.Strings(t.Upstream)
 	}
+	relevantSetups(tasks)
 	ordered, err := topoSort(tasks)
 	if err != nil {
 		return p.errf(n, "%s: %v", where, err)
@@ -248,7 +250,7 @@ func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, erro
 	// Operator-specific arguments are read from the task itself; the
 	// BaseOperator ones from the task, else from default_args.
 	var dep *field
-	var bashSet bool
+	var bashSet, ruleSet bool
 	apply := func(f field, fromArgs bool) error {
 		// in names where an argument is: the task, or default_args.
 		in := where
@@ -390,6 +392,19 @@ func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, erro
 					r = TriggerNoneFailedMinOneSuccess
 				}
 				t.TriggerRule = r
+				ruleSet = true
+			}
+		case "is_setup", "is_teardown", "on_failure_fail_dagrun":
+			var b bool
+			if b, err = p.boolean(f.val, ctx); err == nil {
+				switch f.key {
+				case "is_setup":
+					t.IsSetup = b
+				case "is_teardown":
+					t.IsTeardown = b
+				default:
+					t.OnFailureFailDagrun = b
+				}
 			}
 		case "pool":
 			t.Pool, err = p.str(f.val, ctx)
@@ -506,6 +521,14 @@ func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, erro
 		if err := apply(f, false); err != nil {
 			return nil, nil, err
 		}
+	}
+	switch {
+	case t.IsSetup && t.IsTeardown:
+		return nil, nil, p.errf(opField.knod, "%s: a task is a setup or a teardown, not both", where)
+	case t.OnFailureFailDagrun && !t.IsTeardown:
+		return nil, nil, p.errf(opField.knod, "%s: on_failure_fail_dagrun is for teardown tasks", where)
+	case t.IsTeardown && !ruleSet:
+		t.TriggerRule = TriggerAllDoneSetupSuccess // Airflow's as_teardown
 	}
 	if s := t.Sensor; s != nil {
 		switch {

@@ -243,7 +243,6 @@ func TestNamedUnsupported(t *testing.T) {
 	p, dir := newParser(t)
 	head := "from airflow.sdk import DAG, task\nfrom airflow.providers.standard.operators.empty import EmptyOperator\n"
 	for name, c := range map[string]struct{ src, want string }{
-		"teardown.py": {head + "with DAG('s'):\n    @task\n    def a():\n        pass\n    a().as_teardown()\n", "setup and teardown tasks is not supported by gust yet"},
 		"timetable.py": {head + "from airflow.timetables.trigger import CronTriggerTimetable\nwith DAG('t'):\n    EmptyOperator(task_id='e')\n",
 			"timetables (airflow.timetables) is not supported by gust yet"},
 		"metadata.py": {head + "from airflow.sdk import Metadata\n", "assets (Metadata) is not supported by gust yet"},

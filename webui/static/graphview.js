@@ -64,14 +64,15 @@ function layoutGraph(dagre, shown, direction) {
   g.setDefaultEdgeLabel(() => ({}));
   for (const n of shown.nodes) {
     if (n.kind === 'box') { g.setNode(n.id, { node: n }); continue; }
-    const sub = n.kind === 'group' ? `${n.count} task${n.count === 1 ? '' : 's'}` : (n.operator || '');
+    const sub = n.kind === 'group' ? `${n.count} task${n.count === 1 ? '' : 's'}`
+      : (n.operator || '') + (n.setup_teardown_type ? ' · ' + n.setup_teardown_type : '');
     const text = Math.max(n.label.length + (n.kind === 'group' ? 2 : 0), sub.length * 0.85);
     g.setNode(n.id, { width: Math.max(110, Math.ceil(text * 7.4) + 28), height: 42, node: n, sub });
   }
   for (const n of shown.nodes) if (n.parent) g.setParent(n.id, n.parent);
   shown.edges.forEach((e, i) => {
     const label = e.label || '';
-    g.setEdge(e.source_id, e.target_id, { label, width: label ? label.length * 6.5 + 8 : 0, height: label ? 16 : 0, labelpos: 'c' }, String(i));
+    g.setEdge(e.source_id, e.target_id, { label, width: label ? label.length * 6.5 + 8 : 0, height: label ? 16 : 0, labelpos: 'c', setupTeardown: !!e.is_setup_teardown }, String(i));
   });
   dagre.layout(g);
   return g;
@@ -141,7 +142,7 @@ export async function graphView(ctx, dagId) {
     for (const e of g.edges()) {
       const d = g.edge(e);
       const pts = d.points.map((p) => `${p.x.toFixed(1)},${p.y.toFixed(1)}`);
-      edges.append(svg('path', { d: 'M' + pts.join(' L'), class: 'edge', 'marker-end': 'url(#arrow)', 'data-source': e.v, 'data-target': e.w }));
+      edges.append(svg('path', { d: 'M' + pts.join(' L'), class: d.setupTeardown ? 'edge setup-teardown' : 'edge', 'marker-end': 'url(#arrow)', 'data-source': e.v, 'data-target': e.w }));
       if (d.label) edges.append(svg('text', { x: d.x, y: d.y + 4, class: 'edge-label', 'text-anchor': 'middle' }, d.label));
     }
     for (const id of g.nodes()) {

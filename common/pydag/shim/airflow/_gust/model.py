@@ -27,6 +27,7 @@ def unsupported(what):
 class _Context:
     dags = []  # the DAGs of `with` blocks being built, innermost last
     groups = []  # the TaskGroups of `with` blocks being built, innermost last
+    setup_teardown = []  # (task, the DAG's task ids before) of `with setup_or_teardown:` blocks
     template_files = []  # the template_ext files read into the DAGs' documents
     registered = []  # auto-registered DAGs, in creation order
     running = None  # the context of the try being run (worker side)
@@ -373,11 +374,53 @@ class BaseOperator(DependencyMixin):
     def expand(self, *args, **kwargs):
         unsupported("dynamic task mapping (.expand)")
 
-    def as_setup(self):
-        unsupported("setup and teardown tasks")
+    is_setup = False
+    is_teardown = False
+    on_failure_fail_dagrun = False
 
-    def as_teardown(self, *args, **kwargs):
-        unsupported("setup and teardown tasks")
+    def as_setup(self):
+        self.is_setup = True
+        return self
+
+    def as_teardown(self, *, setups=None, on_failure_fail_dagrun=None):
+        """Airflow's as_teardown: the task runs when its setups ran, whatever
+        the tasks between did (all_done_setup_success); setups= marks those
+        as setups and puts them upstream."""
+        self.is_teardown = True
+        self.trigger_rule = "all_done_setup_success"
+        if on_failure_fail_dagrun is not None:
+            self.on_failure_fail_dagrun = bool(on_failure_fail_dagrun)
+        if setups is not None:
+            for s in _flatten(setups):
+                s = _as_operator(s)
+                s.is_setup = True
+                s.set_downstream(self)
+        return self
+
+    def __enter__(self):
+        """`with teardown_task:` (or a setup): the tasks made inside go
+        between the teardown's setups and the teardown, as Airflow's
+        setup/teardown context."""
+        if not (self.is_setup or self.is_teardown):
+            raise RuntimeError("Only setup/teardown tasks can be used as context managers.")
+        d = self._dag or current_dag()
+        _Context.setup_teardown.append((self, set(d.task_dict) if d is not None else set()))
+        return self
+
+    def __exit__(self, *exc):
+        _, before = _Context.setup_teardown.pop()
+        if exc[0] is not None or self._dag is None:
+            return
+        tasks = self._dag.task_dict
+        setups = [tasks[u] for u in sorted(self.upstream_task_ids) if tasks[u].is_setup] if self.is_teardown else [self]
+        new = [t for i, t in tasks.items() if i not in before and t is not self and t not in setups]
+        ids = {t.task_id for t in new}
+        for t in new:
+            if t.upstream_task_ids.isdisjoint(ids):
+                for s in setups:
+                    s.set_downstream(t)
+            if self.is_teardown and t.downstream_task_ids.isdisjoint(ids):
+                t.set_downstream(self)
 
     def __repr__(self):
         return f"<Task({type(self).__name__}): {self.task_id}>"
@@ -743,12 +786,40 @@ class AssetAlias(_Asset):
     what = "assets (AssetAlias)"
 
 
-def setup(*args, **kwargs):
-    unsupported("setup and teardown tasks (@setup)")
+def _marked(call, mark):
+    """A @task function whose tasks are marked as setups or teardowns."""
+
+    @functools.wraps(call)
+    def wrapped(*args, **kwargs):
+        return mark(call(*args, **kwargs))
+
+    wrapped.override = lambda **more: _marked(call.override(**more), mark)
+    for name in ("function", "expand", "partial", "loop"):
+        if hasattr(call, name):
+            setattr(wrapped, name, getattr(call, name))
+    return wrapped
 
 
-def teardown(*args, **kwargs):
-    unsupported("setup and teardown tasks (@teardown)")
+def _as_task_function(f):
+    if hasattr(f, "override"):  # @task already, or @task.bash...
+        return f
+    from airflow._gust.operators import task
+
+    return task(f)
+
+
+def setup(func):
+    """@setup: a @task whose tasks are setups."""
+    return _marked(_as_task_function(func), lambda x: x.as_setup())
+
+
+def teardown(_func=None, *, on_failure_fail_dagrun=False):
+    """@teardown: a @task whose tasks are teardowns."""
+
+    def dec(func):
+        return _marked(_as_task_function(func), lambda x: x.as_teardown(on_failure_fail_dagrun=on_failure_fail_dagrun))
+
+    return dec(_func) if _func is not None else dec
 
 
 class Context(dict):

@@ -368,10 +368,19 @@ class XComArg:
     passing it makes the dependency, and the worker pulls it."""
 
     def as_setup(self):
-        unsupported("setup and teardown tasks")
+        self.operator.as_setup()
+        return self
 
-    def as_teardown(self, *args, **kwargs):
-        unsupported("setup and teardown tasks")
+    def as_teardown(self, *, setups=None, on_failure_fail_dagrun=None):
+        self.operator.as_teardown(setups=setups, on_failure_fail_dagrun=on_failure_fail_dagrun)
+        return self
+
+    def __enter__(self):
+        self.operator.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.operator.__exit__(*exc)
 
     def __init__(self, operator, key="return_value"):
         self.operator = operator

@@ -208,6 +208,9 @@ def dag_spec(d):
             ts["dependencies"] = sorted(t.upstream_task_ids)
         if t.task_group is not None:
             ts["task_group_name"] = t.task_group.group_id
+        for k in ("is_setup", "is_teardown", "on_failure_fail_dagrun"):
+            if getattr(t, k, False):
+                ts[k] = True
         tasks[t.task_id] = ts
     spec["tasks"] = tasks
     if d.task_group_dict:
