@@ -89,6 +89,8 @@ type Scheduler struct {
 	ScheduleAfterTaskExecution    bool
 	AllowTriggerInFuture          bool
 	CatchupByDefault              bool
+	CreateCronDataIntervals       bool
+	CreateDeltaDataIntervals      bool
 	SchedulerIdleSleepTime        time.Duration
 	ZombieTaskThreshold           time.Duration
 	ZombieDetectionInterval       time.Duration

@@ -49,6 +49,9 @@ type Options struct {
 	Python *pydag.Parser
 	// IgnoreSyntax is [core] dag_ignore_file_syntax: glob or regexp.
 	IgnoreSyntax string
+	// Schedule decides what a schedule means ([scheduler]
+	// create_cron_data_intervals...).
+	Schedule dagspec.Options
 }
 
 // Processor parses the DAG folder. Create it with New; Run loops, ProcessAll
@@ -398,7 +401,7 @@ func (p *Processor) parseFile(ctx context.Context, path string) (out parsed) {
 	}
 	out.src = src
 	if filepath.Ext(path) != ".py" {
-		out.dags, out.err = dagspec.Parse(path, src)
+		out.dags, out.err = dagspec.ParseWith(path, src, p.opts.Schedule)
 		if out.err == nil {
 			out.extra, out.mods, out.err = callableFiles(path, p.dagsRoot(), src, out.dags)
 		}

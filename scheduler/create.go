@@ -53,7 +53,7 @@ func (s *Scheduler) createDagRun(ctx context.Context, tx pgx.Tx, row *metadb.Dag
 	if err != nil {
 		return false, err
 	}
-	tt, err := schedule.New(dag.Schedule, dag.Timezone)
+	tt, err := dag.NewTimetable()
 	if err != nil || !tt.IsScheduled() || dag.StartDate == nil {
 		return false, metadb.SetNextDagrun(ctx, tx, row.DagID, nil, nil, nil, nil)
 	}

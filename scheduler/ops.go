@@ -12,7 +12,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/gust-sched/gust/common/dagspec"
-	"github.com/gust-sched/gust/common/schedule"
 	"github.com/gust-sched/gust/common/tistate"
 	"github.com/gust-sched/gust/metadb"
 )
@@ -79,7 +78,7 @@ func Backfill(ctx context.Context, db *metadb.DB, req BackfillRequest) (*Backfil
 		if err != nil {
 			return err
 		}
-		tt, err := schedule.New(dag.Schedule, dag.Timezone)
+		tt, err := dag.NewTimetable()
 		if err != nil {
 			return err
 		}

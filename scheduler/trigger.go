@@ -86,7 +86,7 @@ func Trigger(ctx context.Context, db *metadb.DB, req TriggerRequest) (*metadb.Da
 			return invalid("trigger of %s: %v", req.DagID, err)
 		}
 		iv := schedule.Interval{Start: logical, End: logical}
-		if tt, err := schedule.New(dag.Schedule, dag.Timezone); err == nil {
+		if tt, err := dag.NewTimetable(); err == nil {
 			iv = tt.InferManual(logical)
 		}
 		if req.DataIntervalStart != nil && req.DataIntervalEnd != nil {

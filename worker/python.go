@@ -614,7 +614,7 @@ func nextInterval(dag *dagspec.DAG, run *metadb.DagRun) *schedule.Interval {
 	if run.DataIntervalStart == nil || run.DataIntervalEnd == nil {
 		return nil
 	}
-	tt, err := schedule.New(dag.Schedule, dag.Timezone)
+	tt, err := dag.NewTimetable()
 	if err != nil || !tt.IsScheduled() {
 		return nil
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/gust-sched/gust/auth"
 	"github.com/gust-sched/gust/broker"
+	"github.com/gust-sched/gust/common/dagspec"
 	"github.com/gust-sched/gust/common/monitor"
 	"github.com/gust-sched/gust/common/pydag"
 	"github.com/gust-sched/gust/common/secrets"
@@ -82,6 +83,7 @@ func processorOptions(cfg *config.Config) dagprocessor.Options {
 		MaxActiveRunsPerDag:    cfg.Core.MaxActiveRunsPerDag,
 		MaxActiveTasksPerDag:   cfg.Core.MaxActiveTasksPerDag,
 		Python:                 pythonParser(cfg),
+		Schedule:               scheduleOptions(cfg),
 		IgnoreSyntax:           cfg.Core.DagIgnoreFileSyntax,
 	}
 }
@@ -97,7 +99,13 @@ func pythonRuntime(cfg *config.Config, maxIdle int) *worker.PythonRuntime {
 // pythonParser reads Python DAG files as [core] says.
 func pythonParser(cfg *config.Config) *pydag.Parser {
 	return &pydag.Parser{Python: cfg.Core.PythonExecutable, DagsFolder: cfg.Core.DagsFolder,
-		CacheDir: filepath.Join(cfg.Home, "cache"), Timeout: cfg.Core.DagbagImportTimeout}
+		CacheDir: filepath.Join(cfg.Home, "cache"), Timeout: cfg.Core.DagbagImportTimeout, Schedule: scheduleOptions(cfg)}
+}
+
+// scheduleOptions are the [scheduler] settings that decide what a DAG's
+// schedule means, applied as its files are parsed.
+func scheduleOptions(cfg *config.Config) dagspec.Options {
+	return dagspec.Options{CronDataIntervals: cfg.Scheduler.CreateCronDataIntervals, DeltaDataIntervals: cfg.Scheduler.CreateDeltaDataIntervals}
 }
 
 func schedulerOptions(cfg *config.Config) scheduler.Options {

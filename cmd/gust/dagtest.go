@@ -38,7 +38,7 @@ func dagFileExt(name string) bool {
 // not mention airflow and dag has none, as in Airflow's safe mode).
 func parseDAGFile(ctx context.Context, py *pydag.Parser, path string) ([]*dagspec.DAG, error) {
 	if filepath.Ext(path) != ".py" {
-		return dagspec.ParseFile(path)
+		return dagspec.ParseFile(path, py.Schedule)
 	}
 	src, err := os.ReadFile(path)
 	if err != nil {
@@ -195,7 +195,7 @@ func testDagRun(dag *dagspec.DAG, logical time.Time, conf string) (*metadb.DagRu
 		return nil, fmt.Errorf("test of %s: %w", dag.DagID, err)
 	}
 	iv := schedule.Interval{Start: logical, End: logical}
-	if tt, err := schedule.New(dag.Schedule, dag.Timezone); err == nil {
+	if tt, err := dag.NewTimetable(); err == nil {
 		iv = tt.InferManual(logical)
 	}
 	run.DataIntervalStart, run.DataIntervalEnd = &iv.Start, &iv.End

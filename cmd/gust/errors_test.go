@@ -97,7 +97,7 @@ once:
 		{[]string{"dags", "backfill", "example_bash", "-s", "2024-01-01T06:30:00", "-e", "2024-01-01"},
 			"gust: backfill of example_bash: start 2024-01-01T06:30:00+00:00 is after end 2024-01-01"},
 		{[]string{"dags", "backfill", "once", "-s", "2024-01-01", "-e", "2024-01-02"},
-			"gust: backfill of once: the DAG has no periodic schedule (none or @once): there are no intervals to backfill"},
+			"gust: backfill of once: the DAG has no periodic schedule (none, @once or @continuous): there are no intervals to backfill"},
 	} {
 		if got := in.fails(tc.args...); got != tc.want {
 			t.Errorf("gust %v:\n got %s\nwant %s", tc.args, got, tc.want)

@@ -18,7 +18,7 @@ func TestExampleDAGsRun(t *testing.T) {
 		t.Fatalf("no example DAGs found: %v", err)
 	}
 	for _, f := range files {
-		dags, err := dagspec.ParseFile(f)
+		dags, err := dagspec.ParseFile(f, dagspec.Options{})
 		if err != nil {
 			t.Errorf("%s: %v", f, err)
 			continue

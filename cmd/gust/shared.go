@@ -418,7 +418,7 @@ func (a *app) tasksRenderCommand() *cli.Command {
 					}
 				} else {
 					iv := schedule.Interval{Start: logical, End: logical}
-					if tt, err := schedule.New(dag.Schedule, dag.Timezone); err == nil {
+					if tt, err := dag.NewTimetable(); err == nil {
 						iv = tt.InferManual(logical)
 					}
 					run.DataIntervalStart, run.DataIntervalEnd = &iv.Start, &iv.End

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/gust-sched/gust/common/schedule"
 )
 
@@ -155,9 +157,30 @@ func (p *parser) dag(df field, def []field) (*DAG, error) {
 	}
 	d.Schedule = DefaultSchedule
 	if hasSchedule {
-		if d.Schedule, err = p.schedule(schedField.val, where+": "+schedField.key); err != nil {
+		ctx := where + ": " + schedField.key
+		if n := resolve(schedField.val); n.Kind == yaml.MappingNode && isTimetableObject(n) {
+			var tz string
+			if d.Schedule, d.TimetableSpec, tz, err = p.timetableObject(n, ctx); err != nil {
+				return nil, err
+			}
+			if tz != "" && d.Timezone == "" {
+				d.Timezone = tz
+			}
+		} else if d.Schedule, err = p.schedule(schedField.val, ctx); err != nil {
 			return nil, err
 		}
+	}
+	if d.TimetableSpec == nil {
+		// A bare cron expression or duration: Airflow 3 makes it a trigger
+		// timetable unless [scheduler] create_*_data_intervals says otherwise.
+		every := strings.HasPrefix(d.Schedule, schedule.EveryPrefix)
+		cronLike := d.Schedule != "" && d.Schedule != "@once" && d.Schedule != schedule.Continuous && !every
+		if (cronLike && !p.opts.CronDataIntervals) || (every && !p.opts.DeltaDataIntervals) {
+			d.TimetableSpec = &schedule.Spec{Kind: schedule.SpecTrigger}
+		}
+	}
+	if d.Schedule == schedule.Continuous && d.MaxActiveRuns != 1 {
+		return nil, p.errf(schedField.knod, "%s: Invalid max_active_runs: ContinuousTimetable requires max_active_runs <= 1 (set max_active_runs: 1)", where)
 	}
 	if f, ok := get(args, "timezone"); ok && d.Timezone == "" {
 		if d.Timezone, err = p.str(f.val, where+": default_args.timezone"); err != nil {
@@ -173,7 +196,7 @@ func (p *parser) dag(df field, def []field) (*DAG, error) {
 			return nil, p.errf(nil, "%s: unknown timezone %q", where, d.Timezone)
 		}
 	}
-	if _, err := schedule.New(d.Schedule, d.Timezone); err != nil {
+	if _, err := d.NewTimetable(); err != nil {
 		return nil, p.errf(schedField.knod, "%s: %v", where, err)
 	}
 	for _, key := range []string{"start_date", "end_date"} {

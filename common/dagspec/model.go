@@ -6,6 +6,8 @@ package dagspec
 
 import (
 	"path/filepath"
+
+	"github.com/gust-sched/gust/common/schedule"
 	"sort"
 	"strings"
 	"time"
@@ -123,10 +125,14 @@ type DAG struct {
 	// Schedule is the normalised schedule string: a cron expression, a preset
 	// ("@daily", "@once", ...), a duration ("30m0s" style, see schedule
 	// package) or "" for no schedule (YAML null / "None").
-	Schedule  string     `json:"schedule"`
-	StartDate *time.Time `json:"start_date,omitempty"`
-	EndDate   *time.Time `json:"end_date,omitempty"`
-	Timezone  string     `json:"timezone,omitempty"` // IANA name, "" means UTC
+	Schedule string `json:"schedule"`
+	// TimetableSpec is the timetable the DAG chose for its schedule (a
+	// trigger or data interval timetable, events); nil for "", "@once" and
+	// "@continuous".
+	TimetableSpec *schedule.Spec `json:"timetable,omitempty"`
+	StartDate     *time.Time     `json:"start_date,omitempty"`
+	EndDate       *time.Time     `json:"end_date,omitempty"`
+	Timezone      string         `json:"timezone,omitempty"` // IANA name, "" means UTC
 	// Catchup is nil when the file does not say, so that the scheduler applies
 	// [scheduler] catchup_by_default.
 	Catchup              *bool          `json:"catchup,omitempty"`

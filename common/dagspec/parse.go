@@ -45,18 +45,24 @@ const (
 )
 
 // ParseFile reads and parses one DAG file.
-func ParseFile(path string) ([]*DAG, error) {
+func ParseFile(path string, opts Options) ([]*DAG, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, &ParseError{File: path, Msg: fmt.Sprintf("cannot read: %v", err)}
 	}
-	return Parse(path, data)
+	return ParseWith(path, data, opts)
 }
 
 // Parse parses the DAGs of one file. Any error makes the whole file an
 // import error, as in Airflow; the error is a *ParseError.
 func Parse(fileloc string, data []byte) ([]*DAG, error) {
-	p := &parser{file: fileloc}
+	return ParseWith(fileloc, data, Options{})
+}
+
+// ParseWith is Parse with the [scheduler] options that decide what a
+// schedule means.
+func ParseWith(fileloc string, data []byte, opts Options) ([]*DAG, error) {
+	p := &parser{file: fileloc, opts: opts}
 	dags, err := p.parse(data)
 	if err != nil {
 		var pe *ParseError
@@ -70,6 +76,7 @@ func Parse(fileloc string, data []byte) ([]*DAG, error) {
 
 type parser struct {
 	file    string
+	opts    Options
 	ignored []ignoredArg // of the DAG being read
 }
 

@@ -10,7 +10,7 @@ import (
 // of the offending token, not on the line where yaml.v3's enclosing block
 // starts.
 func TestYAMLErrorLine(t *testing.T) {
-	_, err := ParseFile("testdata/bad_indent.yaml")
+	_, err := ParseFile("testdata/bad_indent.yaml", Options{})
 	var pe *ParseError
 	if !errors.As(err, &pe) {
 		t.Fatalf("err = %v, want a ParseError", err)

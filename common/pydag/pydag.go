@@ -50,6 +50,9 @@ type Parser struct {
 	CacheDir    string        // where the airflow package is unpacked
 	Timeout     time.Duration // per file; 0: DefaultTimeout
 	MemoryLimit int64         // address space per parse in bytes; 0: DefaultMemoryLimit, < 0: none
+	// Schedule decides what the DAGs' schedules mean ([scheduler]
+	// create_cron_data_intervals...).
+	Schedule dagspec.Options
 
 	once sync.Once
 	dir  string
@@ -206,7 +209,7 @@ func (p *Parser) Parse(ctx context.Context, path string) (Result, error) {
 		doc.Write(d.Spec)
 	}
 	doc.WriteByte('}')
-	dags, err := dagspec.Parse(path, doc.Bytes())
+	dags, err := dagspec.ParseWith(path, doc.Bytes(), p.Schedule)
 	if err != nil {
 		var pe *dagspec.ParseError
 		if errors.As(err, &pe) {

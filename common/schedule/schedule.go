@@ -30,6 +30,8 @@ const (
 	kindOnce
 	kindCron
 	kindDelta
+	kindEvents
+	kindContinuous
 )
 
 // Timetable computes a DAG's data intervals.
@@ -38,6 +40,13 @@ type Timetable struct {
 	cron  cron.Schedule
 	delta time.Duration
 	loc   *time.Location
+	// trigger makes a cron or duration schedule Airflow's trigger timetable
+	// (CronTriggerTimetable, DeltaTriggerTimetable): a run at each point,
+	// whose data interval is the interval before it (none by default).
+	trigger  bool
+	interval time.Duration
+	events   []time.Time // EventsTimetable's, sorted
+	restrict bool        // restrict_to_events
 }
 
 // EveryPrefix starts the normalised form of a duration schedule.
@@ -62,6 +71,20 @@ var presets = map[string]string{
 // UTC). Schedule forms: "" (none), "@once", a preset, a five-field cron
 // expression, or "@every <Go duration>".
 func New(schedule, timezone string) (*Timetable, error) {
+	return NewSpec(schedule, nil, timezone)
+}
+
+// NewSpec is New with the timetable a DAG chose (nil: a cron or duration
+// schedule has data intervals, Airflow 2's timetables).
+func NewSpec(schedule string, spec *Spec, timezone string) (*Timetable, error) {
+	t, err := newTimetable(schedule, timezone)
+	if err != nil || spec == nil {
+		return t, err
+	}
+	return t.apply(spec)
+}
+
+func newTimetable(schedule, timezone string) (*Timetable, error) {
 	loc := time.UTC
 	if timezone != "" && !strings.EqualFold(timezone, "UTC") {
 		l, err := time.LoadLocation(timezone)
@@ -76,6 +99,8 @@ func New(schedule, timezone string) (*Timetable, error) {
 		return &Timetable{kind: kindNone, loc: loc}, nil
 	case s == "@once":
 		return &Timetable{kind: kindOnce, loc: loc}, nil
+	case s == Continuous:
+		return &Timetable{kind: kindContinuous, loc: loc}, nil
 	case strings.HasPrefix(s, EveryPrefix):
 		d, err := time.ParseDuration(strings.TrimSpace(strings.TrimPrefix(s, EveryPrefix)))
 		if err != nil || d <= 0 {
@@ -116,6 +141,14 @@ func (t *Timetable) IsScheduled() bool { return t.kind != kindNone }
 // schedule).
 func (t *Timetable) Next(last *Interval, start time.Time, end *time.Time, catchup bool, now time.Time) (iv Interval, runAfter time.Time, ok bool) {
 	start, now = start.In(t.loc), now.In(t.loc)
+	switch {
+	case t.kind == kindEvents:
+		return t.nextEvent(last)
+	case t.kind == kindContinuous:
+		return nextContinuous(last, start, end, now)
+	case t.trigger:
+		return t.nextTrigger(last, start, end, catchup, now)
+	}
 	switch t.kind {
 	case kindNone:
 		return Interval{}, time.Time{}, false
@@ -158,6 +191,12 @@ func (t *Timetable) Next(last *Interval, start time.Time, end *time.Time, catchu
 // ending at it; otherwise [at, at].
 func (t *Timetable) InferManual(at time.Time) Interval {
 	at = at.In(t.loc)
+	switch {
+	case t.kind == kindEvents:
+		return t.manualEvent(at)
+	case t.trigger:
+		return Interval{Start: at.Add(-t.interval).UTC(), End: at.UTC()}
+	}
 	switch t.kind {
 	case kindCron:
 		end := t.alignPrev(at)
@@ -250,10 +289,16 @@ const MaxBackfillIntervals = 10000
 // Airflow's backfill enumerates them. Only cron and duration timetables have
 // intervals to enumerate.
 func (t *Timetable) Between(start, end time.Time) ([]Interval, error) {
+	if t.kind == kindEvents {
+		return t.eventsBetween(start, end), nil
+	}
 	if t.kind != kindCron && t.kind != kindDelta {
-		return nil, fmt.Errorf("the DAG has no periodic schedule (none or @once): there are no intervals to backfill")
+		return nil, fmt.Errorf("the DAG has no periodic schedule (none, @once or @continuous): there are no intervals to backfill")
 	}
 	start, end = start.In(t.loc), end.In(t.loc)
+	if t.trigger {
+		return t.triggersBetween(start, end)
+	}
 	var out []Interval
 	for s := t.alignNext(start); !s.IsZero() && !s.After(end); {
 		e := t.next(s)

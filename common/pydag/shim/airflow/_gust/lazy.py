@@ -18,13 +18,7 @@ MISSING_NAMES = {
     "Metadata": "assets (Metadata)",
     "asset": "assets (@asset)",
     "AssetAccessControl": "assets (AssetAccessControl)",
-    "CronTriggerTimetable": "timetables (CronTriggerTimetable)",
-    "CronDataIntervalTimetable": "timetables (CronDataIntervalTimetable)",
     "CronPartitionTimetable": "timetables (CronPartitionTimetable)",
-    "DeltaTriggerTimetable": "timetables (DeltaTriggerTimetable)",
-    "DeltaDataIntervalTimetable": "timetables (DeltaDataIntervalTimetable)",
-    "MultipleCronTriggerTimetable": "timetables (MultipleCronTriggerTimetable)",
-    "EventsTimetable": "timetables (EventsTimetable)",
     "AssetOrTimeSchedule": "timetables (AssetOrTimeSchedule)",
     "DeadlineAlert": "deadline alerts (DeadlineAlert)",
     "DeadlineReference": "deadline alerts (DeadlineReference)",
@@ -35,8 +29,8 @@ MISSING_NAMES = {
 
 # Modules of Airflow that gust lacks (and their submodules).
 MISSING_MODULES = {
-    "airflow.timetables": "timetables (airflow.timetables)",
-    "airflow.sdk.definitions.timetables": "timetables (airflow.sdk.definitions.timetables)",
+    "airflow.timetables.assets": "assets (airflow.timetables.assets)",
+    "airflow.timetables.datasets": "datasets (airflow.timetables.datasets)",
     "airflow.sdk.definitions.asset": "assets (airflow.sdk.definitions.asset)",
     "airflow.sdk.definitions.deadline": "deadline alerts (airflow.sdk.definitions.deadline)",
     "airflow.datasets.metadata": "datasets (airflow.datasets.metadata)",

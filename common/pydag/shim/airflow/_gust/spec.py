@@ -174,11 +174,16 @@ def dag_spec(d):
                 spec["schedule"] = {"seconds": v.total_seconds()}
             elif isinstance(v, str) or v is None:
                 spec["schedule"] = v
+            elif hasattr(v, "_gust_doc"):
+                spec["schedule"] = v._gust_doc()
             else:
-                unsupported(f"the schedule {v!r} (timetables and asset schedules)")
+                unsupported(f"the schedule {v!r} (custom timetables and asset schedules)")
             continue
         if k == "timetable":
-            unsupported("timetables")
+            if not hasattr(v, "_gust_doc"):
+                unsupported(f"the timetable {v!r} (custom timetables)")
+            spec["schedule"] = v._gust_doc()
+            continue
         if k == "default_args":
             spec["default_args"] = args(v, where + ": default_args")
             continue

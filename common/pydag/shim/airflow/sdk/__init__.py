@@ -11,6 +11,10 @@ from airflow._gust.retry_policy import (  # noqa: F401
 )
 from airflow._gust.runtime import BaseHook, Connection, Variable  # noqa: F401
 from airflow._gust.states import DagRunState, TaskInstanceState, TriggerRule, WeightRule  # noqa: F401
+from airflow._gust.timetables import (  # noqa: F401
+    CronDataIntervalTimetable, CronTriggerTimetable, DeltaDataIntervalTimetable, DeltaTriggerTimetable,
+    EventsTimetable, MultipleCronTriggerTimetable,
+)
 from airflow.utils import timezone  # noqa: F401
 
 __version__ = "1.0.6"

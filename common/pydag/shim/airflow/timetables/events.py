@@ -1,0 +1,1 @@
+from airflow._gust.timetables import EventsTimetable  # noqa: F401

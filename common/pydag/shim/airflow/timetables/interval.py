@@ -1,0 +1,1 @@
+from airflow._gust.timetables import CronDataIntervalTimetable, DeltaDataIntervalTimetable  # noqa: F401

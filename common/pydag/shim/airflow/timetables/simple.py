@@ -1,0 +1,1 @@
+from airflow._gust.timetables import ContinuousTimetable, NullTimetable, OnceTimetable  # noqa: F401

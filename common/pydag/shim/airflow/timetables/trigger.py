@@ -1,0 +1,1 @@
+from airflow._gust.timetables import CronTriggerTimetable, DeltaTriggerTimetable, MultipleCronTriggerTimetable  # noqa: F401
