@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"container/heap"
 	"context"
 	"encoding/json"
 	"errors"
@@ -168,20 +169,21 @@ func gridOrder(dag *dagspec.DAG) []*dagspec.Task {
 			}
 		}
 	}
-	var ready []int
+	// ready is a min-heap of task indexes: the earliest ready task in the
+	// DAG's order comes next, in O(n log n) however wide the DAG.
+	ready := &intHeap{}
 	for i := range dag.Tasks {
 		if waiting[i] == 0 {
-			ready = append(ready, i)
+			heap.Push(ready, i)
 		}
 	}
 	out := make([]*dagspec.Task, 0, len(dag.Tasks))
-	for len(ready) > 0 {
-		i := slices.Min(ready)
-		ready = slices.DeleteFunc(ready, func(j int) bool { return j == i })
+	for ready.Len() > 0 {
+		i := heap.Pop(ready).(int)
 		out = append(out, dag.Tasks[i])
 		for _, j := range down[i] {
 			if waiting[j]--; waiting[j] == 0 {
-				ready = append(ready, j)
+				heap.Push(ready, j)
 			}
 		}
 	}
@@ -443,4 +445,18 @@ func allTIs(ctx context.Context, s *Server, f metadb.TIFilter) ([]*metadb.TIRow,
 			return out, nil
 		}
 	}
+}
+
+// intHeap is a min-heap of ints for container/heap.
+type intHeap []int
+
+func (h intHeap) Len() int           { return len(h) }
+func (h intHeap) Less(i, j int) bool { return h[i] < h[j] }
+func (h intHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *intHeap) Push(x any)        { *h = append(*h, x.(int)) }
+func (h *intHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }

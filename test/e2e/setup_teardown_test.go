@@ -17,7 +17,8 @@ import (
 func TestSetupTeardown(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t)
-	b, err := os.ReadFile(filepath.Join("testdata", "airflow", "setup_teardown.py"))
+	// The file the Python reader's test reads too.
+	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "common", "pydag", "testdata", "setup_teardown.py"))
 	if err != nil {
 		t.Fatal(err)
 	}

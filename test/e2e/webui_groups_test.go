@@ -25,7 +25,8 @@ func TestTaskGroupsInBrowser(t *testing.T) {
 	t.Parallel()
 	start := time.Now()
 	c := newCluster(t)
-	src, err := os.ReadFile(filepath.Join("testdata", "airflow", "task_groups.py"))
+	// The file the Python reader's test reads too.
+	src, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "common", "pydag", "testdata", "task_groups.py"))
 	if err != nil {
 		t.Fatal(err)
 	}
