@@ -3,6 +3,7 @@ package dagspec
 import (
 	"encoding/json"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -201,8 +202,32 @@ func (p *parser) date(n *yaml.Node, ctx string, loc *time.Location) (time.Time, 
 				return t.UTC(), nil
 			}
 		}
+		if d, ok := relativeTime(s); ok {
+			// dag-factory's relative dates: the start of today, less d.
+			now := p.opts.now().In(loc)
+			day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
+			return day.Add(-d).UTC(), nil
+		}
 	}
-	return time.Time{}, p.errf(n, "%s: want a date like 2024-01-01 or a datetime like 2024-01-01T06:00:00+00:00", ctx)
+	return time.Time{}, p.errf(n, "%s: want a date like 2024-01-01, a datetime like 2024-01-01T06:00:00+00:00 or a time ago like \"2 days\"", ctx)
+}
+
+var relativeRE = regexp.MustCompile(`(?i)^\s*(?:(\d+)\s+(day|hour|minute|second)s?\s*)+(?:ago)?\s*$`)
+var relativePartRE = regexp.MustCompile(`(?i)(\d+)\s+(day|hour|minute|second)s?`)
+
+// relativeTime reads dag-factory's relative times: "2 days", "1 hours",
+// "3 days 4 hours".
+func relativeTime(s string) (time.Duration, bool) {
+	if !relativeRE.MatchString(s) {
+		return 0, false
+	}
+	units := map[string]time.Duration{"day": 24 * time.Hour, "hour": time.Hour, "minute": time.Minute, "second": time.Second}
+	var d time.Duration
+	for _, m := range relativePartRE.FindAllStringSubmatch(s, -1) {
+		n, _ := strconv.Atoi(m[1])
+		d += time.Duration(n) * units[strings.ToLower(m[2])]
+	}
+	return d, true
 }
 
 func scalarString(v any) string {

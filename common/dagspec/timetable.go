@@ -24,6 +24,15 @@ type Options struct {
 	// DeltaDataIntervals is create_delta_data_intervals, the same for a
 	// duration schedule.
 	DeltaDataIntervals bool
+	// Now is the clock for relative dates ("2 days"); nil is time.Now.
+	Now func() time.Time
+}
+
+func (o Options) now() time.Time {
+	if o.Now != nil {
+		return o.Now()
+	}
+	return time.Now()
 }
 
 // timetableObject reads a schedule written as a timetable object: the

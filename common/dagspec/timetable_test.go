@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gust-sched/gust/common/schedule"
 )
@@ -84,5 +85,25 @@ timetable_schedule:
 	}
 	if d := one("d:\n  schedule: '@continuous'\n  max_active_runs: 1\n  start_date: 2024-01-01\n  tasks:\n    a: {operator: empty}\n", Options{}); d.Schedule != schedule.Continuous {
 		t.Errorf("@continuous: %q", d.Schedule)
+	}
+}
+
+// TestRelativeStartDate: dag-factory's relative dates are the start of
+// today in the DAG's timezone less the time given.
+func TestRelativeStartDate(t *testing.T) {
+	t.Parallel()
+	now := func() time.Time { return time.Date(2024, 5, 10, 15, 4, 5, 0, time.UTC) }
+	for s, want := range map[string]string{"2 days": "2024-05-08T00:00:00Z", "1 hours": "2024-05-09T23:00:00Z",
+		"1 day 12 hours ago": "2024-05-08T12:00:00Z"} {
+		dags, err := ParseWith("rel.yaml", []byte("d:\n  start_date: "+s+"\n  schedule: '@daily'\n  tasks:\n    a: {operator: empty}\n"), Options{Now: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := dags[0].StartDate.Format(time.RFC3339); got != want {
+			t.Errorf("%s: %s, want %s", s, got, want)
+		}
+	}
+	if _, err := Parse("rel.yaml", []byte("d:\n  start_date: soon\n  tasks:\n    a: {operator: empty}\n")); err == nil || !strings.Contains(err.Error(), `a time ago like "2 days"`) {
+		t.Errorf("a bad date: %v", err)
 	}
 }
