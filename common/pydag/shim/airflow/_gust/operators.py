@@ -259,7 +259,8 @@ class DayOfWeekSensor(BaseSensorOperator):
 
 class LatestOnlyOperator(BaseBranchOperator):
     """Skips its downstream tasks unless this run is the latest scheduled
-    one (now falls in the interval after the run's) or manual."""
+    one (now falls after the run's data interval start and no later than the
+    next run's interval end, as Airflow 3's) or manual."""
 
     ui_color = "#e9ffdb"
 
@@ -273,7 +274,10 @@ class LatestOnlyOperator(BaseBranchOperator):
         if not nxt:
             print("Not a scheduled interval with a next one: allowing execution to proceed.", flush=True)
             return down
-        left, right = (_dt.datetime.fromisoformat(t.replace("Z", "+00:00")) for t in nxt)
+        # Airflow's window: from the run's data interval start (its point,
+        # for a trigger timetable) to the end of the next run's interval.
+        right = _dt.datetime.fromisoformat(nxt[1].replace("Z", "+00:00"))
+        left = run.data_interval_start or run.logical_date or right
         now = _now()
         print(f"Checking latest only with left_window: {left} right_window: {right} now: {now}", flush=True)
         if not left < now <= right:
