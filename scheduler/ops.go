@@ -420,6 +420,7 @@ func withSetupsAndTeardowns(dag *dagspec.DAG, sel map[string]bool, re *regexp.Re
 	if !slices.ContainsFunc(dag.Tasks, func(t *dagspec.Task) bool { return t.IsSetup }) {
 		return sel
 	}
+	inScope := dag.SetupsInScope()
 	for _, t := range dag.Tasks {
 		if re != nil && !re.MatchString(t.TaskID) {
 			continue
@@ -430,7 +431,7 @@ func withSetupsAndTeardowns(dag *dagspec.DAG, sel map[string]bool, re *regexp.Re
 				sel[td] = true
 			}
 		case !t.IsSetup && !t.IsTeardown:
-			for _, s := range dag.SetupsInScope(t) {
+			for _, s := range inScope(t) {
 				sel[s] = true
 				for _, td := range dag.Teardowns(s) {
 					sel[td] = true

@@ -279,10 +279,11 @@ func relevantSetups(tasks []*Task) {
 	}
 }
 
-// SetupsInScope are the setups a task is inside, as Airflow's
-// get_upstreams_only_setups: the setups among its ancestors that have no
-// teardown, or a teardown downstream of the task.
-func (d *DAG) SetupsInScope(t *Task) []string { return newTaskGraph(d.Tasks).setupsInScope(t) }
+// SetupsInScope returns, for the DAG's tasks, the setups a task is inside,
+// as Airflow's get_upstreams_only_setups: the setups among its ancestors
+// that have no teardown, or a teardown downstream of the task. The graph
+// is indexed once for every call of the returned function.
+func (d *DAG) SetupsInScope() func(t *Task) []string { return newTaskGraph(d.Tasks).setupsInScope }
 
 // taskGraph indexes tasks and their downstream ids.
 type taskGraph struct {

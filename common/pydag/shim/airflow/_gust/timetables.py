@@ -25,10 +25,6 @@ class _Timetable:
         return f"{type(self).__name__}({', '.join(map(repr, self._args))})"
 
 
-def _tz(timezone):
-    return timezone
-
-
 class CronTriggerTimetable(_Timetable):
     _path = "airflow.timetables.trigger.CronTriggerTimetable"
 
