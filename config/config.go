@@ -54,6 +54,7 @@ type Core struct {
 	DagsFolder               string
 	Parallelism              int
 	MaxActiveTasksPerDag     int
+	MaxMapLength             int
 	MaxActiveRunsPerDag      int
 	DagsArePausedAtCreation  bool
 	DefaultPoolTaskSlotCount int
@@ -355,6 +356,7 @@ func (c *Config) validate() error {
 	}
 	positive("[core] parallelism", c.Core.Parallelism)
 	positive("[core] max_active_tasks_per_dag", c.Core.MaxActiveTasksPerDag)
+	positive("[core] max_map_length", c.Core.MaxMapLength)
 	positive("[core] max_active_runs_per_dag", c.Core.MaxActiveRunsPerDag)
 	positive("[scheduler] parsing_processes", c.Scheduler.ParsingProcesses)
 	positive("[scheduler] max_tis_per_query", c.Scheduler.MaxTisPerQuery)

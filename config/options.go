@@ -23,6 +23,8 @@ func options(home string) []Option {
 			integer(func(c *Config) *int { return &c.Core.Parallelism })},
 		{"core", "max_active_tasks_per_dag", "16", "Task instances of one DAG allowed to run at once, unless the DAG sets max_active_tasks.",
 			integer(func(c *Config) *int { return &c.Core.MaxActiveTasksPerDag })},
+		{"core", "max_map_length", "1024", "Most instances a mapped task may expand to; an upstream that pushes a longer list to map over fails (UnmappableXComLengthPushed), as in Airflow.",
+			integer(func(c *Config) *int { return &c.Core.MaxMapLength })},
 		{"core", "max_active_runs_per_dag", "16", "Active runs of one DAG, unless the DAG sets max_active_runs.",
 			integer(func(c *Config) *int { return &c.Core.MaxActiveRunsPerDag })},
 		{"core", "dags_are_paused_at_creation", "False", "Whether new DAGs start paused. Airflow's default is True; gust starts them unpaused so that a dropped-in file runs, as its core issue asks.",

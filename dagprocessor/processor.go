@@ -401,7 +401,7 @@ func (p *Processor) parseFile(ctx context.Context, path string) (out parsed) {
 	}
 	out.src = src
 	if filepath.Ext(path) != ".py" {
-		out.dags, out.err = dagspec.ParseWith(path, src, p.opts.Schedule)
+		out.dags, out.err = dagspec.ParseWith(path, dagspec.ExpandVars(src, p.dagsRoot()), p.opts.Schedule)
 		if out.err == nil {
 			out.extra, out.mods, out.err = callableFiles(path, p.dagsRoot(), src, out.dags)
 		}

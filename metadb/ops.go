@@ -125,7 +125,7 @@ func PrevRunTIStates(ctx context.Context, q DBTX, dagID string, before time.Time
 		return nil, false, fmt.Errorf("previous run of %s: %w", dagID, err)
 	}
 	rows, err := q.Query(ctx, `SELECT task_id, coalesce(state, '') FROM task_instance
-		WHERE dag_id = $1 AND run_id = $2 AND map_index = -1`, dagID, runID)
+		WHERE dag_id = $1 AND run_id = $2 AND state IS DISTINCT FROM 'removed'`, dagID, runID)
 	if err != nil {
 		return nil, false, fmt.Errorf("previous run of %s: %w", dagID, err)
 	}
@@ -136,7 +136,10 @@ func PrevRunTIStates(ctx context.Context, q DBTX, dagID string, before time.Time
 		if err := rows.Scan(&task, &state); err != nil {
 			return nil, false, fmt.Errorf("previous run of %s: %w", dagID, err)
 		}
-		out[task] = state
+		// A mapped task's: the first instance not success or skipped.
+		if prior, seen := out[task]; !seen || prior == "success" || prior == "skipped" {
+			out[task] = state
+		}
 	}
 	return out, true, rows.Err()
 }

@@ -8,25 +8,52 @@ import (
 	"github.com/gust-sched/gust/metadb"
 )
 
+// slot is one task instance as decideRun sees it: its state with the
+// decisions of this pass applied.
+type slot struct {
+	ti    *metadb.TaskInstance
+	state string
+}
+
+// runVerdict is what decideRun decides for one run.
+type runVerdict struct {
+	decisions []metadb.Decision
+	// expand are the mapped tasks due to expand (or, cleared, to expand
+	// again) before their instances are decided.
+	expand []string
+	// final is the run's final state, "" while it goes on.
+	final string
+}
+
 // decideRun looks at one running DAG run and returns the state changes its
-// task instances are due, and the run's final state when it has one ("" if
-// it goes on). Tasks are visited in topological order with the decisions
-// applied in memory, so that upstream_failed and skipped propagate through
-// the whole graph in one pass. prev holds the task states of the previous run
-// (nil if none or not needed) for depends_on_past and wait_for_downstream.
-func decideRun(dag *dagspec.DAG, tis []*metadb.TaskInstance, prev map[string]string, now time.Time) ([]metadb.Decision, string) {
-	state := make(map[string]string, len(tis))
-	byTask := make(map[string]*metadb.TaskInstance, len(tis))
+// task instances are due, the mapped tasks to expand, and the run's final
+// state when it has one. Tasks are visited in topological order with the
+// decisions applied in memory, so that upstream_failed and skipped propagate
+// through the whole graph in one pass. A task's trigger rule counts every
+// instance of its upstream tasks (a mapped upstream's all), as Airflow's.
+// prev holds the task states of the previous run (nil if none or not
+// needed) for depends_on_past and wait_for_downstream; expanded are the
+// mapped tasks expanded in this examination already.
+func decideRun(dag *dagspec.DAG, tis []*metadb.TaskInstance, prev map[string]string, now time.Time, expanded map[string]bool) runVerdict {
+	byTask := make(map[string][]*slot, len(dag.Tasks))
 	for _, ti := range tis {
-		if ti.MapIndex < 0 {
-			state[ti.TaskID] = ti.State
-			byTask[ti.TaskID] = ti
-		}
+		byTask[ti.TaskID] = append(byTask[ti.TaskID], &slot{ti: ti, state: ti.State})
 	}
-	var ds []metadb.Decision
-	decide := func(ti *metadb.TaskInstance, to string, newTry bool) {
-		ds = append(ds, metadb.Decision{TaskID: ti.TaskID, MapIndex: ti.MapIndex, From: ti.State, To: to, NewTry: newTry})
-		state[ti.TaskID] = to
+	var out runVerdict
+	decide := func(sl *slot, to string, newTry bool) {
+		ti := sl.ti
+		out.decisions = append(out.decisions, metadb.Decision{TaskID: ti.TaskID, MapIndex: ti.MapIndex, From: ti.State, To: to, NewTry: newTry})
+		sl.state = to
+	}
+	// each calls f with the state of each instance of task id (none for
+	// a task with no instance in the run, which so holds its downstream).
+	each := func(id string, f func(state string)) {
+		if len(byTask[id]) == 0 {
+			f(tistate.None)
+		}
+		for _, sl := range byTask[id] {
+			f(sl.state)
+		}
 	}
 	downstream := map[string][]string{}
 	setup := map[string]bool{}
@@ -37,61 +64,85 @@ func decideRun(dag *dagspec.DAG, tis []*metadb.TaskInstance, prev map[string]str
 		setup[task.TaskID] = task.IsSetup
 	}
 	leaves := effectiveLeaves(dag, downstream)
+	finished := func(id string) bool {
+		done := true
+		each(id, func(s string) { done = done && tistate.Finished(s) })
+		return done
+	}
 	// waiting counts TIs held back only by the previous run: the run is not
 	// deadlocked while they wait (Airflow's "premature" TIs).
 	waiting := 0
 	for _, task := range dag.Tasks {
-		ti := byTask[task.TaskID]
-		if ti == nil {
+		slots := byTask[task.TaskID]
+		if len(slots) == 0 {
 			continue
 		}
-		switch ti.State {
-		case tistate.None:
-			var c upstreamCounts
-			c.upstream = len(task.Upstream)
-			for _, up := range task.Upstream {
-				c.add(state[up])
-				if setup[up] {
-					c.addSetup(state[up])
-				}
-			}
-			v := evaluate(task.TriggerRule, c)
-			if len(task.Setups) > 0 {
-				// The setup constraint first, as Airflow: a failed or
-				// skipped setup settles the task; one not done holds it.
-				switch sv := setupsVerdict(task.Setups, state); {
-				case sv == failUpstream || sv == skip:
-					v = sv
-				case sv == wait && v == run:
-					v = wait
-				}
-			}
-			switch v {
+		if task.Expand != nil && !expanded[task.TaskID] && dueToExpand(slots) {
+			// Unexpanded, or every instance cleared: the trigger rule
+			// decides for the task as a whole; to run, it expands first
+			// (once the upstreams it maps over are done).
+			switch v := triggerVerdict(task, each, setup); v {
 			case run:
 				if !pastAllows(task, prev, downstream) {
 					waiting++
 					continue
 				}
-				if dagspec.DoesNothing(task.Operator) && task.OnSuccessCallback == "" {
-					// As Airflow: an EmptyOperator (ExternalTaskMarker is
-					// one) without a success callback never goes to a worker.
-					decide(ti, tistate.Success, true)
-				} else {
-					decide(ti, tistate.Scheduled, true)
+				ready := true
+				for _, up := range task.Expand.Upstreams() {
+					ready = ready && finished(up)
 				}
-			case skip:
-				decide(ti, tistate.Skipped, false)
-			case failUpstream:
-				decide(ti, tistate.UpstreamFailed, false)
+				if ready {
+					out.expand = append(out.expand, task.TaskID)
+				}
+			case skip, failUpstream:
+				to := tistate.Skipped
+				if v == failUpstream {
+					to = tistate.UpstreamFailed
+				}
+				for _, sl := range slots {
+					decide(sl, to, false)
+				}
 			}
-		case tistate.UpForRetry:
-			if ti.NextRetryAt == nil || !ti.NextRetryAt.After(now) {
-				decide(ti, tistate.Scheduled, true)
-			}
-		case tistate.UpForReschedule:
-			// A sensor's next poke is the same try (Airflow 2.10).
-			if ti.NextRetryAt == nil || !ti.NextRetryAt.After(now) {
-				decide(ti, tistate.Scheduled, false)
+			continue
+		}
+		var v verdict
+		counted := false
+		for _, sl := range slots {
+			switch sl.state {
+			case tistate.None:
+				if !counted {
+					// The upstreams come first in topological order:
+					// their states do not change while this task's
+					// instances are decided.
+					v, counted = triggerVerdict(task, each, setup), true
+				}
+				switch v {
+				case run:
+					if !pastAllows(task, prev, downstream) {
+						waiting++
+						continue
+					}
+					if dagspec.DoesNothing(task.Operator) && task.OnSuccessCallback == "" {
+						// As Airflow: an EmptyOperator (ExternalTaskMarker is
+						// one) without a success callback never goes to a worker.
+						decide(sl, tistate.Success, true)
+					} else {
+						decide(sl, tistate.Scheduled, true)
+					}
+				case skip:
+					decide(sl, tistate.Skipped, false)
+				case failUpstream:
+					decide(sl, tistate.UpstreamFailed, false)
+				}
+			case tistate.UpForRetry:
+				if sl.ti.NextRetryAt == nil || !sl.ti.NextRetryAt.After(now) {
+					decide(sl, tistate.Scheduled, true)
+				}
+			case tistate.UpForReschedule:
+				// A sensor's next poke is the same try (Airflow 2.10).
+				if sl.ti.NextRetryAt == nil || !sl.ti.NextRetryAt.After(now) {
+					decide(sl, tistate.Scheduled, false)
+				}
 			}
 		}
 	}
@@ -99,36 +150,74 @@ func decideRun(dag *dagspec.DAG, tis []*metadb.TaskInstance, prev map[string]str
 	unfinished, active := 0, 0
 	leafFailed, leavesOK := false, true
 	for _, task := range dag.Tasks {
-		s, ok := state[task.TaskID]
-		if !ok {
-			continue
-		}
-		if !tistate.Finished(s) {
-			unfinished++
-			if s != tistate.None {
-				active++
+		for _, sl := range byTask[task.TaskID] {
+			s := sl.state
+			if !tistate.Finished(s) {
+				unfinished++
+				if s != tistate.None {
+					active++
+				}
 			}
-		}
-		if leaves[task.TaskID] {
-			switch s {
-			case tistate.Failed, tistate.UpstreamFailed:
-				leafFailed = true
-			case tistate.Success, tistate.Skipped, tistate.Removed:
-			default:
-				leavesOK = false
+			if leaves[task.TaskID] {
+				switch s {
+				case tistate.Failed, tistate.UpstreamFailed:
+					leafFailed = true
+				case tistate.Success, tistate.Skipped, tistate.Removed:
+				default:
+					leavesOK = false
+				}
 			}
 		}
 	}
 	switch {
 	case unfinished == 0 && leafFailed:
-		return ds, tistate.RunFailed
+		out.final = tistate.RunFailed
 	case unfinished == 0 && leavesOK:
-		return ds, tistate.RunSuccess
-	case unfinished > 0 && active == 0 && len(ds) == 0 && waiting == 0:
+		out.final = tistate.RunSuccess
+	case unfinished > 0 && active == 0 && len(out.decisions) == 0 && len(out.expand) == 0 && waiting == 0:
 		// Deadlock: nothing is running or can be scheduled.
-		return ds, tistate.RunFailed
+		out.final = tistate.RunFailed
 	}
-	return ds, ""
+	return out
+}
+
+// dueToExpand reports whether a mapped task's instances are to be
+// (re)counted: its one unexpanded instance (map index -1), or instances
+// that are all in state none (cleared).
+func dueToExpand(slots []*slot) bool {
+	for _, sl := range slots {
+		if sl.state != tistate.None {
+			return false
+		}
+	}
+	return true
+}
+
+// triggerVerdict applies the task's trigger rule to the instances of its
+// upstream tasks, then the setup constraint.
+func triggerVerdict(task *dagspec.Task, each func(string, func(string)), setup map[string]bool) verdict {
+	var c upstreamCounts
+	for _, up := range task.Upstream {
+		each(up, func(s string) {
+			c.upstream++
+			c.add(s)
+			if setup[up] {
+				c.addSetup(s)
+			}
+		})
+	}
+	v := evaluate(task.TriggerRule, c)
+	if len(task.Setups) > 0 {
+		// The setup constraint first, as Airflow: a failed or skipped
+		// setup settles the task; one not done holds it.
+		switch sv := setupsVerdict(task.Setups, each); {
+		case sv == failUpstream || sv == skip:
+			v = sv
+		case sv == wait && v == run:
+			v = wait
+		}
+	}
+	return v
 }
 
 // effectiveLeaves are the tasks whose states decide a finished run's, as
@@ -198,8 +287,12 @@ func pastAllows(task *dagspec.Task, prev map[string]string, downstream map[strin
 	return true
 }
 
-// Decide is decideRun for callers outside the scheduler loop (`gust dags
-// test` runs a DAG in process with the same decisions).
-func Decide(dag *dagspec.DAG, tis []*metadb.TaskInstance, prev map[string]string, now time.Time) ([]metadb.Decision, string) {
-	return decideRun(dag, tis, prev, now)
+// DecideMapped is decideRun for callers outside the scheduler loop (`gust
+// dags test` runs a DAG in process with the same decisions), which expand
+// mapped tasks themselves: the decisions, the mapped tasks due to expand
+// (decide again once they are, with them in expanded), and the run's final
+// state.
+func DecideMapped(dag *dagspec.DAG, tis []*metadb.TaskInstance, prev map[string]string, now time.Time, expanded map[string]bool) ([]metadb.Decision, []string, string) {
+	v := decideRun(dag, tis, prev, now, expanded)
+	return v.decisions, v.expand, v.final
 }

@@ -104,7 +104,8 @@ func TestDecideRun(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			ds, run := decideRun(tc.dag, tc.tis, nil, now)
+			v := decideRun(tc.dag, tc.tis, nil, now, nil)
+			ds, run := v.decisions, v.final
 			got := map[string]string{}
 			for _, d := range ds {
 				got[d.TaskID] = d.To
@@ -152,7 +153,8 @@ func TestDecideRunDependsOnPast(t *testing.T) {
 	}
 	for _, tc := range cases {
 		a.WaitForDownstream = tc.wait
-		ds, run := decideRun(dag, fresh(), tc.prev, now)
+		v := decideRun(dag, fresh(), tc.prev, now, nil)
+		ds, run := v.decisions, v.final
 		got := len(ds) == 1 && ds[0].TaskID == "a" && ds[0].To == tistate.Scheduled
 		if got != tc.scheduled || (!tc.scheduled && len(ds) != 0) {
 			t.Errorf("%s: decisions %+v, want a scheduled = %v", tc.name, ds, tc.scheduled)
@@ -160,5 +162,62 @@ func TestDecideRunDependsOnPast(t *testing.T) {
 		if run != "" {
 			t.Errorf("%s: run state %q; a run waiting on its past is not deadlocked", tc.name, run)
 		}
+	}
+}
+
+// TestDecideMapped: a mapped task expands once the upstream it maps over
+// is done (not before, not again once expanded); a downstream counts every
+// instance of a mapped upstream; a failed instance fails the run; cleared
+// instances (all in state none) are counted again.
+func TestDecideMapped(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2024, 1, 1, 12, 0, 0, 0, time.UTC)
+	m := task("m", dagspec.OperatorBash, "", "up")
+	m.Expand = &dagspec.Expand{Args: []dagspec.ExpandArg{{Name: "bash_command",
+		Source: map[string]any{dagspec.XComArgKey: map[string]any{"task_id": "up", "key": "return_value"}}}}}
+	dag := &dagspec.DAG{Tasks: []*dagspec.Task{task("up", dagspec.OperatorBash, ""), m,
+		task("down", dagspec.OperatorBash, "", "m"), task("any", dagspec.OperatorBash, dagspec.TriggerOneFailed, "m")}}
+	inst := func(i int, state string) *metadb.TaskInstance {
+		return &metadb.TaskInstance{TIKey: metadb.TIKey{TaskID: "m", MapIndex: i}, State: state}
+	}
+	v := decideRun(dag, []*metadb.TaskInstance{tiIn("up", "running"), tiIn("m", ""), tiIn("down", ""), tiIn("any", "")}, nil, now, nil)
+	if len(v.expand) != 0 || v.final != "" {
+		t.Errorf("upstream running: expand %v, final %q", v.expand, v.final)
+	}
+	v = decideRun(dag, []*metadb.TaskInstance{tiIn("up", "success"), tiIn("m", ""), tiIn("down", ""), tiIn("any", "")}, nil, now, nil)
+	if len(v.expand) != 1 || v.expand[0] != "m" || len(v.decisions) != 0 || v.final != "" {
+		t.Errorf("upstream done: expand %v, decisions %v, final %q; want m expanded only", v.expand, v.decisions, v.final)
+	}
+	fresh := []*metadb.TaskInstance{tiIn("up", "success"), inst(0, ""), inst(1, ""), tiIn("down", ""), tiIn("any", "")}
+	v = decideRun(dag, fresh, nil, now, map[string]bool{"m": true})
+	if len(v.decisions) != 2 || v.decisions[0].MapIndex != 0 || v.decisions[1].MapIndex != 1 || v.decisions[1].To != tistate.Scheduled {
+		t.Errorf("expanded: %+v, want both instances scheduled", v.decisions)
+	}
+	if v = decideRun(dag, fresh, nil, now, nil); len(v.expand) != 1 {
+		t.Errorf("cleared instances: expand %v, want m counted again", v.expand)
+	}
+	v = decideRun(dag, []*metadb.TaskInstance{tiIn("up", "success"), inst(0, "success"), inst(1, "running"), tiIn("down", ""), tiIn("any", "")}, nil, now, nil)
+	if len(v.decisions) != 0 || v.final != "" {
+		t.Errorf("one instance running: %+v %q, want the downstream to wait", v.decisions, v.final)
+	}
+	v = decideRun(dag, []*metadb.TaskInstance{tiIn("up", "success"), inst(0, "success"), inst(1, "failed"), tiIn("down", ""), tiIn("any", "")}, nil, now, nil)
+	got := map[string]string{}
+	for _, d := range v.decisions {
+		got[d.TaskID] = d.To
+	}
+	if got["down"] != tistate.UpstreamFailed || got["any"] != tistate.Scheduled || v.final != "" {
+		t.Errorf("one instance failed: %v %q, want down upstream_failed and any (one_failed) scheduled", got, v.final)
+	}
+	v = decideRun(dag, []*metadb.TaskInstance{tiIn("up", "success"), inst(0, "success"), inst(1, "failed"), tiIn("down", "upstream_failed"), tiIn("any", "success")}, nil, now, nil)
+	if v.final != tistate.RunFailed {
+		t.Errorf("a failed instance of a leaf's upstream: %q, want failed", v.final)
+	}
+	v = decideRun(dag, []*metadb.TaskInstance{tiIn("up", "failed"), tiIn("m", ""), tiIn("down", ""), tiIn("any", "")}, nil, now, nil)
+	got = map[string]string{}
+	for _, d := range v.decisions {
+		got[d.TaskID] = d.To
+	}
+	if got["m"] != tistate.UpstreamFailed || len(v.expand) != 0 {
+		t.Errorf("upstream failed: %v, expand %v; want m upstream_failed unexpanded", got, v.expand)
 	}
 }

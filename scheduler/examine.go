@@ -2,11 +2,14 @@ package scheduler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/gust-sched/gust/common/dagspec"
 	"github.com/gust-sched/gust/common/logkey"
+	"github.com/gust-sched/gust/common/mapping"
 	"github.com/gust-sched/gust/common/tistate"
 	"github.com/gust-sched/gust/metadb"
 )
@@ -122,27 +125,45 @@ func (s *Scheduler) examineRun(ctx context.Context, tx pgx.Tx, run *metadb.DagRu
 			logkey.DagID, run.DagID, logkey.RunID, run.RunID, "skipped", n)
 		return changes + n + 1, ok, nil
 	}
-	tis, err := metadb.ListRunTIs(ctx, tx, run.DagID, run.RunID)
-	if err != nil {
-		return 0, false, err
-	}
 	var prev map[string]string
 	if needsPast(dag) {
 		if prev, _, err = metadb.PrevRunTIStates(ctx, tx, run.DagID, run.LogicalDate); err != nil {
 			return 0, false, err
 		}
 	}
-	ds, final := decideRun(dag, tis, prev, s.now())
-	n, err := metadb.ApplyDecisions(ctx, tx, run.DagID, run.RunID, ds)
-	if err != nil {
-		return 0, false, err
+	// A second pass decides the instances of the mapped tasks the first
+	// expanded.
+	var final string
+	expanded := map[string]bool{}
+	for pass := 0; ; pass++ {
+		tis, err := metadb.ListRunTIs(ctx, tx, run.DagID, run.RunID)
+		if err != nil {
+			return 0, false, err
+		}
+		v := decideRun(dag, tis, prev, s.now(), expanded)
+		n, err := metadb.ApplyDecisions(ctx, tx, run.DagID, run.RunID, v.decisions)
+		if err != nil {
+			return 0, false, err
+		}
+		if int(n) != len(v.decisions) {
+			// Someone changed a task instance meanwhile: decide again next loop
+			// rather than finish the run on stale information.
+			return changes + int(n), false, nil
+		}
+		changes += int(n)
+		if len(v.expand) == 0 || pass > 0 {
+			final = v.final
+			break
+		}
+		for _, id := range v.expand {
+			m, err := s.expandTask(ctx, tx, dag, run, id)
+			if err != nil {
+				return 0, false, err
+			}
+			changes += int(m)
+			expanded[id] = true
+		}
 	}
-	if int(n) != len(ds) {
-		// Someone changed a task instance meanwhile: decide again next loop
-		// rather than finish the run on stale information.
-		return changes + int(n), false, nil
-	}
-	changes += int(n)
 	if final == "" {
 		return changes, false, nil
 	}
@@ -156,3 +177,39 @@ func (s *Scheduler) examineRun(ctx context.Context, tx pgx.Tx, run *metadb.DagRu
 	}
 	return changes, ok, nil
 }
+
+// expandTask expands a mapped task of a run whose upstreams are done: as
+// many instances as what it maps over gives, none (skipped) for an empty
+// expansion; a task whose expansion cannot be made (what it maps over is not
+// a list or a dict, or is longer than [core] max_map_length) fails.
+func (s *Scheduler) expandTask(ctx context.Context, tx pgx.Tx, dag *dagspec.DAG, run *metadb.DagRun, taskID string) (int64, error) {
+	task := dag.Task(taskID)
+	look := func(upstream, key string) (any, bool, error) {
+		return metadb.MappingXCom(ctx, tx, run.DagID, run.RunID, upstream, key)
+	}
+	n, err := mapping.Length(task.Expand, look)
+	limit := s.opts.MaxMapLength
+	if limit <= 0 {
+		limit = DefaultMaxMapLength
+	}
+	if err == nil && n > limit {
+		err = fmt.Errorf("%w: expands to %d instances, over [core] max_map_length (%d)", mapping.ErrUnmappable, n, limit)
+	}
+	if err != nil {
+		if !errors.Is(err, mapping.ErrNotPushed) && !errors.Is(err, mapping.ErrUnmappable) {
+			return 0, err // the database's: the examination is retried
+		}
+		reason := "cannot expand the mapped task: " + err.Error()
+		s.logger.Warn("mapped task failed to expand", logkey.DagID, run.DagID, logkey.RunID, run.RunID, logkey.TaskID, taskID, logkey.Err, err)
+		return metadb.FailUnexpandable(ctx, tx, run.DagID, run.RunID, taskID, reason)
+	}
+	m, err := metadb.ExpandMapped(ctx, tx, run.DagID, run.RunID, taskID, n)
+	if err != nil {
+		return 0, err
+	}
+	s.logger.Debug("expanded mapped task", logkey.DagID, run.DagID, logkey.RunID, run.RunID, logkey.TaskID, taskID, "instances", n)
+	return m, nil
+}
+
+// DefaultMaxMapLength is Airflow's [core] max_map_length.
+const DefaultMaxMapLength = 1024

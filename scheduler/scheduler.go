@@ -39,11 +39,14 @@ const JobType = "SchedulerJob"
 // Options configures a scheduler. Field names follow the config keys.
 type Options struct {
 	// Metrics are the scheduler's instruments; nil records none.
-	Metrics                     *metrics.Scheduler
-	Hostname                    string
-	Parallelism                 int
-	MaxActiveRunsPerDag         int
-	MaxActiveTasksPerDag        int
+	Metrics              *metrics.Scheduler
+	Hostname             string
+	Parallelism          int
+	MaxActiveRunsPerDag  int
+	MaxActiveTasksPerDag int
+	// MaxMapLength is [core] max_map_length: the most instances a mapped
+	// task expands to (0: 1,024).
+	MaxMapLength                int
 	MaxDagrunsToCreatePerLoop   int
 	MaxDagrunsPerLoopToSchedule int
 	MaxTisPerQuery              int

@@ -45,17 +45,20 @@ func (c *upstreamCounts) add(state string) {
 // setupsVerdict is Airflow's setup constraint on a task that is not a
 // teardown: every relevant indirect setup must succeed; one that failed
 // fails it upstream, one skipped skips it, without waiting for the rest.
-func setupsVerdict(setups []string, state map[string]string) verdict {
+func setupsVerdict(setups []string, each func(string, func(string))) verdict {
 	var c upstreamCounts
 	for _, s := range setups {
-		c.add(state[s])
+		each(s, func(state string) {
+			c.upstream++
+			c.add(state)
+		})
 	}
 	switch {
 	case c.failed > 0 || c.upstreamFailed > 0:
 		return failUpstream
 	case c.skipped > 0:
 		return skip
-	case c.success < len(setups):
+	case c.success < c.upstream:
 		return wait
 	}
 	return run

@@ -50,16 +50,19 @@ type PythonRuntime struct {
 
 // pyJob is what gust_run.py reads on stdin.
 type pyJob struct {
-	DagFile               string         `json:"dag_file"`
-	Fileloc               string         `json:"fileloc"`
-	DagsFolder            string         `json:"dags_folder,omitempty"`
-	DagID                 string         `json:"dag_id"`
-	TaskID                string         `json:"task_id"`
-	Kind                  string         `json:"kind"`
-	OpArgs                []any          `json:"op_args"`
-	OpKwargs              map[string]any `json:"op_kwargs"`
-	TemplatesDict         map[string]any `json:"templates_dict"`
-	TemplateFields        map[string]any `json:"template_fields,omitempty"`
+	DagFile        string         `json:"dag_file"`
+	Fileloc        string         `json:"fileloc"`
+	DagsFolder     string         `json:"dags_folder,omitempty"`
+	DagID          string         `json:"dag_id"`
+	TaskID         string         `json:"task_id"`
+	Kind           string         `json:"kind"`
+	OpArgs         []any          `json:"op_args"`
+	OpKwargs       map[string]any `json:"op_kwargs"`
+	TemplatesDict  map[string]any `json:"templates_dict"`
+	TemplateFields map[string]any `json:"template_fields,omitempty"`
+	// MappedKwargs are a mapped python_class instance's arguments, with
+	// which the runner builds the operator.
+	MappedKwargs          map[string]any `json:"mapped_kwargs,omitempty"`
 	MultipleOutputs       bool           `json:"multiple_outputs"`
 	ShowReturnValueInLogs bool           `json:"show_return_value_in_logs"`
 	DoXcomPush            bool           `json:"do_xcom_push"`
@@ -527,6 +530,15 @@ func pythonJob(ctx context.Context, store Store, masker *secrets.Masker, task *d
 	if rerr != nil {
 		return nil, rerr
 	}
+	if len(p.UnrenderedKwargs) > 0 {
+		if job.OpKwargs == nil {
+			job.OpKwargs = map[string]any{}
+		}
+		for k, v := range p.UnrenderedKwargs {
+			job.OpKwargs[k] = v
+		}
+	}
+	job.MappedKwargs = p.MappedKwargs
 	if r != nil {
 		job.pushed = r.Pushed()
 	}

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -216,12 +218,16 @@ func mergeConnections(base, over []*connection.Connection) []*connection.Connect
 }
 
 // XCom reads one value: the newest of taskID's ("" is any task's) under
-// key ("" is any key, Airflow's xcom_pull(key=None)).
+// key ("" is any key, Airflow's xcom_pull(key=None)); a mapped task's is
+// the list of its instances' values, by map index.
 func (s *DBStore) XCom(ctx context.Context, dagID, runID, taskID, key string) (any, bool, error) {
 	var raw []byte
 	err := s.DB.Pool.QueryRow(ctx, `SELECT value FROM xcom WHERE dag_id = $1 AND run_id = $2 AND ($3 = '' OR task_id = $3)
 		AND ($4 = '' OR key = $4) AND map_index = -1 ORDER BY timestamp DESC LIMIT 1`, dagID, runID, taskID, key).Scan(&raw)
 	if errors.Is(err, pgx.ErrNoRows) {
+		if taskID != "" && key != "" {
+			return metadb.MappingXCom(ctx, s.DB.Pool, dagID, runID, taskID, key)
+		}
 		return nil, false, nil
 	}
 	if err != nil {
@@ -329,12 +335,15 @@ func (s *DBStore) ExternalGroupStates(ctx context.Context, dagID, groupID string
 // MemStore is a store without a database: the environment's variables and
 // connections, and XComs kept in memory (`gust dags test`).
 type MemStore struct {
-	mu    sync.Mutex
-	xcoms map[string]any // dag run task key
+	mu     sync.Mutex
+	xcoms  map[string]any         // dag run task key
+	mapped map[string]map[int]any // dag run task key -> a mapped task's values by map index
 }
 
 // NewMemStore returns an empty memory store.
-func NewMemStore() *MemStore { return &MemStore{xcoms: map[string]any{}} }
+func NewMemStore() *MemStore {
+	return &MemStore{xcoms: map[string]any{}, mapped: map[string]map[int]any{}}
+}
 
 // Variables returns the environment's variables.
 func (m *MemStore) Variables(context.Context) (map[string]string, error) { return envVariables(), nil }
@@ -344,11 +353,19 @@ func (m *MemStore) Connections(context.Context) ([]*connection.Connection, error
 	return envConnections()
 }
 
-// Push records an XCom.
-func (m *MemStore) Push(dagID, runID, taskID, key string, v any) {
+// Push records an XCom of a task instance (mapIndex -1: not mapped).
+func (m *MemStore) Push(dagID, runID, taskID string, mapIndex int, key string, v any) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.xcoms[dagID+" "+runID+" "+taskID+" "+key] = v
+	k := dagID + " " + runID + " " + taskID + " " + key
+	if mapIndex < 0 {
+		m.xcoms[k] = v
+		return
+	}
+	if m.mapped[k] == nil {
+		m.mapped[k] = map[int]any{}
+	}
+	m.mapped[k][mapIndex] = v
 }
 
 // XCom reads one value: taskID's ("" is any task's) under key ("" is any
@@ -357,8 +374,20 @@ func (m *MemStore) XCom(_ context.Context, dagID, runID, taskID, key string) (an
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if taskID != "" && key != "" {
-		v, ok := m.xcoms[dagID+" "+runID+" "+taskID+" "+key]
-		return v, ok, nil
+		k := dagID + " " + runID + " " + taskID + " " + key
+		if v, ok := m.xcoms[k]; ok {
+			return v, true, nil
+		}
+		byIndex := m.mapped[k]
+		if len(byIndex) == 0 {
+			return nil, false, nil
+		}
+		idx := slices.Sorted(maps.Keys(byIndex))
+		list := make([]any, len(idx))
+		for i, n := range idx {
+			list[i] = byIndex[n]
+		}
+		return list, true, nil
 	}
 	prefix := dagID + " " + runID + " "
 	if taskID != "" {

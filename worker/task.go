@@ -17,6 +17,7 @@ import (
 	"github.com/gust-sched/gust/broker"
 	"github.com/gust-sched/gust/common/dagspec"
 	"github.com/gust-sched/gust/common/logkey"
+	"github.com/gust-sched/gust/common/mapping"
 	"github.com/gust-sched/gust/common/monitor"
 	"github.com/gust-sched/gust/common/retry"
 	"github.com/gust-sched/gust/common/tistate"
@@ -304,7 +305,7 @@ func (w *Worker) run(ctx context.Context, log *slog.Logger, ti *metadb.TaskInsta
 		res.state, res.reason, res.noRetry = tistate.Failed, msg, true
 		return res
 	}
-	out := execute(ctx, tl, w.store, w.opts.Python, task, dag, run, ti)
+	out := execute(ctx, tl, w.store, w.opts.Python, task, dag, run, ti, w.opts.MaxMapLength)
 	res.state, res.reason, res.xcoms, res.skip, res.rendered = out.state, out.reason, out.xcoms, out.skip, out.rendered
 	res.noRetry, res.rescheduleAt, res.retryDelay = out.noRetry, out.rescheduleAt, out.retryDelay
 	return res
@@ -319,10 +320,10 @@ func RunLocal(ctx context.Context, w io.Writer, store *MemStore, py *PythonRunti
 		return LocalResult{State: tistate.Failed, Reason: "no such task " + ti.TaskID}
 	}
 	tl.Infof("Executing %s on %s (try %d of %d), locally", ti.TaskID, ti.RunID, ti.TryNumber, ti.MaxTries+1)
-	out := execute(ctx, tl, store, py, task, dag, run, ti)
+	out := execute(ctx, tl, store, py, task, dag, run, ti, 0)
 	if out.state == tistate.Success {
 		for k, v := range out.xcoms {
-			store.Push(ti.DagID, ti.RunID, ti.TaskID, k, v)
+			store.Push(ti.DagID, ti.RunID, ti.TaskID, ti.MapIndex, k, v)
 		}
 	}
 	return LocalResult{State: out.state, Reason: out.reason, Skip: out.skip, NoRetry: out.noRetry, RescheduleAt: out.rescheduleAt,
@@ -343,8 +344,16 @@ type nopCloser struct{ io.Writer }
 func (nopCloser) Close() error { return nil }
 
 // execute runs the task's operator and logs the outcome.
-func execute(ctx context.Context, tl *taskLog, store Store, py *PythonRuntime, task *dagspec.Task, dag *dagspec.DAG, run *metadb.DagRun, ti *metadb.TaskInstance) outcome {
+// maxMapLen is [core] max_map_length (0: Airflow's 1,024).
+func execute(ctx context.Context, tl *taskLog, store Store, py *PythonRuntime, task *dagspec.Task, dag *dagspec.DAG, run *metadb.DagRun,
+	ti *metadb.TaskInstance, maxMapLen int) outcome {
 	var out outcome
+	plain := task
+	task, err := mappedTask(ctx, store, task, ti)
+	if err != nil {
+		tl.Errorf("Task failed: %v", err)
+		return outcome{state: tistate.Failed, reason: err.Error(), noRetry: errors.Is(err, mapping.ErrUnmappable)}
+	}
 	switch task.Operator {
 	case dagspec.OperatorPython, dagspec.OperatorBranchPython, dagspec.OperatorShortCircuitPython, dagspec.OperatorPythonClass:
 		out = executePython(ctx, tl, store, py, task, dag, run, ti)
@@ -370,6 +379,14 @@ func execute(ctx context.Context, tl *taskLog, store Store, py *PythonRuntime, t
 	if cause := context.Cause(ctx); cause != nil && out.state != tistate.Success {
 		if errors.Is(cause, errShutdown) || errors.Is(cause, errExternallyChanged) || errors.Is(cause, errRevoked) {
 			out.reason = cause.Error()
+		}
+	}
+	if out.state == tistate.Success {
+		if maxMapLen <= 0 {
+			maxMapLen = defaultMaxMapLength
+		}
+		if err := checkMappable(dag, plain, out.xcoms, maxMapLen); err != nil {
+			out = outcome{state: tistate.Failed, reason: err.Error(), rendered: out.rendered}
 		}
 	}
 	switch out.state {

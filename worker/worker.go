@@ -30,7 +30,10 @@ type Options struct {
 	Hostname string
 	Queues   []string
 	// DefaultQueue is [celery] default_queue, for the runs tasks trigger.
-	DefaultQueue       string
+	DefaultQueue string
+	// MaxMapLength is [core] max_map_length: a task may push no longer a
+	// list for a mapped task to map over (0: 1,024).
+	MaxMapLength       int
 	Concurrency        int
 	PrefetchMultiplier int
 	Broker             broker.Options

@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/gust-sched/gust/common/dagspec"
+	"github.com/gust-sched/gust/common/mapping"
 	"github.com/gust-sched/gust/common/pydag"
 	"github.com/gust-sched/gust/common/retry"
 	"github.com/gust-sched/gust/common/schedule"
@@ -38,7 +39,11 @@ func dagFileExt(name string) bool {
 // not mention airflow and dag has none, as in Airflow's safe mode).
 func parseDAGFile(ctx context.Context, py *pydag.Parser, path string) ([]*dagspec.DAG, error) {
 	if filepath.Ext(path) != ".py" {
-		return dagspec.ParseFile(path, py.Schedule)
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return nil, &dagspec.ParseError{File: path, Msg: fmt.Sprintf("cannot read: %v", err)}
+		}
+		return dagspec.ParseWith(path, dagspec.ExpandVars(src, py.DagsFolder), py.Schedule)
 	}
 	src, err := os.ReadFile(path)
 	if err != nil {
@@ -141,7 +146,7 @@ func (a *app) dagsTestCommand() *cli.Command {
 			}
 			py := pythonRuntime(cfg, 1)
 			defer py.Close()
-			state, err := a.testRun(c.Context, py, dag, run)
+			state, err := a.testRun(c.Context, py, dag, run, cfg.Core.MaxMapLength)
 			if err != nil {
 				return err
 			}
@@ -264,16 +269,59 @@ func (a *app) tasksTestCommand() *cli.Command {
 
 // testRun drives one run in memory with the scheduler's decisions and the
 // worker's execution, one task at a time, waiting out retry delays.
-func (a *app) testRun(ctx context.Context, py *worker.PythonRuntime, dag *dagspec.DAG, run *metadb.DagRun) (string, error) {
+func (a *app) testRun(ctx context.Context, py *worker.PythonRuntime, dag *dagspec.DAG, run *metadb.DagRun, maxMapLen int) (string, error) {
 	tis := make([]*metadb.TaskInstance, 0, len(dag.Tasks))
-	byID := map[string]*metadb.TaskInstance{}
-	for _, t := range dag.Tasks {
-		ti := &metadb.TaskInstance{TIKey: metadb.TIKey{DagID: dag.DagID, RunID: run.RunID, TaskID: t.TaskID, MapIndex: -1},
+	byID := map[string][]*metadb.TaskInstance{} // a mapped task's instances by map index
+	newTI := func(t *dagspec.Task, mapIndex int) *metadb.TaskInstance {
+		return &metadb.TaskInstance{TIKey: metadb.TIKey{DagID: dag.DagID, RunID: run.RunID, TaskID: t.TaskID, MapIndex: mapIndex},
 			MaxTries: t.Retries, Operator: t.Operator, Pool: t.Pool, PoolSlots: t.PoolSlots, Queue: t.Queue}
+	}
+	for _, t := range dag.Tasks {
+		ti := newTI(t, -1)
 		tis = append(tis, ti)
-		byID[t.TaskID] = ti
+		byID[t.TaskID] = []*metadb.TaskInstance{ti}
 	}
 	store := worker.NewMemStore()
+	// expand gives a mapped task its instances, as a scheduler does.
+	expanded := map[string]bool{}
+	expand := func(t *dagspec.Task) error {
+		expanded[t.TaskID] = true
+		n, err := mapping.Length(t.Expand, func(up, key string) (any, bool, error) {
+			return store.XCom(ctx, dag.DagID, run.RunID, up, key)
+		})
+		if err == nil && n > maxMapLen {
+			err = fmt.Errorf("expands to %d instances, over [core] max_map_length", n)
+		}
+		old := byID[t.TaskID]
+		switch {
+		case err != nil:
+			fmt.Fprintf(a.stdout, "--- %s: failed: cannot expand the mapped task: %v\n", t.TaskID, err)
+			for _, ti := range old {
+				ti.State = tistate.Failed
+			}
+			return nil
+		case n == 0:
+			fmt.Fprintf(a.stdout, "--- %s: skipped (nothing to map over)\n", t.TaskID)
+			for _, ti := range old {
+				ti.State = tistate.Skipped
+			}
+			return nil
+		}
+		fmt.Fprintf(a.stdout, "--- %s: expanded to %d instances\n", t.TaskID, n)
+		fresh := make([]*metadb.TaskInstance, n)
+		for i := range fresh {
+			fresh[i] = newTI(t, i)
+		}
+		kept := tis[:0]
+		for _, ti := range tis {
+			if ti.TaskID != t.TaskID {
+				kept = append(kept, ti)
+			}
+		}
+		tis = append(kept, fresh...)
+		byID[t.TaskID] = fresh
+		return nil
+	}
 	fmt.Fprintf(a.stdout, "Testing DAG %s, run %s (data interval %s to %s)\n", dag.DagID, run.RunID,
 		run.DataIntervalStart.Format(time.RFC3339), run.DataIntervalEnd.Format(time.RFC3339))
 	for {
@@ -281,16 +329,24 @@ func (a *app) testRun(ctx context.Context, py *worker.PythonRuntime, dag *dagspe
 			return "", err
 		}
 		now := time.Now()
-		ds, final := scheduler.Decide(dag, tis, nil, now)
+		ds, toExpand, final := scheduler.DecideMapped(dag, tis, nil, now, expanded)
+		if len(toExpand) > 0 {
+			for _, id := range toExpand {
+				if err := expand(dag.Task(id)); err != nil {
+					return "", err
+				}
+			}
+			continue
+		}
 		for _, d := range ds {
-			ti := byID[d.TaskID]
+			ti := byID[d.TaskID][max(d.MapIndex, 0)]
 			ti.State = d.To
 			if d.NewTry {
 				ti.TryNumber++
 				ti.SensorStartedAt = nil
 			}
 			if d.To != tistate.Scheduled {
-				fmt.Fprintf(a.stdout, "--- %s: %s\n", d.TaskID, d.To)
+				fmt.Fprintf(a.stdout, "--- %s: %s\n", tiName(ti), d.To)
 			}
 		}
 		if final != "" {
@@ -302,8 +358,8 @@ func (a *app) testRun(ctx context.Context, py *worker.PythonRuntime, dag *dagspe
 		}
 		ran := false
 		var nextRetry *time.Time
-		for _, t := range dag.Tasks {
-			ti := byID[t.TaskID]
+		for _, ti := range tis {
+			t := dag.Task(ti.TaskID)
 			if (ti.State == tistate.UpForRetry || ti.State == tistate.UpForReschedule) && ti.NextRetryAt != nil && (nextRetry == nil || ti.NextRetryAt.Before(*nextRetry)) {
 				nextRetry = ti.NextRetryAt
 			}
@@ -311,7 +367,7 @@ func (a *app) testRun(ctx context.Context, py *worker.PythonRuntime, dag *dagspe
 				continue
 			}
 			ran = true
-			fmt.Fprintf(a.stdout, "--- %s: running try %d\n", t.TaskID, ti.TryNumber)
+			fmt.Fprintf(a.stdout, "--- %s: running try %d\n", tiName(ti), ti.TryNumber)
 			start := time.Now()
 			ti.StartDate = &start
 			if ti.SensorStartedAt == nil {
@@ -320,9 +376,11 @@ func (a *app) testRun(ctx context.Context, py *worker.PythonRuntime, dag *dagspe
 			lr := worker.RunLocal(ctx, a.stdout, store, py, dag, run, ti)
 			state, reason := lr.State, lr.Reason
 			for _, id := range lr.Skip {
-				if s := byID[id]; s != nil && s.State == tistate.None {
-					s.State = tistate.Skipped
-					fmt.Fprintf(a.stdout, "--- %s: skipped (by %s)\n", id, t.TaskID)
+				for _, s := range byID[id] {
+					if s.State == tistate.None {
+						s.State = tistate.Skipped
+						fmt.Fprintf(a.stdout, "--- %s: skipped (by %s)\n", tiName(s), t.TaskID)
+					}
 				}
 			}
 			end := time.Now()
@@ -340,7 +398,7 @@ func (a *app) testRun(ctx context.Context, py *worker.PythonRuntime, dag *dagspe
 				ti.NextRetryAt = lr.RescheduleAt
 			}
 			ti.State = state
-			msg := fmt.Sprintf("--- %s: %s (try %d, %.2fs)", t.TaskID, state, ti.TryNumber, end.Sub(start).Seconds())
+			msg := fmt.Sprintf("--- %s: %s (try %d, %.2fs)", tiName(ti), state, ti.TryNumber, end.Sub(start).Seconds())
 			if reason != "" {
 				msg += ": " + reason
 			}
@@ -360,6 +418,15 @@ func (a *app) testRun(ctx context.Context, py *worker.PythonRuntime, dag *dagspe
 			}
 		}
 	}
+}
+
+// tiName is a task instance's name in `dags test`'s output: task[i] for a
+// mapped task's.
+func tiName(ti *metadb.TaskInstance) string {
+	if ti.MapIndex >= 0 {
+		return fmt.Sprintf("%s[%d]", ti.TaskID, ti.MapIndex)
+	}
+	return ti.TaskID
 }
 
 func secs(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }

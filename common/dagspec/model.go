@@ -6,6 +6,7 @@ package dagspec
 
 import (
 	"path/filepath"
+	"slices"
 
 	"github.com/gust-sched/gust/common/schedule"
 	"sort"
@@ -73,6 +74,12 @@ type Python struct {
 	// Class is the operator's class for python_class and python_sensor
 	// (module.Class as the DAG file defines it), for listings and the API.
 	Class string `json:"operator_class,omitempty"`
+	// The instance's mapped arguments, set on a mapped task's copy when
+	// it runs (never stored): MappedKwargs rebuild a python_class
+	// operator with them; UnrenderedKwargs are TaskFlow arguments from
+	// XComs, which are not templates.
+	MappedKwargs     map[string]any `json:"-"`
+	UnrenderedKwargs map[string]any `json:"-"`
 }
 
 // HTTP holds the http operator's and http_sensor's arguments.
@@ -232,6 +239,78 @@ type Task struct {
 	// upstream of it, not direct upstreams, whose teardowns (if any) are
 	// downstream of it. Each must succeed before the task runs.
 	Setups []string `json:"setups,omitempty"`
+
+	// Expand makes the task a mapped one (Airflow's dynamic task
+	// mapping): one task instance per item, map_index 0..n-1, made when
+	// its upstream is done; nil for a plain task.
+	Expand *Expand `json:"expand,omitempty"`
+	// MaxActiveTIsPerDagrun bounds the task's running instances in one
+	// run (a mapped task's), 0: no bound.
+	MaxActiveTIsPerDagrun int `json:"max_active_tis_per_dagrun,omitempty"`
+}
+
+// Expand is how a mapped task expands. With Args (expand()), each
+// argument's value is a source of items and there is one instance per
+// combination of their items, the last argument varying fastest (Airflow's
+// order); with Kwargs (expand_kwargs()), one instance per mapping of the
+// source. A source is a list, an ordered mapping ({"__gust_dict__": [[k, v],
+// ...]}, whose items are [k, v] pairs), an upstream's XCom
+// ({"__gust_xcomarg__": {task_id, key}}: a mapped upstream's is the list of
+// its instances' values) or a zip of sources ({"__gust_zip__": {args,
+// longest, fillvalue}}).
+type Expand struct {
+	Args   []ExpandArg `json:"args,omitempty"`
+	Kwargs any         `json:"kwargs,omitempty"`
+	// Into says where the values go: "op_kwargs" for a TaskFlow
+	// function's arguments, "" for the operator's own arguments.
+	Into string `json:"into,omitempty"`
+}
+
+// ExpandArg is one argument of expand() and its source.
+type ExpandArg struct {
+	Name   string `json:"name"`
+	Source any    `json:"source"`
+}
+
+// XComArgKey marks an upstream's XCom in arguments and mapping sources.
+const XComArgKey = "__gust_xcomarg__"
+
+// Upstreams returns the tasks whose XComs the expansion reads, each once.
+func (e *Expand) Upstreams() []string {
+	var out []string
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if ref, ok := x[XComArgKey].(map[string]any); ok {
+				if id, _ := ref["task_id"].(string); id != "" && !slices.Contains(out, id) {
+					out = append(out, id)
+				}
+				return
+			}
+			for _, k := range sortedMapKeys(x) {
+				walk(x[k])
+			}
+		case []any:
+			for _, y := range x {
+				walk(y)
+			}
+		}
+	}
+	for _, a := range e.Args {
+		walk(a.Source)
+	}
+	walk(e.Kwargs)
+	return out
+}
+
+func sortedMapKeys(m map[string]any) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
 }
 
 // TaskGroup is Airflow's TaskGroup: a box of tasks and groups in the grid

@@ -120,6 +120,23 @@ func (p *parser) tasks(d *DAG, tf field, args []field, groups map[string]*groupD
 			deps[r.id] = append(deps[r.id], *dep)
 		}
 	}
+	for i, t := range tasks {
+		if t.Expand == nil {
+			continue
+		}
+		bad, ok := bindExpand(t, func(name string) (string, bool) {
+			if x := byName[name]; x != nil {
+				return x.TaskID, true
+			}
+			if x := byID[name]; x != nil {
+				return x.TaskID, true
+			}
+			return "", false
+		})
+		if !ok {
+			return p.errf(raws[i].knod, "%s: task %s maps over the output of unknown task %s", where, t.TaskID, bad)
+		}
+	}
 	for _, g := range d.TaskGroups {
 		if byID[g.GroupID] != nil {
 			return p.errf(n, "%s: %q is the id of a task and of a task group", where, g.GroupID)
@@ -228,6 +245,10 @@ func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, erro
 		Owner:          d.Owner,
 	}
 
+	own, err := p.withPartial(own, where)
+	if err != nil {
+		return nil, nil, err
+	}
 	opField, ok := get(own, "operator")
 	if !ok {
 		return nil, nil, p.errf(nil, "%s: has no operator", where)
@@ -342,6 +363,17 @@ func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, erro
 			var s string
 			if s, err = p.str(f.val, ctx); err == nil {
 				t.Marker.LogicalDate, err = p.markerDate(f.val, s, ctx)
+			}
+		case "expand", "expand_kwargs", "map_into":
+			if fromArgs {
+				return p.errf(f.knod, "%s: %s cannot be a default argument", where, f.key)
+			}
+			err = p.expandArg(t, f, ctx)
+		case "max_active_tis_per_dagrun":
+			t.MaxActiveTIsPerDagrun, err = p.positive(f.val, ctx)
+		case "map_index_template":
+			if !fromArgs {
+				p.ignore("tasks."+id+"."+f.key, "gust's grid and API name a mapped task's instances by their map index")
 			}
 		case "ignore_downstream_trigger_rules":
 			if t.Operator != OperatorShortCircuit && t.Operator != OperatorShortCircuitPython {
@@ -575,8 +607,15 @@ func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, erro
 			return nil, nil, p.errf(opField.knod, "%s: operator %s needs python_callable_name and python_callable_file, or python_callable as a dotted path (module.function)", where, t.Operator)
 		}
 	}
+	mappedCommand := false
+	if t.Expand != nil {
+		if err := p.checkExpand(t, own, opField.knod, where); err != nil {
+			return nil, nil, err
+		}
+		mappedCommand = slices.ContainsFunc(t.Expand.Args, func(a ExpandArg) bool { return a.Name == "bash_command" })
+	}
 	if RunsBash(t.Operator) {
-		if !bashSet || strings.TrimSpace(t.BashCommand) == "" {
+		if !mappedCommand && (!bashSet || strings.TrimSpace(t.BashCommand) == "") {
 			return nil, nil, p.errf(opField.knod, "%s: the bash operator needs a non-empty bash_command", where)
 		}
 		if t.SkipOnExitCode == nil {

@@ -219,6 +219,7 @@ type TaskInstance struct {
 	DagID     string  `json:"dag_id"`
 	RunID     string  `json:"run_id"`
 	TaskID    string  `json:"task_id"`
+	MapIndex  int     `json:"map_index"`
 	State     *string `json:"state"`
 	TryNumber int     `json:"try_number"`
 	Hostname  string  `json:"hostname"`
@@ -230,22 +231,33 @@ func (c *Cluster) Runs(dagID string) []DagRun {
 	return rs
 }
 
+// TIs returns a run's task instances by task id; a mapped task's as
+// "task_id[map_index]".
 func (c *Cluster) TIs(dagID, runID string) map[string]TaskInstance {
 	var ts []TaskInstance
 	c.MustJSON(&ts, "tasks", "states-for-dag-run", dagID, runID)
 	out := map[string]TaskInstance{}
 	for _, ti := range ts {
-		out[ti.TaskID] = ti
+		out[mapKey(ti.TaskID, ti.MapIndex)] = ti
 	}
 	return out
 }
 
-// XComs returns a run's XComs as "task_id/key" -> the value's JSON text.
+func mapKey(taskID string, mapIndex int) string {
+	if mapIndex >= 0 {
+		return fmt.Sprintf("%s[%d]", taskID, mapIndex)
+	}
+	return taskID
+}
+
+// XComs returns a run's XComs as "task_id/key" (a mapped task's
+// "task_id[map_index]/key") -> the value's JSON text.
 func (c *Cluster) XComs(dagID, runID string) map[string]string {
 	var xs []struct {
-		TaskID string          `json:"task_id"`
-		Key    string          `json:"key"`
-		Value  json.RawMessage `json:"value"`
+		TaskID   string          `json:"task_id"`
+		MapIndex int             `json:"map_index"`
+		Key      string          `json:"key"`
+		Value    json.RawMessage `json:"value"`
 	}
 	c.MustJSON(&xs, "tasks", "xcom", "list", dagID, runID)
 	out := map[string]string{}
@@ -253,7 +265,7 @@ func (c *Cluster) XComs(dagID, runID string) map[string]string {
 		var v any
 		_ = json.Unmarshal(x.Value, &v)
 		b, _ := json.Marshal(v) // compact, as the tests write it
-		out[x.TaskID+"/"+x.Key] = string(b)
+		out[mapKey(x.TaskID, x.MapIndex)+"/"+x.Key] = string(b)
 	}
 	return out
 }

@@ -543,7 +543,12 @@ def execute(job):
             # on a copy for this try (Airflow's prepare_for_execution), so
             # that what one try sets on self does not reach the next; a
             # sensor's pokes within a try share theirs.
-            task = try_copy(task, ti)
+            if job.get("mapped_kwargs") is not None and hasattr(task, "_gust_partial"):
+                # One instance of a mapped task: its operator built with
+                # the instance's arguments (Airflow's unmap).
+                task = task._gust_unmap(resolve(job["mapped_kwargs"], ti))
+            else:
+                task = try_copy(task, ti)
             context["task"] = task
             for k, v in resolve(job.get("template_fields") or {}, ti).items():
                 setattr(task, k, v)

@@ -368,11 +368,21 @@ class BaseOperator(DependencyMixin):
         return XComArg(self)
 
     @classmethod
-    def partial(cls, *args, **kwargs):
-        unsupported("dynamic task mapping (.partial / .expand)")
+    def partial(cls, **kwargs):
+        """Airflow's Operator.partial(...): the arguments every instance of
+        the mapped task shares; .expand() or .expand_kwargs() makes it."""
+        return _PartialOperator(cls, kwargs)
 
-    def expand(self, *args, **kwargs):
-        unsupported("dynamic task mapping (.expand)")
+    def _gust_unmap(self, mapped):
+        """The operator one instance of this mapped task runs: its class
+        built with the partial arguments and the instance's (on a worker)."""
+        cls, partial = self._gust_partial
+        kw = {k: v for k, v in partial.items() if k not in ("dag", "task_group")}
+        kw.update(mapped)
+        op = cls(**kw)
+        op.task_id, op._dag, op.task_group = self.task_id, self._dag, self.task_group
+        op.upstream_task_ids, op.downstream_task_ids = set(self.upstream_task_ids), set(self.downstream_task_ids)
+        return op
 
     is_setup = False
     is_teardown = False
@@ -424,6 +434,55 @@ class BaseOperator(DependencyMixin):
 
     def __repr__(self):
         return f"<Task({type(self).__name__}): {self.task_id}>"
+
+
+class _PartialOperator:
+    """Operator.partial(...), waiting for .expand() or .expand_kwargs()."""
+
+    def __init__(self, cls, kwargs):
+        if not kwargs.get("task_id"):
+            raise TypeError(f"{cls.__name__}.partial() needs a task_id")
+        self.cls, self.kwargs = cls, kwargs
+
+    def expand(self, **mapped):
+        if not mapped:
+            raise TypeError("no arguments to expand against")
+        return mapped_operator(self.cls, self.kwargs, expand=mapped)
+
+    def expand_kwargs(self, kwargs, *, strict=True):
+        return mapped_operator(self.cls, self.kwargs, expand_kwargs=kwargs)
+
+
+def mapped_operator(cls, partial, expand=None, expand_kwargs=None, into=None):
+    """A mapped task (Airflow's MappedOperator): built as cls with the
+    partial arguments (and None for the mapped ones it requires), marked
+    with what it expands over; each instance is built with its own
+    arguments when it runs."""
+    import inspect
+
+    from airflow._gust.operators import _xcom_args
+
+    both = sorted(set(partial) & set(expand or {}))
+    if both:
+        raise TypeError(f"{cls.__name__}: argument {both[0]!r} is both partial and mapped")
+    fill = {}
+    if into is None:
+        required = set()
+        for c in cls.__mro__:
+            init = c.__dict__.get("__init__")
+            if init is None or c is object:
+                continue
+            for n, p in inspect.signature(init).parameters.items():
+                if n != "self" and p.default is p.empty and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD):
+                    required.add(n)
+        names = set(expand) if expand is not None else required - set(partial)
+        fill = {n: None for n in names & required}
+    op = cls(**partial, **fill) if into is None else cls(**partial)
+    op._gust_partial = (cls, dict(partial))
+    op._gust_expand, op._gust_expand_kwargs, op._gust_map_into = expand, expand_kwargs, into
+    for x in _xcom_args([expand, expand_kwargs], []):
+        op.set_upstream(x.operator)
+    return op
 
 
 def _as_operator(x):

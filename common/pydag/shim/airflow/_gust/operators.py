@@ -5,8 +5,10 @@ a worker calls, as it calls a DAG file's own operators."""
 import datetime as _dt
 
 from airflow._gust.model import (
-    BaseBranchOperator, BaseOperator, BaseSensorOperator, PokeReturnValue, _Context, native, unsupported,
+    BaseBranchOperator, BaseOperator, BaseSensorOperator, PokeReturnValue, _Context, mapped_operator, native, unsupported,
 )
+
+_NOTSET = object()  # an argument not given
 
 
 def run_bash(command, env=None, cwd=None, append_env=False, skip_on_exit_code=99, output_encoding="utf-8"):
@@ -418,14 +420,16 @@ class XComArg:
     def resolve(self, context):
         return context["ti"].xcom_pull(task_ids=self.operator.task_id, key=self.key)
 
-    def expand(self, *a, **k):
-        unsupported("dynamic task mapping (.expand)")
-
     def map(self, f):
-        unsupported("XComArg.map (dynamic task mapping)")
+        unsupported("XComArg.map (transforming what a mapped task maps over)")
 
-    def zip(self, *a, **k):
-        unsupported("XComArg.zip (dynamic task mapping)")
+    def zip(self, *others, fillvalue=_NOTSET):
+        """Airflow's XComArg.zip: the items of this and the others side by
+        side (as zip, or itertools.zip_longest with fillvalue)."""
+        return _ZipArg(self, *others, fillvalue=fillvalue)
+
+    def concat(self, *others):
+        unsupported("XComArg.concat")
 
     @property
     def output(self):
@@ -440,9 +444,25 @@ class XComArg:
         return f"{{{{ task_instance.xcom_pull(task_ids='{self.operator.task_id}'{dag}, key='{self.key}') }}}}"
 
 
+class _ZipArg:
+    """XComArg.zip(...): what a mapped task maps over, zipped."""
+
+    def __init__(self, *args, fillvalue=_NOTSET):
+        self.args, self.fillvalue = args, fillvalue
+
+    def zip(self, *others, fillvalue=_NOTSET):
+        return _ZipArg(*self.args, *others, fillvalue=fillvalue)
+
+    def __repr__(self):
+        return f"ZipXComArg({self.args!r})"
+
+
 def _xcom_args(v, found):
     """The XComArgs inside an argument value (to make the dependencies)."""
-    if isinstance(v, XComArg):
+    if isinstance(v, _ZipArg):
+        for a in v.args:
+            _xcom_args(a, found)
+    elif isinstance(v, XComArg):
         found.append(v)
     elif isinstance(v, dict):
         for x in v.values():
@@ -553,6 +573,22 @@ _KINDS = {"@task": PythonOperator, "@task.python": PythonOperator, "@task.branch
           "@task.short_circuit": ShortCircuitOperator, "@task.bash": _BashDecoratedOperator, "@task.sensor": DecoratedSensorOperator}
 
 
+class _TaskPartial:
+    """A @task function's .partial(...), waiting for .expand() or
+    .expand_kwargs()."""
+
+    def __init__(self, build, args, kwargs):
+        self.build, self.args, self.kwargs = build, args, kwargs
+
+    def expand(self, **mapped):
+        if not mapped:
+            raise TypeError("no arguments to expand against")
+        return self.build(self.args, self.kwargs, expand=mapped)
+
+    def expand_kwargs(self, kwargs, *, strict=True):
+        return self.build(self.args, self.kwargs, expand_kwargs=kwargs)
+
+
 class _TaskDecorator:
     """@task, @task.branch, @task.short_circuit, @task.bash, @task.sensor: calling the
     decorated function inside a DAG makes the task and returns its XComArg."""
@@ -566,8 +602,7 @@ class _TaskDecorator:
             unsupported(f"{what} (virtualenv, external-Python, Docker and Kubernetes tasks)")
 
         def wrap(f, defaults=kwargs):
-            @__import__("functools").wraps(f)
-            def call(*args, **kw):
+            def build(args, kw, expand=None, expand_kwargs=None):
                 opts = dict(defaults)
                 task_id = opts.pop("task_id", None) or f.__name__
                 d = opts.get("dag") or __import__("airflow._gust.model", fromlist=["current_dag"]).current_dag()
@@ -581,18 +616,37 @@ class _TaskDecorator:
                 if multiple is None:
                     ann = getattr(f, "__annotations__", {}).get("return")
                     multiple = ann is dict or getattr(ann, "__origin__", None) is dict
-                op = _KINDS[what](task_id=task_id, python_callable=f, op_args=list(args), op_kwargs=kw,
-                                  multiple_outputs=bool(multiple), **opts)
-                return XComArg(op)
+                op_args = dict(task_id=task_id, python_callable=f, op_args=list(args), op_kwargs=kw,
+                               multiple_outputs=bool(multiple), **opts)
+                if expand is None and expand_kwargs is None:
+                    return XComArg(_KINDS[what](**op_args))
+                both = sorted(set(kw) & set(expand or {}))
+                if both:
+                    raise TypeError(f"{f.__name__}: argument {both[0]!r} is both partial and mapped")
+                return XComArg(mapped_operator(_KINDS[what], op_args, expand=expand, expand_kwargs=expand_kwargs,
+                                               into="op_kwargs"))
+
+            @__import__("functools").wraps(f)
+            def call(*args, **kw):
+                return build(args, kw)
 
             def override(**more):
                 merged = dict(defaults)
                 merged.update(more)
                 return wrap(f, merged)
 
+            def expand(**mapped):
+                if not mapped:
+                    raise TypeError("no arguments to expand against")
+                return build((), {}, expand=mapped)
+
+            def expand_kwargs(kwargs, *, strict=True):
+                return build((), {}, expand_kwargs=kwargs)
+
             call.override = override
             call.function = f
-            call.expand = call.partial = lambda *a, **k: unsupported("dynamic task mapping (.expand)")
+            call.expand, call.expand_kwargs = expand, expand_kwargs
+            call.partial = lambda *a, **kw: _TaskPartial(build, a, kw)
             call.loop = lambda *a, **k: unsupported("task loops (.loop)")
             return call
 

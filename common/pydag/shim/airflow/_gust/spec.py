@@ -58,10 +58,15 @@ def value(v, where):
         return {str(k): value(x, f"{where}[{k!r}]") for k, x in v.items()}
     if isinstance(v, (list, tuple, set, frozenset)):
         return [value(x, where) for x in (sorted(v, key=str) if isinstance(v, (set, frozenset)) else v)]
-    from airflow._gust.operators import XComArg
+    from airflow._gust.operators import _NOTSET, XComArg, _ZipArg
 
     if isinstance(v, XComArg):
         return {"__gust_xcomarg__": {"task_id": v.operator.task_id, "key": v.key}}
+    if isinstance(v, _ZipArg):
+        z = {"args": [value(a, where) for a in v.args], "longest": v.fillvalue is not _NOTSET}
+        if v.fillvalue is not _NOTSET:
+            z["fillvalue"] = value(v.fillvalue, where)
+        return {"__gust_zip__": z}
     if callable(v):
         unsupported(f"a Python callable as {where}")
     from airflow._gust.model import TaskGroup
@@ -216,6 +221,16 @@ def dag_spec(d):
         for k in ("is_setup", "is_teardown", "on_failure_fail_dagrun"):
             if getattr(t, k, False):
                 ts[k] = True
+        expand, expand_kwargs = getattr(t, "_gust_expand", None), getattr(t, "_gust_expand_kwargs", None)
+        if expand is not None:
+            ts["expand"] = {k: value(v, f"task {t.task_id}: expand({k}=...)") for k, v in expand.items()}
+            if getattr(t, "_gust_map_into", None) is None:
+                for k in expand:
+                    ts.pop(k, None)
+        if expand_kwargs is not None:
+            ts["expand_kwargs"] = value(expand_kwargs, f"task {t.task_id}: expand_kwargs(...)")
+        if getattr(t, "_gust_map_into", None):
+            ts["map_into"] = t._gust_map_into
         tasks[t.task_id] = ts
     spec["tasks"] = tasks
     if d.task_group_dict:
