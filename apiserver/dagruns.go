@@ -364,7 +364,7 @@ func (s *Server) clearDagRun(w http.ResponseWriter, r *http.Request) error {
 	if dryRun {
 		keys := make([]metadb.TIKey, 0, len(cleared))
 		for _, c := range cleared {
-			keys = append(keys, metadb.TIKey{DagID: c.DagID, RunID: c.RunID, TaskID: c.TaskID, MapIndex: -1})
+			keys = append(keys, metadb.TIKey{DagID: c.DagID, RunID: c.RunID, TaskID: c.TaskID, MapIndex: c.MapIndex})
 		}
 		out, err := s.tisByKey(ctx, keys)
 		if err != nil {

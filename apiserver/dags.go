@@ -392,7 +392,7 @@ func taskResp(dag *dagspec.DAG, t *dagspec.Task, downstream []string) taskRespon
 	if t.RetryExponentialBackoff {
 		backoff = 2
 	}
-	mapped := false
+	mapped := t.Expand != nil
 	if downstream == nil {
 		downstream = []string{}
 	}

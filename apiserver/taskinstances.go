@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"context"
+	"math"
 	"net/http"
 	"os/user"
 	"slices"
@@ -212,14 +213,29 @@ func (s *Server) tisByKey(ctx context.Context, keys []metadb.TIKey) (tiCollectio
 		return tiCollection{TaskInstances: []tiResponse{}}, nil
 	}
 	f := metadb.TIFilter{DagID: keys[0].DagID, RunID: keys[0].RunID}
+	want := make(map[metadb.TIKey]bool, len(keys))
+	tasks := map[string]bool{}
 	for _, k := range keys {
-		f.TaskIDs = append(f.TaskIDs, k.TaskID)
+		if !tasks[k.TaskID] {
+			tasks[k.TaskID] = true
+			f.TaskIDs = append(f.TaskIDs, k.TaskID)
+		}
+		want[k] = true
 	}
-	rows, total, err := metadb.ListTIsPage(ctx, s.db.Pool, f, metadb.Page{Limit: len(keys) * 4})
+	// The tasks' instances asked for: map index -1 stands for every
+	// instance of the task (a plain task has that one only).
+	rows, _, err := metadb.ListTIsPage(ctx, s.db.Pool, f, metadb.Page{Limit: math.MaxInt32})
 	if err != nil {
 		return tiCollection{}, err
 	}
-	return s.tisResponse(ctx, rows, total)
+	kept := rows[:0]
+	for _, r := range rows {
+		k := metadb.TIKey{DagID: r.DagID, RunID: r.RunID, TaskID: r.TaskID, MapIndex: r.MapIndex}
+		if want[k] || want[metadb.TIKey{DagID: r.DagID, RunID: r.RunID, TaskID: r.TaskID, MapIndex: -1}] {
+			kept = append(kept, r)
+		}
+	}
+	return s.tisResponse(ctx, kept, len(kept))
 }
 
 func anyOrAll(v string) string {
@@ -232,9 +248,8 @@ func anyOrAll(v string) string {
 var tiStates = []string{"removed", "scheduled", "queued", "running", "success", "restarting", "failed", "up_for_retry",
 	"up_for_reschedule", "upstream_failed", "skipped", "deferred", "none", "no_status"}
 
-func (s *Server) getTaskInstances(w http.ResponseWriter, r *http.Request) error {
-	q := newQuery(r)
-	dagID, runID := r.PathValue("dag_id"), r.PathValue("dag_run_id")
+// tiListFilter reads the filters of the task instance lists.
+func tiListFilter(q *query, dagID, runID string) metadb.TIFilter {
 	f := metadb.TIFilter{DagID: anyOrAll(dagID), RunID: anyOrAll(runID), States: q.list("state"), Pools: q.list("pool"),
 		Queues: q.list("queue"), TaskIDPattern: q.pattern("task_display_name_pattern"), RunIDPatt: q.pattern("run_id_pattern"),
 		MapIndex:    q.optInt("map_index"),
@@ -260,6 +275,13 @@ func (s *Server) getTaskInstances(w http.ResponseWriter, r *http.Request) error 
 		f.OperatorShown = operatorsShown()
 	}
 	f.Nothing = otherExecutor(q.list("executor"))
+	return f
+}
+
+func (s *Server) getTaskInstances(w http.ResponseWriter, r *http.Request) error {
+	q := newQuery(r)
+	dagID, runID := r.PathValue("dag_id"), r.PathValue("dag_run_id")
+	f := tiListFilter(q, dagID, runID)
 	group := q.str("task_group_id")
 	if id := q.str("task_id"); id != "" {
 		f.TaskIDs = []string{id}
@@ -466,11 +488,39 @@ func (s *Server) getMappedTaskInstances(w http.ResponseWriter, r *http.Request) 
 	if err != nil {
 		return err
 	}
-	if _, _, err := s.loadTI(r.Context(), k); err != nil {
+	q := newQuery(r)
+	f := tiListFilter(q, k.DagID, k.RunID)
+	f.TaskIDs, f.Mapped = []string{k.TaskID}, true
+	page := q.page()
+	if err := q.err(); err != nil {
 		return err
 	}
-	// gust has no mapped tasks yet: an unmapped task has no mapped
-	// instances, as Airflow answers for one.
-	writeJSON(w, http.StatusOK, tiCollection{TaskInstances: []tiResponse{}, TotalEntries: 0})
+	ctx := r.Context()
+	if _, err := s.loadRun(ctx, k.DagID, k.RunID); err != nil {
+		return err
+	}
+	rows, total, err := metadb.ListTIsPage(ctx, s.db.Pool, f, page)
+	if err != nil {
+		return err
+	}
+	if total == 0 {
+		// None can be a mapped task expanded to nothing: as Airflow, 404
+		// only for a task that is not there or not mapped.
+		_, dag, err := s.loadDag(ctx, k.DagID)
+		if err != nil {
+			return err
+		}
+		switch t := dag.Task(k.TaskID); {
+		case t == nil:
+			return errorf(http.StatusNotFound, "Task id %s not found", k.TaskID)
+		case t.Expand == nil:
+			return errorf(http.StatusNotFound, "Task id %s is not mapped", k.TaskID)
+		}
+	}
+	out, err := s.tisResponse(ctx, rows, total)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }

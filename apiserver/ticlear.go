@@ -57,10 +57,20 @@ func (s *Server) postClearTaskInstances(w http.ResponseWriter, r *http.Request) 
 			case string:
 				alts = append(alts, regexpQuote(v))
 			case []any:
-				if len(v) > 0 {
-					if id, ok := v[0].(string); ok {
-						alts = append(alts, regexpQuote(id))
+				// [task_id, map_index]: that instance of a mapped task.
+				if len(v) == 2 {
+					id, ok := v[0].(string)
+					idx, isNum := v[1].(float64)
+					if !ok || !isNum || idx != float64(int(idx)) {
+						return errorf(http.StatusUnprocessableEntity, "task_ids: %v is not [task_id, map_index]", v)
 					}
+					alts = append(alts, regexpQuote(id))
+					if req.MapIndexes == nil {
+						req.MapIndexes = map[string][]int{}
+					}
+					req.MapIndexes[id] = append(req.MapIndexes[id], int(idx))
+				} else {
+					return errorf(http.StatusUnprocessableEntity, "task_ids: %v is not [task_id, map_index]", v)
 				}
 			}
 		}
@@ -68,7 +78,7 @@ func (s *Server) postClearTaskInstances(w http.ResponseWriter, r *http.Request) 
 	}
 	if b.PreventRunningTask && !dry {
 		running, err := scheduler.Clear(ctx, s.db, scheduler.ClearRequest{DagID: dagID, RunID: req.RunID, Start: req.Start, End: req.End,
-			TaskRegex: req.TaskRegex, OnlyRunning: true, Upstream: req.Upstream, Downstream: req.Downstream, DryRun: true})
+			TaskRegex: req.TaskRegex, OnlyRunning: true, Upstream: req.Upstream, Downstream: req.Downstream, DryRun: true, MapIndexes: req.MapIndexes})
 		if err != nil {
 			return err
 		}
@@ -93,7 +103,7 @@ func (s *Server) postClearTaskInstances(w http.ResponseWriter, r *http.Request) 
 		if byRun[c.RunID] == nil {
 			runs = append(runs, c.RunID)
 		}
-		byRun[c.RunID] = append(byRun[c.RunID], metadb.TIKey{DagID: c.DagID, RunID: c.RunID, TaskID: c.TaskID, MapIndex: -1})
+		byRun[c.RunID] = append(byRun[c.RunID], metadb.TIKey{DagID: c.DagID, RunID: c.RunID, TaskID: c.TaskID, MapIndex: c.MapIndex})
 	}
 	for _, run := range runs {
 		part, err := s.tisByKey(ctx, byRun[run])

@@ -110,7 +110,11 @@ func (s *Server) patchTaskInstanceDryRun(w http.ResponseWriter, r *http.Request)
 	}
 	keys := make([]metadb.TIKey, 0, len(ids))
 	for _, id := range ids {
-		keys = append(keys, metadb.TIKey{DagID: k.DagID, RunID: k.RunID, TaskID: id, MapIndex: -1})
+		mi := -1 // every instance
+		if id == k.TaskID {
+			mi = k.MapIndex
+		}
+		keys = append(keys, metadb.TIKey{DagID: k.DagID, RunID: k.RunID, TaskID: id, MapIndex: mi})
 	}
 	out, err := s.tisByKey(ctx, keys)
 	if err != nil {
@@ -138,8 +142,12 @@ func (s *Server) patchTaskInstance(w http.ResponseWriter, r *http.Request) error
 	ctx := r.Context()
 	changed := []string{k.TaskID}
 	if mask["new_state"] {
-		ids, err := scheduler.SetState(ctx, s.db, scheduler.SetStateRequest{DagID: k.DagID, RunID: k.RunID, TaskID: k.TaskID,
-			State: *b.NewState, Upstream: b.IncludeUpstream, Downstream: b.IncludeDownstream})
+		req := scheduler.SetStateRequest{DagID: k.DagID, RunID: k.RunID, TaskID: k.TaskID,
+			State: *b.NewState, Upstream: b.IncludeUpstream, Downstream: b.IncludeDownstream}
+		if k.MapIndex >= 0 {
+			req.MapIndex = &k.MapIndex
+		}
+		ids, err := scheduler.SetState(ctx, s.db, req)
 		if errors.Is(err, scheduler.ErrInvalidTrigger) {
 			return errorf(http.StatusBadRequest, "%s", err.Error())
 		}
@@ -168,7 +176,11 @@ func (s *Server) patchTaskInstance(w http.ResponseWriter, r *http.Request) error
 	for _, id := range changed {
 		if !seen[id] {
 			seen[id] = true
-			keys = append(keys, metadb.TIKey{DagID: k.DagID, RunID: k.RunID, TaskID: id, MapIndex: -1})
+			mi := -1 // every instance
+			if id == k.TaskID {
+				mi = k.MapIndex
+			}
+			keys = append(keys, metadb.TIKey{DagID: k.DagID, RunID: k.RunID, TaskID: id, MapIndex: mi})
 		}
 	}
 	out, err := s.tisByKey(ctx, keys)

@@ -244,6 +244,7 @@ type TIFilter struct {
 	Pools, Queues            []string
 	PoolPattern, QueuePatt   string
 	MapIndex                 *int
+	Mapped                   bool // only mapped instances (map_index >= 0)
 	TryNumbers               []int
 	Operators                []string // operator names as stored (bash, empty, ...)
 	StartGTE, StartLTE       *time.Time
@@ -326,6 +327,9 @@ func ListTIsPage(ctx context.Context, q DBTX, f TIFilter, page Page) ([]*TIRow, 
 	}
 	if f.MapIndex != nil {
 		w.add(`ti.map_index = ?`, *f.MapIndex)
+	}
+	if f.Mapped {
+		w.add(`ti.map_index >= ?`, 0)
 	}
 	if len(f.TryNumbers) > 0 {
 		w.add(`ti.try_number = ANY(?)`, f.TryNumbers)

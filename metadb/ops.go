@@ -39,23 +39,25 @@ func LockRun(ctx context.Context, tx pgx.Tx, dagID, runID string) (*DagRun, erro
 // ClearTIs resets task instances of one run to none, so that the scheduler
 // runs them again with new try numbers and their retries afresh (Airflow's
 // max_tries = try_number + retries). A running try is stopped by its worker,
-// whose heartbeat finds the TI no longer running. retries maps task id to the
-// task's retries. It returns how many TIs were cleared.
-func ClearTIs(ctx context.Context, tx pgx.Tx, dagID, runID string, retries map[string]int) (int, error) {
+// whose heartbeat finds the TI no longer running. retries maps each task
+// instance to its task's retries. It returns how many TIs were cleared.
+func ClearTIs(ctx context.Context, tx pgx.Tx, dagID, runID string, retries map[TIKey]int) (int, error) {
 	if len(retries) == 0 {
 		return 0, nil
 	}
 	ids := make([]string, 0, len(retries))
+	idx := make([]int32, 0, len(retries))
 	rs := make([]int32, 0, len(retries))
-	for id, r := range retries {
-		ids = append(ids, id)
+	for k, r := range retries {
+		ids = append(ids, k.TaskID)
+		idx = append(idx, int32(k.MapIndex))
 		rs = append(rs, int32(r))
 	}
 	tag, err := tx.Exec(ctx, `UPDATE task_instance ti SET state = NULL, max_tries = ti.try_number + r.retries,
 			hostname = '', pid = NULL, queued_dttm = NULL, queued_by_job_id = NULL, end_date = NULL, duration = NULL,
 			next_retry_at = NULL, last_heartbeat_at = NULL, updated_at = now(), sensor_started_at = NULL
-		FROM unnest($3::text[], $4::int[]) AS r(task_id, retries)
-		WHERE ti.dag_id = $1 AND ti.run_id = $2 AND ti.task_id = r.task_id`, dagID, runID, ids, rs)
+		FROM unnest($3::text[], $4::int[], $5::int[]) AS r(task_id, map_index, retries)
+		WHERE ti.dag_id = $1 AND ti.run_id = $2 AND ti.task_id = r.task_id AND ti.map_index = r.map_index`, dagID, runID, ids, idx, rs)
 	if err != nil {
 		return 0, fmt.Errorf("clear task instances of %s/%s: %w", dagID, runID, err)
 	}
@@ -77,10 +79,13 @@ func RequeueRun(ctx context.Context, tx pgx.Tx, id int64) error {
 // SetTIStates sets task instances of one run to a final state by hand
 // (mark success / failed). A running try is stopped by its worker. It
 // returns how many TIs changed.
-func SetTIStates(ctx context.Context, tx pgx.Tx, dagID, runID string, taskIDs []string, state string) (int, error) {
-	tag, err := tx.Exec(ctx, `UPDATE task_instance SET state = $4, end_date = now(), next_retry_at = NULL, updated_at = now(),
+func SetTIStates(ctx context.Context, tx pgx.Tx, dagID, runID string, keys []TIKey, state string) (int, error) {
+	_, _, tasks, idx := keyArrays(keys)
+	tag, err := tx.Exec(ctx, `UPDATE task_instance ti SET state = $5, end_date = now(), next_retry_at = NULL, updated_at = now(),
 			start_date = coalesce(start_date, now())
-		WHERE dag_id = $1 AND run_id = $2 AND task_id = ANY($3) AND state IS DISTINCT FROM $4`, dagID, runID, taskIDs, state)
+		FROM unnest($3::text[], $4::int[]) AS k(task_id, map_index)
+		WHERE ti.dag_id = $1 AND ti.run_id = $2 AND ti.task_id = k.task_id AND ti.map_index = k.map_index
+			AND ti.state IS DISTINCT FROM $5`, dagID, runID, tasks, idx, state)
 	if err != nil {
 		return 0, fmt.Errorf("set state of %s/%s: %w", dagID, runID, err)
 	}

@@ -174,21 +174,26 @@ type Occupancy struct {
 	PoolSlots  map[string]int            // slots used per pool
 	PerDag     map[string]int            // task instances per dag (max_active_tasks)
 	PerDagTask map[string]map[string]int // per dag and task (max_active_tis_per_dag)
+	PerRunTask map[RunTask]int           // per run and task (max_active_tis_per_dagrun)
 }
+
+// RunTask names a task in one run.
+type RunTask struct{ DagID, RunID, TaskID string }
 
 // ReadOccupancy counts queued and running task instances.
 func ReadOccupancy(ctx context.Context, q DBTX) (*Occupancy, error) {
-	rows, err := q.Query(ctx, `SELECT dag_id, task_id, pool, count(*), sum(pool_slots) FROM task_instance
-		WHERE state IN ('queued', 'running') GROUP BY dag_id, task_id, pool`)
+	rows, err := q.Query(ctx, `SELECT dag_id, run_id, task_id, pool, count(*), sum(pool_slots) FROM task_instance
+		WHERE state IN ('queued', 'running') GROUP BY dag_id, run_id, task_id, pool`)
 	if err != nil {
 		return nil, fmt.Errorf("read occupancy: %w", err)
 	}
 	defer rows.Close()
-	o := &Occupancy{PoolSlots: map[string]int{}, PerDag: map[string]int{}, PerDagTask: map[string]map[string]int{}}
+	o := &Occupancy{PoolSlots: map[string]int{}, PerDag: map[string]int{}, PerDagTask: map[string]map[string]int{},
+		PerRunTask: map[RunTask]int{}}
 	for rows.Next() {
-		var dagID, taskID, pool string
+		var dagID, runID, taskID, pool string
 		var n, slots int
-		if err := rows.Scan(&dagID, &taskID, &pool, &n, &slots); err != nil {
+		if err := rows.Scan(&dagID, &runID, &taskID, &pool, &n, &slots); err != nil {
 			return nil, fmt.Errorf("read occupancy: %w", err)
 		}
 		o.Total += n
@@ -198,6 +203,7 @@ func ReadOccupancy(ctx context.Context, q DBTX) (*Occupancy, error) {
 			o.PerDagTask[dagID] = map[string]int{}
 		}
 		o.PerDagTask[dagID][taskID] += n
+		o.PerRunTask[RunTask{dagID, runID, taskID}] += n
 	}
 	return o, rows.Err()
 }

@@ -194,11 +194,16 @@ type ClearRequest struct {
 	OnlyFailed  bool       // only failed and upstream_failed TIs
 	OnlyRunning bool       // only running TIs
 	DryRun      bool       // report, change nothing
+	// MapIndexes limits the named mapped tasks to these instances (the
+	// API's task_ids given as [task_id, map_index]); their up- and
+	// downstream tasks are cleared whole.
+	MapIndexes map[string][]int
 }
 
 // ClearedTI is one task instance a clear selected.
 type ClearedTI struct {
 	DagID, RunID, TaskID string
+	MapIndex             int
 	State                string
 	TryNumber            int
 }
@@ -248,7 +253,7 @@ func Clear(ctx context.Context, db *metadb.DB, req ClearRequest) ([]ClearedTI, e
 				return err
 			}
 			sel := t.sel
-			if err := clearRun(ctx, tx, rdag, t.run, func(ti *metadb.TaskInstance) bool { return sel[ti.TaskID] }); err != nil {
+			if err := clearRun(ctx, tx, rdag, t.run, func(ti *metadb.TaskInstance) bool { return sel[ti.TIKey] }); err != nil {
 				return err
 			}
 		}
@@ -272,7 +277,7 @@ type clearing struct {
 
 type clearTarget struct {
 	run *metadb.DagRun
-	sel map[string]bool
+	sel map[metadb.TIKey]bool
 }
 
 // pick selects the tasks of the locked run r (of dag, the DAG's current
@@ -283,9 +288,12 @@ func (c *clearing) pick(ctx context.Context, tx pgx.Tx, dag *dagspec.DAG, r *met
 	if err != nil {
 		return err
 	}
-	sel := map[string]bool{}
+	sel, selTask := map[metadb.TIKey]bool{}, map[string]bool{}
 	for _, ti := range tis {
 		if !tasks[ti.TaskID] || ti.State == tistate.None {
+			continue
+		}
+		if idx, ok := c.req.MapIndexes[ti.TaskID]; ok && r.DagID == c.req.DagID && !slices.Contains(idx, ti.MapIndex) {
 			continue
 		}
 		if c.req.OnlyFailed && ti.State != tistate.Failed && ti.State != tistate.UpstreamFailed {
@@ -294,8 +302,9 @@ func (c *clearing) pick(ctx context.Context, tx pgx.Tx, dag *dagspec.DAG, r *met
 		if c.req.OnlyRunning && ti.State != tistate.Running {
 			continue
 		}
-		sel[ti.TaskID] = true
-		c.out = append(c.out, ClearedTI{DagID: ti.DagID, RunID: ti.RunID, TaskID: ti.TaskID, State: ti.State, TryNumber: ti.TryNumber})
+		sel[ti.TIKey], selTask[ti.TaskID] = true, true
+		c.out = append(c.out, ClearedTI{DagID: ti.DagID, RunID: ti.RunID, TaskID: ti.TaskID, MapIndex: ti.MapIndex, State: ti.State,
+			TryNumber: ti.TryNumber})
 	}
 	c.seen[r.DagID+"/"+r.RunID] = true
 	if len(sel) > 0 {
@@ -304,7 +313,7 @@ func (c *clearing) pick(ctx context.Context, tx pgx.Tx, dag *dagspec.DAG, r *met
 	// The markers among the selected TIs lead to the tasks they mark.
 	for _, t := range dag.Tasks {
 		m := t.Marker
-		if m == nil || !sel[t.TaskID] {
+		if m == nil || !selTask[t.TaskID] {
 			continue
 		}
 		if depth >= m.RecursionDepth {
@@ -355,15 +364,15 @@ func clearRunCounting(ctx context.Context, tx pgx.Tx, dag *dagspec.DAG, r *metad
 	if err != nil {
 		return err
 	}
-	retries := map[string]int{}
+	retries := map[metadb.TIKey]int{}
 	for _, ti := range tis {
 		if ti.State == tistate.None || !pick(ti) {
 			continue
 		}
 		if t := dag.Task(ti.TaskID); t != nil {
-			retries[ti.TaskID] = t.Retries
+			retries[ti.TIKey] = t.Retries
 		} else {
-			retries[ti.TaskID] = ti.MaxTries
+			retries[ti.TIKey] = ti.MaxTries
 		}
 	}
 	if len(retries) == 0 {
@@ -446,6 +455,9 @@ func withSetupsAndTeardowns(dag *dagspec.DAG, sel map[string]bool, re *regexp.Re
 // "mark success / mark failed" with its upstream/downstream options.
 type SetStateRequest struct {
 	DagID, RunID, TaskID string
+	// MapIndex, when set, marks that instance of the mapped task only
+	// (its upstream and downstream tasks whole).
+	MapIndex             *int
 	State                string // success or failed
 	Upstream, Downstream bool
 }
@@ -475,8 +487,13 @@ func SetState(ctx context.Context, db *metadb.DB, req SetStateRequest) ([]string
 		if err != nil {
 			return err
 		}
+		var keys []metadb.TIKey
 		for _, ti := range tis {
-			if sel[ti.TaskID] && ti.State != req.State {
+			if !sel[ti.TaskID] || ti.State == req.State || ti.TaskID == req.TaskID && req.MapIndex != nil && ti.MapIndex != *req.MapIndex {
+				continue
+			}
+			keys = append(keys, ti.TIKey)
+			if !slices.Contains(changed, ti.TaskID) {
 				changed = append(changed, ti.TaskID)
 			}
 		}
@@ -484,7 +501,7 @@ func SetState(ctx context.Context, db *metadb.DB, req SetStateRequest) ([]string
 		if len(changed) == 0 {
 			return nil
 		}
-		if _, err := metadb.SetTIStates(ctx, tx, r.DagID, r.RunID, changed, req.State); err != nil {
+		if _, err := metadb.SetTIStates(ctx, tx, r.DagID, r.RunID, keys, req.State); err != nil {
 			return err
 		}
 		if tistate.RunFinished(r.State) {

@@ -95,9 +95,10 @@ func (s *Scheduler) queueTasks(ctx context.Context) (int, error) {
 					heldBack = true
 					continue
 				}
-				if limit, err := s.taskLimit(ctx, tx, c); err != nil {
+				rt := metadb.RunTask{DagID: c.DagID, RunID: c.RunID, TaskID: c.TaskID}
+				if perDag, perRun, err := s.taskLimits(ctx, tx, c); err != nil {
 					return err
-				} else if limit > 0 && occ.PerDagTask[c.DagID][c.TaskID] >= limit {
+				} else if perDag > 0 && occ.PerDagTask[c.DagID][c.TaskID] >= perDag || perRun > 0 && occ.PerRunTask[rt] >= perRun {
 					heldBack = true
 					continue
 				}
@@ -112,6 +113,7 @@ func (s *Scheduler) queueTasks(ctx context.Context) (int, error) {
 					occ.PerDagTask[c.DagID] = map[string]int{}
 				}
 				occ.PerDagTask[c.DagID][c.TaskID]++
+				occ.PerRunTask[rt]++
 			}
 			// A further scan only helps when this one was full and some
 			// candidates were held back by limits the next can exclude.
@@ -167,16 +169,17 @@ func (s *Scheduler) publish(ctx context.Context, tries []metadb.TryKey, at time.
 	}
 }
 
-// taskLimit returns a task's max_active_tis_per_dag (0: none).
-func (s *Scheduler) taskLimit(ctx context.Context, tx pgx.Tx, c metadb.Candidate) (int, error) {
+// taskLimits returns a task's max_active_tis_per_dag and
+// max_active_tis_per_dagrun (0: none).
+func (s *Scheduler) taskLimits(ctx context.Context, tx pgx.Tx, c metadb.Candidate) (perDag, perRun int, err error) {
 	dag, err := s.dags.Get(ctx, tx, c.DagHash)
 	if err != nil {
-		return 0, fmt.Errorf("load dag for %s: %w", c.TIKey, err)
+		return 0, 0, fmt.Errorf("load dag for %s: %w", c.TIKey, err)
 	}
 	if t := dag.Task(c.TaskID); t != nil {
-		return t.MaxActiveTIsPerDag, nil
+		return t.MaxActiveTIsPerDag, t.MaxActiveTIsPerDagrun, nil
 	}
-	return 0, nil
+	return 0, 0, nil
 }
 
 var errSkip = fmt.Errorf("critical section busy")

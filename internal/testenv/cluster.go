@@ -216,13 +216,15 @@ type DagRun struct {
 }
 
 type TaskInstance struct {
-	DagID     string  `json:"dag_id"`
-	RunID     string  `json:"run_id"`
-	TaskID    string  `json:"task_id"`
-	MapIndex  int     `json:"map_index"`
-	State     *string `json:"state"`
-	TryNumber int     `json:"try_number"`
-	Hostname  string  `json:"hostname"`
+	DagID     string     `json:"dag_id"`
+	RunID     string     `json:"run_id"`
+	TaskID    string     `json:"task_id"`
+	MapIndex  int        `json:"map_index"`
+	State     *string    `json:"state"`
+	TryNumber int        `json:"try_number"`
+	Hostname  string     `json:"hostname"`
+	StartDate *time.Time `json:"start_date"`
+	EndDate   *time.Time `json:"end_date"`
 }
 
 func (c *Cluster) Runs(dagID string) []DagRun {

@@ -1,11 +1,14 @@
 package e2e
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 
 	"github.com/gust-sched/gust/internal/testenv"
 )
@@ -55,9 +58,7 @@ func TestDynamicTaskMapping(t *testing.T) {
       expand:
         bash_command: ["echo a", "echo b"]
 `)
-	c.Start("scheduler", "scheduler")
-	c.Start("worker", "worker", "-c", "4")
-	c.WaitParsed(60*time.Second, "mapping", "dynamic_task_map")
+	base, api := startUI(t, c, "mapping", "dynamic_task_map")
 	c.MustRun("dags", "trigger", "mapping", "--run-id", "r1")
 	c.MustRun("dags", "trigger", "dynamic_task_map", "--run-id", "r1")
 	runs := c.WaitRunsFinished(120*time.Second, 1, "mapping", "dynamic_task_map")
@@ -83,6 +84,11 @@ func TestDynamicTaskMapping(t *testing.T) {
 		if ti, ok := tis[gone]; ok {
 			t.Errorf("%s exists (%s)", gone, testenv.State(ti))
 		}
+	}
+	// max_active_tis_per_dagrun=1: echo's instances one after the other.
+	if a, b := tis["echo[0]"], tis["echo[1]"]; a.StartDate == nil || b.StartDate == nil || a.EndDate == nil || b.EndDate == nil ||
+		a.StartDate.Before(*b.EndDate) && b.StartDate.Before(*a.EndDate) {
+		t.Errorf("echo's instances overlap: %v-%v and %v-%v", a.StartDate, a.EndDate, b.StartDate, b.EndDate)
 	}
 	x := c.XComs("mapping", "r1")
 	wantX := map[string]string{
@@ -122,4 +128,71 @@ func TestDynamicTaskMapping(t *testing.T) {
 	if !strings.Contains(out, "test") || !strings.Contains(out, "[3]") {
 		t.Errorf("log of process[2]:\n%s", out)
 	}
+
+	// The API: a mapped task is_mapped, its instances listed (listMapped)
+	// and read one by one; a plain task's listMapped is a 404.
+	code, body := api.do("GET", "/api/v2/dags/mapping/tasks/add_one", nil)
+	if code != 200 || !strings.Contains(string(body), `"is_mapped":true`) {
+		t.Errorf("task add_one: %d %s", code, body)
+	}
+	code, body = api.do("GET", "/api/v2/dags/mapping/dagRuns/r1/taskInstances/add_one/listMapped?order_by=-map_index", nil)
+	var listed struct {
+		TIs []struct {
+			MapIndex int    `json:"map_index"`
+			State    string `json:"state"`
+		} `json:"task_instances"`
+		Total int `json:"total_entries"`
+	}
+	if err := json.Unmarshal(body, &listed); code != 200 || err != nil || listed.Total != 3 || listed.TIs[0].MapIndex != 2 || listed.TIs[0].State != "success" {
+		t.Errorf("listMapped: %d %s", code, body)
+	}
+	if code, body := api.do("GET", "/api/v2/dags/mapping/dagRuns/r1/taskInstances/literal_total/listMapped", nil); code != 404 ||
+		!strings.Contains(string(body), "is not mapped") {
+		t.Errorf("listMapped of a plain task: %d %s", code, body)
+	}
+	if code, body := api.do("GET", "/api/v2/dags/mapping/dagRuns/r1/taskInstances/add_one/1", nil); code != 200 ||
+		!strings.Contains(string(body), `"map_index":1`) {
+		t.Errorf("add_one/1: %d %s", code, body)
+	}
+	// Clearing one instance runs that one again, and the reduce after it.
+	code, body = api.do("POST", "/api/v2/dags/mapping/clearTaskInstances", map[string]any{"dry_run": false,
+		"dag_run_id": "r1", "task_ids": [][]any{{"add_one", 1}}, "include_downstream": true, "only_failed": false})
+	if code != 200 || !strings.Contains(string(body), `"total_entries":2`) {
+		t.Fatalf("clear add_one[1]: %d %s", code, body)
+	}
+	testenv.Eventually(t, 60*time.Second, "add_one[1] and literal_total to run again", func() (bool, string) {
+		tis = c.TIs("mapping", "r1")
+		return tis["add_one[1]"].TryNumber == 2 && testenv.State(tis["add_one[1]"]) == "success" &&
+				tis["literal_total"].TryNumber == 2 && testenv.State(tis["literal_total"]) == "success",
+			testenv.State(tis["add_one[1]"]) + " " + testenv.State(tis["literal_total"])
+	})
+	if n := tis["add_one[0]"].TryNumber; n != 1 {
+		t.Errorf("add_one[0] ran again (try %d)", n)
+	}
+	if x := c.XComs("mapping", "r1"); x["literal_total/return_value"] != "9" {
+		t.Errorf("literal_total after the clear: %s", x["literal_total/return_value"])
+	}
+
+	// Marking one instance marks that one only.
+	code, body = api.do("PATCH", "/api/v2/dags/mapping/dagRuns/r1/taskInstances/by_kwargs/1", map[string]any{"new_state": "failed"})
+	if code != 200 || !strings.Contains(string(body), `"total_entries":1`) || !strings.Contains(string(body), `"map_index":1`) {
+		t.Errorf("mark by_kwargs[1] failed: %d %s", code, body)
+	}
+	tis = c.TIs("mapping", "r1")
+	if a, b := testenv.State(tis["by_kwargs[0]"]), testenv.State(tis["by_kwargs[1]"]); a != "success" || b != "failed" {
+		t.Errorf("after marking by_kwargs[1] failed: %s %s", a, b)
+	}
+
+	// The UI: the grid's cell of a mapped task opens the list of its
+	// instances, each linking to its own page.
+	br := newBrowser(t, base)
+	br.login("ada", "s3cret-ada")
+	br.step("a mapped task's instances", 20*time.Second,
+		chromedp.Navigate(base+"/dags/mapping/runs/r1/tasks/pair"),
+		until(`document.querySelectorAll("#mapped-tis tbody tr").length === 4 &&
+			document.querySelector("#mapped-summary").textContent === "4 success"`),
+		chromedp.Click(chromedp.CSS(`#mapped-tis tbody tr:nth-child(3) a`)),
+		until(`location.search === "?map_index=2" && document.querySelector("h2 .mono").textContent === "pair [2]" &&
+			document.querySelector("#ti-state").textContent === "success"`),
+	)
 }

@@ -16,7 +16,18 @@ export async function tiView(ctx, dagId, runId, taskId) {
   const runPath = `/api/v2/dags/${enc(dagId)}/dagRuns/${enc(runId)}`;
   const base = `${runPath}/taskInstances/${enc(taskId)}` + (mapIndex >= 0 ? '/' + mapIndex : '');
   const canEdit = ctx.me && ctx.me.can_edit;
-  let ti = await api(base);
+  let ti;
+  try {
+    ti = await api(base);
+  } catch (e) {
+    // A mapped task has no instance without a map index: list its
+    // instances instead, as Airflow's mapped task view does.
+    if (e.status !== 404 || mapIndex >= 0) throw e;
+    const mapped = await api(`${base}/listMapped?limit=1000&order_by=map_index`).catch(() => null);
+    if (!mapped) throw e;
+    mappedView(ctx, dagId, runId, taskId, mapped);
+    return;
+  }
 
   const badge = el('span', { class: 'badge ' + stateClass(ti.state), id: 'ti-state' }, ti.state || 'no status');
   ctx.view.append(el('h2', {}, el('a', { href: `/dags/${enc(dagId)}/runs/${enc(runId)}` }, runId), ' / ',
@@ -230,4 +241,24 @@ async function dependencies(body, base) {
   body.append(el('table', { id: 'ti-deps' },
     el('thead', {}, el('tr', {}, el('th', {}, 'Dependency'), el('th', {}, 'Reason'))),
     el('tbody', {}, ...deps.map((d) => el('tr', {}, el('td', {}, d.name), el('td', {}, d.reason))))));
+}
+
+// mappedView lists a mapped task's instances in one run, each linking to
+// its own page.
+function mappedView(ctx, dagId, runId, taskId, mapped) {
+  const page = `/dags/${enc(dagId)}/runs/${enc(runId)}/tasks/${enc(taskId)}`;
+  const counts = {};
+  for (const t of mapped.task_instances) counts[t.state || 'no status'] = (counts[t.state || 'no status'] || 0) + 1;
+  ctx.view.append(
+    el('h2', {}, el('a', { href: `/dags/${enc(dagId)}/runs/${enc(runId)}` }, runId), ' / ',
+      el('span', { class: 'mono' }, taskId), ' ', el('span', { class: 'muted' }, `mapped, ${mapped.total_entries} instances`)),
+    el('p', { id: 'mapped-summary' }, Object.entries(counts).map(([k, n]) => `${n} ${k}`).join(' · ')),
+    el('table', { id: 'mapped-tis' },
+      el('thead', {}, el('tr', {}, ...['Map index', 'State', 'Try', 'Started', 'Duration'].map((h) => el('th', {}, h)))),
+      el('tbody', {}, ...mapped.task_instances.map((t) => el('tr', {},
+        el('td', {}, el('a', { href: `${page}?map_index=${t.map_index}` }, String(t.map_index))),
+        el('td', {}, el('span', { class: 'badge ' + stateClass(t.state) }, t.state || 'no status')),
+        el('td', {}, String(t.try_number)),
+        el('td', {}, fmtTime(t.start_date)),
+        el('td', {}, t.duration == null ? '' : fmtDuration(t.duration)))))));
 }

@@ -83,6 +83,6 @@ with DAG(dag_id="mapping", schedule=None, start_date=datetime(2024, 1, 1)):
     added = AddOne.partial(task_id="classic_add").expand(value=[10, 20])
     Total(task_id="classic_total", values=added.output)
     BashOperator.partial(task_id="echo", max_active_tis_per_dagrun=1).expand(
-        bash_command=["echo one", "echo {{ ti.map_index }}"])
+        bash_command=["sleep 1; echo one", "sleep 1; echo {{ ti.map_index }}"])
     PythonOperator.partial(task_id="classic_python", python_callable=describe, op_kwargs={"label": "n"}).expand(
         op_args=[[1], [2]])
