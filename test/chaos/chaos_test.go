@@ -61,8 +61,27 @@ func dags(ledger string) string {
 	for i := 0; i < 10; i++ {
 		fmt.Fprintf(&b, "    k%02d: {operator: bash, bash_command: '%s; sleep 0.5; [ \"$AIRFLOW_CTX_TRY_NUMBER\" -ge 2 ]'}\n", i, rec)
 	}
+	// Mapped tasks: over a literal list, and over an upstream's XCom (a
+	// list of env mappings the bash task writes); their instances record
+	// themselves as task[map_index].
+	named := func(task string) string { return strings.Replace(rec, "$AIRFLOW_CTX_TASK_ID", task, 1) }
+	envs := make([]string, mappedWidth)
+	cmds := make([]string, mappedWidth)
+	for i := range mappedWidth {
+		envs[i] = fmt.Sprintf(`{"I":"%d"}`, i)
+		cmds[i] = fmt.Sprintf("'%s; sleep 0.4'", named(fmt.Sprintf("lit[%d]", i)))
+	}
+	b.WriteString("mapped:\n  tasks:\n")
+	fmt.Fprintf(&b, "    src: {operator: bash, bash_command: '%s; echo ''envs=[%s]'' >> $GUST_XCOM_FILE'}\n", rec, strings.Join(envs, ","))
+	fmt.Fprintf(&b, "    lit: {operator: bash, expand: {bash_command: [%s]}}\n", strings.Join(cmds, ", "))
+	fmt.Fprintf(&b, "    over: {operator: bash, append_env: true, bash_command: '%s; sleep 0.4; [ \"$I\" = {{ ti.map_index }} ]', "+
+		"expand: {env: {__gust_xcomarg__: {task_id: src, key: envs}}}}\n", named("over[{{ ti.map_index }}]"))
+	fmt.Fprintf(&b, "    after: {operator: bash, bash_command: '%s', dependencies: [lit, over]}\n", rec)
 	return b.String()
 }
+
+// mappedWidth is how many instances each mapped task of the mapped DAG has.
+const mappedWidth = 12
 
 type ledgerLine struct {
 	key string // dag run task
@@ -145,10 +164,12 @@ func TestChaos(t *testing.T) {
 	}
 	testenv.Eventually(t, 60*time.Second, "DAGs to be parsed", func() (bool, string) {
 		out, _, err := c.Run("dags", "list", "-o", "plain")
-		return err == nil && strings.Contains(out, "fan") && strings.Contains(out, "chain") && strings.Contains(out, "flaky"), out
+		return err == nil && strings.Contains(out, "fan") && strings.Contains(out, "chain") && strings.Contains(out, "flaky") &&
+			strings.Contains(out, "mapped"), out
 	})
 
-	work := []workload{{"fan", 40, 4 * *scale, 1}, {"chain", 20, 3 * *scale, 1}, {"flaky", 10, 4 * *scale, 2}}
+	work := []workload{{"fan", 40, 4 * *scale, 1}, {"chain", 20, 3 * *scale, 1}, {"flaky", 10, 4 * *scale, 2},
+		{"mapped", 2 + 2*mappedWidth, 2 * *scale, 1}}
 	expected := 0
 	for _, w := range work {
 		expected += w.tasks * w.runs * w.tries
@@ -156,7 +177,7 @@ func TestChaos(t *testing.T) {
 			c.MustRun("dags", "trigger", w.dag, "--run-id", fmt.Sprintf("%s_%03d", w.dag, i))
 		}
 	}
-	t.Logf("workload: %d tries expected without faults (%d DAG runs)", expected, 4**scale+3**scale+4**scale)
+	t.Logf("workload: %d tries expected without faults (%d DAG runs)", expected, 4**scale+3**scale+4**scale+2**scale)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
@@ -248,7 +269,8 @@ func TestChaos(t *testing.T) {
 		state string
 		try   int
 	}
-	rows, err := conn.Query(ctx, `SELECT dag_id || ' ' || run_id || ' ' || task_id, coalesce(state, ''), try_number FROM task_instance`)
+	rows, err := conn.Query(ctx, `SELECT dag_id || ' ' || run_id || ' ' || task_id || CASE WHEN map_index >= 0 THEN '[' || map_index || ']' ELSE '' END,
+		coalesce(state, ''), try_number FROM task_instance`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,6 +280,16 @@ func TestChaos(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Each mapped run expanded each mapped task once, to its full width.
+	var badExpansions int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM (SELECT run_id, task_id FROM task_instance WHERE dag_id = 'mapped'
+		AND task_id IN ('lit', 'over') GROUP BY run_id, task_id HAVING count(*) <> $1 OR min(map_index) <> 0 OR max(map_index) <> $1 - 1) x`,
+		mappedWidth).Scan(&badExpansions); err != nil {
+		t.Fatal(err)
+	}
+	if badExpansions != 0 {
+		t.Errorf("%d mapped tasks of the mapped runs did not expand to map indexes 0..%d", badExpansions, mappedWidth-1)
 	}
 	lines := readLedger(t, ledger)
 	seen := map[string]int{}
