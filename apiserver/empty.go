@@ -3,7 +3,6 @@ package apiserver
 import (
 	"encoding/base64"
 	"errors"
-	"math"
 	"net/http"
 	"net/url"
 	"strings"
@@ -21,23 +20,9 @@ import (
 func (s *Server) routesEmpty(r *router) {
 	const ti = "/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}"
 
-	r.handle("GET /api/v2/assets", auth.Viewer, emptyList("assets"))
 	r.handle("GET /api/v2/assets/aliases", auth.Viewer, emptyList("asset_aliases"))
 	r.handle("GET /api/v2/assets/aliases/{asset_alias_id}", auth.Viewer, notFoundByID("asset_alias_id", "The Asset Alias with ID: `%d` was not found"))
-	r.handle("GET /api/v2/assets/events", auth.Viewer, emptyList("asset_events"))
-	r.handle("POST /api/v2/assets/events", auth.User, postAssetEvent)
-	r.handle("GET /api/v2/assets/{asset_id}", auth.Viewer, notFoundByID("asset_id", "The Asset with ID: `%d` was not found"))
 	r.handle("POST /api/v2/assets/{asset_id}/materialize", auth.User, notFoundByID("asset_id", "The Asset with ID: `%d` was not found"))
-	// GET /assets/{asset_id}/queuedEvents would overlap GET
-	// /assets/aliases/{asset_alias_id} in ServeMux: one pattern serves it.
-	r.handle("GET /api/v2/assets/{asset_id}/{what}", auth.Viewer, getAssetSub)
-	r.handle("DELETE /api/v2/assets/{asset_id}/queuedEvents", auth.User, notFoundByID("asset_id", "Queue event with asset_id: `%d` was not found"))
-	r.handle("GET /api/v2/dags/{dag_id}/assets/queuedEvents", auth.Viewer, emptyList("queued_events"))
-	r.handle("DELETE /api/v2/dags/{dag_id}/assets/queuedEvents", auth.User, func(w http.ResponseWriter, r *http.Request) error {
-		return errorf(http.StatusNotFound, "Queue event with dag_id: `%s` was not found", r.PathValue("dag_id"))
-	})
-	r.handle("GET /api/v2/dags/{dag_id}/assets/{asset_id}/queuedEvents", auth.Viewer, dagAssetQueuedEventNotFound)
-	r.handle("DELETE /api/v2/dags/{dag_id}/assets/{asset_id}/queuedEvents", auth.User, dagAssetQueuedEventNotFound)
 
 	r.handle("GET /api/v2/plugins", auth.Viewer, emptyList("plugins"))
 	r.handle("GET /api/v2/plugins/importErrors", auth.Viewer, emptyList("import_errors"))
@@ -81,42 +66,6 @@ func notFoundByID(param, format string) handlerFunc {
 		}
 		return errorf(http.StatusNotFound, format, id)
 	}
-}
-
-func getAssetSub(w http.ResponseWriter, r *http.Request) error {
-	if r.PathValue("what") != "queuedEvents" {
-		return errorf(http.StatusNotFound, "Not Found")
-	}
-	if _, err := intPathValue(r, "asset_id"); err != nil {
-		return err
-	}
-	return emptyList("queued_events")(w, r)
-}
-
-// postAssetEvent checks a CreateAssetEventsBody; no asset exists.
-func postAssetEvent(w http.ResponseWriter, r *http.Request) error {
-	o, err := readObject(r)
-	if err != nil {
-		return err
-	}
-	o.only("asset_id", "extra", "partition_key")
-	id := o.integer("asset_id", required, math.MinInt)
-	o.str("partition_key", nullable, 0)
-	if b, ok := o.value("extra", optional); ok && jsonKind(b) != '{' {
-		o.fail("extra", "Input should be a valid dictionary", "dict_type", inputOf(b))
-	}
-	if err := o.err(); err != nil {
-		return err
-	}
-	return errorf(http.StatusNotFound, "Asset with ID: `%d` was not found", *id)
-}
-
-func dagAssetQueuedEventNotFound(w http.ResponseWriter, r *http.Request) error {
-	id, err := intPathValue(r, "asset_id")
-	if err != nil {
-		return err
-	}
-	return errorf(http.StatusNotFound, "Queued event with dag_id: `%s` and asset_id: `%d` was not found", r.PathValue("dag_id"), id)
 }
 
 // favoriteDag marks a DAG a favourite of the caller, or not: gust keeps no

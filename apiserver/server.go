@@ -130,6 +130,7 @@ func (s *Server) Handler() http.Handler {
 	s.routesBackfills(r)
 	s.routesAdmin(r)
 	s.routesEmpty(r)
+	s.routesAssets(r)
 	s.routesUI(r)
 	s.routesFABUsers(r)
 	mux.HandleFunc("/api/v2/", func(w http.ResponseWriter, r *http.Request) {

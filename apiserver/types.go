@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"github.com/gust-sched/gust/common/dagspec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -124,6 +125,8 @@ func scheduleDescription(sched string) string {
 		return "Once, as soon as possible"
 	case s == "@continuous":
 		return "As frequently as possible, but only one run at a time."
+	case s == dagspec.AssetScheduleName:
+		return "Triggered by assets"
 	case strings.HasPrefix(s, schedule.EveryPrefix):
 		return "Every " + strings.TrimPrefix(s, schedule.EveryPrefix)
 	default:

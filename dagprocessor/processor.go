@@ -537,8 +537,10 @@ func (p *Processor) sync(ctx context.Context, paths []string, results []parsed, 
 						var err error
 						sync := p.dagSync(d, data, hash, r.src)
 						sync.Files = p.versionFiles(d, r)
-						changed, err = metadb.SyncDAG(ctx, tx, sync)
-						return err
+						if changed, err = metadb.SyncDAG(ctx, tx, sync); err != nil || !changed {
+							return err
+						}
+						return metadb.SyncAssetRefs(ctx, tx, d)
 					})
 				})
 				if err != nil {
@@ -735,7 +737,7 @@ func (p *Processor) dagSync(d *dagspec.DAG, data []byte, hash string, src []byte
 		Description:      d.Description,
 		Owners:           d.Owners(),
 		Tags:             d.Tags,
-		ScheduleInterval: d.Schedule,
+		ScheduleInterval: scheduleColumn(d),
 		MaxActiveRuns:    maxRuns,
 		MaxActiveTasks:   maxTasks,
 		DagHash:          hash,
@@ -817,4 +819,14 @@ func ListDagFiles(folder, ignoreSyntax string) ([]string, error) {
 func contains(xs []string, x string) bool {
 	i := sort.SearchStrings(xs, x)
 	return i < len(xs) && xs[i] == x
+}
+
+// scheduleColumn is what the dag row's schedule_interval shows: the
+// normalised schedule, or Airflow 3's "Asset" for a DAG scheduled on assets
+// (whose runs the serialized DAG's condition decides).
+func scheduleColumn(d *dagspec.DAG) string {
+	if d.AssetSchedule != nil {
+		return dagspec.AssetScheduleName
+	}
+	return d.Schedule
 }

@@ -150,3 +150,69 @@ func NewTIs(dag *dagspec.DAG, defaultQueue string) []metadb.NewTI {
 	}
 	return out
 }
+
+// createAssetRuns creates the runs of DAGs scheduled on assets whose
+// condition the assets updated since their last asset-triggered run meet.
+// Each DAG is handled under its row lock (SKIP LOCKED), and the run
+// consumes the queued assets in the same transaction, so two schedulers
+// never create the same run.
+func (s *Scheduler) createAssetRuns(ctx context.Context) (int, error) {
+	ids, err := metadb.QueuedDAGs(ctx, s.db.Pool, s.opts.MaxDagrunsToCreatePerLoop)
+	if err != nil || len(ids) == 0 {
+		return 0, err
+	}
+	created := 0
+	for _, id := range ids {
+		err := s.db.InTx(ctx, func(tx pgx.Tx) error {
+			row, ok, err := metadb.LockDAG(ctx, tx, id)
+			if err != nil || !ok {
+				return err
+			}
+			dag, err := s.dags.Get(ctx, tx, row.DagHash)
+			if err != nil {
+				return err
+			}
+			if dag.AssetSchedule == nil {
+				// No longer scheduled on assets: what was queued is stale.
+				_, err := metadb.LockQueuedAssets(ctx, tx, id)
+				if err == nil {
+					err = metadb.DropQueuedAssets(ctx, tx, id)
+				}
+				return err
+			}
+			queued, err := metadb.LockQueuedAssets(ctx, tx, id)
+			if err != nil || len(queued) == 0 {
+				return err
+			}
+			updated := make(map[string]bool, len(queued))
+			for _, q := range queued {
+				updated[q.URI] = true
+			}
+			if !dag.AssetSchedule.Eval(func(uri string) bool { return updated[uri] }) {
+				return nil
+			}
+			now := s.now()
+			run := &metadb.DagRun{DagID: id, RunID: RunID(tistate.RunTypeAssetTriggered, now), LogicalDate: now,
+				RunType: tistate.RunTypeAssetTriggered, DagHash: row.DagHash}
+			if err := metadb.InsertDagRun(ctx, tx, run, NewTIs(dag, s.opts.DefaultQueue)); err != nil {
+				return err
+			}
+			first, last, err := metadb.ConsumeQueuedAssets(ctx, tx, run.ID, id, queued)
+			if err != nil {
+				return err
+			}
+			if first != nil && last != nil {
+				if err := metadb.SetRunInterval(ctx, tx, run.ID, *first, *last); err != nil {
+					return err
+				}
+			}
+			created++
+			s.logger.Info("created asset-triggered dag run", logkey.DagID, id, logkey.RunID, run.RunID, "assets", len(queued))
+			return nil
+		})
+		if err != nil {
+			return created, fmt.Errorf("dag %s: %w", id, err)
+		}
+	}
+	return created, nil
+}

@@ -191,6 +191,11 @@ func (s *Scheduler) loop(ctx context.Context) (stats, error) {
 	if st.created, err = s.createDagRuns(ctx); err != nil {
 		return st, fmt.Errorf("create dag runs: %w", err)
 	}
+	if n, err := s.createAssetRuns(ctx); err != nil {
+		return st, fmt.Errorf("create asset-triggered runs: %w", err)
+	} else {
+		st.created += n
+	}
 	if st.examined, st.decided, err = s.examineRuns(ctx); err != nil {
 		return st, fmt.Errorf("examine dag runs: %w", err)
 	}

@@ -222,6 +222,13 @@ func (w *Worker) recordResult(ctx context.Context, try metadb.TryKey, state stri
 			if err := metadb.SkipTIs(ctx, tx, try.DagID, try.RunID, res.skip); err != nil {
 				return err
 			}
+			// Asset events land with the success too (Airflow's
+			// register_asset_changes), queued for the DAGs they schedule.
+			if res.task != nil && len(res.task.Outlets) > 0 {
+				if err := metadb.RecordAssetEvents(ctx, tx, try.TIKey, res.task.Outlets); err != nil {
+					return err
+				}
+			}
 		}
 		if err != nil {
 			return err

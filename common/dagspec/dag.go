@@ -158,7 +158,12 @@ func (p *parser) dag(df field, def []field) (*DAG, error) {
 	d.Schedule = DefaultSchedule
 	if hasSchedule {
 		ctx := where + ": " + schedField.key
-		if n := resolve(schedField.val); n.Kind == yaml.MappingNode && isTimetableObject(n) {
+		if cond, ok, err := p.assetSchedule(schedField.val, ctx); err != nil {
+			return nil, err
+		} else if ok {
+			// Scheduled on assets: runs come from their events only.
+			d.Schedule, d.AssetSchedule = "", cond
+		} else if n := resolve(schedField.val); n.Kind == yaml.MappingNode && isTimetableObject(n) {
 			var tz string
 			if d.Schedule, d.TimetableSpec, tz, err = p.timetableObject(n, ctx); err != nil {
 				return nil, err

@@ -137,9 +137,13 @@ type DAG struct {
 	// trigger or data interval timetable, events); nil for "", "@once" and
 	// "@continuous".
 	TimetableSpec *schedule.Spec `json:"timetable,omitempty"`
-	StartDate     *time.Time     `json:"start_date,omitempty"`
-	EndDate       *time.Time     `json:"end_date,omitempty"`
-	Timezone      string         `json:"timezone,omitempty"` // IANA name, "" means UTC
+	// AssetSchedule, when set, is the asset condition the DAG runs on
+	// (Schedule is then ""): a run is created when the assets updated
+	// since its last asset-triggered run meet it.
+	AssetSchedule *AssetCond `json:"asset_schedule,omitempty"`
+	StartDate     *time.Time `json:"start_date,omitempty"`
+	EndDate       *time.Time `json:"end_date,omitempty"`
+	Timezone      string     `json:"timezone,omitempty"` // IANA name, "" means UTC
 	// Catchup is nil when the file does not say, so that the scheduler applies
 	// [scheduler] catchup_by_default.
 	Catchup              *bool          `json:"catchup,omitempty"`
@@ -247,6 +251,9 @@ type Task struct {
 	// MaxActiveTIsPerDagrun bounds the task's running instances in one
 	// run (a mapped task's), 0: no bound.
 	MaxActiveTIsPerDagrun int `json:"max_active_tis_per_dagrun,omitempty"`
+	// Outlets are the assets a successful try updates: one asset event
+	// each, recorded with the success.
+	Outlets []Asset `json:"outlets,omitempty"`
 }
 
 // Expand is how a mapped task expands. With Args (expand()), each

@@ -369,6 +369,11 @@ func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, erro
 				return p.errf(f.knod, "%s: %s cannot be a default argument", where, f.key)
 			}
 			err = p.expandArg(t, f, ctx)
+		case "outlets":
+			if fromArgs {
+				return p.errf(f.knod, "%s: outlets cannot be a default argument", where)
+			}
+			t.Outlets, err = p.outlets(f.val, ctx)
 		case "max_active_tis_per_dagrun":
 			t.MaxActiveTIsPerDagrun, err = p.positive(f.val, ctx)
 		case "map_index_template":

@@ -191,7 +191,12 @@ func (d *DAG) NewTimetable() (*schedule.Timetable, error) {
 
 // ScheduleSummary is the DAG's schedule as Airflow 3 summarises its
 // timetable.
-func (d *DAG) ScheduleSummary() string { return schedule.SpecSummary(d.Schedule, d.TimetableSpec) }
+func (d *DAG) ScheduleSummary() string {
+	if d.AssetSchedule != nil {
+		return AssetScheduleName
+	}
+	return schedule.SpecSummary(d.Schedule, d.TimetableSpec)
+}
 
 // isTimetableObject reports whether a schedule mapping is an object other
 // than a timedelta.

@@ -39,6 +39,8 @@ const (
 	RunTypeScheduled = "scheduled"
 	RunTypeManual    = "manual"
 	RunTypeBackfill  = "backfill"
+	// RunTypeAssetTriggered is a run its asset schedule created.
+	RunTypeAssetTriggered = "asset_triggered"
 )
 
 // Finished reports whether a task instance in state s will not change again

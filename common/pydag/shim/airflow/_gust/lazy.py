@@ -10,10 +10,6 @@ import sys
 # gust lacks, and the feature each belongs to.
 MISSING_NAMES = {
     "DatasetAlias": "datasets (DatasetAlias)",
-    "DatasetAll": "datasets (DatasetAll)",
-    "DatasetAny": "datasets (DatasetAny)",
-    "AssetAll": "assets (AssetAll)",
-    "AssetAny": "assets (AssetAny)",
     "AssetWatcher": "assets (AssetWatcher)",
     "Metadata": "assets (Metadata)",
     "asset": "assets (@asset)",
@@ -31,7 +27,6 @@ MISSING_NAMES = {
 MISSING_MODULES = {
     "airflow.timetables.assets": "assets (airflow.timetables.assets)",
     "airflow.timetables.datasets": "datasets (airflow.timetables.datasets)",
-    "airflow.sdk.definitions.asset": "assets (airflow.sdk.definitions.asset)",
     "airflow.sdk.definitions.deadline": "deadline alerts (airflow.sdk.definitions.deadline)",
     "airflow.datasets.metadata": "datasets (airflow.datasets.metadata)",
     "airflow.sdk.execution_time": "Airflow's task runner (airflow.sdk.execution_time)",

@@ -58,7 +58,11 @@ def value(v, where):
         return {str(k): value(x, f"{where}[{k!r}]") for k, x in v.items()}
     if isinstance(v, (list, tuple, set, frozenset)):
         return [value(x, where) for x in (sorted(v, key=str) if isinstance(v, (set, frozenset)) else v)]
+    from airflow._gust.model import AssetAlias, _AssetCondition
     from airflow._gust.operators import _NOTSET, XComArg, _ZipArg
+
+    if isinstance(v, _AssetCondition):
+        return v._gust_doc()
 
     if isinstance(v, XComArg):
         return {"__gust_xcomarg__": {"task_id": v.operator.task_id, "key": v.key}}
@@ -74,6 +78,12 @@ def value(v, where):
     if isinstance(v, TaskGroup):
         return str(v)  # Airflow's serializer casts what it cannot store to str
     raise TypeError(f"{where}: gust cannot store a {type(v).__name__} ({v!r})")
+
+
+def _is_asset(v):
+    from airflow._gust.model import _AssetCondition
+
+    return isinstance(v, _AssetCondition)
 
 
 def args(kwargs, where):
@@ -179,6 +189,10 @@ def dag_spec(d):
                 spec["schedule"] = {"seconds": v.total_seconds()}
             elif isinstance(v, str) or v is None:
                 spec["schedule"] = v
+            elif isinstance(v, (list, tuple)) and v and all(_is_asset(x) for x in v):
+                spec["schedule"] = {"__gust_assets__": [x._gust_doc() for x in v]}
+            elif _is_asset(v):
+                spec["schedule"] = {"__gust_assets__": v._gust_doc()}
             elif hasattr(v, "_gust_doc"):
                 spec["schedule"] = v._gust_doc()
             else:

@@ -1,0 +1,387 @@
+package dagspec
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Asset is Airflow 3's Asset (Dataset in Airflow 2): data a task updates
+// (its outlets) and DAGs can be scheduled on. Its URI identifies it; the
+// name defaults to the URI and the URI to the name, as in Airflow.
+type Asset struct {
+	Name  string         `json:"name"`
+	URI   string         `json:"uri"`
+	Group string         `json:"group,omitempty"`
+	Extra map[string]any `json:"extra,omitempty"`
+}
+
+// AssetScheduleName is how Airflow 3 summarises an asset schedule
+// (AssetTriggeredTimetable's summary).
+const AssetScheduleName = "Asset"
+
+// AssetCond is an asset schedule's condition: one asset, all of a list
+// (Airflow's AssetAll, `&`, and a schedule given as a list) or any of it
+// (AssetAny, `|`).
+type AssetCond struct {
+	Asset *Asset      `json:"asset,omitempty"`
+	All   []AssetCond `json:"all,omitempty"`
+	Any   []AssetCond `json:"any,omitempty"`
+}
+
+// Eval reports whether the condition holds when the assets for which
+// updated is true have been updated.
+func (c *AssetCond) Eval(updated func(uri string) bool) bool {
+	switch {
+	case c.Asset != nil:
+		return updated(c.Asset.URI)
+	case c.All != nil:
+		for i := range c.All {
+			if !c.All[i].Eval(updated) {
+				return false
+			}
+		}
+		return true
+	case c.Any != nil:
+		for i := range c.Any {
+			if c.Any[i].Eval(updated) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Assets returns the condition's assets, each once, by URI.
+func (c *AssetCond) Assets() []Asset {
+	seen := map[string]bool{}
+	var out []Asset
+	var walk func(c *AssetCond)
+	walk = func(c *AssetCond) {
+		if c.Asset != nil && !seen[c.Asset.URI] {
+			seen[c.Asset.URI] = true
+			out = append(out, *c.Asset)
+		}
+		for i := range c.All {
+			walk(&c.All[i])
+		}
+		for i := range c.Any {
+			walk(&c.Any[i])
+		}
+	}
+	walk(c)
+	sort.Slice(out, func(i, j int) bool { return out[i].URI < out[j].URI })
+	return out
+}
+
+// String is the condition as Airflow writes an asset expression.
+func (c *AssetCond) String() string {
+	join := func(cs []AssetCond, op string) string {
+		parts := make([]string, len(cs))
+		for i := range cs {
+			parts[i] = cs[i].String()
+		}
+		return "(" + strings.Join(parts, op) + ")"
+	}
+	switch {
+	case c.Asset != nil:
+		return c.Asset.URI
+	case c.All != nil:
+		return join(c.All, " & ")
+	default:
+		return join(c.Any, " | ")
+	}
+}
+
+// assetTypes are the __type__ names dag-factory writes for an asset.
+var assetTypes = map[string]bool{
+	"airflow.sdk.Asset": true, "airflow.sdk.definitions.asset.Asset": true, "airflow.assets.Asset": true,
+	"airflow.datasets.Dataset": true, "airflow.Dataset": true, "airflow.sdk.Dataset": true, "Asset": true, "Dataset": true,
+}
+
+// asset reads one asset: a URI, or a mapping with uri and/or name (and
+// group, extra), dag-factory's __type__ among them.
+func (p *parser) asset(n *yaml.Node, ctx string) (Asset, error) {
+	n = resolve(n)
+	var a Asset
+	switch n.Kind {
+	case yaml.ScalarNode:
+		s, err := p.str(n, ctx)
+		if err != nil {
+			return a, err
+		}
+		a.URI = s
+	case yaml.MappingNode:
+		fs, err := p.fields(n, ctx)
+		if err != nil {
+			return a, err
+		}
+		for _, f := range fs {
+			switch f.key {
+			case "__type__":
+				s, _ := p.str(f.val, ctx)
+				if !assetTypes[s] {
+					return a, p.errf(f.val, "%s: %q is not an asset type gust knows (airflow.sdk.Asset, airflow.datasets.Dataset)", ctx, s)
+				}
+			case "uri":
+				a.URI, err = p.str(f.val, ctx+": uri")
+			case "name":
+				a.Name, err = p.str(f.val, ctx+": name")
+			case "group":
+				a.Group, err = p.str(f.val, ctx+": group")
+			case "extra":
+				err = p.decode(f.val, &a.Extra, ctx+": extra", "a mapping")
+			default:
+				return a, p.errf(f.knod, "%s: unknown asset argument %q", ctx, f.key)
+			}
+			if err != nil {
+				return a, err
+			}
+		}
+	default:
+		return a, p.errf(n, "%s: an asset is a URI or a mapping with uri and name", ctx)
+	}
+	return normalAsset(a, func(msg string) error { return p.errf(n, "%s: %s", ctx, msg) })
+}
+
+// normalAsset fills a name from the URI and a URI from the name, and
+// checks there is one.
+func normalAsset(a Asset, bad func(string) error) (Asset, error) {
+	a.URI, a.Name = strings.TrimSpace(a.URI), strings.TrimSpace(a.Name)
+	switch {
+	case a.URI == "" && a.Name == "":
+		return a, bad("an asset needs a uri or a name")
+	case a.URI == "":
+		a.URI = a.Name
+	case a.Name == "":
+		a.Name = a.URI
+	}
+	if a.Group == "" {
+		a.Group = "asset"
+	}
+	return a, nil
+}
+
+// outlets reads a task's outlets: a list of assets.
+func (p *parser) outlets(n *yaml.Node, ctx string) ([]Asset, error) {
+	n = resolve(n)
+	if isNull(n) {
+		return nil, nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		if n.Kind == yaml.MappingNode {
+			if fs, err := p.fields(n, ctx); err == nil {
+				if _, ok := get(fs, "file"); ok {
+					return nil, p.errf(n, "%s: assets named in a dag-factory config file (file:) are not supported by gust yet; give their URIs", ctx)
+				}
+			}
+		}
+		return nil, p.errf(n, "%s: outlets are a list of assets (URIs, or mappings with uri and name)", ctx)
+	}
+	var out []Asset
+	for _, item := range n.Content {
+		a, err := p.asset(item, ctx)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// assetSchedule reads a schedule that is an asset condition: a list of
+// assets (all of them), a Python file's {__gust_assets__: condition}, or
+// dag-factory's {datasets|assets: a list, a condition string such as
+// "(a & b) | c", or {__and__|__or__: [...]}}. ok is false when the
+// schedule is not one.
+func (p *parser) assetSchedule(n *yaml.Node, ctx string) (*AssetCond, bool, error) {
+	n = resolve(n)
+	switch n.Kind {
+	case yaml.SequenceNode:
+		c, err := p.assetCond(n, ctx)
+		return c, true, err
+	case yaml.MappingNode:
+		fs, err := p.fields(n, ctx)
+		if err != nil {
+			return nil, true, err
+		}
+		if f, ok := get(fs, "__gust_assets__"); ok && len(fs) == 1 {
+			c, err := p.assetCond(f.val, ctx)
+			return c, true, err
+		}
+		if f, ok := get(fs, "__type__"); ok && assetTypes[resolve(f.val).Value] {
+			c, err := p.assetCond(n, ctx)
+			return c, true, err
+		}
+		var cond *field
+		for i := range fs {
+			switch fs[i].key {
+			case "datasets", "assets":
+				cond = &fs[i]
+			case "file":
+				return nil, true, p.errf(fs[i].knod, "%s: assets named in a dag-factory config file (file:) are not supported by gust yet; give their URIs", ctx)
+			}
+		}
+		if cond == nil {
+			return nil, false, nil
+		}
+		v := resolve(cond.val)
+		if v.Kind == yaml.ScalarNode {
+			c, err := parseAssetExpr(v.Value)
+			if err != nil {
+				return nil, true, p.errf(v, "%s: %v", ctx, err)
+			}
+			return c, true, nil
+		}
+		c, err := p.assetCond(v, ctx)
+		return c, true, err
+	}
+	return nil, false, nil
+}
+
+// assetCond reads a condition: an asset, a list (all), or a mapping with
+// __and__ / __or__ (or all / any) of conditions.
+func (p *parser) assetCond(n *yaml.Node, ctx string) (*AssetCond, error) {
+	n = resolve(n)
+	list := func(n *yaml.Node) ([]AssetCond, error) {
+		n = resolve(n)
+		if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
+			return nil, p.errf(n, "%s: an asset condition's operands are a non-empty list", ctx)
+		}
+		out := make([]AssetCond, 0, len(n.Content))
+		for _, item := range n.Content {
+			c, err := p.assetCond(item, ctx)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, *c)
+		}
+		return out, nil
+	}
+	switch n.Kind {
+	case yaml.SequenceNode:
+		all, err := list(n)
+		if err != nil {
+			return nil, err
+		}
+		return &AssetCond{All: all}, nil
+	case yaml.MappingNode:
+		fs, err := p.fields(n, ctx)
+		if err != nil {
+			return nil, err
+		}
+		if len(fs) == 1 {
+			switch fs[0].key {
+			case "__and__", "all":
+				all, err := list(fs[0].val)
+				return &AssetCond{All: all}, err
+			case "__or__", "any":
+				anyOf, err := list(fs[0].val)
+				return &AssetCond{Any: anyOf}, err
+			}
+		}
+	}
+	a, err := p.asset(n, ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &AssetCond{Asset: &a}, nil
+}
+
+// parseAssetExpr parses dag-factory's condition strings: URIs (or names)
+// joined by & and |, with parentheses; & binds tighter, as in Python.
+func parseAssetExpr(s string) (*AssetCond, error) {
+	var toks []string
+	cur := strings.Builder{}
+	flush := func() {
+		if cur.Len() > 0 {
+			toks = append(toks, cur.String())
+			cur.Reset()
+		}
+	}
+	for _, r := range s {
+		switch {
+		case r == '(' || r == ')' || r == '&' || r == '|':
+			flush()
+			toks = append(toks, string(r))
+		case r == ' ' || r == '\t' || r == '\n':
+			flush()
+		default:
+			cur.WriteRune(r)
+		}
+	}
+	flush()
+	pos := 0
+	var or func() (*AssetCond, error)
+	atom := func() (*AssetCond, error) {
+		if pos >= len(toks) {
+			return nil, fmt.Errorf("asset condition %q ends too early", s)
+		}
+		t := toks[pos]
+		pos++
+		switch t {
+		case "(":
+			c, err := or()
+			if err != nil {
+				return nil, err
+			}
+			if pos >= len(toks) || toks[pos] != ")" {
+				return nil, fmt.Errorf("asset condition %q: missing )", s)
+			}
+			pos++
+			return c, nil
+		case ")", "&", "|":
+			return nil, fmt.Errorf("asset condition %q: unexpected %s", s, t)
+		}
+		a, err := normalAsset(Asset{URI: t}, func(m string) error { return fmt.Errorf("%s", m) })
+		return &AssetCond{Asset: &a}, err
+	}
+	and := func() (*AssetCond, error) {
+		c, err := atom()
+		if err != nil {
+			return nil, err
+		}
+		all := []AssetCond{*c}
+		for pos < len(toks) && toks[pos] == "&" {
+			pos++
+			n, err := atom()
+			if err != nil {
+				return nil, err
+			}
+			all = append(all, *n)
+		}
+		if len(all) == 1 {
+			return c, nil
+		}
+		return &AssetCond{All: all}, nil
+	}
+	or = func() (*AssetCond, error) {
+		c, err := and()
+		if err != nil {
+			return nil, err
+		}
+		anyOf := []AssetCond{*c}
+		for pos < len(toks) && toks[pos] == "|" {
+			pos++
+			n, err := and()
+			if err != nil {
+				return nil, err
+			}
+			anyOf = append(anyOf, *n)
+		}
+		if len(anyOf) == 1 {
+			return c, nil
+		}
+		return &AssetCond{Any: anyOf}, nil
+	}
+	c, err := or()
+	if err != nil {
+		return nil, err
+	}
+	if pos != len(toks) {
+		return nil, fmt.Errorf("asset condition %q: unexpected %s", s, toks[pos])
+	}
+	return c, nil
+}

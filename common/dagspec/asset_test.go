@@ -1,0 +1,70 @@
+package dagspec
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestAssetSchedules reads asset schedules and outlets in dag-factory's
+// forms and a Python file's: a list (all), __type__ mappings, condition
+// strings with & binding tighter than |, __and__ / __or__ trees; and
+// evaluates the conditions.
+func TestAssetSchedules(t *testing.T) {
+	t.Parallel()
+	cond := func(sched string) *DAG {
+		t.Helper()
+		src := "d:\n  start_date: 2024-01-01\n  schedule: " + sched + "\n  tasks:\n    a: {operator: bash, bash_command: x, outlets: ['s3://o', {uri: 's3://p', name: p, extra: {k: 1}}]}\n"
+		dags, err := Parse("a.yaml", []byte(src))
+		if err != nil {
+			t.Fatalf("%s: %v", sched, err)
+		}
+		return dags[0]
+	}
+	cases := map[string]string{
+		"['s3://a', 's3://b']": "(s3://a & s3://b)",
+		"[{__type__: airflow.sdk.Asset, uri: 's3://a', name: n}]":                   "(s3://a)",
+		"{__type__: airflow.datasets.Dataset, uri: 's3://a'}":                       "s3://a",
+		"{datasets: 's3://a | s3://b & s3://c'}":                                    "(s3://a | (s3://b & s3://c))",
+		"{datasets: '((s3://a & s3://b) | s3://c)'}":                                "((s3://a & s3://b) | s3://c)",
+		"{assets: {__or__: [{__and__: ['s3://a', 's3://b']}, 's3://c']}}":           "((s3://a & s3://b) | s3://c)",
+		"{__gust_assets__: {__and__: [{uri: 's3://a', name: a}, {uri: 's3://b'}]}}": "(s3://a & s3://b)",
+	}
+	for sched, want := range cases {
+		d := cond(sched)
+		if d.AssetSchedule == nil || d.AssetSchedule.String() != want || d.Schedule != "" || d.ScheduleSummary() != "Asset" {
+			t.Errorf("%s: %v (schedule %q), want %s", sched, d.AssetSchedule, d.Schedule, want)
+		}
+	}
+	d := cond("['s3://a']")
+	if o := d.Tasks[0].Outlets; len(o) != 2 || o[0].Name != "s3://o" || o[1].Name != "p" || o[1].URI != "s3://p" || o[1].Extra["k"] != 1 || o[0].Group != "asset" {
+		t.Errorf("outlets: %+v", o)
+	}
+	c := cond("{datasets: '(s3://a & s3://b) | s3://c'}").AssetSchedule
+	for set, want := range map[string]bool{"s3://a": false, "s3://a s3://b": true, "s3://c": true, "s3://b": false, "": false} {
+		got := c.Eval(func(uri string) bool { return strings.Contains(" "+set+" ", " "+uri+" ") })
+		if got != want {
+			t.Errorf("%s with %q updated: %v, want %v", c, set, got, want)
+		}
+	}
+	if as := c.Assets(); len(as) != 3 || as[0].URI != "s3://a" {
+		t.Errorf("assets of %s: %+v", c, as)
+	}
+	for sched, msg := range map[string]string{
+		"{datasets: 's3://a &'}":                "ends too early",
+		"{datasets: '(s3://a'}":                 "missing )",
+		"{datasets: 's3://a s3://b'}":           "unexpected s3://b",
+		"{file: x.yml, datasets: [a]}":          "config file",
+		"[{__type__: airflow.sdk.Foo, uri: x}]": "not an asset type",
+		"[{uri: x, colour: red}]":               `unknown asset argument "colour"`,
+		"{datasets: {__and__: []}}":             "non-empty list",
+	} {
+		src := "d:\n  start_date: 2024-01-01\n  schedule: " + sched + "\n  tasks:\n    a: {operator: bash, bash_command: x}\n"
+		if _, err := Parse("a.yaml", []byte(src)); err == nil || !strings.Contains(err.Error(), msg) {
+			t.Errorf("%s: %v, want an error containing %q", sched, err, msg)
+		}
+	}
+	if _, err := Parse("a.yaml", []byte("d:\n  schedule: null\n  tasks:\n    a: {operator: bash, bash_command: x, outlets: 's3://a'}\n")); err == nil ||
+		!strings.Contains(err.Error(), "outlets are a list") {
+		t.Errorf("outlets as a string: %v", err)
+	}
+}

@@ -1,0 +1,50 @@
+package pydag
+
+import (
+	"context"
+	"fmt"
+	"testing"
+)
+
+// TestAssets reads a Python file's assets: outlets, a list schedule (all),
+// & and | conditions, Airflow 2's Dataset, and airflow.sdk.definitions.asset.
+func TestAssets(t *testing.T) {
+	p, dir := newParser(t)
+	src := `from airflow.sdk import DAG, Asset
+from airflow.datasets import Dataset
+from airflow.sdk.definitions.asset import AssetAll
+from airflow.providers.standard.operators.bash import BashOperator
+
+a = Asset("s3://a", extra={"k": 1})
+b = Asset(name="b", uri="s3://b")
+c = Dataset("s3://c")
+with DAG("producer", schedule=None):
+    BashOperator(task_id="t", bash_command="x", outlets=[a, Asset(name="only-a-name")])
+with DAG("list", schedule=[a, b]):
+    BashOperator(task_id="t", bash_command="x")
+with DAG("expr", schedule=a | (b & c)):
+    BashOperator(task_id="t", bash_command="x")
+with DAG("all", schedule=AssetAll(a, c)):
+    BashOperator(task_id="t", bash_command="x")
+`
+	res, err := p.Parse(context.Background(), write(t, dir, "assets.py", src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"list": "(s3://a & s3://b)", "expr": "(s3://a | (s3://b & s3://c))", "all": "(s3://a & s3://c)"}
+	for _, d := range res.DAGs {
+		if d.DagID == "producer" {
+			o := d.Tasks[0].Outlets
+			if len(o) != 2 || o[0].URI != "s3://a" || fmt.Sprint(o[0].Extra["k"]) != "1" || o[1].URI != "only-a-name" || o[1].Name != "only-a-name" || d.AssetSchedule != nil {
+				t.Errorf("producer: outlets %+v, schedule %v", o, d.AssetSchedule)
+			}
+			continue
+		}
+		if d.AssetSchedule == nil || d.AssetSchedule.String() != want[d.DagID] {
+			t.Errorf("%s: %v, want %s", d.DagID, d.AssetSchedule, want[d.DagID])
+		}
+	}
+	if len(res.DAGs) != 4 {
+		t.Errorf("%d DAGs", len(res.DAGs))
+	}
+}
