@@ -825,7 +825,7 @@ func contains(xs []string, x string) bool {
 // normalised schedule, or Airflow 3's "Asset" for a DAG scheduled on assets
 // (whose runs the serialized DAG's condition decides).
 func scheduleColumn(d *dagspec.DAG) string {
-	if d.AssetSchedule != nil {
+	if d.AssetSchedule != nil && d.Schedule == "" {
 		return dagspec.AssetScheduleName
 	}
 	return d.Schedule

@@ -195,25 +195,29 @@ func (p *parser) outlets(n *yaml.Node, ctx string) ([]Asset, error) {
 // assets (all of them), a Python file's {__gust_assets__: condition}, or
 // dag-factory's {datasets|assets: a list, a condition string such as
 // "(a & b) | c", or {__and__|__or__: [...]}}. ok is false when the
-// schedule is not one.
-func (p *parser) assetSchedule(n *yaml.Node, ctx string) (*AssetCond, bool, error) {
+// schedule is not one. orTime is the timetable of an AssetOrTimeSchedule
+// (a Python file's {__gust_assets__: ..., __gust_or_time__: timetable}).
+func (p *parser) assetSchedule(n *yaml.Node, ctx string) (cond *AssetCond, orTime *yaml.Node, ok bool, err error) {
 	n = resolve(n)
 	switch n.Kind {
 	case yaml.SequenceNode:
 		c, err := p.assetCond(n, ctx)
-		return c, true, err
+		return c, nil, true, err
 	case yaml.MappingNode:
 		fs, err := p.fields(n, ctx)
 		if err != nil {
-			return nil, true, err
+			return nil, nil, true, err
 		}
-		if f, ok := get(fs, "__gust_assets__"); ok && len(fs) == 1 {
+		if f, ok := get(fs, "__gust_assets__"); ok {
 			c, err := p.assetCond(f.val, ctx)
-			return c, true, err
+			if t, hasTime := get(fs, "__gust_or_time__"); hasTime {
+				orTime = t.val
+			}
+			return c, orTime, true, err
 		}
 		if f, ok := get(fs, "__type__"); ok && assetTypes[resolve(f.val).Value] {
 			c, err := p.assetCond(n, ctx)
-			return c, true, err
+			return c, nil, true, err
 		}
 		var cond *field
 		for i := range fs {
@@ -221,24 +225,24 @@ func (p *parser) assetSchedule(n *yaml.Node, ctx string) (*AssetCond, bool, erro
 			case "datasets", "assets":
 				cond = &fs[i]
 			case "file":
-				return nil, true, p.errf(fs[i].knod, "%s: assets named in a dag-factory config file (file:) are not supported by gust yet; give their URIs", ctx)
+				return nil, nil, true, p.errf(fs[i].knod, "%s: assets named in a dag-factory config file (file:) are not supported by gust yet; give their URIs", ctx)
 			}
 		}
 		if cond == nil {
-			return nil, false, nil
+			return nil, nil, false, nil
 		}
 		v := resolve(cond.val)
 		if v.Kind == yaml.ScalarNode {
 			c, err := parseAssetExpr(v.Value)
 			if err != nil {
-				return nil, true, p.errf(v, "%s: %v", ctx, err)
+				return nil, nil, true, p.errf(v, "%s: %v", ctx, err)
 			}
-			return c, true, nil
+			return c, nil, true, nil
 		}
 		c, err := p.assetCond(v, ctx)
-		return c, true, err
+		return c, nil, true, err
 	}
-	return nil, false, nil
+	return nil, nil, false, nil
 }
 
 // assetCond reads a condition: an asset, a list (all), or a mapping with

@@ -158,12 +158,27 @@ func (p *parser) dag(df field, def []field) (*DAG, error) {
 	d.Schedule = DefaultSchedule
 	if hasSchedule {
 		ctx := where + ": " + schedField.key
-		if cond, ok, err := p.assetSchedule(schedField.val, ctx); err != nil {
+		cond, orTime, onAssets, err := p.assetSchedule(schedField.val, ctx)
+		if err != nil {
 			return nil, err
-		} else if ok {
-			// Scheduled on assets: runs come from their events only.
+		}
+		if onAssets {
+			// Scheduled on assets: runs come from their events (and an
+			// AssetOrTimeSchedule's timetable).
 			d.Schedule, d.AssetSchedule = "", cond
-		} else if n := resolve(schedField.val); n.Kind == yaml.MappingNode && isTimetableObject(n) {
+		}
+		timetable := orTime
+		if timetable == nil && !onAssets {
+			if n := resolve(schedField.val); n.Kind == yaml.MappingNode && isTimetableObject(n) {
+				timetable = n
+			}
+		}
+		switch {
+		case timetable != nil:
+			n := resolve(timetable)
+			if n.Kind != yaml.MappingNode || !isTimetableObject(n) {
+				return nil, p.errf(timetable, "%s: AssetOrTimeSchedule needs a timetable", ctx)
+			}
 			var tz string
 			if d.Schedule, d.TimetableSpec, tz, err = p.timetableObject(n, ctx); err != nil {
 				return nil, err
@@ -171,8 +186,10 @@ func (p *parser) dag(df field, def []field) (*DAG, error) {
 			if tz != "" && d.Timezone == "" {
 				d.Timezone = tz
 			}
-		} else if d.Schedule, err = p.schedule(schedField.val, ctx); err != nil {
-			return nil, err
+		case !onAssets:
+			if d.Schedule, err = p.schedule(schedField.val, ctx); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if d.TimetableSpec == nil {

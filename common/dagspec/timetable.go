@@ -193,6 +193,9 @@ func (d *DAG) NewTimetable() (*schedule.Timetable, error) {
 // timetable.
 func (d *DAG) ScheduleSummary() string {
 	if d.AssetSchedule != nil {
+		if d.Schedule != "" { // AssetOrTimeSchedule's
+			return AssetScheduleName + " or " + schedule.SpecSummary(d.Schedule, d.TimetableSpec)
+		}
 		return AssetScheduleName
 	}
 	return schedule.SpecSummary(d.Schedule, d.TimetableSpec)

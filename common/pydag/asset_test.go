@@ -10,10 +10,13 @@ import (
 // & and | conditions, Airflow 2's Dataset, and airflow.sdk.definitions.asset.
 func TestAssets(t *testing.T) {
 	p, dir := newParser(t)
-	src := `from airflow.sdk import DAG, Asset
+	src := `import datetime
+from airflow.sdk import DAG, Asset
 from airflow.datasets import Dataset
 from airflow.sdk.definitions.asset import AssetAll
 from airflow.providers.standard.operators.bash import BashOperator
+from airflow.timetables.assets import AssetOrTimeSchedule
+from airflow.timetables.trigger import CronTriggerTimetable
 
 a = Asset("s3://a", extra={"k": 1})
 b = Asset(name="b", uri="s3://b")
@@ -26,12 +29,14 @@ with DAG("expr", schedule=a | (b & c)):
     BashOperator(task_id="t", bash_command="x")
 with DAG("all", schedule=AssetAll(a, c)):
     BashOperator(task_id="t", bash_command="x")
+with DAG("or_time", start_date=datetime.datetime(2024, 1, 1), schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable("0 1 * * 3", timezone="UTC"), assets=(a & b))):
+    BashOperator(task_id="t", bash_command="x")
 `
 	res, err := p.Parse(context.Background(), write(t, dir, "assets.py", src))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"list": "(s3://a & s3://b)", "expr": "(s3://a | (s3://b & s3://c))", "all": "(s3://a & s3://c)"}
+	want := map[string]string{"or_time": "(s3://a & s3://b)", "list": "(s3://a & s3://b)", "expr": "(s3://a | (s3://b & s3://c))", "all": "(s3://a & s3://c)"}
 	for _, d := range res.DAGs {
 		if d.DagID == "producer" {
 			o := d.Tasks[0].Outlets
@@ -44,7 +49,12 @@ with DAG("all", schedule=AssetAll(a, c)):
 			t.Errorf("%s: %v, want %s", d.DagID, d.AssetSchedule, want[d.DagID])
 		}
 	}
-	if len(res.DAGs) != 4 {
+	for _, d := range res.DAGs {
+		if d.DagID == "or_time" && (d.Schedule != "0 1 * * 3" || d.ScheduleSummary() != "Asset or 0 1 * * 3") {
+			t.Errorf("or_time: schedule %q, summary %q", d.Schedule, d.ScheduleSummary())
+		}
+	}
+	if len(res.DAGs) != 5 {
 		t.Errorf("%d DAGs", len(res.DAGs))
 	}
 }

@@ -15,7 +15,6 @@ MISSING_NAMES = {
     "asset": "assets (@asset)",
     "AssetAccessControl": "assets (AssetAccessControl)",
     "CronPartitionTimetable": "timetables (CronPartitionTimetable)",
-    "AssetOrTimeSchedule": "timetables (AssetOrTimeSchedule)",
     "DeadlineAlert": "deadline alerts (DeadlineAlert)",
     "DeadlineReference": "deadline alerts (DeadlineReference)",
     "AsyncCallback": "deadline alerts (AsyncCallback)",
@@ -25,8 +24,6 @@ MISSING_NAMES = {
 
 # Modules of Airflow that gust lacks (and their submodules).
 MISSING_MODULES = {
-    "airflow.timetables.assets": "assets (airflow.timetables.assets)",
-    "airflow.timetables.datasets": "datasets (airflow.timetables.datasets)",
     "airflow.sdk.definitions.deadline": "deadline alerts (airflow.sdk.definitions.deadline)",
     "airflow.datasets.metadata": "datasets (airflow.datasets.metadata)",
     "airflow.sdk.execution_time": "Airflow's task runner (airflow.sdk.execution_time)",

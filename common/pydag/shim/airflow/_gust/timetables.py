@@ -77,3 +77,20 @@ class NullTimetable(_Timetable):
 
 class OnceTimetable(_Timetable):
     _path = "airflow.timetables.simple.OnceTimetable"
+
+
+class AssetOrTimeSchedule:
+    """Airflow 3's AssetOrTimeSchedule: runs on the timetable, and also
+    when the asset condition is met."""
+
+    def __init__(self, *, timetable, assets):
+        from airflow._gust.model import Asset, AssetAll
+
+        if isinstance(assets, (list, tuple)):
+            assets = AssetAll(*assets)
+        if not hasattr(timetable, "_gust_doc") or not hasattr(assets, "_gust_doc"):
+            raise TypeError("AssetOrTimeSchedule needs a timetable gust has and assets")
+        self.timetable, self.assets = timetable, assets
+
+    def _gust_doc(self):
+        return {"__gust_assets__": self.assets._gust_doc(), "__gust_or_time__": self.timetable._gust_doc()}
