@@ -178,9 +178,10 @@ func (p *parser) checkExpand(t *Task, own []field, knod *yaml.Node, where string
 	return nil
 }
 
-// bindExpand rewrites the upstream names in a mapped task's sources to full
-// task ids (a YAML file names tasks by their keys) and makes each an
-// upstream of the task, as Airflow does for XComArgs.
+// bindExpand rewrites the upstream names in a mapped task's sources (and a
+// TaskFlow task's arguments) to full task ids (a YAML file names tasks by
+// their keys) and makes each an upstream of the task, as Airflow does for
+// XComArgs.
 func bindExpand(t *Task, id func(string) (string, bool)) (string, bool) {
 	var bad string
 	var walk func(v any) any
@@ -225,11 +226,41 @@ func bindExpand(t *Task, id func(string) (string, bool)) (string, bool) {
 		}
 		return v
 	}
-	for i := range t.Expand.Args {
-		t.Expand.Args[i].Source = walk(t.Expand.Args[i].Source)
+	if t.Expand != nil {
+		for i := range t.Expand.Args {
+			t.Expand.Args[i].Source = walk(t.Expand.Args[i].Source)
+		}
+		if t.Expand.Kwargs != nil {
+			t.Expand.Kwargs = walk(t.Expand.Kwargs)
+		}
 	}
-	if t.Expand.Kwargs != nil {
-		t.Expand.Kwargs = walk(t.Expand.Kwargs)
+	if t.taskflow && t.Python != nil {
+		for k, v := range t.Python.OpKwargs {
+			t.Python.OpKwargs[k] = walk(v)
+		}
 	}
 	return bad, bad == ""
+}
+
+// taskDecorators are the decorator paths dag-factory's TaskFlow form names.
+var taskDecorators = map[string]bool{
+	"airflow.decorators.task": true, "airflow.sdk.task": true, "airflow.sdk.definitions.decorators.task": true,
+	"airflow.sdk.bases.decorator.task": true, "task": true,
+}
+
+// taskflowArg reads one argument of a TaskFlow task's function: "+task"
+// is that task's output (dag-factory's prefix), anything else a value.
+func (p *parser) taskflowArg(t *Task, f field, ctx string) error {
+	var v any
+	if err := p.decode(f.val, &v, ctx, "a value"); err != nil {
+		return err
+	}
+	if s, ok := v.(string); ok && strings.HasPrefix(s, "+") && len(s) > 1 {
+		v = map[string]any{XComArgKey: map[string]any{"task_id": s[1:], "key": "return_value"}}
+	}
+	if t.Python.OpKwargs == nil {
+		t.Python.OpKwargs = map[string]any{}
+	}
+	t.Python.OpKwargs[f.key] = v
+	return nil
 }

@@ -70,12 +70,17 @@ func TestExpandYAML(t *testing.T) {
 		"field":    "    a:\n      operator: bash\n      expand: {retries: [1]}\n",
 		"both_two": "    a:\n      operator: bash\n      expand: {bash_command: [a]}\n      expand_kwargs: [{}]\n",
 		"default":  "",
+		"deco_op":  "    a: {operator: bash, decorator: airflow.sdk.task, python_callable: m.f}\n",
+		"deco_bad": "    a: {decorator: airflow.sdk.task.virtualenv, python_callable: m.f}\n",
+		"deco_ref": "    a: {decorator: airflow.sdk.task, python_callable: m.f, x: +nope}\n",
 	}
 	want := map[string]string{
 		"both": `argument "bash_command" is both partial and mapped`, "partial": "bash_command is given both in partial and on the task",
-		"unknown": "maps over the output of unknown task nope", "scalar": `cannot map over "echo"`,
+		"unknown": "the output of unknown task nope", "scalar": `cannot map over "echo"`,
 		"self": "a (the task itself)", "http": "operator http cannot be mapped yet", "field": `cannot map "retries"`,
 		"both_two": "give expand or expand_kwargs, not both", "default": "expand cannot be a default argument",
+		"deco_op": "give operator or decorator, not both", "deco_bad": `decorator "airflow.sdk.task.virtualenv" is not one gust has`,
+		"deco_ref": "takes) the output of unknown task nope",
 	}
 	for name, tasks := range bad {
 		doc := "d:\n  schedule: null\n  tasks:\n" + tasks

@@ -254,6 +254,10 @@ type Task struct {
 	// Outlets are the assets a successful try updates: one asset event
 	// each, recorded with the success.
 	Outlets []Asset `json:"outlets,omitempty"`
+
+	// taskflow marks a task read in dag-factory's TaskFlow form
+	// (decorator:), while it is read.
+	taskflow bool
 }
 
 // Expand is how a mapped task expands. With Args (expand()), each

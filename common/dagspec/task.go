@@ -121,7 +121,7 @@ func (p *parser) tasks(d *DAG, tf field, args []field, groups map[string]*groupD
 		}
 	}
 	for i, t := range tasks {
-		if t.Expand == nil {
+		if t.Expand == nil && !t.taskflow {
 			continue
 		}
 		bad, ok := bindExpand(t, func(name string) (string, bool) {
@@ -134,7 +134,7 @@ func (p *parser) tasks(d *DAG, tf field, args []field, groups map[string]*groupD
 			return "", false
 		})
 		if !ok {
-			return p.errf(raws[i].knod, "%s: task %s maps over the output of unknown task %s", where, t.TaskID, bad)
+			return p.errf(raws[i].knod, "%s: task %s maps over (or takes) the output of unknown task %s", where, t.TaskID, bad)
 		}
 	}
 	for _, g := range d.TaskGroups {
@@ -250,12 +250,28 @@ func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, erro
 		return nil, nil, err
 	}
 	opField, ok := get(own, "operator")
-	if !ok {
+	decorator, taskflow := get(own, "decorator")
+	var opName string
+	switch {
+	case ok && taskflow:
+		return nil, nil, p.errf(decorator.knod, "%s: give operator or decorator, not both", where)
+	case taskflow:
+		// dag-factory's TaskFlow form: the decorated function's
+		// arguments are the task's other keys.
+		name, err := p.str(decorator.val, where+": decorator")
+		if err != nil {
+			return nil, nil, err
+		}
+		if !taskDecorators[name] {
+			return nil, nil, p.errf(decorator.val, "%s: decorator %q is not one gust has (airflow.sdk.task, airflow.decorators.task)", where, name)
+		}
+		opField, opName, t.taskflow = decorator, OperatorPython, true
+	case !ok:
 		return nil, nil, p.errf(nil, "%s: has no operator", where)
-	}
-	opName, err := p.str(opField.val, where+": operator")
-	if err != nil {
-		return nil, nil, err
+	default:
+		if opName, err = p.str(opField.val, where+": operator"); err != nil {
+			return nil, nil, err
+		}
 	}
 	op := lookupOperator(opName)
 	if op == nil {
@@ -280,7 +296,7 @@ func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, erro
 		}
 		ctx := in + ": " + f.key
 		switch f.key {
-		case "operator", "task_id":
+		case "operator", "task_id", "decorator":
 			return nil
 		case "task_group_name":
 			if fromArgs {
@@ -519,6 +535,9 @@ func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, erro
 			if why, ok := taskUnsupported[f.key]; ok {
 				return p.errf(f.knod, "%s: %s is not supported by gust (%s)", in, f.key, why)
 			}
+			if t.taskflow && !fromArgs {
+				return p.taskflowArg(t, f, ctx)
+			}
 			if fromArgs {
 				// Airflow passes default_args only to operators that accept
 				// them; an argument of another operator is not an error, and
@@ -613,6 +632,9 @@ func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, erro
 		}
 	}
 	mappedCommand := false
+	if t.Expand != nil && t.taskflow {
+		t.Expand.Into = "op_kwargs"
+	}
 	if t.Expand != nil {
 		if err := p.checkExpand(t, own, opField.knod, where); err != nil {
 			return nil, nil, err

@@ -58,10 +58,31 @@ func TestDynamicTaskMapping(t *testing.T) {
       expand:
         bash_command: ["echo a", "echo b"]
 `)
-	base, api := startUI(t, c, "mapping", "dynamic_task_map")
+	// dag-factory's TaskFlow form (decorator:), mapped and not.
+	c.WriteDAG("calc.py", "def numbers():\n    return [1, 2, 3]\n\n\ndef times(n, by=1):\n    return n * by\n\n\n"+
+		"def label(n, tag):\n    return f'{tag}{n}'\n")
+	c.WriteDAG("taskflow_map.yml", `taskflow_map:
+  default_args: {start_date: 2 days}
+  schedule: null
+  tasks:
+    - {task_id: nums, decorator: airflow.sdk.task, python_callable: calc.numbers}
+    - {task_id: fixed, decorator: airflow.decorators.task, python_callable: calc.times, n: 4, by: 10}
+    - {task_id: from_task, decorator: airflow.sdk.definitions.decorators.task, python_callable: calc.times, n: +fixed}
+    - task_id: each
+      decorator: airflow.sdk.task
+      python_callable: calc.times
+      expand: {n: +nums}
+      partial: {by: 100}
+    - task_id: product
+      decorator: airflow.sdk.task
+      python_callable: calc.label
+      expand: {n: +nums, tag: [a, b]}
+`)
+	base, api := startUI(t, c, "mapping", "dynamic_task_map", "taskflow_map")
+	c.MustRun("dags", "trigger", "taskflow_map", "--run-id", "r1")
 	c.MustRun("dags", "trigger", "mapping", "--run-id", "r1")
 	c.MustRun("dags", "trigger", "dynamic_task_map", "--run-id", "r1")
-	runs := c.WaitRunsFinished(120*time.Second, 1, "mapping", "dynamic_task_map")
+	runs := c.WaitRunsFinished(120*time.Second, 1, "mapping", "dynamic_task_map", "taskflow_map")
 	for id, rs := range runs {
 		if s := rs[0].State; s != "success" {
 			t.Errorf("%s: run %s, want success", id, s)
@@ -105,6 +126,14 @@ func TestDynamicTaskMapping(t *testing.T) {
 	for k, w := range wantX {
 		if x[k] != w {
 			t.Errorf("xcom %s: %s, want %s", k, x[k], w)
+		}
+	}
+
+	tx := c.XComs("taskflow_map", "r1")
+	for k, w := range map[string]string{"fixed/return_value": "40", "from_task/return_value": "40", "each[0]/return_value": "100",
+		"each[2]/return_value": "300", "product[0]/return_value": `"a1"`, "product[1]/return_value": `"b1"`, "product[5]/return_value": `"b3"`} {
+		if tx[k] != w {
+			t.Errorf("taskflow_map xcom %s: %s, want %s", k, tx[k], w)
 		}
 	}
 
