@@ -90,11 +90,18 @@ func RecordAssetEvents(ctx context.Context, tx pgx.Tx, k TIKey, outlets []dagspe
 	return nil
 }
 
+// queueForConsumers queues an asset's new event for its consumers. The
+// upsert takes the queue row's lock even when the row exists: a scheduler
+// consuming the row holds it, so this waits and queues anew once that run
+// is made, rather than folding the event into a row about to be deleted
+// (the event would then belong to no run). The row keeps the earliest
+// time, so that no event it stands for is older.
 func queueForConsumers(ctx context.Context, tx pgx.Tx, assetID int64) error {
 	_, err := tx.Exec(ctx, `INSERT INTO asset_dag_run_queue (asset_id, target_dag_id)
 		SELECT r.asset_id, r.dag_id FROM dag_schedule_asset_reference r JOIN dag d USING (dag_id)
 		WHERE r.asset_id = $1 AND d.is_active AND NOT d.is_paused
-		ON CONFLICT DO NOTHING`, assetID)
+		ORDER BY r.dag_id
+		ON CONFLICT (asset_id, target_dag_id) DO UPDATE SET created_at = least(asset_dag_run_queue.created_at, EXCLUDED.created_at)`, assetID)
 	if err != nil {
 		return fmt.Errorf("queue asset %d for its consumers: %w", assetID, err)
 	}
@@ -150,8 +157,9 @@ func LockQueuedAssets(ctx context.Context, tx pgx.Tx, dagID string) ([]QueuedAss
 }
 
 // ConsumeQueuedAssets links a new asset-triggered run to the events of the
-// queued assets it answers (those since each was queued) and removes them
-// from the DAG's queue. It returns the events' time span.
+// queued assets it answers (those since each was queued that no run of the
+// DAG consumed yet) and removes them from the DAG's queue. It returns the
+// events' time span.
 func ConsumeQueuedAssets(ctx context.Context, tx pgx.Tx, runID int64, dagID string, queued []QueuedAsset) (first, last *time.Time, err error) {
 	ids := make([]int64, len(queued))
 	for i, x := range queued {
@@ -161,6 +169,8 @@ func ConsumeQueuedAssets(ctx context.Context, tx pgx.Tx, runID int64, dagID stri
 			INSERT INTO dagrun_asset_event (dag_run_id, event_id)
 			SELECT $1, e.id FROM asset_event e JOIN asset_dag_run_queue q ON q.asset_id = e.asset_id AND q.target_dag_id = $2
 			WHERE e.asset_id = ANY($3) AND e.timestamp >= q.created_at
+				AND NOT EXISTS (SELECT 1 FROM dagrun_asset_event x JOIN dag_run r ON r.id = x.dag_run_id
+					WHERE x.event_id = e.id AND r.dag_id = $2)
 			ON CONFLICT DO NOTHING RETURNING event_id)
 		SELECT min(e.timestamp), max(e.timestamp) FROM asset_event e WHERE e.id IN (SELECT event_id FROM linked)`,
 		runID, dagID, ids).Scan(&first, &last)

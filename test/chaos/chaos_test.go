@@ -76,12 +76,19 @@ func dags(ledger string) string {
 	fmt.Fprintf(&b, "    lit: {operator: bash, expand: {bash_command: [%s]}}\n", strings.Join(cmds, ", "))
 	fmt.Fprintf(&b, "    over: {operator: bash, append_env: true, bash_command: '%s; sleep 0.4; [ \"$I\" = {{ ti.map_index }} ]', "+
 		"expand: {env: {__gust_xcomarg__: {task_id: src, key: envs}}}}\n", named("over[{{ ti.map_index }}]"))
-	fmt.Fprintf(&b, "    after: {operator: bash, bash_command: '%s', dependencies: [lit, over]}\n", rec)
+	fmt.Fprintf(&b, "    after: {operator: bash, bash_command: '%s', dependencies: [lit, over], outlets: ['%s']}\n", rec, chaosAsset)
+	// Scheduled on the asset the mapped runs update: its runs are
+	// asset-triggered, each consuming the events since the last.
+	fmt.Fprintf(&b, "consumer:\n  schedule: ['%s']\n  tasks:\n    use: {operator: bash, bash_command: '%s; sleep 0.3'}\n", chaosAsset, rec)
 	return b.String()
 }
 
 // mappedWidth is how many instances each mapped task of the mapped DAG has.
 const mappedWidth = 12
+
+// chaosAsset is what the mapped DAG's last task updates, and the consumer
+// DAG is scheduled on.
+const chaosAsset = "s3://chaos/mapped"
 
 type ledgerLine struct {
 	key string // dag run task
@@ -165,7 +172,7 @@ func TestChaos(t *testing.T) {
 	testenv.Eventually(t, 60*time.Second, "DAGs to be parsed", func() (bool, string) {
 		out, _, err := c.Run("dags", "list", "-o", "plain")
 		return err == nil && strings.Contains(out, "fan") && strings.Contains(out, "chain") && strings.Contains(out, "flaky") &&
-			strings.Contains(out, "mapped"), out
+			strings.Contains(out, "mapped") && strings.Contains(out, "consumer"), out
 	})
 
 	work := []workload{{"fan", 40, 4 * *scale, 1}, {"chain", 20, 3 * *scale, 1}, {"flaky", 10, 4 * *scale, 2},
@@ -186,9 +193,12 @@ func TestChaos(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { conn.Close(context.Background()) }()
+	// Unfinished: runs not done, and asset events still queued for the
+	// consumer (its next run is due).
 	unfinished := func() (int, error) {
 		var n int
-		err := conn.QueryRow(ctx, `SELECT count(*) FROM dag_run WHERE state NOT IN ('success', 'failed')`).Scan(&n)
+		err := conn.QueryRow(ctx, `SELECT (SELECT count(*) FROM dag_run WHERE state NOT IN ('success', 'failed'))
+			+ (SELECT count(*) FROM asset_dag_run_queue)`).Scan(&n)
 		return n, err
 	}
 
@@ -291,6 +301,23 @@ func TestChaos(t *testing.T) {
 	if badExpansions != 0 {
 		t.Errorf("%d mapped tasks of the mapped runs did not expand to map indexes 0..%d", badExpansions, mappedWidth-1)
 	}
+	// Asset-triggered runs: every event of the mapped runs consumed by
+	// exactly one consumer run, and each consumer run consumed some.
+	var events, consumedTwice, unconsumed, consumerRuns, emptyRuns int
+	if err := conn.QueryRow(ctx, `SELECT
+			(SELECT count(*) FROM asset_event e JOIN asset a ON a.id = e.asset_id WHERE a.uri = $1),
+			(SELECT count(*) FROM (SELECT x.event_id FROM dagrun_asset_event x GROUP BY x.event_id HAVING count(*) > 1) d),
+			(SELECT count(*) FROM asset_event e JOIN asset a ON a.id = e.asset_id WHERE a.uri = $1
+				AND NOT EXISTS (SELECT 1 FROM dagrun_asset_event x WHERE x.event_id = e.id)),
+			(SELECT count(*) FROM dag_run WHERE dag_id = 'consumer' AND run_type = 'asset_triggered'),
+			(SELECT count(*) FROM dag_run r WHERE r.dag_id = 'consumer' AND NOT EXISTS (SELECT 1 FROM dagrun_asset_event x WHERE x.dag_run_id = r.id))`,
+		chaosAsset).Scan(&events, &consumedTwice, &unconsumed, &consumerRuns, &emptyRuns); err != nil {
+		t.Fatal(err)
+	}
+	if events != 2**scale || consumedTwice != 0 || unconsumed != 0 || consumerRuns == 0 || emptyRuns != 0 {
+		t.Errorf("asset events %d (want %d), consumed twice %d, unconsumed %d, consumer runs %d (%d consumed nothing)",
+			events, 2**scale, consumedTwice, unconsumed, consumerRuns, emptyRuns)
+	}
 	lines := readLedger(t, ledger)
 	seen := map[string]int{}
 	for _, l := range lines {
@@ -348,12 +375,13 @@ func TestChaos(t *testing.T) {
   tries executed twice: %d
   TIs not in a terminal state: %d
   runs not finished: %d
+  asset events: %d, consumed by %d asset-triggered runs (twice: %d, never: %d)
   failed TIs: %d, failed runs: %d
   longest gap between two task starts: %.1fs (at %.1fs), longest recovery after a service came back: %.1fs
   faults:
     %s`,
 		*scale, len(lines), expected, elapsed.Seconds(), len(faults), len(faults)-2, lost, twice, nonTerminal,
-		runsUnfinished, tisFailed, runsFailed, gap, gapAt.Sub(began).Seconds(), recovery, strings.Join(fs, "\n    "))
+		runsUnfinished, events, consumerRuns, consumedTwice, unconsumed, tisFailed, runsFailed, gap, gapAt.Sub(began).Seconds(), recovery, strings.Join(fs, "\n    "))
 	t.Log(report)
 	fmt.Println(report)
 	if lost != 0 || twice != 0 || nonTerminal != 0 || runsUnfinished != 0 {
