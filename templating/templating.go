@@ -45,6 +45,9 @@ type Input struct {
 	// XCom returns the value a task of this run (or dagID's run with the same
 	// logical date) pushed under key; ok false when none.
 	XCom func(dagID, taskID, key string) (val any, ok bool, err error)
+	// TriggeringAssetEvents are an asset-triggered run's events by asset
+	// URI (Airflow's triggering_asset_events), nil for other runs.
+	TriggeringAssetEvents map[string]any
 }
 
 // Renderer renders strings with one context.
@@ -88,6 +91,8 @@ func New(in Input) *Renderer {
 		"task_instance_key_str":            in.DagID + "__" + in.TaskID + "__" + strings.ReplaceAll(ds, "-", ""),
 		"dag_run":                          dagRun,
 		"params":                           Normalize(orEmpty(in.Params)),
+		"triggering_asset_events":          Normalize(orEmpty(in.TriggeringAssetEvents)),
+		"triggering_dataset_events":        Normalize(orEmpty(in.TriggeringAssetEvents)),
 		"task_instance":                    ti,
 		"ti":                               ti,
 		"task":                             map[string]any{"task_id": in.TaskID, "dag_id": in.DagID, "owner": in.Owner},

@@ -126,6 +126,11 @@ func Renderer(ctx context.Context, store Store, dag *dagspec.DAG, run *metadb.Da
 			return store.XCom(ctx, dagID, ti.RunID, taskID, key)
 		},
 	}
+	if templates == nil || strings.Contains(strings.Join(templates, " "), "triggering_") {
+		if in.TriggeringAssetEvents, err = store.TriggeringEvents(ctx, run); err != nil {
+			return nil, nil, err
+		}
+	}
 	in.DataIntervalStart, in.DataIntervalEnd = run.LogicalDate, run.LogicalDate
 	if run.DataIntervalStart != nil {
 		in.DataIntervalStart = *run.DataIntervalStart

@@ -543,6 +543,13 @@ func pythonJob(ctx context.Context, store Store, masker *secrets.Masker, task *d
 		job.pushed = r.Pushed()
 	}
 	job.Context = pythonContext(dag, run, ti)
+	events, err := store.TriggeringEvents(ctx, run)
+	if err != nil {
+		return nil, err
+	}
+	if events != nil {
+		job.Context["triggering_asset_events"] = events
+	}
 	return job, nil
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/gust-sched/gust/common/connection"
 	"github.com/gust-sched/gust/common/dagspec"
 	"github.com/gust-sched/gust/common/secrets"
+	"github.com/gust-sched/gust/common/tistate"
 	"github.com/gust-sched/gust/metadb"
 	"github.com/gust-sched/gust/scheduler"
 )
@@ -43,6 +44,9 @@ type Store interface {
 	// dagID's latest version) in dagID's run at the logical date; found is
 	// false when there is no such run.
 	ExternalGroupStates(ctx context.Context, dagID, groupID string, logical time.Time) (states []string, found bool, err error)
+	// TriggeringEvents are the asset events an asset-triggered run
+	// consumed, by asset URI, each as the API gives it.
+	TriggeringEvents(ctx context.Context, run *metadb.DagRun) (map[string]any, error)
 	// DAGFile is a path to the DAG file of the version dagHash, for Python
 	// tasks to import.
 	DAGFile(ctx context.Context, dag *dagspec.DAG, dagHash string) (file, modules string, err error)
@@ -427,4 +431,44 @@ func (m *MemStore) ExternalGroupStates(context.Context, string, string, time.Tim
 // ExternalState knows no other DAG's runs.
 func (m *MemStore) ExternalState(context.Context, string, string, time.Time) (string, bool, error) {
 	return "", false, nil
+}
+
+// TriggeringEvents reads the asset events an asset-triggered run consumed.
+func (s *DBStore) TriggeringEvents(ctx context.Context, run *metadb.DagRun) (map[string]any, error) {
+	return triggeringEvents(ctx, s.DB.Pool, run)
+}
+
+// TriggeringEvents: a run in memory consumed none.
+func (m *MemStore) TriggeringEvents(context.Context, *metadb.DagRun) (map[string]any, error) {
+	return nil, nil
+}
+
+func triggeringEvents(ctx context.Context, q metadb.DBTX, run *metadb.DagRun) (map[string]any, error) {
+	if run.RunType != tistate.RunTypeAssetTriggered {
+		return nil, nil
+	}
+	rows, _, err := metadb.ListAssetEventsPage(ctx, q, metadb.AssetEventFilter{ConsumedBy: &run.ID}, metadb.Page{Limit: 10000, OrderBy: []string{"timestamp"}})
+	if err != nil {
+		return nil, fmt.Errorf("triggering asset events of %s/%s: %w", run.DagID, run.RunID, err)
+	}
+	out := map[string]any{}
+	for _, e := range rows {
+		extra := e.Extra
+		if extra == nil {
+			extra = map[string]any{}
+		}
+		ev := map[string]any{"id": e.ID, "asset_id": e.AssetID, "uri": e.URI, "name": e.Name, "group": e.Group, "extra": extra,
+			"source_dag_id": deref(e.SourceDagID), "source_task_id": deref(e.SourceTaskID), "source_run_id": deref(e.SourceRunID),
+			"source_map_index": e.SourceMapIndex, "timestamp": e.Timestamp.UTC().Format(time.RFC3339Nano)}
+		list, _ := out[e.URI].([]any)
+		out[e.URI] = append(list, ev)
+	}
+	return out, nil
+}
+
+func deref(s *string) any {
+	if s == nil {
+		return nil
+	}
+	return *s
 }

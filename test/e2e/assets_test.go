@@ -15,7 +15,7 @@ import (
 // asset, of both, and & / | conditions), with dag-factory's YAML forms.
 const assetDAGs = `import pendulum
 from airflow.providers.standard.operators.bash import BashOperator
-from airflow.sdk import DAG, Asset
+from airflow.sdk import DAG, Asset, task
 
 a1 = Asset("s3://dag1/output_1.txt", extra={"hi": "bye"})
 a2 = Asset("s3://dag2/output_1.txt", extra={"hi": "bye"})
@@ -27,7 +27,8 @@ with DAG(dag_id="asset_produces_1", schedule=None, start_date=start):
 with DAG(dag_id="asset_produces_2", schedule=None, start_date=start):
     BashOperator(outlets=[a2], task_id="producing_task_2", bash_command="echo 2")
 with DAG(dag_id="asset_consumes_1", schedule=[a1], start_date=start):
-    BashOperator(outlets=[Asset("s3://consuming_1_task/asset_other.txt")], task_id="consuming_1", bash_command="echo c1")
+    BashOperator(outlets=[Asset("s3://consuming_1_task/asset_other.txt")], task_id="consuming_1",
+                 bash_command="echo {{ triggering_asset_events['s3://dag1/output_1.txt'][0].source_dag_id }}")
 with DAG(dag_id="asset_consumes_1_and_2", schedule=[a1, a2], start_date=start):
     BashOperator(task_id="consuming_2", bash_command="echo c2")
 with DAG(dag_id="consume_1_or_2_with_asset_expressions", schedule=(a1 | a2), start_date=start):
@@ -35,7 +36,12 @@ with DAG(dag_id="consume_1_or_2_with_asset_expressions", schedule=(a1 | a2), sta
 with DAG(dag_id="consume_1_or_both_2_and_3_with_asset_expressions", schedule=(a1 | (a2 & a3)), start_date=start):
     BashOperator(task_id="c", bash_command="echo complex")
 with DAG(dag_id="asset_consumes_other", schedule=[Asset("s3://consuming_1_task/asset_other.txt")], start_date=start):
-    BashOperator(task_id="c", bash_command="echo chained")
+    @task
+    def read(triggering_asset_events=None):
+        evs = triggering_asset_events[Asset("s3://consuming_1_task/asset_other.txt")]
+        return [e.source_dag_id + "." + e.source_task_id for e in evs] + [a.uri for a in triggering_asset_events]
+
+    read()
 `
 
 // TestAssets runs producers and watches their consumers: a run per
@@ -105,6 +111,14 @@ yaml_nested:
 		if len(rs) != 1 || rs[0].State != "success" || rs[0].RunType != "asset_triggered" || !strings.HasPrefix(rs[0].RunID, "asset_triggered__") {
 			t.Errorf("%s: runs %+v, want one successful asset_triggered run", id, rs)
 		}
+	}
+	// What triggered a run reaches its templates and its Python tasks.
+	if x := c.XComs("asset_consumes_1", finished["asset_consumes_1"][0].RunID); x["consuming_1/return_value"] != `"asset_produces_1"` {
+		t.Errorf("triggering_asset_events in a template: %v", x)
+	}
+	if x := c.XComs("asset_consumes_other", finished["asset_consumes_other"][0].RunID); x["read/return_value"] !=
+		`["asset_consumes_1.consuming_1","s3://consuming_1_task/asset_other.txt"]` {
+		t.Errorf("triggering_asset_events in a @task: %v", x)
 	}
 	for _, id := range []string{"asset_consumes_1_and_2", "yaml_nested"} {
 		if rs := c.Runs(id); len(rs) != 0 {

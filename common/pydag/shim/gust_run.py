@@ -252,6 +252,56 @@ class _Lazy:
         return other + self._get()
 
 
+class _SourceRun:
+    def __init__(self, dag_id, run_id):
+        self.dag_id, self.run_id = dag_id, run_id
+
+
+class AssetEvent:
+    """An asset event a run was triggered by (Airflow's AssetEvent)."""
+
+    def __init__(self, e):
+        from airflow._gust.model import Asset
+
+        self.id, self.asset_id = e.get("id"), e.get("asset_id")
+        self.asset = Asset(name=e.get("name"), uri=e.get("uri"), group=e.get("group") or "asset")
+        self.uri, self.extra = e.get("uri"), e.get("extra") or {}
+        self.source_dag_id, self.source_task_id = e.get("source_dag_id"), e.get("source_task_id")
+        self.source_run_id, self.source_map_index = e.get("source_run_id"), e.get("source_map_index", -1)
+        self.timestamp = date(e.get("timestamp"))
+        self.source_dag_run = _SourceRun(self.source_dag_id, self.source_run_id) if self.source_dag_id else None
+
+    def __repr__(self):
+        return f"AssetEvent(uri={self.uri!r}, source_dag_id={self.source_dag_id!r}, extra={self.extra!r})"
+
+
+class TriggeringAssetEvents(dict):
+    """triggering_asset_events: the run's events by Asset; an asset's URI
+    (or name) reads them too."""
+
+    def __getitem__(self, key):
+        uri = getattr(key, "uri", key)
+        for a, evs in self.items():
+            if a.uri == uri or a.name == uri:
+                return evs
+        raise KeyError(key)
+
+    def get(self, key, default=None):
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+
+def triggering_events(raw):
+    out = TriggeringAssetEvents()
+    for evs in (raw or {}).values():
+        events = [AssetEvent(e) for e in evs]
+        if events:
+            dict.__setitem__(out, events[0].asset, events)
+    return out
+
+
 def build_context(job, dag, task, ti):
     c = job["context"]
     logical = date(c.get("logical_date"))
@@ -262,7 +312,7 @@ def build_context(job, dag, task, ti):
         "data_interval_start": date(c.get("data_interval_start")), "data_interval_end": date(c.get("data_interval_end")),
         "params": c.get("params") or {}, "dag_run": DagRun(c, job["dag_id"]), "ti": ti, "task_instance": ti,
         "task": task, "dag": dag, "conf": None, "macros": _Macros, "map_index_template": None,
-        "inlets": [], "outlets": [], "triggering_asset_events": {},
+        "inlets": [], "outlets": [], "triggering_asset_events": triggering_events(c.get("triggering_asset_events")),
         "var": {"value": _Vars(False), "json": _Vars(True)},
     })
     return ctx
