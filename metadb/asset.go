@@ -376,29 +376,38 @@ func ListAssetEventsPage(ctx context.Context, q DBTX, f AssetEventFilter, page P
 	if err != nil {
 		return nil, 0, fmt.Errorf("list asset events: %w", err)
 	}
-	runIDs := map[*AssetEventRow][]int64{}
+	runsOf := map[*AssetEventRow][]int64{}
+	var all []int64
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*AssetEventRow, error) {
 		var e AssetEventRow
 		var ids []int64
 		err := r.Scan(&e.ID, &e.AssetID, &e.URI, &e.Name, &e.Group, &e.Extra, &e.SourceDagID, &e.SourceTaskID, &e.SourceRunID,
 			&e.SourceMapIndex, &e.Timestamp, &ids)
-		runIDs[&e] = ids
+		runsOf[&e] = ids
+		all = append(all, ids...)
 		return &e, err
 	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("list asset events: %w", err)
 	}
-	for e, ids := range runIDs {
-		if len(ids) == 0 {
-			continue
-		}
-		rows, err := q.Query(ctx, `SELECT `+dagRunColumns+` FROM dag_run WHERE id = ANY($1) ORDER BY id`, ids)
-		runs, err := collectDagRuns(rows, err)
-		if err != nil {
-			return nil, 0, fmt.Errorf("runs of asset event %d: %w", e.ID, err)
-		}
-		for _, r := range runs {
-			e.CreatedRuns = append(e.CreatedRuns, *r)
+	if len(all) == 0 {
+		return out, total, nil
+	}
+	// The runs the page's events created, in one query.
+	rows, err = q.Query(ctx, `SELECT `+dagRunColumns+` FROM dag_run WHERE id = ANY($1)`, all)
+	runs, err := collectDagRuns(rows, err)
+	if err != nil {
+		return nil, 0, fmt.Errorf("runs of asset events: %w", err)
+	}
+	byID := make(map[int64]*DagRun, len(runs))
+	for _, r := range runs {
+		byID[r.ID] = r
+	}
+	for e, ids := range runsOf {
+		for _, id := range ids {
+			if r := byID[id]; r != nil {
+				e.CreatedRuns = append(e.CreatedRuns, *r)
+			}
 		}
 	}
 	return out, total, nil

@@ -108,3 +108,49 @@ func TestAssetEventsConsumedOnce(t *testing.T) {
 		t.Errorf("%d events: %d in one run, %d in several; want all in exactly one", total, linkedOnce, linkedMore)
 	}
 }
+
+// TestExpandMapped: a mapped task's instance -1 becomes 0..n-1; counted
+// again after a clear, new items add instances and missing ones become
+// removed (and come back); nothing to map over skips it.
+func TestExpandMapped(t *testing.T) {
+	t.Parallel()
+	db, ctx := setup(t)
+	seedRun(t, ctx, db, "mapped", "r1", "m")
+	states := func() string {
+		rows, err := db.Pool.Query(ctx, `SELECT map_index, coalesce(state, 'none') FROM task_instance WHERE dag_id = 'mapped' ORDER BY map_index`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (string, error) {
+			var i int
+			var s string
+			err := r.Scan(&i, &s)
+			return fmt.Sprintf("%d:%s", i, s), err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprint(got)
+	}
+	step := func(n int, want string) {
+		t.Helper()
+		if _, err := metadb.ExpandMapped(ctx, db.Pool, "mapped", "r1", "m", n); err != nil {
+			t.Fatal(err)
+		}
+		if got := states(); got != want {
+			t.Errorf("expand to %d: %s, want %s", n, got, want)
+		}
+	}
+	step(3, "[0:none 1:none 2:none]")
+	step(2, "[0:none 1:none 2:removed]") // counted again, one item fewer
+	step(4, "[0:none 1:none 2:none 3:none]")
+	if _, err := db.Pool.Exec(ctx, `UPDATE task_instance SET state = 'success' WHERE dag_id = 'mapped' AND map_index = 0`); err != nil {
+		t.Fatal(err)
+	}
+	step(1, "[0:success 1:removed 2:removed 3:removed]") // a finished instance is kept as it is
+	if _, err := db.Pool.Exec(ctx, `UPDATE task_instance SET state = NULL WHERE dag_id = 'mapped' AND map_index = 0`); err != nil {
+		t.Fatal(err)
+	}
+	step(0, "[0:skipped 1:removed 2:removed 3:removed]") // cleared again, and now nothing to map over
+
+}

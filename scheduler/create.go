@@ -174,11 +174,7 @@ func (s *Scheduler) createAssetRuns(ctx context.Context) (int, error) {
 			}
 			if dag.AssetSchedule == nil {
 				// No longer scheduled on assets: what was queued is stale.
-				_, err := metadb.LockQueuedAssets(ctx, tx, id)
-				if err == nil {
-					err = metadb.DropQueuedAssets(ctx, tx, id)
-				}
-				return err
+				return metadb.DropQueuedAssets(ctx, tx, id)
 			}
 			queued, err := metadb.LockQueuedAssets(ctx, tx, id)
 			if err != nil || len(queued) == 0 {

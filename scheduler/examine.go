@@ -187,14 +187,7 @@ func (s *Scheduler) expandTask(ctx context.Context, tx pgx.Tx, dag *dagspec.DAG,
 	look := func(upstream, key string) (any, bool, error) {
 		return metadb.MappingXCom(ctx, tx, run.DagID, run.RunID, upstream, key)
 	}
-	n, err := mapping.Length(task.Expand, look)
-	limit := s.opts.MaxMapLength
-	if limit <= 0 {
-		limit = DefaultMaxMapLength
-	}
-	if err == nil && n > limit {
-		err = fmt.Errorf("%w: expands to %d instances, over [core] max_map_length (%d)", mapping.ErrUnmappable, n, limit)
-	}
+	n, err := mapping.Count(task.Expand, look, s.opts.MaxMapLength)
 	if err != nil {
 		if !errors.Is(err, mapping.ErrNotPushed) && !errors.Is(err, mapping.ErrUnmappable) {
 			return 0, err // the database's: the examination is retried
@@ -210,6 +203,3 @@ func (s *Scheduler) expandTask(ctx context.Context, tx pgx.Tx, dag *dagspec.DAG,
 	s.logger.Debug("expanded mapped task", logkey.DagID, run.DagID, logkey.RunID, run.RunID, logkey.TaskID, taskID, "instances", n)
 	return m, nil
 }
-
-// DefaultMaxMapLength is Airflow's [core] max_map_length.
-const DefaultMaxMapLength = 1024

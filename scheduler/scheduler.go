@@ -45,7 +45,7 @@ type Options struct {
 	MaxActiveRunsPerDag  int
 	MaxActiveTasksPerDag int
 	// MaxMapLength is [core] max_map_length: the most instances a mapped
-	// task expands to (0: 1,024).
+	// task expands to (0: mapping.DefaultMaxLength).
 	MaxMapLength                int
 	MaxDagrunsToCreatePerLoop   int
 	MaxDagrunsPerLoopToSchedule int

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"slices"
 
 	"github.com/gust-sched/gust/common/dagspec"
 	"github.com/gust-sched/gust/common/mapping"
@@ -13,9 +12,6 @@ import (
 
 // Mapped tasks on the worker: an instance's arguments, and the check of
 // what a task pushes for the mapped tasks downstream of it.
-
-// defaultMaxMapLength is Airflow's [core] max_map_length.
-const defaultMaxMapLength = 1024
 
 // mappedTask returns the task as instance ti of a mapped task runs it: a
 // copy with the instance's arguments set where the operator takes them
@@ -151,11 +147,14 @@ func checkMappable(dag *dagspec.DAG, task *dagspec.Task, xcoms map[string]any, m
 		return nil
 	}
 	for _, t := range dag.Tasks {
-		if t.Expand == nil || !slices.Contains(t.Expand.Upstreams(), task.TaskID) {
+		if t.Expand == nil {
 			continue
 		}
-		for _, key := range mappedKeys(t.Expand, task.TaskID) {
-			v, ok := xcoms[key]
+		for _, ref := range t.Expand.Refs() {
+			if ref.TaskID != task.TaskID {
+				continue
+			}
+			v, ok := xcoms[ref.Key]
 			if !ok {
 				continue // nothing pushed: the mapped task fails to expand, saying so
 			}
@@ -166,7 +165,7 @@ func checkMappable(dag *dagspec.DAG, task *dagspec.Task, xcoms map[string]any, m
 			case map[string]any:
 				n = len(x)
 			default:
-				return fmt.Errorf("UnmappableXComTypePushed: unmappable return type %s (%s maps over it)", pyType(v), t.TaskID)
+				return fmt.Errorf("UnmappableXComTypePushed: unmappable return type %s (%s maps over it)", mapping.TypeName(v), t.TaskID)
 			}
 			if n > maxLen {
 				return fmt.Errorf("UnmappableXComLengthPushed: unmappable return value length: %d > %d ([core] max_map_length; %s maps over it)",
@@ -175,52 +174,4 @@ func checkMappable(dag *dagspec.DAG, task *dagspec.Task, xcoms map[string]any, m
 		}
 	}
 	return nil
-}
-
-// mappedKeys are the XCom keys of upstream that the expansion maps over.
-func mappedKeys(e *dagspec.Expand, upstream string) []string {
-	var keys []string
-	var walk func(v any)
-	walk = func(v any) {
-		switch x := v.(type) {
-		case map[string]any:
-			if ref, ok := x[dagspec.XComArgKey].(map[string]any); ok {
-				key, _ := ref["key"].(string)
-				if key == "" {
-					key = "return_value"
-				}
-				if ref["task_id"] == upstream && !slices.Contains(keys, key) {
-					keys = append(keys, key)
-				}
-				return
-			}
-			for _, y := range x {
-				walk(y)
-			}
-		case []any:
-			for _, y := range x {
-				walk(y)
-			}
-		}
-	}
-	for _, a := range e.Args {
-		walk(a.Source)
-	}
-	walk(e.Kwargs)
-	return keys
-}
-
-// pyType is a JSON value's Python type name.
-func pyType(v any) string {
-	switch v.(type) {
-	case nil:
-		return "NoneType"
-	case string:
-		return "str"
-	case bool:
-		return "bool"
-	case float64:
-		return "float"
-	}
-	return fmt.Sprintf("%T", v)
 }

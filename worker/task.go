@@ -390,7 +390,7 @@ func execute(ctx context.Context, tl *taskLog, store Store, py *PythonRuntime, t
 	}
 	if out.state == tistate.Success {
 		if maxMapLen <= 0 {
-			maxMapLen = defaultMaxMapLength
+			maxMapLen = mapping.DefaultMaxLength
 		}
 		if err := checkMappable(dag, plain, out.xcoms, maxMapLen); err != nil {
 			out = outcome{state: tistate.Failed, reason: err.Error(), rendered: out.rendered}

@@ -286,12 +286,9 @@ func (a *app) testRun(ctx context.Context, py *worker.PythonRuntime, dag *dagspe
 	expanded := map[string]bool{}
 	expand := func(t *dagspec.Task) error {
 		expanded[t.TaskID] = true
-		n, err := mapping.Length(t.Expand, func(up, key string) (any, bool, error) {
+		n, err := mapping.Count(t.Expand, func(up, key string) (any, bool, error) {
 			return store.XCom(ctx, dag.DagID, run.RunID, up, key)
-		})
-		if err == nil && n > maxMapLen {
-			err = fmt.Errorf("expands to %d instances, over [core] max_map_length", n)
-		}
+		}, maxMapLen)
 		old := byID[t.TaskID]
 		switch {
 		case err != nil:

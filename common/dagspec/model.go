@@ -286,20 +286,34 @@ type ExpandArg struct {
 // XComArgKey marks an upstream's XCom in arguments and mapping sources.
 const XComArgKey = "__gust_xcomarg__"
 
-// Upstreams returns the tasks whose XComs the expansion reads, each once.
-func (e *Expand) Upstreams() []string {
-	var out []string
+// XComRef is an upstream's XCom an expansion reads.
+type XComRef struct{ TaskID, Key string }
+
+// Refs returns the XComs the expansion reads, each once, in the order its
+// sources name them.
+func (e *Expand) Refs() []XComRef {
+	var out []XComRef
 	var walk func(v any)
 	walk = func(v any) {
 		switch x := v.(type) {
 		case map[string]any:
 			if ref, ok := x[XComArgKey].(map[string]any); ok {
-				if id, _ := ref["task_id"].(string); id != "" && !slices.Contains(out, id) {
-					out = append(out, id)
+				r := XComRef{}
+				r.TaskID, _ = ref["task_id"].(string)
+				if r.Key, _ = ref["key"].(string); r.Key == "" {
+					r.Key = "return_value"
+				}
+				if r.TaskID != "" && !slices.Contains(out, r) {
+					out = append(out, r)
 				}
 				return
 			}
-			for _, k := range sortedMapKeys(x) {
+			keys := make([]string, 0, len(x))
+			for k := range x {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
 				walk(x[k])
 			}
 		case []any:
@@ -315,13 +329,15 @@ func (e *Expand) Upstreams() []string {
 	return out
 }
 
-func sortedMapKeys(m map[string]any) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
+// Upstreams returns the tasks whose XComs the expansion reads, each once.
+func (e *Expand) Upstreams() []string {
+	var out []string
+	for _, r := range e.Refs() {
+		if !slices.Contains(out, r.TaskID) {
+			out = append(out, r.TaskID)
+		}
 	}
-	sort.Strings(ks)
-	return ks
+	return out
 }
 
 // TaskGroup is Airflow's TaskGroup: a box of tasks and groups in the grid

@@ -37,6 +37,22 @@ var (
 	ErrUnmappable = errors.New("unmappable")
 )
 
+// DefaultMaxLength is Airflow's [core] max_map_length.
+const DefaultMaxLength = 1024
+
+// Count is Length held to [core] max_map_length (limit; 0: the default):
+// a longer expansion is ErrUnmappable.
+func Count(e *dagspec.Expand, look Lookup, limit int) (int, error) {
+	if limit <= 0 {
+		limit = DefaultMaxLength
+	}
+	n, err := Length(e, look)
+	if err == nil && n > limit {
+		return 0, fmt.Errorf("%w: expands to %d instances, over [core] max_map_length (%d)", ErrUnmappable, n, limit)
+	}
+	return n, err
+}
+
 // source is one argument's items.
 type source struct {
 	items   []any
@@ -83,7 +99,7 @@ func Values(e *dagspec.Expand, index int, look Lookup) ([]Value, error) {
 		}
 		m, ok := s.items[index].(map[string]any)
 		if !ok {
-			return nil, fmt.Errorf("%w: expand_kwargs: item %d is a %s, not a mapping of argument names to values", ErrUnmappable, index, typeName(s.items[index]))
+			return nil, fmt.Errorf("%w: expand_kwargs: item %d is a %s, not a mapping of argument names to values", ErrUnmappable, index, TypeName(s.items[index]))
 		}
 		names := make([]string, 0, len(m))
 		for k := range m {
@@ -154,7 +170,7 @@ func items(src any, look Lookup, where string) (source, error) {
 		}
 		return source{items: sortedPairs(x), literal: true}, nil
 	}
-	return source{}, fmt.Errorf("%w: %s: cannot map over a %s", ErrUnmappable, where, typeName(src))
+	return source{}, fmt.Errorf("%w: %s: cannot map over a %s", ErrUnmappable, where, TypeName(src))
 }
 
 // fromValue is an XCom's items: a list's elements, a mapping's [key, value]
@@ -167,7 +183,7 @@ func fromValue(v any) (source, error) {
 	case map[string]any:
 		return source{items: sortedPairs(x)}, nil
 	}
-	return source{}, fmt.Errorf("%w return type %s (want a list or a dict)", ErrUnmappable, typeName(v))
+	return source{}, fmt.Errorf("%w return type %s (want a list or a dict)", ErrUnmappable, TypeName(v))
 }
 
 // zip is Python's zip (itertools.zip_longest with longest) of sources: the
@@ -223,17 +239,22 @@ func sortedPairs(m map[string]any) []any {
 	return out
 }
 
-// typeName is a JSON value's Python type name, for messages.
-func typeName(v any) string {
-	switch v.(type) {
+// TypeName is a JSON value's Python type name, for messages.
+func TypeName(v any) string {
+	switch x := v.(type) {
 	case nil:
 		return "NoneType"
 	case string:
 		return "str"
 	case bool:
 		return "bool"
-	case float64, int, int64:
-		return "number"
+	case float64:
+		if x == float64(int64(x)) {
+			return "int"
+		}
+		return "float"
+	case int, int64:
+		return "int"
 	case []any:
 		return "list"
 	case map[string]any:

@@ -49,6 +49,20 @@ func (a apiClient) do(method, path string, body any) (int, []byte) {
 	return resp.StatusCode, b
 }
 
+// waitAPI waits until the cluster's api-server answers.
+func waitAPI(t *testing.T, c *testenv.Cluster) {
+	t.Helper()
+	base := fmt.Sprintf("http://127.0.0.1:%d", c.APIPort)
+	testenv.Eventually(t, 30*time.Second, "the api-server to answer", func() (bool, string) {
+		resp, err := http.Get(base + "/api/v2/version")
+		if err != nil {
+			return false, err.Error()
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200, resp.Status
+	})
+}
+
 func (a apiClient) login(user, password string) string {
 	a.t.Helper()
 	code, b := a.do("POST", "/auth/token", map[string]string{"username": user, "password": password})
@@ -231,14 +245,7 @@ bf:
 	c.Start("worker", "worker", "-c", "4")
 	c.WaitParsed(30*time.Second, "bf")
 	api := apiClient{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", c.APIPort)}
-	testenv.Eventually(t, 30*time.Second, "the api-server to answer", func() (bool, string) {
-		resp, err := http.Get(api.base + "/api/v2/version")
-		if err != nil {
-			return false, err.Error()
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200, ""
-	})
+	waitAPI(t, c)
 	api.token = api.login("op", "op-pass")
 	code, b := api.do("POST", "/api/v2/backfills", map[string]any{"dag_id": "bf", "from_date": "2024-03-01T00:00:00Z",
 		"to_date": "2024-03-04T00:00:00Z", "max_active_runs": 1})

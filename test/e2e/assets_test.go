@@ -3,7 +3,6 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -138,14 +137,7 @@ yaml_nested:
 	// The API: assets with their references and last event, events with
 	// the runs they created, queued events, and an event made by hand.
 	api := apiClient{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", c.APIPort)}
-	testenv.Eventually(t, 30*time.Second, "the api-server to answer", func() (bool, string) {
-		resp, err := http.Get(api.base + "/api/v2/version")
-		if err != nil {
-			return false, err.Error()
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200, ""
-	})
+	waitAPI(t, c)
 	api.token = api.login("op", "op-pass")
 	var assets struct {
 		Assets []struct {

@@ -60,14 +60,7 @@ logs_dag:
 	c.Start("scheduler", "scheduler")
 	worker := c.Start("worker", "worker", "-c", "2")
 	api := apiClient{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", c.APIPort)}
-	testenv.Eventually(t, 30*time.Second, "the api-server to answer", func() (bool, string) {
-		r, err := http.Get(api.base + "/api/v2/version")
-		if err != nil {
-			return false, err.Error()
-		}
-		r.Body.Close()
-		return r.StatusCode == 200, r.Status
-	})
+	waitAPI(t, c)
 	api.token = api.login("ada", "ada-pass")
 	c.WaitParsed(30*time.Second, "logs_dag")
 	c.MustRun("dags", "trigger", "logs_dag", "--run-id", "r1")

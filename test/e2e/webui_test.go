@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -185,14 +184,7 @@ func startUI(t *testing.T, c *testenv.Cluster, dagIDs ...string) (string, apiCli
 	c.MustRun("users", "create", "--username", "vic", "--role", "Viewer", "--password", "s3cret-vic")
 	c.Start("standalone", "standalone")
 	base := fmt.Sprintf("http://127.0.0.1:%d", c.APIPort)
-	testenv.Eventually(t, 30*time.Second, "the api-server to answer", func() (bool, string) {
-		resp, err := http.Get(base + "/api/v2/version")
-		if err != nil {
-			return false, err.Error()
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200, resp.Status
-	})
+	waitAPI(t, c)
 	c.WaitParsed(30*time.Second, dagIDs...)
 	api := apiClient{t: t, base: base}
 	api.token = api.login("ada", "s3cret-ada")
