@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"errors"
+	"github.com/gust-sched/gust/common/dagspec"
 	"math"
 	"net/http"
 	"time"
@@ -19,9 +20,12 @@ func (s *Server) routesAssets(r *router) {
 	r.handle("GET /api/v2/assets", auth.Viewer, s.getAssets)
 	r.handle("GET /api/v2/assets/{asset_id}", auth.Viewer, s.getAsset)
 	r.handle("GET /api/v2/assets/events", auth.Viewer, s.getAssetEvents)
+	r.handle("GET /api/v2/assets/aliases", auth.Viewer, s.getAliases)
+	r.handle("GET /api/v2/assets/aliases/{asset_alias_id}", auth.Viewer, s.getAlias)
 	r.handle("POST /api/v2/assets/events", auth.User, s.postAssetEvent)
 	// GET /assets/{asset_id}/queuedEvents would overlap GET
-	// /assets/aliases/{asset_alias_id} in ServeMux: one pattern serves it.
+	// /assets/aliases/{asset_alias_id} in ServeMux: a pattern both match
+	// serves it, and the aliases' (more specific) wins for theirs.
 	r.handle("GET /api/v2/assets/{asset_id}/{what}", auth.Viewer, s.getAssetSub)
 	r.handle("DELETE /api/v2/assets/{asset_id}/queuedEvents", auth.User, s.deleteQueued("asset"))
 	r.handle("GET /api/v2/dags/{dag_id}/assets/queuedEvents", auth.Viewer, s.getQueued("dag"))
@@ -44,25 +48,31 @@ type lastAssetEvent struct {
 }
 
 type assetResponse struct {
-	ID             int64           `json:"id"`
-	Name           string          `json:"name"`
-	URI            string          `json:"uri"`
-	Group          string          `json:"group"`
-	Extra          map[string]any  `json:"extra"`
-	CreatedAt      time.Time       `json:"created_at"`
-	UpdatedAt      time.Time       `json:"updated_at"`
-	ScheduledDags  []assetRef      `json:"scheduled_dags"`
-	ProducingTasks []assetRef      `json:"producing_tasks"`
-	ConsumingTasks []assetRef      `json:"consuming_tasks"`
-	Aliases        []any           `json:"aliases"`
-	Watchers       []any           `json:"watchers"`
-	LastAssetEvent *lastAssetEvent `json:"last_asset_event"`
+	ID             int64             `json:"id"`
+	Name           string            `json:"name"`
+	URI            string            `json:"uri"`
+	Group          string            `json:"group"`
+	Extra          map[string]any    `json:"extra"`
+	CreatedAt      time.Time         `json:"created_at"`
+	UpdatedAt      time.Time         `json:"updated_at"`
+	ScheduledDags  []assetRef        `json:"scheduled_dags"`
+	ProducingTasks []assetRef        `json:"producing_tasks"`
+	ConsumingTasks []assetRef        `json:"consuming_tasks"`
+	Aliases        []metadb.AliasRow `json:"aliases"`
+	Watchers       []any             `json:"watchers"`
+	LastAssetEvent *lastAssetEvent   `json:"last_asset_event"`
 }
 
 func assetJSON(a *metadb.AssetRow) assetResponse {
 	out := assetResponse{ID: a.ID, Name: a.Name, URI: a.URI, Group: a.Group, Extra: a.Extra, CreatedAt: a.CreatedAt.UTC(),
 		UpdatedAt: a.UpdatedAt.UTC(), ScheduledDags: []assetRef{}, ProducingTasks: []assetRef{}, ConsumingTasks: []assetRef{},
-		Aliases: []any{}, Watchers: []any{}}
+		Aliases: []metadb.AliasRow{}, Watchers: []any{}}
+	if a.Aliases != nil {
+		out.Aliases = a.Aliases
+	}
+	for _, t := range a.ConsumingTasks {
+		out.ConsumingTasks = append(out.ConsumingTasks, assetRef{DagID: t.DagID, TaskID: t.TaskID, CreatedAt: t.CreatedAt.UTC(), UpdatedAt: t.CreatedAt.UTC()})
+	}
 	for _, d := range a.ScheduledDags {
 		out.ScheduledDags = append(out.ScheduledDags, assetRef{DagID: d.DagID, CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.CreatedAt.UTC()})
 	}
@@ -337,4 +347,60 @@ func (s *Server) getAssetSub(w http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusNotFound, "Not Found")
 	}
 	return s.getQueued("asset")(w, r)
+}
+
+// getAliases lists asset aliases (GET /assets/aliases).
+func (s *Server) getAliases(w http.ResponseWriter, r *http.Request) error {
+	q := newQuery(r)
+	pattern, page := q.pattern("name_pattern"), q.page("id")
+	if err := q.err(); err != nil {
+		return err
+	}
+	rows, total, err := metadb.ListAliasesPage(r.Context(), s.db.Pool, nil, pattern, page)
+	if err != nil {
+		return err
+	}
+	if rows == nil {
+		rows = []metadb.AliasRow{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"asset_aliases": rows, "total_entries": total})
+	return nil
+}
+
+// getAlias serves one alias (GET /assets/aliases/{asset_alias_id}).
+func (s *Server) getAlias(w http.ResponseWriter, r *http.Request) error {
+	id, err := intPathValue(r, "asset_alias_id")
+	if err != nil {
+		return err
+	}
+	rows, _, err := metadb.ListAliasesPage(r.Context(), s.db.Pool, &id, "", metadb.Page{Limit: 1})
+	if err != nil {
+		return err
+	}
+	if len(rows) == 0 {
+		return errorf(http.StatusNotFound, "The Asset Alias with ID: `%d` was not found", id)
+	}
+	writeJSON(w, http.StatusOK, rows[0])
+	return nil
+}
+
+// assetExpression is an asset schedule as Airflow's DAG details give it:
+// {"asset": {...}}, {"alias": {...}}, {"all": [...]}, {"any": [...]}.
+func assetExpression(c *dagspec.AssetCond) map[string]any {
+	list := func(cs []dagspec.AssetCond) []any {
+		out := make([]any, len(cs))
+		for i := range cs {
+			out[i] = assetExpression(&cs[i])
+		}
+		return out
+	}
+	switch {
+	case c.Asset != nil:
+		return map[string]any{"asset": map[string]any{"uri": c.Asset.URI, "name": c.Asset.Name, "group": c.Asset.Group}}
+	case c.Alias != nil:
+		return map[string]any{"alias": map[string]any{"name": c.Alias.Name, "group": c.Alias.Group}}
+	case c.All != nil:
+		return map[string]any{"all": list(c.All)}
+	}
+	return map[string]any{"any": list(c.Any)}
 }

@@ -311,6 +311,9 @@ func (s *Server) getDagDetails(w http.ResponseWriter, r *http.Request) error {
 		Params: paramsResponse(dag.Params), TemplateSearchPath: nil, LastParsed: utcp(&row.LastParsedTime),
 		ActiveRunsCount: queued + running, Concurrency: row.MaxActiveTasks, DefaultArgs: map[string]any{},
 		OwnerLinks: map[string]string{}}
+	if dag.AssetSchedule != nil {
+		d.AssetExpression = assetExpression(dag.AssetSchedule)
+	}
 	tz := dag.Timezone
 	if tz == "" {
 		tz = "UTC"

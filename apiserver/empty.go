@@ -11,7 +11,7 @@ import (
 	"github.com/gust-sched/gust/metadb"
 )
 
-// The paths of Airflow features that gust does not have (assets, plugins,
+// The paths of Airflow features that gust does not have (asset materialization, plugins,
 // providers, human-in-the-loop, extra links, external logs, favourites)
 // answer in the spec's shapes: empty listings, a 404 for a named object, so
 // that a client written for Airflow sees a cluster that has none of them.
@@ -20,8 +20,6 @@ import (
 func (s *Server) routesEmpty(r *router) {
 	const ti = "/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}"
 
-	r.handle("GET /api/v2/assets/aliases", auth.Viewer, emptyList("asset_aliases"))
-	r.handle("GET /api/v2/assets/aliases/{asset_alias_id}", auth.Viewer, notFoundByID("asset_alias_id", "The Asset Alias with ID: `%d` was not found"))
 	r.handle("POST /api/v2/assets/{asset_id}/materialize", auth.User, notFoundByID("asset_id", "The Asset with ID: `%d` was not found"))
 
 	r.handle("GET /api/v2/plugins", auth.Viewer, emptyList("plugins"))

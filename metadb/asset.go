@@ -34,14 +34,36 @@ func upsertAsset(ctx context.Context, q DBTX, a dagspec.Asset) (int64, error) {
 	return id, nil
 }
 
-// SyncAssetRefs records which assets a DAG version is scheduled on and
-// which its tasks update (replacing the previous version's).
-func SyncAssetRefs(ctx context.Context, tx pgx.Tx, d *dagspec.DAG) error {
-	if _, err := tx.Exec(ctx, `DELETE FROM dag_schedule_asset_reference WHERE dag_id = $1`, d.DagID); err != nil {
-		return fmt.Errorf("asset references of %s: %w", d.DagID, err)
+// upsertAlias stores an asset alias by name and returns its id.
+func upsertAlias(ctx context.Context, q DBTX, al dagspec.AssetAlias) (int64, error) {
+	var id int64
+	err := q.QueryRow(ctx, `INSERT INTO asset_alias (name, grp) VALUES ($1, $2)
+		ON CONFLICT (name) DO UPDATE SET grp = EXCLUDED.grp WHERE asset_alias.grp IS DISTINCT FROM EXCLUDED.grp
+		RETURNING id`, al.Name, al.Group).Scan(&id)
+	if err == pgx.ErrNoRows {
+		err = q.QueryRow(ctx, `SELECT id FROM asset_alias WHERE name = $1`, al.Name).Scan(&id)
 	}
-	if _, err := tx.Exec(ctx, `DELETE FROM task_outlet_asset_reference WHERE dag_id = $1`, d.DagID); err != nil {
-		return fmt.Errorf("asset references of %s: %w", d.DagID, err)
+	if err != nil {
+		return 0, fmt.Errorf("store asset alias %s: %w", al.Name, err)
+	}
+	return id, nil
+}
+
+// SyncAssetRefs records which assets and aliases a DAG version is
+// scheduled on and which assets its tasks update and read (replacing the
+// previous version's).
+func SyncAssetRefs(ctx context.Context, tx pgx.Tx, d *dagspec.DAG) error {
+	for _, table := range []string{"dag_schedule_asset_reference", "dag_schedule_asset_alias_reference",
+		"task_outlet_asset_reference", "task_inlet_asset_reference"} {
+		if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE dag_id = $1`, d.DagID); err != nil {
+			return fmt.Errorf("asset references of %s: %w", d.DagID, err)
+		}
+	}
+	ref := func(sql string, args ...any) error {
+		if _, err := tx.Exec(ctx, sql, args...); err != nil {
+			return fmt.Errorf("asset references of %s: %w", d.DagID, err)
+		}
+		return nil
 	}
 	if d.AssetSchedule != nil {
 		for _, a := range d.AssetSchedule.Assets() {
@@ -49,9 +71,19 @@ func SyncAssetRefs(ctx context.Context, tx pgx.Tx, d *dagspec.DAG) error {
 			if err != nil {
 				return err
 			}
-			if _, err := tx.Exec(ctx, `INSERT INTO dag_schedule_asset_reference (asset_id, dag_id) VALUES ($1, $2)
-				ON CONFLICT DO NOTHING`, id, d.DagID); err != nil {
-				return fmt.Errorf("asset references of %s: %w", d.DagID, err)
+			if err := ref(`INSERT INTO dag_schedule_asset_reference (asset_id, dag_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+				id, d.DagID); err != nil {
+				return err
+			}
+		}
+		for _, al := range d.AssetSchedule.Aliases() {
+			id, err := upsertAlias(ctx, tx, al)
+			if err != nil {
+				return err
+			}
+			if err := ref(`INSERT INTO dag_schedule_asset_alias_reference (alias_id, dag_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+				id, d.DagID); err != nil {
+				return err
 			}
 		}
 	}
@@ -61,29 +93,77 @@ func SyncAssetRefs(ctx context.Context, tx pgx.Tx, d *dagspec.DAG) error {
 			if err != nil {
 				return err
 			}
-			if _, err := tx.Exec(ctx, `INSERT INTO task_outlet_asset_reference (asset_id, dag_id, task_id) VALUES ($1, $2, $3)
+			if err := ref(`INSERT INTO task_outlet_asset_reference (asset_id, dag_id, task_id) VALUES ($1, $2, $3)
 				ON CONFLICT DO NOTHING`, id, d.DagID, t.TaskID); err != nil {
-				return fmt.Errorf("asset references of %s: %w", d.DagID, err)
+				return err
+			}
+		}
+		for _, al := range t.OutletAliases {
+			if _, err := upsertAlias(ctx, tx, al); err != nil {
+				return err
+			}
+		}
+		for _, r := range t.Inlets {
+			if r.Alias != nil {
+				if _, err := upsertAlias(ctx, tx, *r.Alias); err != nil {
+					return err
+				}
+				continue
+			}
+			id, err := upsertAsset(ctx, tx, *r.Asset)
+			if err != nil {
+				return err
+			}
+			if err := ref(`INSERT INTO task_inlet_asset_reference (asset_id, dag_id, task_id) VALUES ($1, $2, $3)
+				ON CONFLICT DO NOTHING`, id, d.DagID, t.TaskID); err != nil {
+				return err
 			}
 		}
 	}
 	return nil
 }
 
-// RecordAssetEvents records one event per outlet of a successful try, in
-// the try's success transaction, and queues it for every active, unpaused
-// DAG the asset schedules.
-func RecordAssetEvents(ctx context.Context, tx pgx.Tx, k TIKey, outlets []dagspec.Asset) error {
-	for _, a := range outlets {
-		id, err := upsertAsset(ctx, tx, a)
+// OutletEvent is an asset event a successful try records: one of its
+// outlets' (with the extra the try gave it), or one it attached to its
+// outlet aliases (outlet_events[alias].add(asset, extra)).
+type OutletEvent struct {
+	Asset   dagspec.Asset
+	Extra   map[string]any
+	Aliases []dagspec.AssetAlias
+}
+
+// RecordAssetEvents records a successful try's asset events, in the try's
+// success transaction, and queues each for every active, unpaused DAG
+// its asset schedules, and for those its aliases schedule (an alias now
+// resolves to the asset too), as Airflow's register_asset_change.
+func RecordAssetEvents(ctx context.Context, tx pgx.Tx, k TIKey, events []OutletEvent) error {
+	for _, ev := range events {
+		id, err := upsertAsset(ctx, tx, ev.Asset)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO asset_event (asset_id, source_dag_id, source_task_id, source_run_id, source_map_index)
-			VALUES ($1, $2, $3, $4, $5)`, id, k.DagID, k.TaskID, k.RunID, k.MapIndex); err != nil {
-			return fmt.Errorf("asset event of %s for %s: %w", a.URI, k, err)
+		extra := ev.Extra
+		if extra == nil {
+			extra = map[string]any{}
 		}
-		if err := queueForConsumers(ctx, tx, id); err != nil {
+		var eventID int64
+		if err := tx.QueryRow(ctx, `INSERT INTO asset_event (asset_id, extra, source_dag_id, source_task_id, source_run_id, source_map_index)
+			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, id, extra, k.DagID, k.TaskID, k.RunID, k.MapIndex).Scan(&eventID); err != nil {
+			return fmt.Errorf("asset event of %s for %s: %w", ev.Asset.URI, k, err)
+		}
+		aliasIDs := make([]int64, 0, len(ev.Aliases))
+		for _, al := range ev.Aliases {
+			aid, err := upsertAlias(ctx, tx, al)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `WITH r AS (INSERT INTO asset_alias_asset (alias_id, asset_id) VALUES ($1, $2) ON CONFLICT DO NOTHING)
+				INSERT INTO asset_alias_asset_event (alias_id, event_id) VALUES ($1, $3) ON CONFLICT DO NOTHING`, aid, id, eventID); err != nil {
+				return fmt.Errorf("asset event of %s through alias %s: %w", ev.Asset.URI, al.Name, err)
+			}
+			aliasIDs = append(aliasIDs, aid)
+		}
+		if err := queueForConsumers(ctx, tx, id, aliasIDs); err != nil {
 			return err
 		}
 	}
@@ -96,12 +176,14 @@ func RecordAssetEvents(ctx context.Context, tx pgx.Tx, k TIKey, outlets []dagspe
 // is made, rather than folding the event into a row about to be deleted
 // (the event would then belong to no run). The row keeps the earliest
 // time, so that no event it stands for is older.
-func queueForConsumers(ctx context.Context, tx pgx.Tx, assetID int64) error {
+func queueForConsumers(ctx context.Context, tx pgx.Tx, assetID int64, aliasIDs []int64) error {
 	_, err := tx.Exec(ctx, `INSERT INTO asset_dag_run_queue (asset_id, target_dag_id)
-		SELECT r.asset_id, r.dag_id FROM dag_schedule_asset_reference r JOIN dag d USING (dag_id)
-		WHERE r.asset_id = $1 AND d.is_active AND NOT d.is_paused
-		ORDER BY r.dag_id
-		ON CONFLICT (asset_id, target_dag_id) DO UPDATE SET created_at = least(asset_dag_run_queue.created_at, EXCLUDED.created_at)`, assetID)
+		SELECT $1, c.dag_id FROM (
+			SELECT dag_id FROM dag_schedule_asset_reference WHERE asset_id = $1
+			UNION SELECT dag_id FROM dag_schedule_asset_alias_reference WHERE alias_id = ANY($2)) c
+		JOIN dag d USING (dag_id) WHERE d.is_active AND NOT d.is_paused
+		ORDER BY c.dag_id
+		ON CONFLICT (asset_id, target_dag_id) DO UPDATE SET created_at = least(asset_dag_run_queue.created_at, EXCLUDED.created_at)`, assetID, aliasIDs)
 	if err != nil {
 		return fmt.Errorf("queue asset %d for its consumers: %w", assetID, err)
 	}
@@ -118,7 +200,7 @@ func CreateAssetEvent(ctx context.Context, tx pgx.Tx, assetID int64, extra map[s
 	if err := tx.QueryRow(ctx, `INSERT INTO asset_event (asset_id, extra) VALUES ($1, $2) RETURNING id`, assetID, extra).Scan(&id); err != nil {
 		return 0, fmt.Errorf("asset event of %d: %w", assetID, err)
 	}
-	return id, queueForConsumers(ctx, tx, assetID)
+	return id, queueForConsumers(ctx, tx, assetID, nil)
 }
 
 // QueuedDAGs returns the active, unpaused DAGs with queued asset events.
@@ -183,6 +265,32 @@ func ConsumeQueuedAssets(ctx context.Context, tx pgx.Tx, runID int64, dagID stri
 	return first, last, nil
 }
 
+// AliasAssets returns the URIs of the assets each of the named aliases
+// resolved to (those events named through it).
+func AliasAssets(ctx context.Context, q DBTX, names []string) (map[string][]string, error) {
+	out := map[string][]string{}
+	if len(names) == 0 {
+		return out, nil
+	}
+	rows, err := q.Query(ctx, `SELECT al.name, a.uri FROM asset_alias al JOIN asset_alias_asset x ON x.alias_id = al.id
+		JOIN asset a ON a.id = x.asset_id WHERE al.name = ANY($1) ORDER BY al.name, a.uri`, names)
+	if err != nil {
+		return nil, fmt.Errorf("assets of aliases: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name, uri string
+		if err := rows.Scan(&name, &uri); err != nil {
+			return nil, fmt.Errorf("assets of aliases: %w", err)
+		}
+		out[name] = append(out[name], uri)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("assets of aliases: %w", err)
+	}
+	return out, nil
+}
+
 // LockDAG locks a DAG's row for run creation, skipping it when another
 // scheduler holds it (found false).
 func LockDAG(ctx context.Context, tx pgx.Tx, dagID string) (*DagRow, bool, error) {
@@ -222,6 +330,8 @@ type AssetRow struct {
 	CreatedAt, UpdatedAt time.Time
 	ScheduledDags        []AssetDagRef
 	ProducingTasks       []AssetTaskRef
+	ConsumingTasks       []AssetTaskRef // the tasks that read it (inlets)
+	Aliases              []AliasRow     // the aliases it resolved from
 	LastEventID          *int64
 	LastEventAt          *time.Time
 }
@@ -275,21 +385,28 @@ func ListAssetsPage(ctx context.Context, q DBTX, f AssetFilter, page Page) ([]*A
 		coalesce((SELECT json_agg(json_build_object('dag_id', r.dag_id, 'created_at', r.created_at) ORDER BY r.dag_id)
 			FROM dag_schedule_asset_reference r WHERE r.asset_id = a.id), '[]'),
 		coalesce((SELECT json_agg(json_build_object('dag_id', r.dag_id, 'task_id', r.task_id, 'created_at', r.created_at) ORDER BY r.dag_id, r.task_id)
-			FROM task_outlet_asset_reference r WHERE r.asset_id = a.id), '[]')`+from+` ORDER BY `+order+
+			FROM task_outlet_asset_reference r WHERE r.asset_id = a.id), '[]'),
+		coalesce((SELECT json_agg(json_build_object('dag_id', r.dag_id, 'task_id', r.task_id, 'created_at', r.created_at) ORDER BY r.dag_id, r.task_id)
+			FROM task_inlet_asset_reference r WHERE r.asset_id = a.id), '[]'),
+		coalesce((SELECT json_agg(json_build_object('id', al.id, 'name', al.name, 'group', al.grp) ORDER BY al.name)
+			FROM asset_alias_asset x JOIN asset_alias al ON al.id = x.alias_id WHERE x.asset_id = a.id), '[]')`+from+` ORDER BY `+order+
 		fmt.Sprintf(` LIMIT %d OFFSET %d`, page.Limit, page.Offset), w.args...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list assets: %w", err)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*AssetRow, error) {
 		var a AssetRow
-		var dags, tasks []struct {
+		var dags, tasks, readers []struct {
 			DagID     string    `json:"dag_id"`
 			TaskID    string    `json:"task_id"`
 			CreatedAt time.Time `json:"created_at"`
 		}
 		if err := r.Scan(&a.ID, &a.URI, &a.Name, &a.Group, &a.Extra, &a.CreatedAt, &a.UpdatedAt, &a.LastEventID, &a.LastEventAt,
-			&dags, &tasks); err != nil {
+			&dags, &tasks, &readers, &a.Aliases); err != nil {
 			return nil, err
+		}
+		for _, t := range readers {
+			a.ConsumingTasks = append(a.ConsumingTasks, AssetTaskRef{DagID: t.DagID, TaskID: t.TaskID, CreatedAt: t.CreatedAt})
 		}
 		for _, d := range dags {
 			a.ScheduledDags = append(a.ScheduledDags, AssetDagRef{DagID: d.DagID, CreatedAt: d.CreatedAt})
@@ -301,6 +418,46 @@ func ListAssetsPage(ctx context.Context, q DBTX, f AssetFilter, page Page) ([]*A
 	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("list assets: %w", err)
+	}
+	return out, total, nil
+}
+
+// AliasRow is an asset alias as the API lists it.
+type AliasRow struct {
+	ID    int64  `json:"id"`
+	Name  string `json:"name"`
+	Group string `json:"group"`
+}
+
+// ListAliasesPage returns a page of asset aliases (one, with id; those
+// whose name matches pattern) and how many match.
+func ListAliasesPage(ctx context.Context, q DBTX, id *int64, pattern string, page Page) ([]AliasRow, int, error) {
+	order, err := page.orderBy(map[string]string{"id": "id", "name": "name"}, "id")
+	if err != nil {
+		return nil, 0, err
+	}
+	w := &where{}
+	if id != nil {
+		w.add(`id = ?`, *id)
+	}
+	if pattern != "" {
+		w.add(`name ILIKE ANY(?)`, likeTerms(pattern))
+	}
+	var total int
+	if err := q.QueryRow(ctx, `SELECT count(*) FROM asset_alias WHERE `+w.sql(), w.args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count asset aliases: %w", err)
+	}
+	rows, err := q.Query(ctx, `SELECT id, name, grp FROM asset_alias WHERE `+w.sql()+` ORDER BY `+order+
+		fmt.Sprintf(` LIMIT %d OFFSET %d`, page.Limit, page.Offset), w.args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list asset aliases: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (AliasRow, error) {
+		var a AliasRow
+		return a, r.Scan(&a.ID, &a.Name, &a.Group)
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("list asset aliases: %w", err)
 	}
 	return out, total, nil
 }
@@ -325,6 +482,8 @@ type AssetEventFilter struct {
 	NamePattern                            string
 	TimeGTE, TimeLTE                       *time.Time
 	ConsumedBy                             *int64 // the events this run consumed
+	URI                                    string // the events of this asset
+	AliasName                              string // the events named through this alias
 }
 
 // ListAssetEventsPage returns a page of asset events and how many match.
@@ -363,6 +522,13 @@ func ListAssetEventsPage(ctx context.Context, q DBTX, f AssetEventFilter, page P
 	}
 	if f.ConsumedBy != nil {
 		w.add(`EXISTS (SELECT 1 FROM dagrun_asset_event x WHERE x.event_id = e.id AND x.dag_run_id = ?)`, *f.ConsumedBy)
+	}
+	if f.URI != "" {
+		w.add(`a.uri = ?`, f.URI)
+	}
+	if f.AliasName != "" {
+		w.add(`EXISTS (SELECT 1 FROM asset_alias_asset_event x JOIN asset_alias al ON al.id = x.alias_id
+			WHERE x.event_id = e.id AND al.name = ?)`, f.AliasName)
 	}
 	from := ` FROM asset_event e JOIN asset a ON a.id = e.asset_id WHERE ` + w.sql()
 	var total int

@@ -37,7 +37,9 @@ func TestAssetEventsConsumedOnce(t *testing.T) {
 		wg.Go(func() {
 			for i := range events {
 				k := metadb.TIKey{DagID: "race_producer", RunID: "r0", TaskID: "p", MapIndex: p*events + i}
-				if err := db.InTx(ctx, func(tx pgx.Tx) error { return metadb.RecordAssetEvents(ctx, tx, k, []dagspec.Asset{asset}) }); err != nil {
+				if err := db.InTx(ctx, func(tx pgx.Tx) error {
+					return metadb.RecordAssetEvents(ctx, tx, k, []metadb.OutletEvent{{Asset: asset}})
+				}); err != nil {
 					errs <- err
 					return
 				}

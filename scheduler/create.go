@@ -184,7 +184,17 @@ func (s *Scheduler) createAssetRuns(ctx context.Context) (int, error) {
 			for _, q := range queued {
 				updated[q.URI] = true
 			}
-			if !dag.AssetSchedule.Eval(func(uri string) bool { return updated[uri] }) {
+			var resolved map[string][]string
+			if aliases := dag.AssetSchedule.Aliases(); len(aliases) > 0 {
+				names := make([]string, len(aliases))
+				for i, al := range aliases {
+					names[i] = al.Name
+				}
+				if resolved, err = metadb.AliasAssets(ctx, tx, names); err != nil {
+					return err
+				}
+			}
+			if !dag.AssetSchedule.Eval(func(uri string) bool { return updated[uri] }, func(alias string) []string { return resolved[alias] }) {
 				return nil
 			}
 			now := s.now()

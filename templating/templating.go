@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -48,6 +49,13 @@ type Input struct {
 	// TriggeringAssetEvents are an asset-triggered run's events by asset
 	// URI (Airflow's triggering_asset_events), nil for other runs.
 	TriggeringAssetEvents map[string]any
+	// Inlets are the task's inlets: asset URIs by URI and by name, and
+	// alias names (Airflow's inlet_events reads only those).
+	InletAssets  map[string]string
+	InletAliases []string
+	// AssetEvents returns an asset's (by URI) or an alias's events,
+	// oldest first (inlet_events).
+	AssetEvents func(uri, alias string) ([]any, error)
 }
 
 // Renderer renders strings with one context.
@@ -95,6 +103,7 @@ func New(in Input) *Renderer {
 		"triggering_dataset_events":        Normalize(orEmpty(in.TriggeringAssetEvents)),
 		"task_instance":                    ti,
 		"ti":                               ti,
+		"inlet_events":                     &inletEvents{in: in},
 		"task":                             map[string]any{"task_id": in.TaskID, "dag_id": in.DagID, "owner": in.Owner},
 		"dag":                              map[string]any{"dag_id": in.DagID},
 		"var":                              map[string]any{"value": &variables{in: in}, "json": &variables{in: in, json: true}},
@@ -207,6 +216,70 @@ func (d DateTime) GetAttribute(name string) (*exec.Value, bool) {
 		return exec.AsValue(func() float64 { return float64(d.T.UnixNano()) / 1e9 }), true
 	}
 	return exec.AsValue(nil), false
+}
+
+// inletEvents is Airflow's inlet_events: for_asset(name=, uri=) and
+// for_asset_alias(name=) give the events of one of the task's inlets,
+// oldest first.
+type inletEvents struct{ in Input }
+
+func (e *inletEvents) GetAttribute(name string) (*exec.Value, bool) {
+	switch name {
+	case "for_asset":
+		return exec.AsValue(e.forAsset), true
+	case "for_asset_alias":
+		return exec.AsValue(e.forAlias), true
+	}
+	return exec.AsValue(nil), false
+}
+
+func (e *inletEvents) forAsset(va *exec.VarArgs) (any, error) {
+	args := va.Expect(0, []*exec.KwArg{{Name: "name", Default: nil}, {Name: "uri", Default: nil}})
+	if args.IsError() {
+		return nil, fmt.Errorf("inlet_events.for_asset: %s", args.Error())
+	}
+	var key string
+	for _, k := range []string{"uri", "name"} {
+		if v := args.KwArgs[k]; v != nil && !v.IsNil() && key == "" {
+			key = v.String()
+		}
+	}
+	if len(va.Args) > 0 && key == "" {
+		key = va.Args[0].String()
+	}
+	uri, ok := e.in.InletAssets[key]
+	if !ok {
+		return nil, fmt.Errorf("inlet_events.for_asset: %q is not an inlet of the task", key)
+	}
+	return e.events(uri, "")
+}
+
+func (e *inletEvents) forAlias(va *exec.VarArgs) (any, error) {
+	args := va.Expect(0, []*exec.KwArg{{Name: "name", Default: nil}})
+	if args.IsError() {
+		return nil, fmt.Errorf("inlet_events.for_asset_alias: %s", args.Error())
+	}
+	name := ""
+	if v := args.KwArgs["name"]; v != nil && !v.IsNil() {
+		name = v.String()
+	} else if len(va.Args) > 0 {
+		name = va.Args[0].String()
+	}
+	if !slices.Contains(e.in.InletAliases, name) {
+		return nil, fmt.Errorf("inlet_events.for_asset_alias: %q is not an inlet of the task", name)
+	}
+	return e.events("", name)
+}
+
+func (e *inletEvents) events(uri, alias string) (any, error) {
+	if e.in.AssetEvents == nil {
+		return []any{}, nil
+	}
+	evs, err := e.in.AssetEvents(uri, alias)
+	if err != nil {
+		return nil, err
+	}
+	return Normalize(evs), nil
 }
 
 // taskInstance is `ti` / `task_instance`.

@@ -3,6 +3,7 @@ package templating
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -135,5 +136,41 @@ func TestXComPushInTemplates(t *testing.T) {
 	}
 	if _, err := r.Render("bash_command", "{{ ti.xcom_push(value=1) }}"); err == nil || !strings.Contains(err.Error(), "needs a key") {
 		t.Errorf("xcom_push without a key: %v", err)
+	}
+}
+
+// TestInletEvents checks Airflow's inlet_events in templates: an inlet's
+// events by URI or name, oldest first, and an error for an asset or alias
+// the task does not read.
+func TestInletEvents(t *testing.T) {
+	var asked []string
+	r := New(Input{
+		DagID: "d", TaskID: "t", LogicalDate: time.Date(2024, 3, 5, 0, 0, 0, 0, time.UTC),
+		InletAssets:  map[string]string{"s3://out/1.txt": "s3://out/1.txt", "one": "s3://out/1.txt"},
+		InletAliases: []string{"al"},
+		AssetEvents: func(uri, alias string) ([]any, error) {
+			asked = append(asked, uri+"|"+alias)
+			return []any{map[string]any{"extra": map[string]any{"hi": "first"}}, map[string]any{"extra": map[string]any{"hi": "bye"}}}, nil
+		},
+	})
+	cases := map[string]string{
+		`{{ inlet_events.for_asset(uri='s3://out/1.txt')[-1].extra | tojson }}`: `{"hi":"bye"}`,
+		`{{ inlet_events.for_asset(name='one')[0].extra.hi }}`:                  "first",
+		`{{ inlet_events.for_asset_alias(name='al') | length }}`:                "2",
+	}
+	for tpl, want := range cases {
+		got, err := r.Render("t", tpl)
+		if err != nil || strings.ReplaceAll(got, " ", "") != want {
+			t.Errorf("%s = %q, %v; want %q", tpl, got, err, want)
+		}
+	}
+	slices.Sort(asked)
+	if want := []string{"s3://out/1.txt|", "s3://out/1.txt|", "|al"}; !slices.Equal(asked, want) {
+		t.Errorf("asked for %v, want %v", asked, want)
+	}
+	for _, tpl := range []string{`{{ inlet_events.for_asset(uri='s3://other') }}`, `{{ inlet_events.for_asset_alias(name='x') }}`} {
+		if _, err := r.Render("t", tpl); err == nil || !strings.Contains(err.Error(), "not an inlet") {
+			t.Errorf("%s: err %v, want not an inlet", tpl, err)
+		}
 	}
 }

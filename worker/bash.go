@@ -86,6 +86,9 @@ type outcome struct {
 	retryDelay *float64
 	// rescheduleAt: when an up_for_reschedule sensor pokes again.
 	rescheduleAt *time.Time
+	// events are the extras and alias events a Python try gave its
+	// outlets.
+	events []pyOutletEvent
 }
 
 // killGrace is how long a task's process group has between SIGTERM and

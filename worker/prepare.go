@@ -125,6 +125,17 @@ func Renderer(ctx context.Context, store Store, dag *dagspec.DAG, run *metadb.Da
 		XCom: func(dagID, taskID, key string) (any, bool, error) {
 			return store.XCom(ctx, dagID, ti.RunID, taskID, key)
 		},
+		AssetEvents: func(uri, alias string) ([]any, error) { return store.AssetEvents(ctx, uri, alias) },
+	}
+	if t := dag.Task(ti.TaskID); t != nil && len(t.Inlets) > 0 {
+		in.InletAssets = map[string]string{}
+		for _, r := range t.Inlets {
+			if r.Alias != nil {
+				in.InletAliases = append(in.InletAliases, r.Alias.Name)
+			} else {
+				in.InletAssets[r.Asset.Name], in.InletAssets[r.Asset.URI] = r.Asset.URI, r.Asset.URI
+			}
+		}
 	}
 	if templates == nil || strings.Contains(strings.Join(templates, " "), "triggering_") {
 		if in.TriggeringAssetEvents, err = store.TriggeringEvents(ctx, run); err != nil {

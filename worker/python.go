@@ -79,9 +79,15 @@ type pyJob struct {
 	// Callables are a YAML file's Python callbacks for Callback, called
 	// in order (none: the DAG file's own).
 	Callables []dagspec.PyCallable `json:"callables,omitempty"`
+	// Result is a post_execute hook's result argument.
+	Result any `json:"result,omitempty"`
 	// The try's environment and working directory, set for the callable.
 	Env map[string]string `json:"env"`
 	Cwd string            `json:"cwd"`
+	// Inlets and Outlets are the task's assets and aliases (context's
+	// inlets, inlet_events, outlets and outlet_events).
+	Inlets  []dagspec.AssetRef `json:"inlets,omitempty"`
+	Outlets []dagspec.AssetRef `json:"outlets,omitempty"`
 	// pushed is what the arguments' templates pushed (ti.xcom_push).
 	pushed map[string]any
 }
@@ -112,8 +118,14 @@ type pyMessage struct {
 	Condition *bool          `json:"condition"`
 	Retire    bool           `json:"retire"` // the process is not fit for another try
 	// RetryDelay, in seconds, is a retry policy's delay before the next try.
-	RetryDelay *float64        `json:"retry_delay"`
-	Raw        json.RawMessage `json:"-"`
+	RetryDelay *float64 `json:"retry_delay"`
+	// OutletEvents are the extras and alias events of the try's outlets.
+	OutletEvents []pyOutletEvent `json:"outlet_events"`
+	// asset_events: the asset (URI) or alias whose events to read
+	// (inlet_events).
+	URI   string          `json:"uri"`
+	Alias string          `json:"alias"`
+	Raw   json.RawMessage `json:"-"`
 }
 
 // pyCallback names a Python callback to run instead of the task's callable:
@@ -123,6 +135,8 @@ type pyCallback struct {
 	Key, Reason string
 	DAGLevel    bool
 	Callables   []dagspec.PyCallable // a YAML file's; none for a Python file's own
+	// Result is what post_execute gets: the try's return value.
+	Result any
 }
 
 // callPython runs a Python try (or, with cb, a callback) on a warm process
@@ -151,7 +165,7 @@ func callPython(ctx context.Context, tl *taskLog, store Store, py *PythonRuntime
 	}
 	job.DagFile = file
 	if cb != nil {
-		job.Callback, job.Reason, job.DAGCallback = cb.Key, cb.Reason, cb.DAGLevel
+		job.Callback, job.Reason, job.DAGCallback, job.Result = cb.Key, cb.Reason, cb.DAGLevel, cb.Result
 		for _, c := range cb.Callables {
 			if c.File != "" && root != "" {
 				c.File = filepath.Join(root, filepath.FromSlash(dagspec.CallableFileKey(c.File)))
@@ -239,7 +253,7 @@ func executePython(ctx context.Context, tl *taskLog, store Store, py *PythonRunt
 		if err := checkXComs(res.XComs); err != nil {
 			return outcome{state: tistate.Failed, reason: err.Error(), rendered: rendered}
 		}
-		o.xcoms = res.XComs
+		o.xcoms, o.events = res.XComs, res.OutletEvents
 		switch task.Operator {
 		case dagspec.OperatorBranchPython:
 			b, _ := json.Marshal(res.Branch)
@@ -455,6 +469,12 @@ func answer(ctx context.Context, store Store, masker *secrets.Masker, dag *dagsp
 		}
 		return map[string]any{"value": map[string]any{"prev_data_interval_start_success": iso(start),
 			"prev_data_interval_end_success": iso(end)}}
+	case "asset_events":
+		events, err := store.AssetEvents(ctx, m.URI, m.Alias)
+		if err != nil {
+			return map[string]any{"error": err.Error()}
+		}
+		return map[string]any{"value": events}
 	case "connection":
 		conns, err := store.Connections(ctx)
 		if err != nil {
@@ -550,6 +570,7 @@ func pythonJob(ctx context.Context, store Store, masker *secrets.Masker, task *d
 	if events != nil {
 		job.Context["triggering_asset_events"] = events
 	}
+	job.Inlets, job.Outlets = task.Inlets, outletRefs(task)
 	return job, nil
 }
 

@@ -47,6 +47,9 @@ type Store interface {
 	// TriggeringEvents are the asset events an asset-triggered run
 	// consumed, by asset URI, each as the API gives it.
 	TriggeringEvents(ctx context.Context, run *metadb.DagRun) (map[string]any, error)
+	// AssetEvents are the events of an asset (by URI) or of an alias,
+	// oldest first, each as the API gives it (Airflow's inlet_events).
+	AssetEvents(ctx context.Context, uri, alias string) ([]any, error)
 	// DAGFile is a path to the DAG file of the version dagHash, for Python
 	// tasks to import.
 	DAGFile(ctx context.Context, dag *dagspec.DAG, dagHash string) (file, modules string, err error)
@@ -342,6 +345,30 @@ type MemStore struct {
 	mu     sync.Mutex
 	xcoms  map[string]any         // dag run task key
 	mapped map[string]map[int]any // dag run task key -> a mapped task's values by map index
+	events []memEvent             // the asset events of the run's tries
+}
+
+// memEvent is an asset event a try run in memory recorded.
+type memEvent struct {
+	*metadb.AssetEventRow
+	aliases []string
+}
+
+// RecordEvents keeps a successful try's asset events (for the
+// inlet_events of later tasks of the run).
+func (m *MemStore) RecordEvents(k metadb.TIKey, events []metadb.OutletEvent) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, ev := range events {
+		dag, task, run := k.DagID, k.TaskID, k.RunID
+		row := &metadb.AssetEventRow{ID: int64(len(m.events) + 1), URI: ev.Asset.URI, Name: ev.Asset.Name, Group: ev.Asset.Group,
+			Extra: ev.Extra, SourceDagID: &dag, SourceTaskID: &task, SourceRunID: &run, SourceMapIndex: k.MapIndex, Timestamp: time.Now()}
+		var aliases []string
+		for _, al := range ev.Aliases {
+			aliases = append(aliases, al.Name)
+		}
+		m.events = append(m.events, memEvent{row, aliases})
+	}
 }
 
 // NewMemStore returns an empty memory store.
@@ -443,6 +470,36 @@ func (m *MemStore) TriggeringEvents(context.Context, *metadb.DagRun) (map[string
 	return nil, nil
 }
 
+// AssetEvents reads an asset's or alias's events (inlet_events).
+func (s *DBStore) AssetEvents(ctx context.Context, uri, alias string) ([]any, error) {
+	rows, _, err := metadb.ListAssetEventsPage(ctx, s.DB.Pool, metadb.AssetEventFilter{URI: uri, AliasName: alias},
+		metadb.Page{Limit: maxInletEvents, OrderBy: []string{"timestamp", "id"}})
+	if err != nil {
+		return nil, fmt.Errorf("events of asset %s%s: %w", uri, alias, err)
+	}
+	out := make([]any, len(rows))
+	for i, e := range rows {
+		out[i] = eventJSON(e)
+	}
+	return out, nil
+}
+
+// maxInletEvents bounds the events inlet_events reads of one asset.
+const maxInletEvents = 100000
+
+// AssetEvents: a memory store has the events its run recorded.
+func (m *MemStore) AssetEvents(_ context.Context, uri, alias string) ([]any, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []any
+	for _, e := range m.events {
+		if (uri != "" && e.URI == uri) || (alias != "" && slices.Contains(e.aliases, alias)) {
+			out = append(out, eventJSON(e.AssetEventRow))
+		}
+	}
+	return out, nil
+}
+
 func triggeringEvents(ctx context.Context, q metadb.DBTX, run *metadb.DagRun) (map[string]any, error) {
 	if run.RunType != tistate.RunTypeAssetTriggered {
 		return nil, nil
@@ -453,17 +510,21 @@ func triggeringEvents(ctx context.Context, q metadb.DBTX, run *metadb.DagRun) (m
 	}
 	out := map[string]any{}
 	for _, e := range rows {
-		extra := e.Extra
-		if extra == nil {
-			extra = map[string]any{}
-		}
-		ev := map[string]any{"id": e.ID, "asset_id": e.AssetID, "uri": e.URI, "name": e.Name, "group": e.Group, "extra": extra,
-			"source_dag_id": deref(e.SourceDagID), "source_task_id": deref(e.SourceTaskID), "source_run_id": deref(e.SourceRunID),
-			"source_map_index": e.SourceMapIndex, "timestamp": e.Timestamp.UTC().Format(time.RFC3339Nano)}
 		list, _ := out[e.URI].([]any)
-		out[e.URI] = append(list, ev)
+		out[e.URI] = append(list, eventJSON(e))
 	}
 	return out, nil
+}
+
+// eventJSON is an asset event as Python tasks and templates read it.
+func eventJSON(e *metadb.AssetEventRow) map[string]any {
+	extra := e.Extra
+	if extra == nil {
+		extra = map[string]any{}
+	}
+	return map[string]any{"id": e.ID, "asset_id": e.AssetID, "uri": e.URI, "name": e.Name, "group": e.Group, "extra": extra,
+		"source_dag_id": deref(e.SourceDagID), "source_task_id": deref(e.SourceTaskID), "source_run_id": deref(e.SourceRunID),
+		"source_map_index": e.SourceMapIndex, "timestamp": e.Timestamp.UTC().Format(time.RFC3339Nano)}
 }
 
 func deref(s *string) any {

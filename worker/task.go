@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -224,8 +225,8 @@ func (w *Worker) recordResult(ctx context.Context, try metadb.TryKey, state stri
 			}
 			// Asset events land with the success too (Airflow's
 			// register_asset_changes), queued for the DAGs they schedule.
-			if res.task != nil && len(res.task.Outlets) > 0 {
-				if err := metadb.RecordAssetEvents(ctx, tx, try.TIKey, res.task.Outlets); err != nil {
+			if events := outletEvents(res.task, res.events); len(events) > 0 {
+				if err := metadb.RecordAssetEvents(ctx, tx, try.TIKey, events); err != nil {
 					return err
 				}
 			}
@@ -282,6 +283,7 @@ type result struct {
 	retryDelay   *float64 // a retry policy's delay, in seconds
 	task         *dagspec.Task
 	logicalDate  time.Time
+	events       []pyOutletEvent // the extras and alias events of the try's outlets
 }
 
 // run executes a claimed try, logging to tl, and returns its outcome. It
@@ -314,7 +316,7 @@ func (w *Worker) run(ctx context.Context, log *slog.Logger, ti *metadb.TaskInsta
 	}
 	out := execute(ctx, tl, w.store, w.opts.Python, task, dag, run, ti, w.opts.MaxMapLength)
 	res.state, res.reason, res.xcoms, res.skip, res.rendered = out.state, out.reason, out.xcoms, out.skip, out.rendered
-	res.noRetry, res.rescheduleAt, res.retryDelay = out.noRetry, out.rescheduleAt, out.retryDelay
+	res.noRetry, res.rescheduleAt, res.retryDelay, res.events = out.noRetry, out.rescheduleAt, out.retryDelay, out.events
 	return res
 }
 
@@ -332,6 +334,12 @@ func RunLocal(ctx context.Context, w io.Writer, store *MemStore, py *PythonRunti
 		for k, v := range out.xcoms {
 			store.Push(ti.DagID, ti.RunID, ti.TaskID, ti.MapIndex, k, v)
 		}
+		events := outletEvents(task, out.events)
+		for _, e := range events {
+			extra, _ := json.Marshal(e.Extra)
+			tl.Infof("Asset event: %s, extra %s", e.Asset.URI, extra)
+		}
+		store.RecordEvents(ti.TIKey, events)
 	}
 	return LocalResult{State: out.state, Reason: out.reason, Skip: out.skip, NoRetry: out.noRetry, RescheduleAt: out.rescheduleAt,
 		RetryDelay: out.retryDelay}
@@ -361,6 +369,10 @@ func execute(ctx context.Context, tl *taskLog, store Store, py *PythonRuntime, t
 		tl.Errorf("Task failed: %v", err)
 		return outcome{state: tistate.Failed, reason: err.Error(), noRetry: errors.Is(err, mapping.ErrUnmappable)}
 	}
+	if _, err := executeHook(ctx, tl, store, py, task, dag, run, ti, "pre_execute", nil); err != nil {
+		tl.Errorf("Task failed: %v", err)
+		return outcome{state: tistate.Failed, reason: err.Error()}
+	}
 	switch task.Operator {
 	case dagspec.OperatorPython, dagspec.OperatorBranchPython, dagspec.OperatorShortCircuitPython, dagspec.OperatorPythonClass:
 		out = executePython(ctx, tl, store, py, task, dag, run, ti)
@@ -386,6 +398,14 @@ func execute(ctx context.Context, tl *taskLog, store Store, py *PythonRuntime, t
 	if cause := context.Cause(ctx); cause != nil && out.state != tistate.Success {
 		if errors.Is(cause, errShutdown) || errors.Is(cause, errExternallyChanged) || errors.Is(cause, errRevoked) {
 			out.reason = cause.Error()
+		}
+	}
+	if out.state == tistate.Success {
+		events, err := executeHook(ctx, tl, store, py, task, dag, run, ti, "post_execute", out.xcoms["return_value"])
+		if err != nil {
+			out = outcome{state: tistate.Failed, reason: err.Error(), rendered: out.rendered}
+		} else if events != nil {
+			out.events = events
 		}
 	}
 	if out.state == tistate.Success {

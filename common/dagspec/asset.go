@@ -18,40 +18,88 @@ type Asset struct {
 	Extra map[string]any `json:"extra,omitempty"`
 }
 
+// AssetAlias is Airflow's AssetAlias: a name that a task's outlet events
+// attach assets to at run time (outlet_events[alias].add(asset)), and
+// that DAGs can be scheduled on and tasks read (inlets). It resolves to
+// the assets events named through it.
+type AssetAlias struct {
+	Name  string `json:"name"`
+	Group string `json:"group,omitempty"`
+}
+
+// AssetRef is an asset or an alias: one of a task's inlets or outlets.
+type AssetRef struct {
+	Asset *Asset      `json:"asset,omitempty"`
+	Alias *AssetAlias `json:"alias,omitempty"`
+}
+
 // AssetScheduleName is how Airflow 3 summarises an asset schedule
 // (AssetTriggeredTimetable's summary).
 const AssetScheduleName = "Asset"
 
-// AssetCond is an asset schedule's condition: one asset, all of a list
-// (Airflow's AssetAll, `&`, and a schedule given as a list) or any of it
-// (AssetAny, `|`).
+// AssetCond is an asset schedule's condition: one asset, one alias, all
+// of a list (Airflow's AssetAll, `&`, and a schedule given as a list) or
+// any of it (AssetAny, `|`).
 type AssetCond struct {
 	Asset *Asset      `json:"asset,omitempty"`
+	Alias *AssetAlias `json:"alias,omitempty"`
 	All   []AssetCond `json:"all,omitempty"`
 	Any   []AssetCond `json:"any,omitempty"`
 }
 
 // Eval reports whether the condition holds when the assets for which
-// updated is true have been updated.
-func (c *AssetCond) Eval(updated func(uri string) bool) bool {
+// updated is true have been updated. An alias holds when one of the
+// assets it resolved to (resolved gives their URIs) has, as Airflow's
+// AssetAlias.evaluate: an alias no event named an asset through holds
+// never.
+func (c *AssetCond) Eval(updated func(uri string) bool, resolved func(alias string) []string) bool {
 	switch {
 	case c.Asset != nil:
 		return updated(c.Asset.URI)
+	case c.Alias != nil:
+		for _, uri := range resolved(c.Alias.Name) {
+			if updated(uri) {
+				return true
+			}
+		}
+		return false
 	case c.All != nil:
 		for i := range c.All {
-			if !c.All[i].Eval(updated) {
+			if !c.All[i].Eval(updated, resolved) {
 				return false
 			}
 		}
 		return true
 	case c.Any != nil:
 		for i := range c.Any {
-			if c.Any[i].Eval(updated) {
+			if c.Any[i].Eval(updated, resolved) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// Aliases returns the condition's aliases, each once, by name.
+func (c *AssetCond) Aliases() []AssetAlias {
+	seen := map[string]bool{}
+	var out []AssetAlias
+	var walk func(c *AssetCond)
+	walk = func(c *AssetCond) {
+		if c.Alias != nil && !seen[c.Alias.Name] {
+			seen[c.Alias.Name] = true
+			out = append(out, *c.Alias)
+		}
+		for i := range c.All {
+			walk(&c.All[i])
+		}
+		for i := range c.Any {
+			walk(&c.Any[i])
+		}
+	}
+	walk(c)
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
 }
 
 // Assets returns the condition's assets, each once, by URI.
@@ -88,6 +136,8 @@ func (c *AssetCond) String() string {
 	switch {
 	case c.Asset != nil:
 		return c.Asset.URI
+	case c.Alias != nil:
+		return "AssetAlias(" + c.Alias.Name + ")"
 	case c.All != nil:
 		return join(c.All, " & ")
 	default:
@@ -99,6 +149,54 @@ func (c *AssetCond) String() string {
 var assetTypes = map[string]bool{
 	"airflow.sdk.Asset": true, "airflow.sdk.definitions.asset.Asset": true, "airflow.assets.Asset": true,
 	"airflow.datasets.Dataset": true, "airflow.Dataset": true, "airflow.sdk.Dataset": true, "Asset": true, "Dataset": true,
+}
+
+// aliasTypes are the __type__ names of an asset alias (a Python DAG
+// file's AssetAlias writes the first).
+var aliasTypes = map[string]bool{
+	"airflow.sdk.AssetAlias": true, "airflow.sdk.definitions.asset.AssetAlias": true, "airflow.datasets.DatasetAlias": true,
+	"airflow.sdk.DatasetAlias": true, "AssetAlias": true, "DatasetAlias": true,
+}
+
+// assetRef reads an asset or an alias (a mapping whose __type__ is an
+// alias type, with name and group).
+func (p *parser) assetRef(n *yaml.Node, ctx string) (AssetRef, error) {
+	n = resolve(n)
+	if n.Kind == yaml.MappingNode {
+		fs, err := p.fields(n, ctx)
+		if err != nil {
+			return AssetRef{}, err
+		}
+		if f, ok := get(fs, "__type__"); ok && aliasTypes[resolve(f.val).Value] {
+			al := AssetAlias{Group: "asset"}
+			for _, f := range fs {
+				switch f.key {
+				case "__type__":
+				case "name":
+					al.Name, err = p.str(f.val, ctx+": name")
+				case "group":
+					al.Group, err = p.str(f.val, ctx+": group")
+				default:
+					return AssetRef{}, p.errf(f.knod, "%s: unknown asset alias argument %q", ctx, f.key)
+				}
+				if err != nil {
+					return AssetRef{}, err
+				}
+			}
+			if al.Name = strings.TrimSpace(al.Name); al.Name == "" {
+				return AssetRef{}, p.errf(n, "%s: an asset alias needs a name", ctx)
+			}
+			if al.Group == "" {
+				al.Group = "asset"
+			}
+			return AssetRef{Alias: &al}, nil
+		}
+	}
+	a, err := p.asset(n, ctx)
+	if err != nil {
+		return AssetRef{}, err
+	}
+	return AssetRef{Asset: &a}, nil
 }
 
 // asset reads one asset: a URI, or a mapping with uri and/or name (and
@@ -164,8 +262,9 @@ func normalAsset(a Asset, bad func(string) error) (Asset, error) {
 	return a, nil
 }
 
-// outlets reads a task's outlets: a list of assets.
-func (p *parser) outlets(n *yaml.Node, ctx string) ([]Asset, error) {
+// assetRefs reads a task's outlets or inlets: a list of assets and
+// aliases.
+func (p *parser) assetRefs(n *yaml.Node, ctx string) ([]AssetRef, error) {
 	n = resolve(n)
 	if isNull(n) {
 		return nil, nil
@@ -178,15 +277,15 @@ func (p *parser) outlets(n *yaml.Node, ctx string) ([]Asset, error) {
 				}
 			}
 		}
-		return nil, p.errf(n, "%s: outlets are a list of assets (URIs, or mappings with uri and name)", ctx)
+		return nil, p.errf(n, "%s: a list of assets (URIs, or mappings with uri and name) and asset aliases", ctx)
 	}
-	var out []Asset
+	var out []AssetRef
 	for _, item := range n.Content {
-		a, err := p.asset(item, ctx)
+		r, err := p.assetRef(item, ctx)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, a)
+		out = append(out, r)
 	}
 	return out, nil
 }
@@ -215,7 +314,7 @@ func (p *parser) assetSchedule(n *yaml.Node, ctx string) (cond *AssetCond, orTim
 			}
 			return c, orTime, true, err
 		}
-		if f, ok := get(fs, "__type__"); ok && assetTypes[resolve(f.val).Value] {
+		if f, ok := get(fs, "__type__"); ok && (assetTypes[resolve(f.val).Value] || aliasTypes[resolve(f.val).Value]) {
 			c, err := p.assetCond(n, ctx)
 			return c, nil, true, err
 		}
@@ -287,11 +386,11 @@ func (p *parser) assetCond(n *yaml.Node, ctx string) (*AssetCond, error) {
 			}
 		}
 	}
-	a, err := p.asset(n, ctx)
+	r, err := p.assetRef(n, ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &AssetCond{Asset: &a}, nil
+	return &AssetCond{Asset: r.Asset, Alias: r.Alias}, nil
 }
 
 // parseAssetExpr parses dag-factory's condition strings: URIs (or names)

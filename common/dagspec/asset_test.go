@@ -41,7 +41,7 @@ func TestAssetSchedules(t *testing.T) {
 	}
 	c := cond("{datasets: '(s3://a & s3://b) | s3://c'}").AssetSchedule
 	for set, want := range map[string]bool{"s3://a": false, "s3://a s3://b": true, "s3://c": true, "s3://b": false, "": false} {
-		got := c.Eval(func(uri string) bool { return strings.Contains(" "+set+" ", " "+uri+" ") })
+		got := c.Eval(func(uri string) bool { return strings.Contains(" "+set+" ", " "+uri+" ") }, func(string) []string { return nil })
 		if got != want {
 			t.Errorf("%s with %q updated: %v, want %v", c, set, got, want)
 		}
@@ -64,7 +64,32 @@ func TestAssetSchedules(t *testing.T) {
 		}
 	}
 	if _, err := Parse("a.yaml", []byte("d:\n  schedule: null\n  tasks:\n    a: {operator: bash, bash_command: x, outlets: 's3://a'}\n")); err == nil ||
-		!strings.Contains(err.Error(), "outlets are a list") {
+		!strings.Contains(err.Error(), "outlets: a list of assets") {
 		t.Errorf("outlets as a string: %v", err)
+	}
+}
+
+// TestAliasEval: an alias holds when an asset it resolved to was updated,
+// never while it resolved to none.
+func TestAliasEval(t *testing.T) {
+	c, err := parseAssetExpr("s3://x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cond := AssetCond{All: []AssetCond{*c, {Alias: &AssetAlias{Name: "al"}}}}
+	updated := func(uri string) bool { return uri == "s3://x" || uri == "s3://via" }
+	for resolved, want := range map[string]bool{"": false, "s3://other": false, "s3://via": true} {
+		got := cond.Eval(updated, func(name string) []string {
+			if name != "al" || resolved == "" {
+				return nil
+			}
+			return []string{resolved}
+		})
+		if got != want {
+			t.Errorf("alias resolved to %q: %v, want %v", resolved, got, want)
+		}
+	}
+	if al := cond.Aliases(); len(al) != 1 || al[0].Name != "al" || cond.String() != "(s3://x & AssetAlias(al))" {
+		t.Errorf("aliases %v, string %s", al, cond.String())
 	}
 }

@@ -32,7 +32,6 @@ type Warning struct {
 const (
 	whyEmail       = "gust sends no email"
 	whySLA         = "SLAs were removed in Airflow 3"
-	whyLineage     = "gust records no lineage: inlets have no effect"
 	whyAccess      = "gust has no per-DAG access control"
 	whyDefaultArgs = "DAG arguments have no effect in default_args, in Airflow neither: set them on the DAG"
 )
@@ -45,7 +44,6 @@ var taskIgnored = map[string]string{
 	"executor_config": "", "resources": "",
 	"email": whyEmail, "email_on_failure": "", "email_on_retry": "",
 	"sla": whySLA, "sla_secs": whySLA,
-	"inlets": whyLineage,
 }
 
 // taskUnsupported are task arguments that would change what a task does.

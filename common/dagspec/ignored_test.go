@@ -59,8 +59,8 @@ func TestIgnoredArguments(t *testing.T) {
 			[]string{"ignored default_args.", "schedule_interval", "catchup", "max_active_runs", "dagrun_timeout", "tags", "description", "user_defined_macros", "set them on the DAG"}},
 		"email": {"d:\n  default_args: {email: [ops@example.com], email_on_failure: true}\n  tasks:\n    a: {operator: empty}\n",
 			[]string{"ignored default_args.email (gust sends no email)"}},
-		"sla and lineage": {"d:\n  sla_miss_callback: echo late\n  tasks:\n    a: {operator: empty, sla: 60, inlets: [s3://b/k]}\n",
-			[]string{"ignored sla_miss_callback, tasks.a.sla (SLAs were removed in Airflow 3)", "ignored tasks.a.inlets (gust records no lineage: inlets have no effect)"}},
+		"sla and lineage": {"d:\n  sla_miss_callback: echo late\n  tasks:\n    a: {operator: empty, sla: 60}\n",
+			[]string{"ignored sla_miss_callback, tasks.a.sla (SLAs were removed in Airflow 3)"}},
 	}
 	for name, c := range cases {
 		dags, err := Parse("i.yaml", []byte(c.src))

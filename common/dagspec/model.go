@@ -254,6 +254,16 @@ type Task struct {
 	// Outlets are the assets a successful try updates: one asset event
 	// each, recorded with the success.
 	Outlets []Asset `json:"outlets,omitempty"`
+	// OutletAliases are the aliases among its outlets: the try names the
+	// assets of their events at run time (outlet_events[alias].add).
+	OutletAliases []AssetAlias `json:"outlet_aliases,omitempty"`
+	// ExecuteHooks are the pre_execute and post_execute callables a
+	// Python DAG file gives the task (BaseOperator's hooks): the worker
+	// calls them, from the imported file, around the operator.
+	ExecuteHooks []string `json:"execute_hooks,omitempty"`
+	// Inlets are the assets and aliases the task reads the events of
+	// (Airflow's inlet_events), in the order given.
+	Inlets []AssetRef `json:"inlets,omitempty"`
 
 	// taskflow marks a task read in dag-factory's TaskFlow form
 	// (decorator:), while it is read.

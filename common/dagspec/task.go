@@ -389,7 +389,22 @@ func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, erro
 			if fromArgs {
 				return p.errf(f.knod, "%s: outlets cannot be a default argument", where)
 			}
-			t.Outlets, err = p.outlets(f.val, ctx)
+			var refs []AssetRef
+			if refs, err = p.assetRefs(f.val, ctx); err == nil {
+				t.Outlets, t.OutletAliases = nil, nil
+				for _, r := range refs {
+					if r.Alias != nil {
+						t.OutletAliases = append(t.OutletAliases, *r.Alias)
+					} else {
+						t.Outlets = append(t.Outlets, *r.Asset)
+					}
+				}
+			}
+		case "inlets":
+			if fromArgs {
+				return p.errf(f.knod, "%s: inlets cannot be a default argument", where)
+			}
+			t.Inlets, err = p.assetRefs(f.val, ctx)
 		case "max_active_tis_per_dagrun":
 			t.MaxActiveTIsPerDagrun, err = p.positive(f.val, ctx)
 		case "map_index_template":
@@ -401,6 +416,14 @@ func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, erro
 				return p.errf(f.knod, "%s: ignore_downstream_trigger_rules applies to the short_circuit operator only", where)
 			}
 			t.IgnoreDownstreamTriggerRules, err = p.boolean(f.val, ctx)
+		case "pre_execute", "post_execute":
+			v := resolve(f.val)
+			if !strings.HasSuffix(p.file, ".py") || v.Kind != yaml.MappingNode || len(v.Content) != 2 || v.Content[0].Value != "__gust_python__" {
+				return p.errf(f.knod, "%s: %s is a Python callable of a Python DAG file's operator", where, f.key)
+			}
+			if !slices.Contains(t.ExecuteHooks, f.key) {
+				t.ExecuteHooks = append(t.ExecuteHooks, f.key)
+			}
 		case "on_success_callback", "on_failure_callback", "on_retry_callback", "on_execute_callback", "on_skipped_callback":
 			cmd, py, err := p.callback(f.val, ctx)
 			if err != nil {

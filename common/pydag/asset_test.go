@@ -58,3 +58,46 @@ with DAG("or_time", start_date=datetime.datetime(2024, 1, 1), schedule=AssetOrTi
 		t.Errorf("%d DAGs", len(res.DAGs))
 	}
 }
+
+// TestAssetAliasesAndHooks reads aliases (outlets, schedule, inlets, Airflow
+// 2's DatasetAlias), inlets in order, and a classic operator's pre_execute
+// and post_execute.
+func TestAssetAliasesAndHooks(t *testing.T) {
+	p, dir := newParser(t)
+	src := `from airflow.sdk import DAG, Asset, AssetAlias, Metadata
+from airflow.datasets import DatasetAlias
+from airflow.providers.standard.operators.bash import BashOperator
+
+def hook(context, result=None):
+    pass
+
+with DAG("producer", schedule=None):
+    BashOperator(task_id="t", bash_command="x", outlets=[Asset("s3://a"), AssetAlias("al", group="g")],
+                 inlets=[DatasetAlias("other"), Asset("s3://in")], pre_execute=hook, post_execute=hook)
+with DAG("consumer", schedule=[AssetAlias("al")] ):
+    BashOperator(task_id="t", bash_command="x")
+with DAG("either", schedule=AssetAlias("al") | Asset("s3://a")):
+    BashOperator(task_id="t", bash_command="x")
+`
+	res, err := p.Parse(context.Background(), write(t, dir, "aliases.py", src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, d := range res.DAGs {
+		if d.AssetSchedule != nil {
+			got[d.DagID] = d.AssetSchedule.String()
+			continue
+		}
+		tk := d.Tasks[0]
+		got[d.DagID] = fmt.Sprintf("outlets %v aliases %v inlets %s %s hooks %v", tk.Outlets[0].URI, tk.OutletAliases,
+			tk.Inlets[0].Alias.Name, tk.Inlets[1].Asset.URI, tk.ExecuteHooks)
+	}
+	want := map[string]string{
+		"producer": "outlets s3://a aliases [{al g}] inlets other s3://in hooks [pre_execute post_execute]",
+		"consumer": "(AssetAlias(al))", "either": "(AssetAlias(al) | s3://a)",
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("got %v\nwant %v", got, want)
+	}
+}

@@ -247,9 +247,6 @@ func TestNamedUnsupported(t *testing.T) {
 	head := "from airflow.sdk import DAG, task\nfrom airflow.providers.standard.operators.empty import EmptyOperator\n"
 	for name, c := range map[string]struct{ src, want string }{
 		"timetable.py": {head + "from airflow.timetables.base import Timetable\n", "custom timetables (airflow.timetables.base.Timetable) is not supported by gust yet"},
-		"metadata.py":  {head + "from airflow.sdk import Metadata\n", "assets (Metadata) is not supported by gust yet"},
-		"alias.py":     {head + "from airflow.datasets import DatasetAlias\n", "datasets (DatasetAlias) is not supported by gust yet"},
-		"dmeta.py":     {head + "from airflow.datasets.metadata import Metadata\n", "datasets (airflow.datasets.metadata) is not supported"},
 		"hitl.py":      {head + "from airflow.providers.standard.operators.hitl import ApprovalOperator\n", "human-in-the-loop operators"},
 		"plugins.py":   {head + "from airflow.plugins_manager import AirflowPlugin\n", "plugins (airflow.plugins_manager) is not supported"},
 		"runner.py":    {head + "from airflow.sdk.execution_time.comms import GetXCom\n", "task runner (airflow.sdk.execution_time) is not supported"},

@@ -15,6 +15,7 @@ usage: python3 gust_run.py [--memory-limit BYTES] [--fork --dag-file PATH --file
 import datetime as _dt
 import hashlib
 import importlib.util
+import inspect
 import json
 import logging
 import os
@@ -302,8 +303,17 @@ def triggering_events(raw):
     return out
 
 
+def asset_events(uri, alias):
+    """The events of an asset or alias, oldest first (inlet_events)."""
+    return [AssetEvent(e) for e in (ask("asset_events", uri=uri or "", alias=alias or "") or [])]
+
+
 def build_context(job, dag, task, ti):
+    from airflow._gust.assets import InletEventsAccessors, OutletEventAccessors, from_ref
+
     c = job["context"]
+    inlets = [from_ref(r) for r in job.get("inlets") or []]
+    outlets = [from_ref(r) for r in job.get("outlets") or []]
     logical = date(c.get("logical_date"))
     ctx = Context({k: c[k] for k in ("ds", "ds_nodash", "ts", "ts_nodash", "ts_nodash_with_tz", "run_id",
                              "task_instance_key_str") if k in c})
@@ -312,7 +322,9 @@ def build_context(job, dag, task, ti):
         "data_interval_start": date(c.get("data_interval_start")), "data_interval_end": date(c.get("data_interval_end")),
         "params": c.get("params") or {}, "dag_run": DagRun(c, job["dag_id"]), "ti": ti, "task_instance": ti,
         "task": task, "dag": dag, "conf": None, "macros": _Macros, "map_index_template": None,
-        "inlets": [], "outlets": [], "triggering_asset_events": triggering_events(c.get("triggering_asset_events")),
+        "inlets": inlets, "outlets": outlets, "outlet_events": OutletEventAccessors(outlets),
+        "inlet_events": InletEventsAccessors(inlets, asset_events),
+        "triggering_asset_events": triggering_events(c.get("triggering_asset_events")),
         "var": {"value": _Vars(False), "json": _Vars(True)},
     })
     return ctx
@@ -549,6 +561,12 @@ def run_callback(job):
         if key == "on_failure_callback" or key == "on_retry_callback":
             context["exception"] = AirflowException(reason) if reason else None
         model._Context.running = context
+        if key in ("pre_execute", "post_execute"):
+            # An operator the worker runs itself: its hook, whose outlet
+            # events the worker records with the success.
+            args = (context,) if key == "pre_execute" else (context, job.get("result"))
+            (cbs if callable(cbs) else cbs[0])(*args)
+            return {"op": "done", "state": "success", "outlet_events": context["outlet_events"]._gust_report()}
         for cb in (cbs if isinstance(cbs, (list, tuple)) else [cbs]):
             cb(context)
         result = {"op": "done", "state": "success"}
@@ -605,13 +623,19 @@ def execute(job):
             if kind == "python_sensor":
                 value, condition = poked(task.poke(context))
             else:
+                hooks(task, "pre_execute", context)
                 value = task.execute(context)
+                hooks(task, "post_execute", context, value)
         else:
             op_args = resolve(job.get("op_args") or [], ti)
             op_kwargs = resolve(job.get("op_kwargs") or {}, ti)
             context.update(op_kwargs)
             context["templates_dict"] = resolve(job.get("templates_dict"), ti)
+            hooks(task, "pre_execute", context)
             value = call(task.python_callable, op_args, context)
+            if inspect.isgeneratorfunction(task.python_callable):
+                value = metadata_of(value, context)
+            hooks(task, "post_execute", context, value)
             if kind == "python_sensor":
                 value, condition = poked(value)
         if job.get("show_return_value_in_logs", True) and kind in ("python", "branch_python", "short_circuit_python"):
@@ -630,7 +654,8 @@ def execute(job):
             json.dumps(xcoms)
         except (TypeError, ValueError) as e:
             raise TypeError(f"the return value of {task.task_id} cannot be stored as an XCom (JSON): {e}") from None
-        result = {"op": "done", "state": "success", "xcoms": xcoms}
+        result = {"op": "done", "state": "success", "xcoms": xcoms,
+                  "outlet_events": context["outlet_events"]._gust_report()}
         if hasattr(ti, "_gust_branch"):
             result["branch"] = ti._gust_branch
         if hasattr(ti, "_gust_skip"):
@@ -651,6 +676,31 @@ def execute(job):
     finally:
         model._Context.running = None
     return result
+
+
+def hooks(task, name, context, *result):
+    """Calls the operator's pre_execute or post_execute (its own method, or
+    the hook given to it), as Airflow does around execute."""
+    f = getattr(task, name, None)
+    if callable(f):
+        f(context, *result)
+
+
+def metadata_of(gen, context):
+    """Runs a task that yields: each Metadata gives an outlet's event its
+    extra (and attaches the asset to its alias); the rest is the return
+    value, as a list (Airflow's ExecutionCallableRunner)."""
+    from airflow._gust.assets import Metadata
+
+    out = []
+    for v in gen:
+        if isinstance(v, Metadata):
+            context["outlet_events"][v.asset].extra.update(v.extra)
+            if v.alias is not None:
+                context["outlet_events"][v.alias].add(v.asset, extra=v.extra)
+            continue
+        out.append(v)
+    return out
 
 
 def run_try(fds):

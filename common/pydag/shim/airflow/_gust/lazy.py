@@ -9,9 +9,7 @@ import sys
 # Names of Airflow's packages (airflow, airflow.sdk, airflow.datasets...) that
 # gust lacks, and the feature each belongs to.
 MISSING_NAMES = {
-    "DatasetAlias": "datasets (DatasetAlias)",
     "AssetWatcher": "assets (AssetWatcher)",
-    "Metadata": "assets (Metadata)",
     "asset": "assets (@asset)",
     "AssetAccessControl": "assets (AssetAccessControl)",
     "CronPartitionTimetable": "timetables (CronPartitionTimetable)",
@@ -25,7 +23,6 @@ MISSING_NAMES = {
 # Modules of Airflow that gust lacks (and their submodules).
 MISSING_MODULES = {
     "airflow.sdk.definitions.deadline": "deadline alerts (airflow.sdk.definitions.deadline)",
-    "airflow.datasets.metadata": "datasets (airflow.datasets.metadata)",
     "airflow.sdk.execution_time": "Airflow's task runner (airflow.sdk.execution_time)",
     "airflow.sdk.io": "object storage (airflow.sdk.io)",
     "airflow.io": "object storage (airflow.io)",

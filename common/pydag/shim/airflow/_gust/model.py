@@ -285,6 +285,19 @@ class BaseOperator(DependencyMixin):
     def execute(self, context):
         raise NotImplementedError(f"{type(self).__name__} does not implement execute(context)")
 
+    def pre_execute(self, context):
+        """Called before execute: the pre_execute hook given, if any."""
+        hook = self._kwargs.get("pre_execute")
+        if hook is not None:
+            hook(context)
+
+    def post_execute(self, context, result=None):
+        """Called after a successful execute with its result: the
+        post_execute hook given, if any."""
+        hook = self._kwargs.get("post_execute")
+        if hook is not None:
+            hook(context, result)
+
     @property
     def log(self):
         import logging
@@ -891,5 +904,5 @@ def days_ago(n, hour=0, minute=0, second=0, microsecond=0):
 
 # Assets live in their own module; their names stay importable from here.
 from airflow._gust.assets import (  # noqa: E402,F401
-    Asset, AssetAlias, AssetAll, AssetAny, Dataset, DatasetAll, DatasetAny, _AssetCondition,
+    Asset, AssetAlias, AssetAll, AssetAny, Dataset, DatasetAlias, DatasetAll, DatasetAny, Metadata, _AssetCondition,
 )

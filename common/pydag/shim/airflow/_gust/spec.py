@@ -58,7 +58,7 @@ def value(v, where):
         return {str(k): value(x, f"{where}[{k!r}]") for k, x in v.items()}
     if isinstance(v, (list, tuple, set, frozenset)):
         return [value(x, where) for x in (sorted(v, key=str) if isinstance(v, (set, frozenset)) else v)]
-    from airflow._gust.model import AssetAlias, _AssetCondition
+    from airflow._gust.model import _AssetCondition
     from airflow._gust.operators import _NOTSET, XComArg, _ZipArg
 
     if isinstance(v, _AssetCondition):
@@ -104,6 +104,11 @@ def args(kwargs, where):
             for f in (v if isinstance(v, (list, tuple)) else [v]):
                 if not callable(f):
                     raise TypeError(f"{where}: {k} must be a callable or a list of callables, not {f!r}")
+            out[k] = {"__gust_python__": True}  # the worker calls it from the imported file
+            continue
+        if k in ("pre_execute", "post_execute"):
+            if not callable(v):
+                raise TypeError(f"{where}: {k} must be a callable, not {v!r}")
             out[k] = {"__gust_python__": True}  # the worker calls it from the imported file
             continue
         if isinstance(v, _dt.timedelta) and k in _SECONDS:

@@ -1,4 +1,4 @@
-from airflow._gust.model import Dataset  # noqa: F401
+from airflow._gust.model import Dataset, DatasetAlias  # noqa: F401
 
 
 def __getattr__(name):

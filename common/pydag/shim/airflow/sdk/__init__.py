@@ -1,6 +1,6 @@
 """Airflow 3's authoring API (airflow.sdk)."""
 from airflow._gust.model import (  # noqa: F401
-    DAG, Asset, AssetAlias, AssetAll, AssetAny, BaseOperator, BaseSensorOperator, Context, EdgeModifier, Label, Param, ParamsDict,
+    DAG, Asset, AssetAlias, AssetAll, AssetAny, BaseOperator, Metadata, BaseSensorOperator, Context, EdgeModifier, Label, Param, ParamsDict,
     PokeReturnValue, TaskGroup, chain, chain_linear, cross_downstream, dag, get_current_context,
     get_parsing_context, setup, task_group, teardown,
 )
