@@ -2,11 +2,13 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 
 	"github.com/gust-sched/gust/common/dagspec"
 	"github.com/gust-sched/gust/common/mapping"
+	"github.com/gust-sched/gust/common/tistate"
 	"github.com/gust-sched/gust/metadb"
 )
 
@@ -18,14 +20,21 @@ import (
 // (bash_command, env, cwd; op_args, op_kwargs, templates_dict; a TaskFlow
 // function's arguments; a Python class's constructor arguments). A plain
 // task is returned as it is.
-func mappedTask(ctx context.Context, store Store, task *dagspec.Task, ti *metadb.TaskInstance) (*dagspec.Task, error) {
+func mappedTask(ctx context.Context, tl *taskLog, store Store, py *PythonRuntime, task *dagspec.Task, dag *dagspec.DAG,
+	run *metadb.DagRun, ti *metadb.TaskInstance) (*dagspec.Task, error) {
 	if task.Expand == nil {
 		return task, nil
 	}
 	look := func(upstream, key string) (any, bool, error) {
 		return store.XCom(ctx, ti.DagID, ti.RunID, upstream, key)
 	}
-	vals, err := mapping.Values(task.Expand, ti.MapIndex, look)
+	apply := func(fn string, item any) (any, bool, error) {
+		return applyMapFn(ctx, tl, store, py, task, dag, run, ti, fn, item)
+	}
+	vals, err := mapping.Values(task.Expand, ti.MapIndex, look, apply)
+	if errors.Is(err, mapping.ErrSkipped) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("mapped arguments of %s[%d]: %w", ti.TaskID, ti.MapIndex, err)
 	}
@@ -42,6 +51,27 @@ func mappedTask(ctx context.Context, store Store, task *dagspec.Task, ti *metadb
 		}
 	}
 	return &t, nil
+}
+
+// applyMapFn calls the DAG file's XComArg.map callables fn on the
+// instance's item, in a warm Python process; skip reports that one raised
+// AirflowSkipException.
+func applyMapFn(ctx context.Context, tl *taskLog, store Store, py *PythonRuntime, task *dagspec.Task, dag *dagspec.DAG,
+	run *metadb.DagRun, ti *metadb.TaskInstance, fn string, item any) (any, bool, error) {
+	t := *task
+	t.Python, t.Expand = nil, nil
+	res, masker, _, err := callPython(ctx, tl, store, py, &t, dag, run, ti,
+		&pyCallback{Key: "xcomarg_map", Result: map[string]any{"map_fn": fn, "item": item}})
+	if err != nil {
+		return nil, false, err
+	}
+	switch res.State {
+	case tistate.Success:
+		return res.Value, false, nil
+	case tistate.Skipped:
+		return nil, true, nil
+	}
+	return nil, false, errors.New(masker.Mask(res.Error))
 }
 
 func setMapped(t *dagspec.Task, into string, v mapping.Value) error {

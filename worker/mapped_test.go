@@ -22,13 +22,13 @@ func TestMappedTask(t *testing.T) {
 	}
 	bash := &dagspec.Task{TaskID: "b", Operator: dagspec.OperatorBash, Expand: &dagspec.Expand{Args: []dagspec.ExpandArg{
 		{Name: "bash_command", Source: []any{"echo {{ ti.map_index }}", "echo two"}}, {Name: "env", Source: []any{map[string]any{"N": 1.0}}}}}}
-	got, err := mappedTask(ctx, store, bash, ti("b", 1))
+	got, err := mappedTask(ctx, nil, store, nil, bash, nil, nil, ti("b", 1))
 	if err != nil || got.BashCommand != "echo two" || got.Env["N"] != "1" || bash.BashCommand != "" {
 		t.Errorf("bash[1]: %+v %v", got, err)
 	}
 	py := &dagspec.Task{TaskID: "p", Operator: dagspec.OperatorPython, Python: &dagspec.Python{OpKwargs: map[string]any{"fixed": 1.0}},
 		Expand: &dagspec.Expand{Into: "op_kwargs", Args: []dagspec.ExpandArg{{Name: "x", Source: ref}, {Name: "n", Source: []any{"{{ ds }}"}}}}}
-	got, err = mappedTask(ctx, store, py, ti("p", 1))
+	got, err = mappedTask(ctx, nil, store, nil, py, nil, nil, ti("p", 1))
 	if err != nil || got.Python.UnrenderedKwargs["x"] != "y" || got.Python.OpKwargs["n"] != "{{ ds }}" || got.Python.OpKwargs["fixed"] != 1.0 {
 		t.Errorf("python[1]: %+v %v", got.Python, err)
 	}
@@ -37,15 +37,15 @@ func TestMappedTask(t *testing.T) {
 	}
 	class := &dagspec.Task{TaskID: "c", Operator: dagspec.OperatorPythonClass, Python: &dagspec.Python{TemplateFields: map[string]any{"value": nil}},
 		Expand: &dagspec.Expand{Args: []dagspec.ExpandArg{{Name: "value", Source: []any{10.0, 20.0}}, {Name: "other", Source: []any{"o"}}}}}
-	got, err = mappedTask(ctx, store, class, ti("c", 1))
+	got, err = mappedTask(ctx, nil, store, nil, class, nil, nil, ti("c", 1))
 	if err != nil || got.Python.MappedKwargs["value"] != 20.0 || got.Python.TemplateFields["value"] != 20.0 || got.Python.MappedKwargs["other"] != "o" {
 		t.Errorf("class[1]: %+v %v", got.Python, err)
 	}
-	if _, err := mappedTask(ctx, store, bash, ti("b", 5)); err == nil || !strings.Contains(err.Error(), "over the mapped length") {
+	if _, err := mappedTask(ctx, nil, store, nil, bash, nil, nil, ti("b", 5)); err == nil || !strings.Contains(err.Error(), "over the mapped length") {
 		t.Errorf("an index past the end: %v", err)
 	}
 	bad := &dagspec.Task{TaskID: "b", Operator: dagspec.OperatorBash, Expand: &dagspec.Expand{Args: []dagspec.ExpandArg{{Name: "bash_command", Source: []any{1.0}}}}}
-	if _, err := mappedTask(ctx, store, bad, ti("b", 0)); err == nil || !strings.Contains(err.Error(), "want a string") {
+	if _, err := mappedTask(ctx, nil, store, nil, bad, nil, nil, ti("b", 0)); err == nil || !strings.Contains(err.Error(), "want a string") {
 		t.Errorf("a number as bash_command: %v", err)
 	}
 }

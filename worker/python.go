@@ -119,6 +119,8 @@ type pyMessage struct {
 	Retire    bool           `json:"retire"` // the process is not fit for another try
 	// RetryDelay, in seconds, is a retry policy's delay before the next try.
 	RetryDelay *float64 `json:"retry_delay"`
+	// Value is what an XComArg.map callable returned.
+	Value any `json:"value"`
 	// OutletEvents are the extras and alias events of the try's outlets.
 	OutletEvents []pyOutletEvent `json:"outlet_events"`
 	// asset_events: the asset (URI) or alias whose events to read

@@ -364,7 +364,11 @@ func execute(ctx context.Context, tl *taskLog, store Store, py *PythonRuntime, t
 	ti *metadb.TaskInstance, maxMapLen int) outcome {
 	var out outcome
 	plain := task
-	task, err := mappedTask(ctx, store, task, ti)
+	task, err := mappedTask(ctx, tl, store, py, task, dag, run, ti)
+	if errors.Is(err, mapping.ErrSkipped) {
+		tl.Infof("Marking task as SKIPPED: %v", err)
+		return outcome{state: tistate.Skipped, reason: err.Error()}
+	}
 	if err != nil {
 		tl.Errorf("Task failed: %v", err)
 		return outcome{state: tistate.Failed, reason: err.Error(), noRetry: errors.Is(err, mapping.ErrUnmappable)}

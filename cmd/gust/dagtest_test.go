@@ -243,3 +243,36 @@ with DAG("rp", schedule=None, start_date=datetime(2024, 1, 1), default_args={"re
 		}
 	}
 }
+
+// TestDagsTestXComArgMap: XComArg.map transforms what mapped tasks (a
+// @task by expand_kwargs, a BashOperator) and a plain downstream task
+// read; a callable that raises AirflowSkipException skips its instance.
+func TestDagsTestXComArgMap(t *testing.T) {
+	home := t.TempDir()
+	dags := filepath.Join(home, "dags")
+	if err := os.MkdirAll(dags, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile(filepath.Join("..", "..", "common", "pydag", "testdata", "xcomarg_map.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dags, "xcomarg_map.py"), src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	a := &app{stdout: &out, stderr: &errb, environ: []string{"GUST_HOME=" + home}}
+	if err := a.cli().Run([]string{"gust", "dags", "test", "xcomarg_map"}); err != nil {
+		t.Fatalf("dags test: %v\n%s%s", err, out.String(), errb.String())
+	}
+	s := out.String()
+	for _, want := range []string{
+		"Returned value was: a.txt->a.txt.bak", "Returned value was: b.txt->b.txt.bak",
+		"--- copy[2]: skipped", "Returned value was: ['A.TXT', 'B.TXT', 'SKIP.TXT']",
+		"\nb.txt done\n", "--- echo[2]: success",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("output lacks %q:\n%s", want, s)
+		}
+	}
+}

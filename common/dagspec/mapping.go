@@ -210,7 +210,11 @@ func bindExpand(t *Task, id func(string) (string, bool)) (string, bool) {
 				if key == "" {
 					key = "return_value"
 				}
-				return map[string]any{XComArgKey: map[string]any{"task_id": full, "key": key}}
+				bound := map[string]any{"task_id": full, "key": key}
+				if fn, _ := ref["map_fn"].(string); fn != "" {
+					bound["map_fn"] = fn // XComArg.map's callables, applied by the worker
+				}
+				return map[string]any{XComArgKey: bound}
 			}
 			out := make(map[string]any, len(x))
 			for k, y := range x {

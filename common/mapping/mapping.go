@@ -57,7 +57,16 @@ func Count(e *dagspec.Expand, look Lookup, limit int) (int, error) {
 type source struct {
 	items   []any
 	literal bool
+	mapFn   string // the XComArg.map callables to apply to each item (their id)
 }
+
+// Apply calls the XComArg.map callables fn of the DAG file on one item
+// (Python's job); skip reports that they raised AirflowSkipException.
+type Apply func(fn string, item any) (v any, skip bool, err error)
+
+// ErrSkipped is returned when an XComArg.map callable skipped the
+// instance.
+var ErrSkipped = errors.New("skipped by the XComArg.map callable")
 
 // Length returns how many instances e expands to: the product of its
 // arguments' lengths (expand) or the number of mappings (expand_kwargs).
@@ -85,7 +94,23 @@ func Length(e *dagspec.Expand, look Lookup) (int, error) {
 
 // Values returns instance index's arguments, in the order expand() gave
 // them (expand_kwargs: its mapping's keys, sorted).
-func Values(e *dagspec.Expand, index int, look Lookup) ([]Value, error) {
+func Values(e *dagspec.Expand, index int, look Lookup, apply Apply) ([]Value, error) {
+	transform := func(s source, item any, where string) (any, error) {
+		if s.mapFn == "" {
+			return item, nil
+		}
+		if apply == nil {
+			return nil, fmt.Errorf("%s: XComArg.map needs Python", where)
+		}
+		v, skip, err := apply(s.mapFn, item)
+		if err != nil {
+			return nil, fmt.Errorf("%s: XComArg.map: %w", where, err)
+		}
+		if skip {
+			return nil, ErrSkipped
+		}
+		return v, nil
+	}
 	if index < 0 {
 		return nil, fmt.Errorf("%w: map index %d: the task is not expanded", ErrUnmappable, index)
 	}
@@ -97,9 +122,13 @@ func Values(e *dagspec.Expand, index int, look Lookup) ([]Value, error) {
 		if index >= len(s.items) {
 			return nil, fmt.Errorf("%w: map index %d is over the mapped length %d", ErrUnmappable, index, len(s.items))
 		}
-		m, ok := s.items[index].(map[string]any)
+		item, err := transform(s, s.items[index], "expand_kwargs")
+		if err != nil {
+			return nil, err
+		}
+		m, ok := item.(map[string]any)
 		if !ok {
-			return nil, fmt.Errorf("%w: expand_kwargs: item %d is a %s, not a mapping of argument names to values", ErrUnmappable, index, TypeName(s.items[index]))
+			return nil, fmt.Errorf("%w: expand_kwargs: item %d is a %s, not a mapping of argument names to values", ErrUnmappable, index, TypeName(item))
 		}
 		names := make([]string, 0, len(m))
 		for k := range m {
@@ -134,6 +163,13 @@ func Values(e *dagspec.Expand, index int, look Lookup) ([]Value, error) {
 	if rest != 0 {
 		return nil, fmt.Errorf("%w: map index %d is over the mapped length", ErrUnmappable, index)
 	}
+	for i := range out {
+		v, err := transform(srcs[i], out[i].Value, out[i].Name)
+		if err != nil {
+			return nil, err
+		}
+		out[i].Value = v
+	}
 	return out, nil
 }
 
@@ -160,6 +196,7 @@ func items(src any, look Lookup, where string) (source, error) {
 			if err != nil {
 				return source{}, fmt.Errorf("%s: the XCom %s of %s: %w", where, key, taskID, err)
 			}
+			s.mapFn, _ = ref["map_fn"].(string)
 			return s, nil
 		}
 		if pairs, ok := x[dagspec.DictKey].([]any); ok {

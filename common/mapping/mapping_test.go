@@ -29,7 +29,7 @@ func TestProduct(t *testing.T) {
 	}
 	var got []string
 	for i := range n {
-		vs, err := Values(e, i, look)
+		vs, err := Values(e, i, look, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -41,7 +41,7 @@ func TestProduct(t *testing.T) {
 	if want := []string{"x1", "x2", "x3", "y1", "y2", "y3"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("%v, want %v", got, want)
 	}
-	if _, err := Values(e, 6, look); !errors.Is(err, ErrUnmappable) {
+	if _, err := Values(e, 6, look, nil); !errors.Is(err, ErrUnmappable) {
 		t.Errorf("index past the end: %v", err)
 	}
 }
@@ -62,7 +62,7 @@ func TestSources(t *testing.T) {
 		}
 		var out []any
 		for i := range n {
-			vs, err := Values(e, i, look)
+			vs, err := Values(e, i, look, nil)
 			if err != nil {
 				return out, err
 			}
@@ -114,5 +114,28 @@ func TestSources(t *testing.T) {
 	}
 	if n, _ := Length(one([]any{}), look); n != 0 {
 		t.Errorf("empty literal: %d instances", n)
+	}
+}
+
+// TestValuesApply: an XComArg.map source's items go through apply (for
+// expand_kwargs before they must be mappings); a skip is ErrSkipped.
+func TestValuesApply(t *testing.T) {
+	src := map[string]any{dagspec.XComArgKey: map[string]any{"task_id": "up", "key": "return_value", "map_fn": "0"}}
+	look := func(string, string) (any, bool, error) { return []any{"a", "skip"}, true, nil }
+	apply := func(fn string, item any) (any, bool, error) {
+		if item == "skip" {
+			return nil, true, nil
+		}
+		return map[string]any{"x": fn + ":" + item.(string)}, false, nil
+	}
+	vs, err := Values(&dagspec.Expand{Kwargs: src}, 0, look, apply)
+	if err != nil || len(vs) != 1 || vs[0].Name != "x" || vs[0].Value != "0:a" {
+		t.Errorf("expand_kwargs through map: %+v %v", vs, err)
+	}
+	if _, err := Values(&dagspec.Expand{Kwargs: src}, 1, look, apply); !errors.Is(err, ErrSkipped) {
+		t.Errorf("a skipping callable: %v, want ErrSkipped", err)
+	}
+	if _, err := Values(&dagspec.Expand{Args: []dagspec.ExpandArg{{Name: "v", Source: src}}}, 0, look, nil); err == nil {
+		t.Error("no apply: want an error")
 	}
 }

@@ -178,7 +178,7 @@ func TestImportErrors(t *testing.T) {
 		"notcall.py":   {head + "from airflow.operators.python import PythonOperator\nwith DAG('p'):\n    PythonOperator(task_id='t', python_callable='print')\n", "`python_callable` param must be callable"},
 		"group.py":     {head + "from airflow.decorators import task_group\n@task_group\ndef tg(x):\n    pass\nwith DAG('g'):\n    tg.expand(x=[1])\n", "dynamic task mapping (mapped task groups) is not supported by gust yet"},
 		"mapboth.py":   {head + "with DAG('m'):\n    BashOperator.partial(task_id='t', bash_command='x').expand(bash_command=['a'])\n", "argument 'bash_command' is both partial and mapped"},
-		"mapfn.py":     {head + "from airflow.decorators import task\n@task\ndef f(x):\n    return x\nwith DAG('m'):\n    f.expand(x=f.override(task_id='g')(1).map(str))\n", "XComArg.map"},
+		"mapfn.py":     {head + "from airflow.decorators import task\n@task\ndef f(x):\n    return x\nwith DAG('m'):\n    f.expand(x=f.override(task_id='g')(1).map(str).zip(f.override(task_id='h')(2)))\n", "XComArg.zip of an XComArg.map is not supported"},
 		"mapwhat.py":   {head + "with DAG('m'):\n    BashOperator.partial(task_id='t').expand(bash_command='echo')\n", "cannot map over \"echo\""},
 		"mapnoid.py":   {head + "with DAG('m'):\n    BashOperator.partial(bash_command='x').expand(env=[{}])\n", "BashOperator.partial() needs a task_id"},
 		"unknown.py":   {head + "with DAG('u'):\n    BashOperator(task_id='t', bash_command='x', colour='red')\n", `unknown`},

@@ -343,15 +343,29 @@ class _Vars:
         return self.get(key)
 
 
-def resolve(v, ti):
+def resolve(v, ti, dag=None):
     if isinstance(v, dict):
         if set(v) == {"__gust_xcomarg__"}:
             x = v["__gust_xcomarg__"]
-            return ti.xcom_pull(task_ids=x["task_id"], key=x["key"])
-        return {k: resolve(x, ti) for k, x in v.items()}
+            value = ti.xcom_pull(task_ids=x["task_id"], key=x["key"])
+            if x.get("map_fn") is not None:
+                from airflow._gust.operators import map_items
+
+                value = map_items(map_fns(dag, x["map_fn"]), value)
+            return value
+        return {k: resolve(x, ti, dag) for k, x in v.items()}
     if isinstance(v, list):
-        return [resolve(x, ti) for x in v]
+        return [resolve(x, ti, dag) for x in v]
     return v
+
+
+def map_fns(dag, fn_id):
+    """The XComArg.map callables the DAG file registered as fn_id."""
+    fns = getattr(dag, "_gust_map_fns", None) or []
+    i = int(fn_id)
+    if i >= len(fns):
+        raise RuntimeError(f"XComArg.map callables {fn_id} are not in DAG {getattr(dag, 'dag_id', '?')} as its file defines it now")
+    return fns[i]
 
 
 _dags = {}  # DAG file -> {dag_id: DAG}, imported once per process
@@ -552,7 +566,7 @@ def run_callback(job):
                 if task is None:
                     raise RuntimeError(f"task {job['task_id']} is not in DAG {job['dag_id']} as its file defines it now")
                 cbs = task._kwargs.get(key) or dag.default_args.get(key)
-        if not cbs:
+        if not cbs and key != "xcomarg_map":
             raise RuntimeError(f"{key} is not set in the DAG file as this version defines it")
         ti = TaskInstance(job)
         context = build_context(job, dag, task, ti)
@@ -561,6 +575,19 @@ def run_callback(job):
         if key == "on_failure_callback" or key == "on_retry_callback":
             context["exception"] = AirflowException(reason) if reason else None
         model._Context.running = context
+        if key == "xcomarg_map":
+            # One mapped instance's item, through the file's XComArg.map
+            # callables.
+            from airflow._gust.operators import apply_fns
+            from airflow.exceptions import AirflowSkipException
+
+            arg = job.get("result") or {}
+            try:
+                v = apply_fns(map_fns(dag, arg.get("map_fn")), arg.get("item"))
+            except AirflowSkipException as e:
+                return {"op": "done", "state": "skipped", "error": str(e)}
+            json.dumps(v)
+            return {"op": "done", "state": "success", "value": v}
         if key in ("pre_execute", "post_execute"):
             # An operator the worker runs itself: its hook, whose outlet
             # events the worker records with the success.
@@ -614,11 +641,11 @@ def execute(job):
             if job.get("mapped_kwargs") is not None and hasattr(task, "_gust_partial"):
                 # One instance of a mapped task: its operator built with
                 # the instance's arguments (Airflow's unmap).
-                task = task._gust_unmap(resolve(job["mapped_kwargs"], ti))
+                task = task._gust_unmap(resolve(job["mapped_kwargs"], ti, dag))
             else:
                 task = try_copy(task, ti)
             context["task"] = task
-            for k, v in resolve(job.get("template_fields") or {}, ti).items():
+            for k, v in resolve(job.get("template_fields") or {}, ti, dag).items():
                 setattr(task, k, v)
             if kind == "python_sensor":
                 value, condition = poked(task.poke(context))
@@ -627,10 +654,10 @@ def execute(job):
                 value = task.execute(context)
                 hooks(task, "post_execute", context, value)
         else:
-            op_args = resolve(job.get("op_args") or [], ti)
-            op_kwargs = resolve(job.get("op_kwargs") or {}, ti)
+            op_args = resolve(job.get("op_args") or [], ti, dag)
+            op_kwargs = resolve(job.get("op_kwargs") or {}, ti, dag)
             context.update(op_kwargs)
-            context["templates_dict"] = resolve(job.get("templates_dict"), ti)
+            context["templates_dict"] = resolve(job.get("templates_dict"), ti, dag)
             hooks(task, "pre_execute", context)
             value = call(task.python_callable, op_args, context)
             if inspect.isgeneratorfunction(task.python_callable):

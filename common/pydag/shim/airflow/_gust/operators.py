@@ -421,7 +421,12 @@ class XComArg:
         return context["ti"].xcom_pull(task_ids=self.operator.task_id, key=self.key)
 
     def map(self, f):
-        unsupported("XComArg.map (transforming what a mapped task maps over)")
+        """Airflow's XComArg.map: each item transformed by f when a mapped
+        task (or a task reading the list) uses it; f may raise
+        AirflowSkipException to skip that mapped instance."""
+        if not callable(f):
+            raise TypeError(f"XComArg.map takes a callable, not {f!r}")
+        return _MapXComArg(self, [f])
 
     def zip(self, *others, fillvalue=_NOTSET):
         """Airflow's XComArg.zip: the items of this and the others side by
@@ -444,11 +449,71 @@ class XComArg:
         return f"{{{{ task_instance.xcom_pull(task_ids='{self.operator.task_id}'{dag}, key='{self.key}') }}}}"
 
 
+class _MapXComArg(XComArg):
+    """XComArg.map(f): an upstream's items as f (then the next callables)
+    transforms them. The callables are registered on the DAG in the order
+    the file makes them, so that the worker, importing the file, finds
+    them by the same number."""
+
+    def __init__(self, base, fns):
+        super().__init__(base.operator, base.key)
+        self.fns = list(fns)
+        from airflow._gust.model import current_dag
+
+        d = getattr(base.operator, "dag", None) or current_dag()
+        if d is None:
+            raise RuntimeError("XComArg.map outside a DAG")
+        registry = d.__dict__.setdefault("_gust_map_fns", [])
+        self.fn_id = str(len(registry))
+        registry.append(self.fns)
+
+    def map(self, f):
+        if not callable(f):
+            raise TypeError(f"XComArg.map takes a callable, not {f!r}")
+        return _MapXComArg(self, self.fns + [f])
+
+    def zip(self, *others, fillvalue=_NOTSET):
+        unsupported("XComArg.zip of an XComArg.map")
+
+    def __getitem__(self, key):
+        raise TypeError("an XComArg.map result has no keys")
+
+    def resolve(self, context):
+        return map_items(self.fns, super().resolve(context))
+
+    def __repr__(self):
+        return f"MapXComArg({self.operator.task_id!r}, {self.key!r}, {len(self.fns)} callables)"
+
+
+def map_items(fns, value):
+    """The items of an upstream's value (a dict's (key, value) pairs), each
+    through fns, as a list."""
+    if value is None:
+        return None
+    items = value.items() if isinstance(value, dict) else value
+    out = []
+    for item in items:
+        out.append(apply_fns(fns, item))
+    return out
+
+
+def apply_fns(fns, item):
+    for f in fns:
+        item = f(item)
+    return item
+
+
 class _ZipArg:
     """XComArg.zip(...): what a mapped task maps over, zipped."""
 
     def __init__(self, *args, fillvalue=_NOTSET):
+        for a in args:
+            if isinstance(a, _MapXComArg):
+                unsupported("XComArg.zip of an XComArg.map")
         self.args, self.fillvalue = args, fillvalue
+
+    def map(self, f):
+        unsupported("XComArg.map of a zip")
 
     def zip(self, *others, fillvalue=_NOTSET):
         return _ZipArg(*self.args, *others, fillvalue=fillvalue)

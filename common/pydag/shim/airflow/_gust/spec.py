@@ -65,7 +65,10 @@ def value(v, where):
         return v._gust_doc()
 
     if isinstance(v, XComArg):
-        return {"__gust_xcomarg__": {"task_id": v.operator.task_id, "key": v.key}}
+        ref = {"task_id": v.operator.task_id, "key": v.key}
+        if getattr(v, "fn_id", None) is not None:
+            ref["map_fn"] = v.fn_id  # XComArg.map's callables, which the worker applies
+        return {"__gust_xcomarg__": ref}
     if isinstance(v, _ZipArg):
         z = {"args": [value(a, where) for a in v.args], "longest": v.fillvalue is not _NOTSET}
         if v.fillvalue is not _NOTSET:
