@@ -80,24 +80,29 @@ func (c *AssetCond) Eval(updated func(uri string) bool, resolved func(alias stri
 	return false
 }
 
+// leaves calls f on each asset and alias of the condition, depth first.
+func (c *AssetCond) leaves(f func(*AssetCond)) {
+	if c.Asset != nil || c.Alias != nil {
+		f(c)
+	}
+	for i := range c.All {
+		c.All[i].leaves(f)
+	}
+	for i := range c.Any {
+		c.Any[i].leaves(f)
+	}
+}
+
 // Aliases returns the condition's aliases, each once, by name.
 func (c *AssetCond) Aliases() []AssetAlias {
 	seen := map[string]bool{}
 	var out []AssetAlias
-	var walk func(c *AssetCond)
-	walk = func(c *AssetCond) {
-		if c.Alias != nil && !seen[c.Alias.Name] {
-			seen[c.Alias.Name] = true
-			out = append(out, *c.Alias)
+	c.leaves(func(l *AssetCond) {
+		if l.Alias != nil && !seen[l.Alias.Name] {
+			seen[l.Alias.Name] = true
+			out = append(out, *l.Alias)
 		}
-		for i := range c.All {
-			walk(&c.All[i])
-		}
-		for i := range c.Any {
-			walk(&c.Any[i])
-		}
-	}
-	walk(c)
+	})
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
@@ -106,20 +111,12 @@ func (c *AssetCond) Aliases() []AssetAlias {
 func (c *AssetCond) Assets() []Asset {
 	seen := map[string]bool{}
 	var out []Asset
-	var walk func(c *AssetCond)
-	walk = func(c *AssetCond) {
-		if c.Asset != nil && !seen[c.Asset.URI] {
-			seen[c.Asset.URI] = true
-			out = append(out, *c.Asset)
+	c.leaves(func(l *AssetCond) {
+		if l.Asset != nil && !seen[l.Asset.URI] {
+			seen[l.Asset.URI] = true
+			out = append(out, *l.Asset)
 		}
-		for i := range c.All {
-			walk(&c.All[i])
-		}
-		for i := range c.Any {
-			walk(&c.Any[i])
-		}
-	}
-	walk(c)
+	})
 	sort.Slice(out, func(i, j int) bool { return out[i].URI < out[j].URI })
 	return out
 }
