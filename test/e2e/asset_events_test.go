@@ -206,3 +206,81 @@ func TestAssetEventExtrasAndAliases(t *testing.T) {
 		return len(rs) == 1, fmt.Sprintf("%d runs", len(rs))
 	})
 }
+
+// assetDecoratorDAGs mirror Airflow's example_asset_decorator: @asset
+// functions are DAGs of one task whose parameters name their inlets, and
+// @asset.multi makes several assets at once.
+const assetDecoratorDAGs = `
+from airflow.sdk import Asset, asset, dag, task
+
+
+@asset(uri="s3://bucket/made", schedule=None, tags=["decorated"])
+def made():
+    return "made"
+
+
+@asset(uri="s3://bucket/derived", schedule=None)
+def derived(self, context, made):
+    events = context["inlet_events"][made]
+    return [self.name, self.uri, made.uri, len(events), events[-1].source_dag_id, context["ti"].task_id]
+
+
+@asset.multi(schedule=None, outlets=[Asset("part-a"), Asset("part-b")])
+def parts():
+    pass
+
+
+@dag(schedule=Asset(uri="s3://bucket/made", name="made") | Asset(uri="s3://bucket/derived", name="derived"))
+def on_decorated():
+    @task
+    def seen(triggering_asset_events=None):
+        return sorted(a.uri for a in triggering_asset_events)
+
+    seen()
+
+
+@dag(schedule=Asset("part-a") & Asset("part-b"))
+def on_parts():
+    @task
+    def all_parts():
+        return "both"
+
+    all_parts()
+
+
+on_decorated()
+on_parts()
+`
+
+func TestAssetDecorator(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t)
+	c.WriteDAG("asset_decorator.py", assetDecoratorDAGs)
+	c.Start("scheduler", "scheduler")
+	c.Start("worker", "worker", "-c", "2")
+	c.WaitParsed(60*time.Second, "made", "derived", "parts", "on_decorated", "on_parts")
+
+	c.MustRun("dags", "trigger", "made", "--run-id", "m1")
+	c.WaitRunsFinished(60*time.Second, 1, "made")
+	first := c.WaitRunsFinished(90*time.Second, 1, "on_decorated")["on_decorated"][0]
+	if first.State != "success" || first.RunType != "asset_triggered" {
+		t.Errorf("the consumer of an @asset: %+v, want a successful asset_triggered run", first)
+	}
+	if got := c.XComs("on_decorated", first.RunID)["seen/return_value"]; got != `["s3://bucket/made"]` {
+		t.Errorf("the consumer's triggering events: %s", got)
+	}
+	c.MustRun("dags", "trigger", "derived", "--run-id", "d1")
+	if rs := c.WaitRunsFinished(60*time.Second, 1, "derived")["derived"]; rs[0].State != "success" {
+		t.Fatalf("derived: %+v, TIs %+v", rs[0], c.TIs("derived", "d1"))
+	}
+	if got := c.XComs("derived", "d1")["derived/return_value"]; got != `["derived","s3://bucket/derived","s3://bucket/made",1,"made","derived"]` {
+		t.Errorf("an @asset's self, context and inlet parameter: %s", got)
+	}
+	c.WaitRunsFinished(90*time.Second, 2, "on_decorated")
+
+	c.MustRun("dags", "trigger", "parts", "--run-id", "p1")
+	rs := c.WaitRunsFinished(90*time.Second, 1, "on_parts")["on_parts"]
+	if rs[0].State != "success" || rs[0].RunType != "asset_triggered" {
+		t.Errorf("the consumer of both @asset.multi assets: %+v", rs[0])
+	}
+}

@@ -30,6 +30,15 @@ class Asset(_AssetCondition):
         self.uri = str(uri if uri is not None else name)
         self.group = group or "asset"
         self.extra = dict(extra or {})
+        _known(self)
+
+    @staticmethod
+    def ref(*, name="", uri=""):
+        """Asset.ref(name=...) or Asset.ref(uri=...): the asset of that name
+        or URI, wherever it is defined."""
+        if bool(name) == bool(uri):
+            raise TypeError("Asset.ref() takes exactly one of 'name' and 'uri'")
+        return AssetNameRef(name) if name else AssetUriRef(uri)
 
     def __eq__(self, other):
         return isinstance(other, Asset) and other.uri == self.uri
@@ -42,6 +51,65 @@ class Asset(_AssetCondition):
 
     def _gust_doc(self):
         return {"uri": self.uri, "name": self.name, "group": self.group, "extra": self.extra}
+
+
+def _known(a):
+    """Remembers an asset this file defines, for the references to it."""
+    from airflow._gust.model import _Context
+
+    _Context.assets_by_name.setdefault(a.name, a)
+    _Context.assets_by_uri.setdefault(a.uri, a)
+
+
+class AssetRef(_AssetCondition):
+    """An asset named by its name or URI alone (Asset.ref). gust resolves it
+    to the asset of that name or URI defined in the same file when there is
+    one; otherwise it stands for the asset whose name and URI are both the
+    one given."""
+
+    def _resolved(self):
+        raise NotImplementedError
+
+    def _gust_doc(self):
+        return self._resolved()._gust_doc()
+
+
+class AssetNameRef(AssetRef):
+    def __init__(self, name):
+        self.name = str(name)
+
+    def _resolved(self):
+        from airflow._gust.model import _Context
+
+        return _Context.assets_by_name.get(self.name) or Asset(name=self.name)
+
+    def __eq__(self, other):
+        return isinstance(other, AssetNameRef) and other.name == self.name
+
+    def __hash__(self):
+        return hash(("name", self.name))
+
+    def __repr__(self):
+        return f"AssetNameRef(name={self.name!r})"
+
+
+class AssetUriRef(AssetRef):
+    def __init__(self, uri):
+        self.uri = str(uri)
+
+    def _resolved(self):
+        from airflow._gust.model import _Context
+
+        return _Context.assets_by_uri.get(self.uri) or Asset(uri=self.uri)
+
+    def __eq__(self, other):
+        return isinstance(other, AssetUriRef) and other.uri == self.uri
+
+    def __hash__(self):
+        return hash(("uri", self.uri))
+
+    def __repr__(self):
+        return f"AssetUriRef(uri={self.uri!r})"
 
 
 class Dataset(Asset):
@@ -140,10 +208,14 @@ class OutletEventAccessors(Mapping):
         for o in outlets:
             self[o]
 
-    @staticmethod
-    def _key(key):
+    def _key(self, key):
         if isinstance(key, (Asset, AssetAlias)):
             return key
+        if isinstance(key, AssetRef):
+            for k in self._dict:
+                if isinstance(k, Asset) and (k.name == getattr(key, "name", None) or k.uri == getattr(key, "uri", None)):
+                    return k
+            return key._resolved()
         if isinstance(key, str):
             return Asset(key)
         raise TypeError(f"outlet_events is keyed by an Asset or AssetAlias, not {type(key).__name__}")
@@ -226,8 +298,8 @@ class InletEventsAccessors(Mapping):
             if key.name not in self._aliases:
                 raise KeyError(key)
             k = ("alias", key.name)
-        elif isinstance(key, Asset):
-            a = self._assets.get(key.uri) or self._names.get(key.name)
+        elif isinstance(key, (Asset, AssetNameRef, AssetUriRef)):
+            a = self._assets.get(getattr(key, "uri", None)) or self._names.get(getattr(key, "name", None))
             if a is None:
                 raise KeyError(key)
             k = ("uri", a.uri)

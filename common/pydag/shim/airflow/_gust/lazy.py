@@ -10,7 +10,6 @@ import sys
 # gust lacks, and the feature each belongs to.
 MISSING_NAMES = {
     "AssetWatcher": "assets (AssetWatcher)",
-    "asset": "assets (@asset)",
     "AssetAccessControl": "assets (AssetAccessControl)",
     "CronPartitionTimetable": "timetables (CronPartitionTimetable)",
     "DeadlineAlert": "deadline alerts (DeadlineAlert)",

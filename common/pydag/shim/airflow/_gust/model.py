@@ -30,6 +30,8 @@ class _Context:
     setup_teardown = []  # (task, the DAG's task ids before) of `with setup_or_teardown:` blocks
     template_files = []  # the template_ext files read into the DAGs' documents
     registered = []  # auto-registered DAGs, in creation order
+    assets_by_name = {}  # the assets the file defines, for Asset.ref (first of a name wins)
+    assets_by_uri = {}
     running = None  # the context of the try being run (worker side)
 
 

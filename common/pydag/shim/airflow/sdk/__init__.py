@@ -4,6 +4,7 @@ from airflow._gust.model import (  # noqa: F401
     PokeReturnValue, TaskGroup, chain, chain_linear, cross_downstream, dag, get_current_context,
     get_parsing_context, setup, task_group, teardown,
 )
+from airflow._gust.asset_dag import asset  # noqa: F401
 from airflow._gust.notifier import BaseNotifier  # noqa: F401
 from airflow._gust.operators import XComArg, task  # noqa: F401
 from airflow._gust.retry_policy import (  # noqa: F401
