@@ -94,6 +94,9 @@ func structureNodes(dag *dagspec.DAG) []structureNode {
 			tip := g.Tooltip
 			n.Tooltip = &tip
 		}
+		if g.IsMapped {
+			n.IsMapped = &g.IsMapped
+		}
 		sl := &slot{node: n}
 		groups[groupID] = sl
 		parent.kids = append(parent.kids, sl)
@@ -105,6 +108,10 @@ func structureNodes(dag *dagspec.DAG) []structureNode {
 		n := &structureNode{ID: t.TaskID, Label: dag.Label(t.TaskID, t.TaskGroup), Type: "task", Operator: &op}
 		if st := setupTeardownType(t); st != "" {
 			n.SetupTeardownType = &st
+		}
+		if t.Expand != nil {
+			mapped := true
+			n.IsMapped = &mapped
 		}
 		parent.kids = append(parent.kids, &slot{node: n})
 	}

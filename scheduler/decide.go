@@ -64,6 +64,45 @@ func decideRun(dag *dagspec.DAG, tis []*metadb.TaskInstance, prev map[string]str
 		setup[task.TaskID] = task.IsSetup
 	}
 	leaves := effectiveLeaves(dag, downstream)
+	// The tasks of mapped task groups: instance i of one follows instance
+	// i of an upstream in the same group (Airflow's relevant upstream map
+	// indexes), and expands with the upstreams it has there.
+	groupOf := map[string]string{}
+	for _, task := range dag.Tasks {
+		if task.MappedGroup != "" {
+			groupOf[task.TaskID] = task.MappedGroup
+		}
+	}
+	eachAt := func(g string, mapIndex int) func(string, func(string)) {
+		return func(id string, f func(string)) {
+			if groupOf[id] != g {
+				each(id, f)
+				return
+			}
+			n := 0
+			for _, sl := range byTask[id] {
+				if sl.ti.MapIndex == mapIndex || sl.ti.MapIndex < 0 {
+					f(sl.state)
+					n++
+				}
+			}
+			if n == 0 {
+				f(tistate.None)
+			}
+		}
+	}
+	expandsNow := map[string]bool{}
+	hasInstances := func(id string) bool {
+		if expandsNow[id] {
+			return true
+		}
+		for _, sl := range byTask[id] {
+			if sl.ti.MapIndex >= 0 {
+				return true
+			}
+		}
+		return false
+	}
 	finished := func(id string) bool {
 		done := true
 		each(id, func(s string) { done = done && tistate.Finished(s) })
@@ -78,6 +117,14 @@ func decideRun(dag *dagspec.DAG, tis []*metadb.TaskInstance, prev map[string]str
 			continue
 		}
 		if task.Expand != nil && !expanded[task.TaskID] && dueToExpand(slots) {
+			if inGroupExpanded(task, groupOf, hasInstances) {
+				// Its upstreams in its mapped group have their
+				// instances: it gets its own, whose trigger rules then
+				// look at the instances of the same index.
+				out.expand = append(out.expand, task.TaskID)
+				expandsNow[task.TaskID] = true
+				continue
+			}
 			// Unexpanded, or every instance cleared: the trigger rule
 			// decides for the task as a whole; to run, it expands first
 			// (once the upstreams it maps over are done).
@@ -93,6 +140,7 @@ func decideRun(dag *dagspec.DAG, tis []*metadb.TaskInstance, prev map[string]str
 				}
 				if ready {
 					out.expand = append(out.expand, task.TaskID)
+					expandsNow[task.TaskID] = true
 				}
 			case skip, failUpstream:
 				to := tistate.Skipped
@@ -110,7 +158,10 @@ func decideRun(dag *dagspec.DAG, tis []*metadb.TaskInstance, prev map[string]str
 		for _, sl := range slots {
 			switch sl.state {
 			case tistate.None:
-				if !counted {
+				switch {
+				case task.MappedGroup != "" && sl.ti.MapIndex >= 0:
+					v = triggerVerdict(task, eachAt(task.MappedGroup, sl.ti.MapIndex), setup)
+				case !counted:
 					// The upstreams come first in topological order:
 					// their states do not change while this task's
 					// instances are decided.
@@ -179,6 +230,26 @@ func decideRun(dag *dagspec.DAG, tis []*metadb.TaskInstance, prev map[string]str
 		out.final = tistate.RunFailed
 	}
 	return out
+}
+
+// inGroupExpanded reports whether a task of a mapped task group has
+// upstreams in its group and each has its instances (or gets them in this
+// pass).
+func inGroupExpanded(task *dagspec.Task, groupOf map[string]string, hasInstances func(string) bool) bool {
+	if task.MappedGroup == "" {
+		return false
+	}
+	n := 0
+	for _, up := range task.Upstream {
+		if groupOf[up] != task.MappedGroup {
+			continue
+		}
+		if !hasInstances(up) {
+			return false
+		}
+		n++
+	}
+	return n > 0
 }
 
 // dueToExpand reports whether a mapped task's instances are to be

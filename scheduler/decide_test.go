@@ -221,3 +221,54 @@ func TestDecideMapped(t *testing.T) {
 		t.Errorf("upstream failed: %v, expand %v; want m upstream_failed unexpanded", got, v.expand)
 	}
 }
+
+// TestDecideMappedGroup: up >> [a >> b] (a mapped task group over up's
+// output) >> total. Both of the group's tasks expand once up is done, and
+// instance i of b follows instance i of a only.
+func TestDecideMappedGroup(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2024, 1, 1, 12, 0, 0, 0, time.UTC)
+	src := map[string]any{dagspec.XComArgKey: map[string]any{"task_id": "up", "key": "return_value"}}
+	inGroup := func(id string, up ...string) *dagspec.Task {
+		x := task(id, dagspec.OperatorBash, "", up...)
+		x.MappedGroup = "g"
+		x.Expand = &dagspec.Expand{Args: []dagspec.ExpandArg{{Name: "n", Source: src}}, Into: "group"}
+		return x
+	}
+	dag := &dagspec.DAG{Tasks: []*dagspec.Task{task("up", dagspec.OperatorBash, ""), inGroup("g.a", "up"), inGroup("g.b", "g.a"),
+		task("total", dagspec.OperatorBash, dagspec.TriggerAllDone, "g.b")}}
+	inst := func(id string, i int, state string) *metadb.TaskInstance {
+		return &metadb.TaskInstance{TIKey: metadb.TIKey{TaskID: id, MapIndex: i}, State: state}
+	}
+	v := decideRun(dag, []*metadb.TaskInstance{tiIn("up", "running"), tiIn("g.a", ""), tiIn("g.b", ""), tiIn("total", "")}, nil, now, nil)
+	if len(v.expand) != 0 || len(v.decisions) != 0 {
+		t.Errorf("source running: expand %v, decisions %v; want nothing", v.expand, v.decisions)
+	}
+	v = decideRun(dag, []*metadb.TaskInstance{tiIn("up", "success"), tiIn("g.a", ""), tiIn("g.b", ""), tiIn("total", "")}, nil, now, nil)
+	if len(v.expand) != 2 || v.expand[0] != "g.a" || v.expand[1] != "g.b" {
+		t.Errorf("source done: expand %v, want both tasks of the group at once", v.expand)
+	}
+	tis := []*metadb.TaskInstance{tiIn("up", "success"), inst("g.a", 0, "success"), inst("g.a", 1, "failed"), inst("g.a", 2, "running"),
+		inst("g.b", 0, ""), inst("g.b", 1, ""), inst("g.b", 2, ""), tiIn("total", "")}
+	v = decideRun(dag, tis, nil, now, map[string]bool{"g.a": true, "g.b": true})
+	got := map[int]string{}
+	for _, d := range v.decisions {
+		if d.TaskID == "total" {
+			t.Errorf("total decided while an instance of the group runs: %+v", d)
+		}
+		got[d.MapIndex] = d.To
+	}
+	if got[0] != tistate.Scheduled || got[1] != tistate.UpstreamFailed || len(got) != 2 {
+		t.Errorf("b's instances: %v, want 0 scheduled, 1 upstream_failed, 2 waiting", got)
+	}
+	// An empty expansion: the root skipped as a whole, its group
+	// downstream with it.
+	v = decideRun(dag, []*metadb.TaskInstance{tiIn("up", "success"), tiIn("g.a", "skipped"), tiIn("g.b", ""), tiIn("total", "")}, nil, now, nil)
+	got2 := map[string]string{}
+	for _, d := range v.decisions {
+		got2[d.TaskID] = d.To
+	}
+	if got2["g.b"] != tistate.Skipped || got2["total"] != tistate.Scheduled || len(v.expand) != 0 {
+		t.Errorf("empty group: %v expand %v, want g.b skipped and total (all_done) scheduled", got2, v.expand)
+	}
+}

@@ -45,6 +45,17 @@ func mappedTask(ctx context.Context, tl *taskLog, store Store, py *PythonRuntime
 		p.TemplateFields = maps.Clone(p.TemplateFields)
 		t.Python = &p
 	}
+	if task.Expand.Into == "group" {
+		// A task of a mapped task group: the values are the group's
+		// arguments, which the task's MappedArguments name.
+		if t.Python != nil {
+			t.Python.GroupArgs = make(map[string]any, len(vals))
+			for _, v := range vals {
+				t.Python.GroupArgs[v.Name] = v.Value
+			}
+		}
+		return &t, nil
+	}
 	for _, v := range vals {
 		if err := setMapped(&t, task.Expand.Into, v); err != nil {
 			return nil, fmt.Errorf("mapped argument %s of %s[%d]: %w", v.Name, ti.TaskID, ti.MapIndex, err)

@@ -62,7 +62,10 @@ type pyJob struct {
 	TemplateFields map[string]any `json:"template_fields,omitempty"`
 	// MappedKwargs are a mapped python_class instance's arguments, with
 	// which the runner builds the operator.
-	MappedKwargs          map[string]any `json:"mapped_kwargs,omitempty"`
+	MappedKwargs map[string]any `json:"mapped_kwargs,omitempty"`
+	// MappedArgs are a mapped task group's arguments for the instance
+	// (MappedArgument placeholders in the arguments).
+	MappedArgs            map[string]any `json:"mapped_args,omitempty"`
 	MultipleOutputs       bool           `json:"multiple_outputs"`
 	ShowReturnValueInLogs bool           `json:"show_return_value_in_logs"`
 	DoXcomPush            bool           `json:"do_xcom_push"`
@@ -101,6 +104,9 @@ type pyMessage struct {
 	DagID  string `json:"dag_id"`
 	RunID  string `json:"run_id"`
 	ConnID string `json:"conn_id"`
+	// MapIndex, when set, is the instance whose XCom to pull (xcom_pull
+	// with map_indexes=i).
+	MapIndex *int `json:"map_index"`
 	// Template is a string to render with the try's context (render).
 	Template string `json:"template"`
 	// trigger_dag_run: the run to create
@@ -437,7 +443,14 @@ func answer(ctx context.Context, store Store, masker *secrets.Masker, dag *dagsp
 		if runID == "" {
 			runID = run.RunID
 		}
-		v, found, err := store.XCom(ctx, m.DagID, runID, m.TaskID, m.Key)
+		var v any
+		var found bool
+		var err error
+		if m.MapIndex != nil {
+			v, found, err = store.XComAt(ctx, m.DagID, runID, m.TaskID, m.Key, *m.MapIndex)
+		} else {
+			v, found, err = store.XCom(ctx, m.DagID, runID, m.TaskID, m.Key)
+		}
 		if err != nil {
 			return map[string]any{"error": err.Error()}
 		}
@@ -560,7 +573,7 @@ func pythonJob(ctx context.Context, store Store, masker *secrets.Masker, task *d
 			job.OpKwargs[k] = v
 		}
 	}
-	job.MappedKwargs = p.MappedKwargs
+	job.MappedKwargs, job.MappedArgs = p.MappedKwargs, p.GroupArgs
 	if r != nil {
 		job.pushed = r.Pushed()
 	}

@@ -34,6 +34,8 @@ type Store interface {
 	// XCom returns the latest value under key pushed by taskID ("" = any
 	// task) in the run runID of dagID.
 	XCom(ctx context.Context, dagID, runID, taskID, key string) (any, bool, error)
+	// XComAt is what instance mapIndex of taskID pushed under key.
+	XComAt(ctx context.Context, dagID, runID, taskID, key string, mapIndex int) (any, bool, error)
 	// PrevSuccess is the data interval of dagID's latest successful run
 	// before the logical date.
 	PrevSuccess(ctx context.Context, dagID string, before time.Time) (start, end *time.Time, err error)
@@ -247,6 +249,24 @@ func (s *DBStore) XCom(ctx context.Context, dagID, runID, taskID, key string) (a
 	return v, true, nil
 }
 
+// XComAt reads what one instance of a mapped task pushed under key.
+func (s *DBStore) XComAt(ctx context.Context, dagID, runID, taskID, key string, mapIndex int) (any, bool, error) {
+	var raw []byte
+	err := s.DB.Pool.QueryRow(ctx, `SELECT value FROM xcom WHERE dag_id = $1 AND run_id = $2 AND task_id = $3
+		AND key = $4 AND map_index = $5`, dagID, runID, taskID, key, mapIndex).Scan(&raw)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("pull xcom %s of %s.%s[%d]: %w", key, dagID, taskID, mapIndex, err)
+	}
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, false, fmt.Errorf("pull xcom %s of %s.%s[%d]: %w", key, dagID, taskID, mapIndex, err)
+	}
+	return v, true, nil
+}
+
 // PrevSuccess reads the previous successful run's interval.
 func (s *DBStore) PrevSuccess(ctx context.Context, dagID string, before time.Time) (*time.Time, *time.Time, error) {
 	var start, end *time.Time
@@ -401,6 +421,14 @@ func (m *MemStore) Push(dagID, runID, taskID string, mapIndex int, key string, v
 
 // XCom reads one value: taskID's ("" is any task's) under key ("" is any
 // key).
+// XComAt is what instance mapIndex of taskID pushed under key.
+func (m *MemStore) XComAt(_ context.Context, dagID, runID, taskID, key string, mapIndex int) (any, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v, ok := m.mapped[dagID+" "+runID+" "+taskID+" "+key][mapIndex]
+	return v, ok, nil
+}
+
 func (m *MemStore) XCom(_ context.Context, dagID, runID, taskID, key string) (any, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

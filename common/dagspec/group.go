@@ -116,6 +116,8 @@ func (p *parser) taskGroups(d *DAG, gf field, final bool) (map[string]*groupDef,
 				gd.g.UIColor, err = p.str(f.val, ctx)
 			case "ui_fgcolor":
 				gd.g.UIFgColor, err = p.str(f.val, ctx)
+			case "is_mapped":
+				gd.g.IsMapped, err = p.boolean(f.val, ctx)
 			case "dependencies":
 				f := f
 				gd.deps = &f

@@ -82,8 +82,8 @@ func (p *parser) expandArg(t *Task, f field, ctx string) error {
 		if err != nil {
 			return err
 		}
-		if s != "" && s != "op_kwargs" {
-			return p.errf(f.val, "%s: want op_kwargs or nothing, got %q", ctx, s)
+		if s != "" && s != "op_kwargs" && s != "group" {
+			return p.errf(f.val, "%s: want op_kwargs, group or nothing, got %q", ctx, s)
 		}
 		t.Expand.Into = s
 	}
@@ -145,6 +145,14 @@ func (p *parser) checkExpand(t *Task, own []field, knod *yaml.Node, where string
 	if len(e.Args) == 0 && e.Kwargs == nil {
 		return p.errf(knod, "%s: map_into without expand", where)
 	}
+	if e.Into == "group" {
+		// The values are the group's arguments, which the task's own
+		// take by name (MappedArgument): no operator field to check.
+		if t.MappedGroup == "" {
+			return p.errf(knod, "%s: map_into group needs mapped_group", where)
+		}
+		return nil
+	}
 	if e.Into == "op_kwargs" {
 		if t.Python == nil {
 			return p.errf(knod, "%s: map_into op_kwargs is for Python tasks", where)
@@ -184,6 +192,9 @@ func (p *parser) checkExpand(t *Task, own []field, knod *yaml.Node, where string
 // XComArgs.
 func bindExpand(t *Task, id func(string) (string, bool)) (string, bool) {
 	var bad string
+	// A mapped task group's source is upstream of the group's roots only,
+	// as the DAG file says; group is set while its sources are walked.
+	group := false
 	var walk func(v any) any
 	walk = func(v any) any {
 		switch x := v.(type) {
@@ -203,7 +214,7 @@ func bindExpand(t *Task, id func(string) (string, bool)) (string, bool) {
 					}
 					return x
 				}
-				if !slices.Contains(t.Upstream, full) {
+				if !group && !slices.Contains(t.Upstream, full) {
 					t.Upstream = append(t.Upstream, full)
 				}
 				key, _ := ref["key"].(string)
@@ -231,12 +242,14 @@ func bindExpand(t *Task, id func(string) (string, bool)) (string, bool) {
 		return v
 	}
 	if t.Expand != nil {
+		group = t.Expand.Into == "group"
 		for i := range t.Expand.Args {
 			t.Expand.Args[i].Source = walk(t.Expand.Args[i].Source)
 		}
 		if t.Expand.Kwargs != nil {
 			t.Expand.Kwargs = walk(t.Expand.Kwargs)
 		}
+		group = false
 	}
 	if t.taskflow && t.Python != nil {
 		for k, v := range t.Python.OpKwargs {

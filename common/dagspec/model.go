@@ -80,6 +80,9 @@ type Python struct {
 	// XComs, which are not templates.
 	MappedKwargs     map[string]any `json:"-"`
 	UnrenderedKwargs map[string]any `json:"-"`
+	// GroupArgs are a mapped task group's arguments for the instance, by
+	// name, for the task's MappedArguments.
+	GroupArgs map[string]any `json:"-"`
 }
 
 // HTTP holds the http operator's and http_sensor's arguments.
@@ -248,6 +251,10 @@ type Task struct {
 	// mapping): one task instance per item, map_index 0..n-1, made when
 	// its upstream is done; nil for a plain task.
 	Expand *Expand `json:"expand,omitempty"`
+	// MappedGroup is the mapped task group the task is in ("": none):
+	// its Expand is the group's (Into "group"), and instance i of it
+	// follows instance i of an upstream in the same group.
+	MappedGroup string `json:"mapped_group,omitempty"`
 	// MaxActiveTIsPerDagrun bounds the task's running instances in one
 	// run (a mapped task's), 0: no bound.
 	MaxActiveTIsPerDagrun int `json:"max_active_tis_per_dagrun,omitempty"`
@@ -283,7 +290,8 @@ type Expand struct {
 	Args   []ExpandArg `json:"args,omitempty"`
 	Kwargs any         `json:"kwargs,omitempty"`
 	// Into says where the values go: "op_kwargs" for a TaskFlow
-	// function's arguments, "" for the operator's own arguments.
+	// function's arguments, "" for the operator's own arguments, "group"
+	// for a mapped task group's arguments (MappedArgument, by name).
 	Into string `json:"into,omitempty"`
 }
 
@@ -361,6 +369,9 @@ type TaskGroup struct {
 	PrefixGroupID bool   `json:"prefix_group_id"`
 	UIColor       string `json:"ui_color,omitempty"`
 	UIFgColor     string `json:"ui_fgcolor,omitempty"`
+	// IsMapped marks a mapped task group (@task_group.expand): its tasks
+	// are mapped over its expansion.
+	IsMapped bool `json:"is_mapped,omitempty"`
 }
 
 // Group returns the task group with the given id, or nil.

@@ -142,6 +142,14 @@ func (p *parser) tasks(d *DAG, tf field, args []field, groups map[string]*groupD
 			return p.errf(n, "%s: %q is the id of a task and of a task group", where, g.GroupID)
 		}
 	}
+	for i, t := range tasks {
+		if t.MappedGroup == "" {
+			continue
+		}
+		if g := d.Group(t.MappedGroup); g == nil || !g.IsMapped || !d.InGroup(t, t.MappedGroup) {
+			return p.errf(raws[i].knod, "%s: task %s: mapped_group %q is not a mapped task group it is in", where, t.TaskID, t.MappedGroup)
+		}
+	}
 	// Dependencies on tasks first, then those on groups (bound to the
 	// group's roots or leaves, as Airflow binds them when set), then the
 	// groups' own, in the document's order.
@@ -380,6 +388,11 @@ func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, erro
 			if s, err = p.str(f.val, ctx); err == nil {
 				t.Marker.LogicalDate, err = p.markerDate(f.val, s, ctx)
 			}
+		case "mapped_group":
+			if fromArgs {
+				return p.errf(f.knod, "%s: mapped_group cannot be a default argument", where)
+			}
+			t.MappedGroup, err = p.str(f.val, ctx)
 		case "expand", "expand_kwargs", "map_into":
 			if fromArgs {
 				return p.errf(f.knod, "%s: %s cannot be a default argument", where, f.key)
@@ -655,8 +668,11 @@ func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, erro
 		}
 	}
 	mappedCommand := false
-	if t.Expand != nil && t.taskflow {
+	if t.Expand != nil && t.taskflow && t.Expand.Into != "group" {
 		t.Expand.Into = "op_kwargs"
+	}
+	if t.MappedGroup != "" && (t.Expand == nil || t.Expand.Into != "group") {
+		return nil, nil, p.errf(opField.knod, "%s: mapped_group needs expand or expand_kwargs with map_into group", where)
 	}
 	if t.Expand != nil {
 		if err := p.checkExpand(t, own, opField.knod, where); err != nil {

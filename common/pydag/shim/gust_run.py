@@ -88,6 +88,7 @@ class TaskInstance(_base("airflow._gust.states", "TaskInstance")):
         self.pushed = {}
         self.state = "running"
         self.max_tries = c.get("max_tries", 0)
+        self.mapped_args = job.get("mapped_args") or {}  # a mapped task group's, for this instance
 
     def xcom_push(self, key, value, execution_date=None):
         json.dumps(value)  # Airflow's rule: an XCom must be JSON
@@ -102,6 +103,16 @@ class TaskInstance(_base("airflow._gust.states", "TaskInstance")):
             mine = tid == self.task_id and dag_id in (None, self.dag_id)
             if mine and self.pushed and (key is None or key in self.pushed):
                 out.append(self.pushed[key] if key is not None else list(self.pushed.values())[-1])
+                continue
+            if isinstance(map_indexes, (list, tuple)) and tid:
+                vs = [ask("xcom_pull", task_id=tid, dag_id=dag_id or self.dag_id, key=key or "return_value",
+                          run_id=run_id or self.run_id, map_index=int(i)) for i in map_indexes]
+                out.append([default if v is None else v for v in vs])
+                continue
+            if isinstance(map_indexes, int) and tid:
+                v = ask("xcom_pull", task_id=tid, dag_id=dag_id or self.dag_id, key=key or "return_value",
+                        run_id=run_id or self.run_id, map_index=map_indexes)
+                out.append(default if v is None else v)
                 continue
             # key None is any key (Airflow 2's xcom_pull(key=None)).
             v = ask("xcom_pull", task_id=tid or "", dag_id=dag_id or self.dag_id, key=key or "",
@@ -343,11 +354,26 @@ class _Vars:
         return self.get(key)
 
 
+def same_mapped_group(dag, a, b):
+    """Whether tasks a and b are in the same mapped task group."""
+    tasks = getattr(dag, "task_dict", None) or {}
+    ga = getattr(tasks.get(a), "_gust_mapped_group", None)
+    return ga is not None and getattr(tasks.get(b), "_gust_mapped_group", None) is ga
+
+
 def resolve(v, ti, dag=None):
     if isinstance(v, dict):
+        if set(v) == {"__gust_mapped_arg__"}:
+            name = v["__gust_mapped_arg__"]
+            if name not in ti.mapped_args:
+                raise RuntimeError(f"the mapped task group argument {name!r} has no value for {ti.task_id}[{ti.map_index}]")
+            return ti.mapped_args[name]
         if set(v) == {"__gust_xcomarg__"}:
             x = v["__gust_xcomarg__"]
-            value = ti.xcom_pull(task_ids=x["task_id"], key=x["key"])
+            # From a task of the same mapped task group: its instance of
+            # this index (Airflow's relevant upstream map index).
+            same = ti.map_index >= 0 and same_mapped_group(dag, ti.task_id, x["task_id"])
+            value = ti.xcom_pull(task_ids=x["task_id"], key=x["key"], map_indexes=ti.map_index if same else None)
             if x.get("map_fn") is not None:
                 from airflow._gust.operators import map_items
 

@@ -828,17 +828,80 @@ def task_group(python_callable=None, **tg_kwargs):
             merged.update(more)
             return wrap(f, merged)
 
-        def mapped(*a, **k):
-            unsupported("dynamic task mapping (mapped task groups)")
-
         call.override = override
-        call.expand = call.partial = call.expand_kwargs = mapped
+        call.expand = lambda **mapped: _mapped_group(f, defaults, {}, expand=mapped)
+        call.expand_kwargs = lambda kwargs, *, strict=True: _mapped_group(f, defaults, {}, expand_kwargs=kwargs)
+        call.partial = lambda **partial: _PartialGroup(f, defaults, partial)
+        call.loop = lambda *a, **k: unsupported("task loops (.loop)")
         call.function = f
         return call
 
     if callable(python_callable):
         return wrap(python_callable)
     return wrap
+
+
+class MappedArgument:
+    """A mapped task group's argument inside its function: each instance of
+    a task that takes it gets the value of its map index."""
+
+    def __init__(self, group, name):
+        self._group, self._name = group, name
+
+    def __repr__(self):
+        return f"MappedArgument({self._group.group_id!r}, {self._name!r})"
+
+    def _gust_doc(self):
+        return {"__gust_mapped_arg__": self._name}
+
+
+class _PartialGroup:
+    """@task_group function.partial(...), waiting for .expand() or .expand_kwargs()."""
+
+    def __init__(self, f, defaults, partial):
+        self.f, self.defaults, self.partial = f, defaults, partial
+
+    def expand(self, **mapped):
+        return _mapped_group(self.f, self.defaults, self.partial, expand=mapped)
+
+    def expand_kwargs(self, kwargs, *, strict=True):
+        return _mapped_group(self.f, self.defaults, self.partial, expand_kwargs=kwargs)
+
+
+def _mapped_group(f, defaults, partial, expand=None, expand_kwargs=None):
+    """A mapped task group (Airflow's MappedTaskGroup): the function is
+    called once, with a MappedArgument for each mapped parameter; every
+    task it makes is mapped over the group's expansion, and an instance
+    inside the group follows the instance of the same index upstream."""
+    from airflow._gust.operators import _xcom_args
+
+    if expand is not None and not expand:
+        raise TypeError("no arguments to expand against")
+    if expand is not None:
+        both = sorted(set(partial) & set(expand))
+        if both:
+            raise TypeError(f"{f.__name__}: argument {both[0]!r} is both partial and mapped")
+    params = inspect.signature(f).parameters
+    names = list(expand) if expand is not None else [n for n in params if n not in partial]
+    kw = dict(defaults)
+    kw.setdefault("add_suffix_on_collision", True)
+    with TaskGroup(kw.pop("group_id", None) or f.__name__, **kw) as tg:
+        g = tg.parent_group
+        while g is not None:
+            if getattr(g, "_gust_expand", None) is not None or getattr(g, "_gust_expand_kwargs", None) is not None:
+                unsupported("dynamic task mapping (a mapped task group inside a mapped task group)")
+            g = g.parent_group
+        tg._gust_expand, tg._gust_expand_kwargs = expand, expand_kwargs
+        if f.__doc__ and not tg.tooltip:
+            tg.tooltip = f.__doc__
+        ret = f(**partial, **{n: MappedArgument(tg, n) for n in names})
+    for t in tg:
+        if getattr(t, "_gust_partial", None) is not None:
+            unsupported("dynamic task mapping (a mapped task inside a mapped task group)")
+        t._gust_mapped_group = tg
+    for x in _xcom_args([expand, expand_kwargs], []):
+        tg.set_upstream(x.operator)
+    return tg if ret is None else ret
 
 
 def _marked(call, mark):

@@ -58,10 +58,10 @@ def value(v, where):
         return {str(k): value(x, f"{where}[{k!r}]") for k, x in v.items()}
     if isinstance(v, (list, tuple, set, frozenset)):
         return [value(x, where) for x in (sorted(v, key=str) if isinstance(v, (set, frozenset)) else v)]
-    from airflow._gust.model import _AssetCondition
+    from airflow._gust.model import MappedArgument, _AssetCondition
     from airflow._gust.operators import _NOTSET, XComArg, _ZipArg
 
-    if isinstance(v, _AssetCondition):
+    if isinstance(v, (_AssetCondition, MappedArgument)):
         return v._gust_doc()
 
     if isinstance(v, XComArg):
@@ -253,6 +253,17 @@ def dag_spec(d):
             ts["expand_kwargs"] = value(expand_kwargs, f"task {t.task_id}: expand_kwargs(...)")
         if getattr(t, "_gust_map_into", None):
             ts["map_into"] = t._gust_map_into
+        mg = getattr(t, "_gust_mapped_group", None)
+        if mg is not None:
+            # A task of a mapped task group: mapped over the group's
+            # expansion, its MappedArguments the instance's values.
+            where = f"task {t.task_id}: task group {mg.group_id}"
+            if mg._gust_expand is not None:
+                ts["expand"] = {k: value(v, f"{where}: expand({k}=...)") for k, v in mg._gust_expand.items()}
+            else:
+                ts["expand_kwargs"] = value(mg._gust_expand_kwargs, f"{where}: expand_kwargs(...)")
+            ts["map_into"] = "group"
+            ts["mapped_group"] = mg.group_id
         tasks[t.task_id] = ts
     spec["tasks"] = tasks
     if d.task_group_dict:
@@ -269,6 +280,8 @@ def dag_spec(d):
                     gs[k] = str(getattr(g, k))
             if g.parent_group is not None:
                 gs["parent_group_name"] = g.parent_group.group_id
+            if getattr(g, "_gust_expand", None) is not None or getattr(g, "_gust_expand_kwargs", None) is not None:
+                gs["is_mapped"] = True
             groups[gid] = gs
         spec["task_groups"] = groups
     return spec
