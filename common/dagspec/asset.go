@@ -2,6 +2,8 @@ package dagspec
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -269,8 +271,8 @@ func (p *parser) assetRefs(n *yaml.Node, ctx string) ([]AssetRef, error) {
 	if n.Kind != yaml.SequenceNode {
 		if n.Kind == yaml.MappingNode {
 			if fs, err := p.fields(n, ctx); err == nil {
-				if _, ok := get(fs, "file"); ok {
-					return nil, p.errf(n, "%s: assets named in a dag-factory config file (file:) are not supported by gust yet; give their URIs", ctx)
+				if f, ok := get(fs, "file"); ok {
+					return p.configAssetRefs(n, fs, f, ctx)
 				}
 			}
 		}
@@ -315,28 +317,40 @@ func (p *parser) assetSchedule(n *yaml.Node, ctx string) (cond *AssetCond, orTim
 			c, err := p.assetCond(n, ctx)
 			return c, nil, true, err
 		}
-		var cond *field
+		var cond, file *field
 		for i := range fs {
 			switch fs[i].key {
 			case "datasets", "assets":
 				cond = &fs[i]
 			case "file":
-				return nil, nil, true, p.errf(fs[i].knod, "%s: assets named in a dag-factory config file (file:) are not supported by gust yet; give their URIs", ctx)
+				file = &fs[i]
 			}
 		}
 		if cond == nil {
+			if file != nil {
+				return nil, nil, true, p.errf(n, "%s: file names a dag-factory asset config; datasets (or assets) says which of its assets", ctx)
+			}
 			return nil, nil, false, nil
 		}
 		v := resolve(cond.val)
+		var c *AssetCond
 		if v.Kind == yaml.ScalarNode {
-			c, err := parseAssetExpr(v.Value)
-			if err != nil {
+			if c, err = parseAssetExpr(v.Value); err != nil {
 				return nil, nil, true, p.errf(v, "%s: %v", ctx, err)
 			}
-			return c, nil, true, nil
+		} else if c, err = p.assetCond(v, ctx); err != nil {
+			return nil, nil, true, err
 		}
-		c, err := p.assetCond(v, ctx)
-		return c, nil, true, err
+		if file != nil {
+			uris, err := p.assetConfig(file, ctx)
+			if err != nil {
+				return nil, nil, true, err
+			}
+			if err := renameAssets(c, uris); err != nil {
+				return nil, nil, true, p.errf(v, "%s: %v", ctx, err)
+			}
+		}
+		return c, nil, true, nil
 	}
 	return nil, nil, false, nil
 }
@@ -366,6 +380,9 @@ func (p *parser) assetCond(n *yaml.Node, ctx string) (*AssetCond, error) {
 		if err != nil {
 			return nil, err
 		}
+		if n.Tag == "!or" { // dag-factory's YAML tags
+			return &AssetCond{Any: all}, nil
+		}
 		return &AssetCond{All: all}, nil
 	case yaml.MappingNode:
 		fs, err := p.fields(n, ctx)
@@ -374,10 +391,10 @@ func (p *parser) assetCond(n *yaml.Node, ctx string) (*AssetCond, error) {
 		}
 		if len(fs) == 1 {
 			switch fs[0].key {
-			case "__and__", "all":
+			case "__and__", "all", "and":
 				all, err := list(fs[0].val)
 				return &AssetCond{All: all}, err
-			case "__or__", "any":
+			case "__or__", "any", "or":
 				anyOf, err := list(fs[0].val)
 				return &AssetCond{Any: anyOf}, err
 			}
@@ -388,6 +405,95 @@ func (p *parser) assetCond(n *yaml.Node, ctx string) (*AssetCond, error) {
 		return nil, err
 	}
 	return &AssetCond{Asset: r.Asset, Alias: r.Alias}, nil
+}
+
+// assetConfig reads a dag-factory asset config file (file: in outlets
+// or a schedule): `datasets:` (or `assets:`), a list of name and uri; it
+// returns the URIs by name. A relative path is the DAG file's folder's.
+func (p *parser) assetConfig(f *field, ctx string) (map[string]string, error) {
+	path, err := p.str(f.val, ctx+": file")
+	if err != nil {
+		return nil, err
+	}
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(filepath.Dir(p.file), path)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, p.errf(f.val, "%s: asset config file: %v", ctx, err)
+	}
+	var doc map[string][]struct {
+		Name string `yaml:"name"`
+		URI  string `yaml:"uri"`
+	}
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return nil, p.errf(f.val, "%s: asset config file %s: want datasets: a list of name and uri: %v", ctx, path, err)
+	}
+	list, ok := doc["datasets"]
+	if !ok {
+		list, ok = doc["assets"]
+	}
+	if !ok {
+		return nil, p.errf(f.val, "%s: asset config file %s has no datasets: list", ctx, path)
+	}
+	out := make(map[string]string, len(list))
+	for _, a := range list {
+		if a.Name == "" || a.URI == "" {
+			return nil, p.errf(f.val, "%s: asset config file %s: every asset needs a name and a uri", ctx, path)
+		}
+		out[a.Name] = a.URI
+	}
+	return out, nil
+}
+
+// configAssetRefs reads outlets or inlets given as dag-factory's
+// {file: config, datasets: [names]}: the assets of those names, by URI
+// (named by it, as dag-factory's Dataset(uri)).
+func (p *parser) configAssetRefs(n *yaml.Node, fs []field, file field, ctx string) ([]AssetRef, error) {
+	f, ok := get(fs, "datasets")
+	if !ok {
+		f, ok = get(fs, "assets")
+	}
+	if !ok {
+		return nil, p.errf(n, "%s: file names a dag-factory asset config; datasets (or assets) says which of its assets", ctx)
+	}
+	var names []string
+	if err := p.decode(f.val, &names, ctx+": "+f.key, "a list of asset names"); err != nil {
+		return nil, err
+	}
+	uris, err := p.assetConfig(&file, ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]AssetRef, 0, len(names))
+	for _, name := range names {
+		uri, ok := uris[name]
+		if !ok {
+			return nil, p.errf(f.val, "%s: asset %q is not in the config file", ctx, name)
+		}
+		out = append(out, AssetRef{Asset: &Asset{URI: uri, Name: uri, Group: "asset"}})
+	}
+	return out, nil
+}
+
+// renameAssets turns the names in a condition read with a dag-factory
+// asset config into the assets of those names, by URI.
+func renameAssets(c *AssetCond, uris map[string]string) error {
+	if c.Asset != nil {
+		uri, ok := uris[c.Asset.URI]
+		if !ok {
+			return fmt.Errorf("asset %q is not in the config file", c.Asset.URI)
+		}
+		c.Asset = &Asset{URI: uri, Name: uri, Group: "asset"}
+	}
+	for _, list := range [][]AssetCond{c.All, c.Any} {
+		for i := range list {
+			if err := renameAssets(&list[i], uris); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // parseAssetExpr parses dag-factory's condition strings: URIs (or names)

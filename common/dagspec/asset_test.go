@@ -1,6 +1,8 @@
 package dagspec
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -91,5 +93,53 @@ func TestAliasEval(t *testing.T) {
 	}
 	if al := cond.Aliases(); len(al) != 1 || al[0].Name != "al" || cond.String() != "(s3://x & AssetAlias(al))" {
 		t.Errorf("aliases %v, string %s", al, cond.String())
+	}
+}
+
+// TestAssetConfigFile reads dag-factory's {file: config, datasets: ...}
+// form in outlets and schedules (a list, a condition string, or/and
+// mappings and the !or/!and tags), the names turned into the config's URIs.
+func TestAssetConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	cfg := "datasets:\n  - name: one\n    uri: s3://b/one\n  - name: two\n    uri: s3://b/two\n  - name: three\n    uri: s3://b/three\n"
+	if err := os.WriteFile(filepath.Join(dir, "assets.yml"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	task := "  tasks:\n    t:\n      operator: airflow.operators.bash.BashOperator\n      bash_command: echo\n"
+	src := "producer:\n  schedule: null\n  tasks:\n    t:\n      operator: airflow.operators.bash.BashOperator\n      bash_command: echo\n" +
+		"      outlets:\n        file: assets.yml\n        datasets: [one, two]\n" +
+		"by_list:\n  schedule:\n    file: assets.yml\n    datasets: [one, two]\n" + task +
+		"by_string:\n  schedule:\n    file: " + filepath.Join(dir, "assets.yml") + "\n    datasets: \"(one & two) | three\"\n" + task +
+		"by_mapping:\n  schedule:\n    file: assets.yml\n    datasets:\n      or:\n        - and: [one, two]\n        - three\n" + task +
+		"by_tags:\n  schedule:\n    datasets: !or [!and [s3://b/one, s3://b/two], s3://b/three]\n" + task
+	dags, err := ParseWith(filepath.Join(dir, "dags.yml"), []byte(src), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, d := range dags {
+		if d.AssetSchedule != nil {
+			got[d.DagID] = d.AssetSchedule.String()
+		}
+	}
+	if out := dags[0].Tasks[0].Outlets; len(out) != 2 || out[0].URI != "s3://b/one" || out[1].URI != "s3://b/two" {
+		t.Errorf("outlets: %+v", out)
+	}
+	cond := "((s3://b/one & s3://b/two) | s3://b/three)"
+	want := map[string]string{"by_list": "(s3://b/one & s3://b/two)", "by_string": cond, "by_mapping": cond, "by_tags": cond}
+	for id, w := range want {
+		if got[id] != w {
+			t.Errorf("%s: %q, want %q", id, got[id], w)
+		}
+	}
+	for name, bad := range map[string]string{
+		"unknown name":   "d:\n  schedule:\n    file: assets.yml\n    datasets: [four]\n" + task,
+		"missing file":   "d:\n  schedule:\n    file: nope.yml\n    datasets: [one]\n" + task,
+		"no datasets":    "d:\n  schedule:\n    file: assets.yml\n" + task,
+		"outlet unknown": "d:\n  tasks:\n    t:\n      operator: airflow.operators.bash.BashOperator\n      bash_command: echo\n      outlets: {file: assets.yml, datasets: [four]}\n",
+	} {
+		if _, err := ParseWith(filepath.Join(dir, "dags.yml"), []byte(bad), Options{}); err == nil {
+			t.Errorf("%s: parsed, want an error", name)
+		}
 	}
 }
