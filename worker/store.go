@@ -239,14 +239,7 @@ func (s *DBStore) XCom(ctx context.Context, dagID, runID, taskID, key string) (a
 		}
 		return nil, false, nil
 	}
-	if err != nil {
-		return nil, false, fmt.Errorf("pull xcom %s of %s.%s: %w", key, dagID, taskID, err)
-	}
-	var v any
-	if err := json.Unmarshal(raw, &v); err != nil {
-		return nil, false, fmt.Errorf("pull xcom %s of %s.%s: %w", key, dagID, taskID, err)
-	}
-	return v, true, nil
+	return decodeXCom(raw, err, fmt.Sprintf("%s of %s.%s", key, dagID, taskID))
 }
 
 // XComAt reads what one instance of a mapped task pushed under key.
@@ -257,12 +250,17 @@ func (s *DBStore) XComAt(ctx context.Context, dagID, runID, taskID, key string, 
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, false, nil
 	}
+	return decodeXCom(raw, err, fmt.Sprintf("%s of %s.%s[%d]", key, dagID, taskID, mapIndex))
+}
+
+// decodeXCom is a pulled XCom's value, or the query's error, naming what.
+func decodeXCom(raw []byte, err error, what string) (any, bool, error) {
 	if err != nil {
-		return nil, false, fmt.Errorf("pull xcom %s of %s.%s[%d]: %w", key, dagID, taskID, mapIndex, err)
+		return nil, false, fmt.Errorf("pull xcom %s: %w", what, err)
 	}
 	var v any
 	if err := json.Unmarshal(raw, &v); err != nil {
-		return nil, false, fmt.Errorf("pull xcom %s of %s.%s[%d]: %w", key, dagID, taskID, mapIndex, err)
+		return nil, false, fmt.Errorf("pull xcom %s: %w", what, err)
 	}
 	return v, true, nil
 }
@@ -419,8 +417,6 @@ func (m *MemStore) Push(dagID, runID, taskID string, mapIndex int, key string, v
 	m.mapped[k][mapIndex] = v
 }
 
-// XCom reads one value: taskID's ("" is any task's) under key ("" is any
-// key).
 // XComAt is what instance mapIndex of taskID pushed under key.
 func (m *MemStore) XComAt(_ context.Context, dagID, runID, taskID, key string, mapIndex int) (any, bool, error) {
 	m.mu.Lock()
@@ -429,6 +425,8 @@ func (m *MemStore) XComAt(_ context.Context, dagID, runID, taskID, key string, m
 	return v, ok, nil
 }
 
+// XCom reads one value: taskID's ("" is any task's) under key ("" is any
+// key).
 func (m *MemStore) XCom(_ context.Context, dagID, runID, taskID, key string) (any, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

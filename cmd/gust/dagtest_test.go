@@ -276,3 +276,36 @@ func TestDagsTestXComArgMap(t *testing.T) {
 		}
 	}
 }
+
+// TestDagsTestMappedGroup runs a mapped task group in process: each task
+// of the group expanded over the source, an instance reading the output of
+// the same index upstream in the group (the memory store's XComAt), one
+// failing item not failing the others, and the all_done reduce.
+func TestDagsTestMappedGroup(t *testing.T) {
+	home := t.TempDir()
+	dags := filepath.Join(home, "dags")
+	if err := os.MkdirAll(dags, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile(filepath.Join("..", "..", "common", "pydag", "testdata", "mapped_group.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dags, "mapped_group.py"), src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	a := &app{stdout: &out, stderr: &errb, environ: []string{"GUST_HOME=" + home}}
+	if err := a.cli().Run([]string{"gust", "dags", "test", "mapped_group"}); err != nil {
+		t.Fatalf("dags test: %v\n%s%s", err, out.String(), errb.String())
+	}
+	s := out.String()
+	for _, want := range []string{
+		"--- transform.size: expanded to 3 instances", "Returned value was: c.yaml",
+		"--- transform.size[1]: failed", "--- transform.size[2]: success", "Returned value was: [6, 6]", ": success\n",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("output lacks %q:\n%s", want, s)
+		}
+	}
+}

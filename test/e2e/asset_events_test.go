@@ -222,7 +222,9 @@ def made():
 @asset(uri="s3://bucket/derived", schedule=None)
 def derived(self, context, made):
     events = context["inlet_events"][made]
-    return [self.name, self.uri, made.uri, len(events), events[-1].source_dag_id, context["ti"].task_id]
+    context["outlet_events"][Asset.ref(name="derived")].extra = {"via": "ref"}
+    by_uri = len(context["inlet_events"][Asset.ref(uri="s3://bucket/made")])
+    return [self.name, self.uri, made.uri, len(events), by_uri, events[-1].source_dag_id, context["ti"].task_id]
 
 
 @asset.multi(schedule=None, outlets=[Asset("part-a"), Asset("part-b")])
@@ -234,7 +236,7 @@ def parts():
 def on_decorated():
     @task
     def seen(triggering_asset_events=None):
-        return sorted(a.uri for a in triggering_asset_events)
+        return {a.uri: evs[-1].extra for a, evs in triggering_asset_events.items()}
 
     seen()
 
@@ -266,17 +268,25 @@ func TestAssetDecorator(t *testing.T) {
 	if first.State != "success" || first.RunType != "asset_triggered" {
 		t.Errorf("the consumer of an @asset: %+v, want a successful asset_triggered run", first)
 	}
-	if got := c.XComs("on_decorated", first.RunID)["seen/return_value"]; got != `["s3://bucket/made"]` {
+	if got := c.XComs("on_decorated", first.RunID)["seen/return_value"]; got != `{"s3://bucket/made":{}}` {
 		t.Errorf("the consumer's triggering events: %s", got)
 	}
 	c.MustRun("dags", "trigger", "derived", "--run-id", "d1")
 	if rs := c.WaitRunsFinished(60*time.Second, 1, "derived")["derived"]; rs[0].State != "success" {
 		t.Fatalf("derived: %+v, TIs %+v", rs[0], c.TIs("derived", "d1"))
 	}
-	if got := c.XComs("derived", "d1")["derived/return_value"]; got != `["derived","s3://bucket/derived","s3://bucket/made",1,"made","derived"]` {
+	if got := c.XComs("derived", "d1")["derived/return_value"]; got != `["derived","s3://bucket/derived","s3://bucket/made",1,1,"made","derived"]` {
 		t.Errorf("an @asset's self, context and inlet parameter: %s", got)
 	}
-	c.WaitRunsFinished(90*time.Second, 2, "on_decorated")
+	second := ""
+	for _, r := range c.WaitRunsFinished(90*time.Second, 2, "on_decorated")["on_decorated"] {
+		if r.RunID != first.RunID {
+			second = c.XComs("on_decorated", r.RunID)["seen/return_value"]
+		}
+	}
+	if second != `{"s3://bucket/derived":{"via":"ref"}}` {
+		t.Errorf("the event of an outlet set through Asset.ref: %s", second)
+	}
 
 	c.MustRun("dags", "trigger", "parts", "--run-id", "p1")
 	rs := c.WaitRunsFinished(90*time.Second, 1, "on_parts")["on_parts"]

@@ -104,15 +104,14 @@ class TaskInstance(_base("airflow._gust.states", "TaskInstance")):
             if mine and self.pushed and (key is None or key in self.pushed):
                 out.append(self.pushed[key] if key is not None else list(self.pushed.values())[-1])
                 continue
-            if isinstance(map_indexes, (list, tuple)) and tid:
-                vs = [ask("xcom_pull", task_id=tid, dag_id=dag_id or self.dag_id, key=key or "return_value",
-                          run_id=run_id or self.run_id, map_index=int(i)) for i in map_indexes]
-                out.append([default if v is None else v for v in vs])
-                continue
-            if isinstance(map_indexes, int) and tid:
-                v = ask("xcom_pull", task_id=tid, dag_id=dag_id or self.dag_id, key=key or "return_value",
-                        run_id=run_id or self.run_id, map_index=map_indexes)
-                out.append(default if v is None else v)
+            if map_indexes is not None and tid:
+                # Given instances: each one's value (one index, one value).
+                def at(i):
+                    v = ask("xcom_pull", task_id=tid, dag_id=dag_id or self.dag_id, key=key or "return_value",
+                            run_id=run_id or self.run_id, map_index=int(i))
+                    return default if v is None else v
+
+                out.append([at(i) for i in map_indexes] if isinstance(map_indexes, (list, tuple)) else at(map_indexes))
                 continue
             # key None is any key (Airflow 2's xcom_pull(key=None)).
             v = ask("xcom_pull", task_id=tid or "", dag_id=dag_id or self.dag_id, key=key or "",

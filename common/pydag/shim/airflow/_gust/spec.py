@@ -243,27 +243,23 @@ def dag_spec(d):
         for k in ("is_setup", "is_teardown", "on_failure_fail_dagrun"):
             if getattr(t, k, False):
                 ts[k] = True
-        expand, expand_kwargs = getattr(t, "_gust_expand", None), getattr(t, "_gust_expand_kwargs", None)
+        # A mapped task's expansion, or its mapped task group's (its
+        # MappedArguments are then the instance's values).
+        mg, where = getattr(t, "_gust_mapped_group", None), f"task {t.task_id}"
+        src, into = t, getattr(t, "_gust_map_into", None)
+        if mg is not None:
+            src, into, where = mg, "group", f"{where}: task group {mg.group_id}"
+            ts["mapped_group"] = mg.group_id
+        expand, expand_kwargs = getattr(src, "_gust_expand", None), getattr(src, "_gust_expand_kwargs", None)
         if expand is not None:
-            ts["expand"] = {k: value(v, f"task {t.task_id}: expand({k}=...)") for k, v in expand.items()}
-            if getattr(t, "_gust_map_into", None) is None:
+            ts["expand"] = {k: value(v, f"{where}: expand({k}=...)") for k, v in expand.items()}
+            if into is None:
                 for k in expand:
                     ts.pop(k, None)
         if expand_kwargs is not None:
-            ts["expand_kwargs"] = value(expand_kwargs, f"task {t.task_id}: expand_kwargs(...)")
-        if getattr(t, "_gust_map_into", None):
-            ts["map_into"] = t._gust_map_into
-        mg = getattr(t, "_gust_mapped_group", None)
-        if mg is not None:
-            # A task of a mapped task group: mapped over the group's
-            # expansion, its MappedArguments the instance's values.
-            where = f"task {t.task_id}: task group {mg.group_id}"
-            if mg._gust_expand is not None:
-                ts["expand"] = {k: value(v, f"{where}: expand({k}=...)") for k, v in mg._gust_expand.items()}
-            else:
-                ts["expand_kwargs"] = value(mg._gust_expand_kwargs, f"{where}: expand_kwargs(...)")
-            ts["map_into"] = "group"
-            ts["mapped_group"] = mg.group_id
+            ts["expand_kwargs"] = value(expand_kwargs, f"{where}: expand_kwargs(...)")
+        if into:
+            ts["map_into"] = into
         tasks[t.task_id] = ts
     spec["tasks"] = tasks
     if d.task_group_dict:
