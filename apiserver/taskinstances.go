@@ -145,7 +145,7 @@ func (s *Server) tiResponse(t *metadb.TIRow, versions map[string]metadb.DagVersi
 		TaskDisplayName: t.TaskID, DagDisplayName: t.DagID, Hostname: strp(t.Hostname), Unixname: &un, Pool: t.Pool,
 		PoolSlots: t.PoolSlots, Queue: &queue, PriorityWeight: &weight, Operator: &name, OperatorName: &name,
 		QueuedWhen: utcp(t.QueuedDttm), PID: t.PID, Executor: &exec, ExecutorConfig: "{}", Note: t.Note,
-		RenderedFields: map[string]any{},
+		RenderedMapIndex: t.RenderedMapIndex, RenderedFields: map[string]any{},
 	}
 	if v, ok := versions[t.DagHash]; ok {
 		vr := versionResponse(v)

@@ -266,13 +266,14 @@ var tiOrder = map[string]string{
 	"map_index": "ti.map_index", "state": "ti.state", "start_date": "ti.start_date", "end_date": "ti.end_date",
 	"duration": "ti.duration", "try_number": "ti.try_number", "pool": "ti.pool", "queue": "ti.queue",
 	"priority_weight": "ti.priority_weight", "hostname": "ti.hostname", "operator": "ti.operator",
-	"logical_date": "r.logical_date", "run_after": runAfter, "queued_when": "ti.queued_dttm", "updated_at": "ti.updated_at",
+	"rendered_map_index": "ti.rendered_map_index",
+	"logical_date":       "r.logical_date", "run_after": runAfter, "queued_when": "ti.queued_dttm", "updated_at": "ti.updated_at",
 }
 
 // tiColumnsQualified is tiColumns for a query that joins dag_run.
 const tiColumnsQualified = `ti.dag_id, ti.run_id, ti.task_id, ti.map_index, coalesce(ti.state, ''), ti.try_number, ti.max_tries,
 	ti.operator, ti.pool, ti.pool_slots, ti.queue, ti.priority_weight, ti.hostname, ti.pid, ti.queued_dttm, ti.queued_by_job_id,
-	ti.start_date, ti.end_date, ti.duration, ti.next_retry_at, ti.last_heartbeat_at, ti.sensor_started_at, ti.note`
+	ti.start_date, ti.end_date, ti.duration, ti.next_retry_at, ti.last_heartbeat_at, ti.sensor_started_at, ti.note, ti.rendered_map_index`
 
 // TIRow is a task instance with what the API shows of its run.
 type TIRow struct {
@@ -380,10 +381,7 @@ func ListTIsPage(ctx context.Context, q DBTX, f TIFilter, page Page) ([]*TIRow, 
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*TIRow, error) {
 		var t TIRow
-		err := r.Scan(&t.DagID, &t.RunID, &t.TaskID, &t.MapIndex, &t.State, &t.TryNumber, &t.MaxTries, &t.Operator,
-			&t.Pool, &t.PoolSlots, &t.Queue, &t.PriorityWeight, &t.Hostname, &t.PID, &t.QueuedDttm, &t.QueuedByJobID,
-			&t.StartDate, &t.EndDate, &t.Duration, &t.NextRetryAt, &t.LastHeartbeatAt, &t.SensorStartedAt, &t.Note,
-			&t.LogicalDate, &t.RunType, &t.QueuedAt, &t.IntervalEnd, &t.DagHash, &t.UpdatedAt)
+		err := r.Scan(tiTargets(&t.TaskInstance, &t.LogicalDate, &t.RunType, &t.QueuedAt, &t.IntervalEnd, &t.DagHash, &t.UpdatedAt)...)
 		return &t, err
 	})
 	if err != nil {

@@ -470,6 +470,21 @@ func SaveRenderedFields(ctx context.Context, q DBTX, t TryKey, fields map[string
 	return nil
 }
 
+// SetRenderedMapIndex stores the label a try's map_index_template
+// rendered to on its task instance and its history row (Airflow's
+// rendered_map_index).
+func SetRenderedMapIndex(ctx context.Context, q DBTX, t TryKey, label string) error {
+	_, err := q.Exec(ctx, `WITH u AS (UPDATE task_instance SET rendered_map_index = $6
+			WHERE dag_id = $1 AND run_id = $2 AND task_id = $3 AND map_index = $4)
+		UPDATE task_instance_history SET rendered_map_index = $6
+		WHERE dag_id = $1 AND run_id = $2 AND task_id = $3 AND map_index = $4 AND try_number = $5`,
+		t.DagID, t.RunID, t.TaskID, t.MapIndex, t.TryNumber, label)
+	if err != nil {
+		return fmt.Errorf("store rendered map index of %s: %w", t.TIKey, err)
+	}
+	return nil
+}
+
 // RenderedFields returns what the task instance's latest finished try
 // rendered; nil when no try has.
 func RenderedFields(ctx context.Context, q DBTX, k TIKey) (map[string]any, error) {

@@ -46,18 +46,26 @@ type TaskInstance struct {
 	LastHeartbeatAt *time.Time `json:"last_heartbeat_at"`
 	SensorStartedAt *time.Time `json:"sensor_started_at"`
 	Note            *string    `json:"note,omitempty"`
+	// RenderedMapIndex is a mapped instance's map_index_template as its
+	// last try rendered it (nil: none).
+	RenderedMapIndex *string `json:"rendered_map_index,omitempty"`
 }
 
 const tiColumns = `dag_id, run_id, task_id, map_index, coalesce(state, ''), try_number, max_tries, operator, pool,
 	pool_slots, queue, priority_weight, hostname, pid, queued_dttm, queued_by_job_id, start_date, end_date, duration,
-	next_retry_at, last_heartbeat_at, sensor_started_at, note`
+	next_retry_at, last_heartbeat_at, sensor_started_at, note, rendered_map_index`
+
+// tiTargets are the Scan destinations of tiColumns, then more.
+func tiTargets(t *TaskInstance, more ...any) []any {
+	return append([]any{&t.DagID, &t.RunID, &t.TaskID, &t.MapIndex, &t.State, &t.TryNumber, &t.MaxTries, &t.Operator,
+		&t.Pool, &t.PoolSlots, &t.Queue, &t.PriorityWeight, &t.Hostname, &t.PID, &t.QueuedDttm, &t.QueuedByJobID,
+		&t.StartDate, &t.EndDate, &t.Duration, &t.NextRetryAt, &t.LastHeartbeatAt, &t.SensorStartedAt, &t.Note,
+		&t.RenderedMapIndex}, more...)
+}
 
 func scanTI(row pgx.Row) (*TaskInstance, error) {
 	var t TaskInstance
-	err := row.Scan(&t.DagID, &t.RunID, &t.TaskID, &t.MapIndex, &t.State, &t.TryNumber, &t.MaxTries, &t.Operator,
-		&t.Pool, &t.PoolSlots, &t.Queue, &t.PriorityWeight, &t.Hostname, &t.PID, &t.QueuedDttm, &t.QueuedByJobID,
-		&t.StartDate, &t.EndDate, &t.Duration, &t.NextRetryAt, &t.LastHeartbeatAt, &t.SensorStartedAt, &t.Note)
-	if err != nil {
+	if err := row.Scan(tiTargets(&t)...); err != nil {
 		return nil, err
 	}
 	return &t, nil
@@ -340,10 +348,7 @@ func Claim(ctx context.Context, q DBTX, t TryKey, hostname string, pid int) (ti 
 		WHERE dag_id = $1 AND run_id = $2 AND task_id = $3 AND map_index = $4 AND try_number = $5 AND state = 'queued'
 		RETURNING `+tiColumns+`, `+logResumeColumns, t.DagID, t.RunID, t.TaskID, t.MapIndex, t.TryNumber, hostname, pid)
 	var x TaskInstance
-	err = row.Scan(&x.DagID, &x.RunID, &x.TaskID, &x.MapIndex, &x.State, &x.TryNumber, &x.MaxTries, &x.Operator,
-		&x.Pool, &x.PoolSlots, &x.Queue, &x.PriorityWeight, &x.Hostname, &x.PID, &x.QueuedDttm, &x.QueuedByJobID,
-		&x.StartDate, &x.EndDate, &x.Duration, &x.NextRetryAt, &x.LastHeartbeatAt, &x.SensorStartedAt, &x.Note,
-		&log.End, &log.NextSeq, &log.HeadSize, &log.HasTail)
+	err = row.Scan(tiTargets(&x, &log.End, &log.NextSeq, &log.HeadSize, &log.HasTail)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, log, false, nil
 	}

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -60,10 +61,11 @@ type Input struct {
 
 // Renderer renders strings with one context.
 type Renderer struct {
-	ctx *exec.Context
-	cfg *config.Config
-	env *exec.Environment
-	ti  *taskInstance
+	values map[string]any // the context's names
+	ctx    *exec.Context
+	cfg    *config.Config
+	env    *exec.Environment
+	ti     *taskInstance
 }
 
 // Pushed is what templates pushed with ti.xcom_push(key=..., value=...),
@@ -114,7 +116,7 @@ func New(in Input) *Renderer {
 		},
 		"map_index_template": nil,
 	}
-	return &Renderer{ctx: exec.NewContext(values), cfg: cfg, env: environment(), ti: ti}
+	return &Renderer{values: values, ctx: exec.NewContext(values), cfg: cfg, env: environment(), ti: ti}
 }
 
 func orEmpty(m map[string]any) map[string]any {
@@ -129,6 +131,17 @@ func optDate(t *time.Time) any {
 		return nil
 	}
 	return DateTime{t.UTC()}
+}
+
+// With returns a renderer whose context also has values (replacing the
+// names they share), with the same task instance: a mapped instance's
+// map_index_template sees what its try put in its context.
+func (r *Renderer) With(values map[string]any) *Renderer {
+	all := maps.Clone(r.values)
+	for k, v := range values {
+		all[k] = Normalize(v)
+	}
+	return &Renderer{values: all, ctx: exec.NewContext(all), cfg: r.cfg, env: r.env, ti: r.ti}
 }
 
 // Render renders one template string.

@@ -174,3 +174,23 @@ func TestInletEvents(t *testing.T) {
 		}
 	}
 }
+
+// TestWith checks a renderer with more names (a mapped try's
+// map_index_template): they are added, replace what they share, and leave
+// the original renderer as it was.
+func TestWith(t *testing.T) {
+	r := renderer()
+	w := r.With(map[string]any{"label": "item-3", "task": map[string]any{"env": map[string]any{"F": "a.csv"}}, "n": 2.0})
+	for tpl, want := range map[string]string{
+		"{{ label }}/{{ n }}": "item-3/2",
+		"{{ task.env['F'] }}": "a.csv",
+		"{{ ds }}":            "2024-03-05",
+	} {
+		if got, err := w.Render("map_index_template", tpl); err != nil || got != want {
+			t.Errorf("%s = %q, %v; want %q", tpl, got, err, want)
+		}
+	}
+	if _, err := r.Render("x", "{{ label }}"); err == nil {
+		t.Error("the original renderer sees a name added With")
+	}
+}

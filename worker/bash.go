@@ -89,6 +89,10 @@ type outcome struct {
 	// events are the extras and alias events a Python try gave its
 	// outlets.
 	events []pyOutletEvent
+	// mapIndexContext is a Python try's part of its map_index_template's
+	// context; label is what that template rendered to (nil: none).
+	mapIndexContext *pyMapIndexContext
+	label           *string
 }
 
 // killGrace is how long a task's process group has between SIGTERM and

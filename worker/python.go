@@ -91,6 +91,9 @@ type pyJob struct {
 	// inlets, inlet_events, outlets and outlet_events).
 	Inlets  []dagspec.AssetRef `json:"inlets,omitempty"`
 	Outlets []dagspec.AssetRef `json:"outlets,omitempty"`
+	// MapIndexTemplate is a mapped instance's map_index_template: the
+	// runner puts it in the context and reports what it renders with.
+	MapIndexTemplate string `json:"map_index_template,omitempty"`
 	// pushed is what the arguments' templates pushed (ti.xcom_push).
 	pushed map[string]any
 }
@@ -129,11 +132,22 @@ type pyMessage struct {
 	Value any `json:"value"`
 	// OutletEvents are the extras and alias events of the try's outlets.
 	OutletEvents []pyOutletEvent `json:"outlet_events"`
+	// MapIndexContext is what a mapped try's map_index_template renders
+	// with: the template as the try left it in its context and the
+	// names the try added to the context.
+	MapIndexContext *pyMapIndexContext `json:"map_index_context"`
 	// asset_events: the asset (URI) or alias whose events to read
 	// (inlet_events).
 	URI   string          `json:"uri"`
 	Alias string          `json:"alias"`
 	Raw   json.RawMessage `json:"-"`
+}
+
+// pyMapIndexContext is a Python try's part of its map_index_template's
+// context.
+type pyMapIndexContext struct {
+	Template *string        `json:"template"`
+	Vars     map[string]any `json:"vars"`
 }
 
 // pyCallback names a Python callback to run instead of the task's callable:
@@ -255,7 +269,8 @@ func executePython(ctx context.Context, tl *taskLog, store Store, py *PythonRunt
 	if err != nil {
 		return outcome{state: tistate.Failed, reason: err.Error(), rendered: rendered}
 	}
-	o := outcome{state: res.State, reason: masker.Mask(res.Error), noRetry: res.NoRetry, rendered: rendered, retryDelay: res.RetryDelay}
+	o := outcome{state: res.State, reason: masker.Mask(res.Error), noRetry: res.NoRetry, rendered: rendered, retryDelay: res.RetryDelay,
+		mapIndexContext: res.MapIndexContext}
 	switch res.State {
 	case tistate.Success:
 		if err := checkXComs(res.XComs); err != nil {
@@ -538,6 +553,9 @@ func pythonJob(ctx context.Context, store Store, masker *secrets.Masker, task *d
 	}
 	job := &pyJob{Fileloc: dag.Fileloc, DagID: dag.DagID, TaskID: task.TaskID, Kind: task.Operator,
 		MultipleOutputs: p.MultipleOutputs, ShowReturnValueInLogs: !p.HideReturnValueInLogs, DoXcomPush: task.DoXcomPush}
+	if ti.MapIndex >= 0 {
+		job.MapIndexTemplate = task.MapIndexTemplate
+	}
 	var rerr error
 	render := func(s string) string {
 		if rerr != nil || !strings.Contains(s, "{{") && !strings.Contains(s, "{%") {

@@ -206,6 +206,9 @@ func (w *Worker) recordResult(ctx context.Context, try metadb.TryKey, state stri
 		if err == nil && applied && !handBack && res.rendered != nil {
 			err = metadb.SaveRenderedFields(ctx, tx, try, res.rendered)
 		}
+		if err == nil && applied && !handBack && res.label != nil {
+			err = metadb.SetRenderedMapIndex(ctx, tx, try, *res.label)
+		}
 		if err == nil && applied && state == tistate.Success {
 			// XComs land with the success, so that downstream tasks,
 			// which start after it, always see them; a try starts clean.
@@ -284,6 +287,7 @@ type result struct {
 	task         *dagspec.Task
 	logicalDate  time.Time
 	events       []pyOutletEvent // the extras and alias events of the try's outlets
+	label        *string         // the instance's rendered map_index_template
 }
 
 // run executes a claimed try, logging to tl, and returns its outcome. It
@@ -317,6 +321,7 @@ func (w *Worker) run(ctx context.Context, log *slog.Logger, ti *metadb.TaskInsta
 	out := execute(ctx, tl, w.store, w.opts.Python, task, dag, run, ti, w.opts.MaxMapLength)
 	res.state, res.reason, res.xcoms, res.skip, res.rendered = out.state, out.reason, out.xcoms, out.skip, out.rendered
 	res.noRetry, res.rescheduleAt, res.retryDelay, res.events = out.noRetry, out.rescheduleAt, out.retryDelay, out.events
+	res.label = out.label
 	return res
 }
 
@@ -342,7 +347,7 @@ func RunLocal(ctx context.Context, w io.Writer, store *MemStore, py *PythonRunti
 		store.RecordEvents(ti.TIKey, events)
 	}
 	return LocalResult{State: out.state, Reason: out.reason, Skip: out.skip, NoRetry: out.noRetry, RescheduleAt: out.rescheduleAt,
-		RetryDelay: out.retryDelay}
+		RetryDelay: out.retryDelay, Label: out.label}
 }
 
 // LocalResult is how a try run by RunLocal ended.
@@ -352,6 +357,7 @@ type LocalResult struct {
 	NoRetry       bool       // a failure retries cannot help (sensor timeout)
 	RescheduleAt  *time.Time // up_for_reschedule: the next poke
 	RetryDelay    *float64   // a retry policy's delay before the next try, in seconds
+	Label         *string    // a mapped instance's rendered map_index_template
 }
 
 type nopCloser struct{ io.Writer }
@@ -420,6 +426,7 @@ func execute(ctx context.Context, tl *taskLog, store Store, py *PythonRuntime, t
 			out = outcome{state: tistate.Failed, reason: err.Error(), rendered: out.rendered}
 		}
 	}
+	labelMapIndex(ctx, tl, store, task, dag, run, ti, &out)
 	switch out.state {
 	case tistate.Success:
 		tl.Infof("Marking task as SUCCESS. dag_id=%s, task_id=%s, run_id=%s", ti.DagID, ti.TaskID, ti.RunID)

@@ -394,7 +394,7 @@ func (a *app) testRun(ctx context.Context, py *worker.PythonRuntime, dag *dagspe
 			if state == tistate.UpForReschedule {
 				ti.NextRetryAt = lr.RescheduleAt
 			}
-			ti.State = state
+			ti.State, ti.RenderedMapIndex = state, lr.Label
 			msg := fmt.Sprintf("--- %s: %s (try %d, %.2fs)", tiName(ti), state, ti.TryNumber, end.Sub(start).Seconds())
 			if reason != "" {
 				msg += ": " + reason
@@ -420,6 +420,9 @@ func (a *app) testRun(ctx context.Context, py *worker.PythonRuntime, dag *dagspe
 // tiName is a task instance's name in `dags test`'s output: task[i] for a
 // mapped task's.
 func tiName(ti *metadb.TaskInstance) string {
+	if ti.MapIndex >= 0 && ti.RenderedMapIndex != nil {
+		return fmt.Sprintf("%s[%d] %q", ti.TaskID, ti.MapIndex, *ti.RenderedMapIndex)
+	}
 	if ti.MapIndex >= 0 {
 		return fmt.Sprintf("%s[%d]", ti.TaskID, ti.MapIndex)
 	}

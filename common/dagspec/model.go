@@ -258,6 +258,10 @@ type Task struct {
 	// MaxActiveTIsPerDagrun bounds the task's running instances in one
 	// run (a mapped task's), 0: no bound.
 	MaxActiveTIsPerDagrun int `json:"max_active_tis_per_dagrun,omitempty"`
+	// MapIndexTemplate is the Jinja template that labels each mapped
+	// instance, rendered when its try ends (Airflow's
+	// map_index_template, shown as rendered_map_index).
+	MapIndexTemplate string `json:"map_index_template,omitempty"`
 	// Outlets are the assets a successful try updates: one asset event
 	// each, recorded with the success.
 	Outlets []Asset `json:"outlets,omitempty"`

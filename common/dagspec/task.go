@@ -421,9 +421,7 @@ func (p *parser) task(d *DAG, id string, own, args []field) (*Task, *field, erro
 		case "max_active_tis_per_dagrun":
 			t.MaxActiveTIsPerDagrun, err = p.positive(f.val, ctx)
 		case "map_index_template":
-			if !fromArgs {
-				p.ignore("tasks."+id+"."+f.key, "gust's grid and API name a mapped task's instances by their map index")
-			}
+			t.MapIndexTemplate, err = p.str(f.val, ctx)
 		case "ignore_downstream_trigger_rules":
 			if t.Operator != OperatorShortCircuit && t.Operator != OperatorShortCircuitPython {
 				return p.errf(f.knod, "%s: ignore_downstream_trigger_rules applies to the short_circuit operator only", where)

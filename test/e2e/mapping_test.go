@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -175,6 +176,37 @@ func TestDynamicTaskMapping(t *testing.T) {
 	if err := json.Unmarshal(body, &listed); code != 200 || err != nil || listed.Total != 3 || listed.TIs[0].MapIndex != 2 || listed.TIs[0].State != "success" {
 		t.Errorf("listMapped: %d %s", code, body)
 	}
+	// map_index_template: rendered_map_index from what the try put in its
+	// context (pair, and zipped, its override) and from a bash task's
+	// rendered command (echo); a task without one has none.
+	labels := map[string]string{}
+	for _, task := range []string{"pair", "zipped", "echo", "add_one"} {
+		code, body := api.do("GET", "/api/v2/dags/mapping/dagRuns/r1/taskInstances/"+task+"/listMapped?order_by=rendered_map_index", nil)
+		var l struct {
+			TIs []struct {
+				MapIndex int     `json:"map_index"`
+				Label    *string `json:"rendered_map_index"`
+			} `json:"task_instances"`
+		}
+		if err := json.Unmarshal(body, &l); code != 200 || err != nil {
+			t.Fatalf("listMapped %s: %d %s", task, code, body)
+		}
+		var got []string
+		for _, ti := range l.TIs {
+			s := fmt.Sprint(ti.MapIndex, "=")
+			if ti.Label != nil {
+				s += *ti.Label
+			}
+			got = append(got, s)
+		}
+		labels[task] = strings.Join(got, " ")
+	}
+	for task, want := range map[string]string{"pair": "0=x-1 1=x-2 2=y-1 3=y-2", "zipped": "0=[1, 'p']-! 1=[2, 'q']-! 2=[3, 'r']-!",
+		"echo": "1=sleep 1; echo 1 0=sleep 1; echo one", "add_one": "0= 1= 2="} {
+		if labels[task] != want {
+			t.Errorf("rendered_map_index of %s: %q, want %q", task, labels[task], want)
+		}
+	}
 	if code, body := api.do("GET", "/api/v2/dags/mapping/dagRuns/r1/taskInstances/literal_total/listMapped", nil); code != 404 ||
 		!strings.Contains(string(body), "is not mapped") {
 		t.Errorf("listMapped of a plain task: %d %s", code, body)
@@ -219,7 +251,8 @@ func TestDynamicTaskMapping(t *testing.T) {
 	br.step("a mapped task's instances", 20*time.Second,
 		chromedp.Navigate(base+"/dags/mapping/runs/r1/tasks/pair"),
 		until(`document.querySelectorAll("#mapped-tis tbody tr").length === 4 &&
-			document.querySelector("#mapped-summary").textContent === "4 success"`),
+			document.querySelector("#mapped-summary").textContent === "4 success" &&
+			document.querySelector("#mapped-tis tbody tr:nth-child(3) td:nth-child(2)").textContent === "y-1"`),
 		chromedp.Click(chromedp.CSS(`#mapped-tis tbody tr:nth-child(3) a`)),
 		until(`location.search === "?map_index=2" && document.querySelector("h2 .mono").textContent === "pair [2]" &&
 			document.querySelector("#ti-state").textContent === "success"`),

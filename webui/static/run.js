@@ -57,7 +57,7 @@ export async function runView(ctx, dagId, runId) {
     ]));
     tiBody.replaceChildren(...tis.map((t) => el('tr', { 'data-task-id': t.task_id },
       el('td', {}, el('a', { href: `${page}/tasks/${enc(t.task_id)}` + (t.map_index >= 0 ? `?map_index=${t.map_index}` : '') },
-        t.task_id + (t.map_index >= 0 ? ` [${t.map_index}]` : ''))),
+        t.task_id + (t.map_index >= 0 ? ` [${t.rendered_map_index ?? t.map_index}]` : ''))),
       el('td', {}, el('span', { class: 'badge ' + stateClass(t.state) }, t.state || 'no status')),
       el('td', {}, String(t.try_number)),
       el('td', {}, t.operator_name || t.operator || ''),

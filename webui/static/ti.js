@@ -186,7 +186,7 @@ async function logs(body, base, first, refreshBadge) {
 async function details(body, base, ti) {
   const tries = (await api(`${base}/tries`)).task_instances || [];
   body.append(dl([
-    ['Task', ti.task_id], ['Map index', ti.map_index >= 0 ? String(ti.map_index) : ''], ['State', ti.state || 'no status'],
+    ['Task', ti.task_id], ['Map index', ti.map_index >= 0 ? String(ti.map_index) + (ti.rendered_map_index != null ? ` (${ti.rendered_map_index})` : '') : ''], ['State', ti.state || 'no status'],
     ['Try', `${ti.try_number} of ${ti.max_tries + 1}`], ['Operator', ti.operator_name || ti.operator],
     ['Host', ti.hostname], ['PID', ti.pid === null ? '' : String(ti.pid)], ['Queue', ti.queue],
     ['Pool', `${ti.pool} (${ti.pool_slots} slot${ti.pool_slots === 1 ? '' : 's'})`], ['Priority weight', ti.priority_weight],
@@ -254,9 +254,10 @@ function mappedView(ctx, dagId, runId, taskId, mapped) {
       el('span', { class: 'mono' }, taskId), ' ', el('span', { class: 'muted' }, `mapped, ${mapped.total_entries} instances`)),
     el('p', { id: 'mapped-summary' }, Object.entries(counts).map(([k, n]) => `${n} ${k}`).join(' · ')),
     el('table', { id: 'mapped-tis' },
-      el('thead', {}, el('tr', {}, ...['Map index', 'State', 'Try', 'Started', 'Duration'].map((h) => el('th', {}, h)))),
+      el('thead', {}, el('tr', {}, ...['Map index', 'Name', 'State', 'Try', 'Started', 'Duration'].map((h) => el('th', {}, h)))),
       el('tbody', {}, ...mapped.task_instances.map((t) => el('tr', {},
         el('td', {}, el('a', { href: `${page}?map_index=${t.map_index}` }, String(t.map_index))),
+        el('td', { class: 'mono' }, t.rendered_map_index ?? ''),
         el('td', {}, el('span', { class: 'badge ' + stateClass(t.state) }, t.state || 'no status')),
         el('td', {}, String(t.try_number)),
         el('td', {}, fmtTime(t.start_date)),

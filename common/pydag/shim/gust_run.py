@@ -655,6 +655,8 @@ def execute(job):
             task = dag.task_dict[job["task_id"]]
         ti = TaskInstance(job)
         context = build_context(job, dag, task, ti)
+        context["map_index_template"] = job.get("map_index_template") or None
+        base = set(context)
         kind = job.get("kind")
         model._Context.running = context
         condition = None
@@ -727,7 +729,25 @@ def execute(job):
         result = retry_policy(failed(e, result), e, job, dag, task, context)
     finally:
         model._Context.running = None
+        if context is not None and context.get("map_index_template"):
+            result["map_index_context"] = map_index_context(context, base)
     return result
+
+
+def map_index_context(context, base):
+    """What a mapped try's map_index_template renders with, beyond what the
+    worker knows: the template as the try left it and what it added to its
+    context (the JSON-serializable names)."""
+    added = {}
+    for k, v in context.items():
+        if k in base:
+            continue
+        try:
+            json.dumps(v)
+        except (TypeError, ValueError):
+            continue
+        added[k] = v
+    return {"template": str(context["map_index_template"]), "vars": added}
 
 
 def hooks(task, name, context, *result):

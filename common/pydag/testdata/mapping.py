@@ -1,10 +1,11 @@
 """Dynamic task mapping, in the forms Airflow's documentation gives: over
 literals and upstream XComs, TaskFlow and classic operators, partial,
 expand_kwargs, zip, several arguments (their product), an empty expansion,
-and a mapped task mapped over."""
+a mapped task mapped over, and map_index_template (from the task's context
+and from its rendered fields)."""
 from datetime import datetime
 
-from airflow.sdk import DAG, BaseOperator, task
+from airflow.sdk import DAG, BaseOperator, get_current_context, task
 from airflow.providers.standard.operators.bash import BashOperator
 from airflow.providers.standard.operators.python import PythonOperator
 
@@ -57,8 +58,9 @@ with DAG(dag_id="mapping", schedule=None, start_date=datetime(2024, 1, 1)):
     def times(num, factor):
         return num * factor
 
-    @task
+    @task(map_index_template="{{ pair_label }}")
     def pair(a, b):
+        get_current_context()["pair_label"] = f"{a}-{b}"
         return f"{a}{b}"
 
     @task
@@ -82,7 +84,7 @@ with DAG(dag_id="mapping", schedule=None, start_date=datetime(2024, 1, 1)):
     # classic operators
     added = AddOne.partial(task_id="classic_add").expand(value=[10, 20])
     Total(task_id="classic_total", values=added.output)
-    BashOperator.partial(task_id="echo", max_active_tis_per_dagrun=1).expand(
+    BashOperator.partial(task_id="echo", max_active_tis_per_dagrun=1, map_index_template="{{ task.bash_command }}").expand(
         bash_command=["sleep 1; echo one", "sleep 1; echo {{ ti.map_index }}"])
     PythonOperator.partial(task_id="classic_python", python_callable=describe, op_kwargs={"label": "n"}).expand(
         op_args=[[1], [2]])
