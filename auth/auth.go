@@ -59,14 +59,16 @@ func HashPassword(password string) (string, error) {
 }
 
 // dummyHash is compared against when a user does not exist, so that a
-// login takes as long for an unknown user as for a wrong password.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a password"), bcrypt.DefaultCost)
+// login takes as long for an unknown user as for a wrong password: a
+// bcrypt hash of "not a password" at the default cost, written out so that
+// no process pays for hashing it when it starts (every CLI command did).
+const dummyHash = "$2a$10$wkJYOprpmZzyQ1gNZtscYuZgeLoAg5zcZb3ox4W13FBBQU/0G3rzy"
 
 // CheckPassword reports whether password matches hash; an empty hash (no
 // such user) costs the same time and never matches.
 func CheckPassword(hash, password string) bool {
 	if hash == "" {
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		_ = bcrypt.CompareHashAndPassword([]byte(dummyHash), []byte(password))
 		return false
 	}
 	return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil

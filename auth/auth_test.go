@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/crypto/bcrypt"
 )
 
 func TestRoles(t *testing.T) {
@@ -82,5 +83,20 @@ func TestTokens(t *testing.T) {
 	}
 	if _, err := NewTokens("short", time.Hour); err == nil {
 		t.Error("a short secret was accepted")
+	}
+}
+
+// TestDummyHash checks that the hash an unknown user's login is compared
+// against costs what a real password's does, so that the two take as long.
+func TestDummyHash(t *testing.T) {
+	cost, err := bcrypt.Cost([]byte(dummyHash))
+	if err != nil || cost != bcrypt.DefaultCost {
+		t.Fatalf("dummy hash cost %d, %v; want %d", cost, err, bcrypt.DefaultCost)
+	}
+	if bcrypt.CompareHashAndPassword([]byte(dummyHash), []byte("not a password")) != nil {
+		t.Error("the dummy hash is not of its stated password")
+	}
+	if CheckPassword("", "not a password") {
+		t.Error("an unknown user's login matched")
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -36,10 +37,22 @@ func startCluster(b *testing.B) *testenv.Cluster {
 		"GUST__CORE__DEFAULT_POOL_TASK_SLOT_COUNT=1024",
 		"GUST__SCHEDULER__PARSING_PROCESSES=1",
 	)
-	c.Start("scheduler-1", "scheduler")
-	c.Start("scheduler-2", "scheduler")
-	c.Start("worker-1", "worker", "-c", "16", "--hostname", "bench-w1")
-	c.Start("worker-2", "worker", "-c", "16", "--hostname", "bench-w2")
+	// GUST_BENCH_PPROF=1 serves each process's profiles (go tool pprof
+	// http://127.0.0.1:8801/debug/pprof/profile): the schedulers on 8801
+	// and 8802, the workers on 8803 and 8804.
+	base := c.Env
+	start := func(port int, name string, args ...string) {
+		if os.Getenv("GUST_BENCH_PPROF") != "" {
+			c.Env = append(slices.Clip(base), "GUST__DEBUG__PPROF=true", fmt.Sprintf("GUST__METRICS__PORT=%d", port))
+			b.Logf("%s: pprof on 127.0.0.1:%d", name, port)
+		}
+		c.Start(name, args...)
+	}
+	start(8801, "scheduler-1", "scheduler")
+	start(8802, "scheduler-2", "scheduler")
+	start(8803, "worker-1", "worker", "-c", "16", "--hostname", "bench-w1")
+	start(8804, "worker-2", "worker", "-c", "16", "--hostname", "bench-w2")
+	c.Env = base
 	return c
 }
 

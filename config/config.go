@@ -42,6 +42,7 @@ type Config struct {
 	Python    Python
 	API       API
 	Metrics   Metrics
+	Debug     Debug
 	APIAuth   APIAuth
 	// Warnings are non-fatal findings, e.g. unknown keys in gust.cfg.
 	Warnings []string
@@ -166,6 +167,11 @@ type API struct {
 type Metrics struct {
 	Host string
 	Port int // 0: not served
+}
+
+// Debug is the [debug] section.
+type Debug struct {
+	Pprof bool // serve /debug/pprof/ on the [metrics] listener
 }
 
 // APIAuth is the [api_auth] section.

@@ -173,6 +173,10 @@ func options(home string) []Option {
 		{"metrics", "port", "8794", "Port of /metrics for schedulers, workers and DAG processors; 0 turns it off. Several processes on one host need a port each: the ones that find it taken log a warning and run on without it.",
 			integer(func(c *Config) *int { return &c.Metrics.Port })},
 
+		// [debug]
+		{"debug", "pprof", "False", "Whether schedulers, workers and DAG processors also serve Go's profiles (/debug/pprof/) on their [metrics] listener, for `go tool pprof`; keep the listener on loopback.",
+			boolean(func(c *Config) *bool { return &c.Debug.Pprof })},
+
 		// [api_auth]
 		{"api_auth", "jwt_secret", "", "Secret that signs the API's tokens (HS512). When unset, the first process of a home generates one into gust.cfg; every api-server of a cluster needs the same (GUST__API_AUTH__JWT_SECRET).",
 			str(func(c *Config) *string { return &c.APIAuth.JWTSecret })},

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	httppprof "net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,7 +36,8 @@ func Handler(reg *prometheus.Registry) http.Handler {
 // Serve serves /metrics on addr until ctx ends. A port already taken (two
 // processes on one host with the same [metrics] port) is a warning, not a
 // failure: metrics never stop a scheduler or a worker.
-func Serve(ctx context.Context, addr string, reg *prometheus.Registry, logger *slog.Logger) {
+// With pprof it also serves Go's profiles under /debug/pprof/.
+func Serve(ctx context.Context, addr string, reg *prometheus.Registry, pprof bool, logger *slog.Logger) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		logger.Warn("metrics: cannot listen; /metrics is not served by this process (set [metrics] port)", "addr", addr, "err", err)
@@ -43,6 +45,13 @@ func Serve(ctx context.Context, addr string, reg *prometheus.Registry, logger *s
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", Handler(reg))
+	if pprof {
+		mux.HandleFunc("/debug/pprof/", httppprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", httppprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", httppprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", httppprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", httppprof.Trace)
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		<-ctx.Done()

@@ -218,7 +218,7 @@ func (a *app) runParts(c *cli.Context, p parts) error {
 	var w *worker.Worker
 	g, gctx := errgroup.WithContext(ctx)
 	if !p.api && (p.processor || p.scheduler || p.worker != nil) && cfg.Metrics.Port > 0 {
-		go metrics.Serve(gctx, net.JoinHostPort(cfg.Metrics.Host, strconv.Itoa(cfg.Metrics.Port)), reg, log)
+		go metrics.Serve(gctx, net.JoinHostPort(cfg.Metrics.Host, strconv.Itoa(cfg.Metrics.Port)), reg, cfg.Debug.Pprof, log)
 	}
 	if p.processor {
 		popts := processorOptions(cfg)
