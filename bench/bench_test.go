@@ -6,14 +6,21 @@
 package bench
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"runtime"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/gust-sched/gust/internal/testenv"
 )
@@ -84,9 +91,23 @@ func BenchmarkThroughput(b *testing.B) {
 	waitParsed(b, c, "throughput")
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
+		// The machine's limit first: bash -c true, 4 at a time, as the
+		// two workers' tries would run with nothing around them.
+		raw, rawCPU := rawBash(b, n, 4)
+		db0 := dbStats(b, c)
+		cpu0 := cpuTime(b)
 		elapsed := runAll(b, c, "throughput", fmt.Sprintf("bench_%d", i), n)
-		b.ReportMetric(float64(n)/elapsed.Seconds(), "tasks/s")
-		b.Logf("throughput: %d no-op tasks in %s = %.1f tasks/s", n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds())
+		perTask := (cpuTime(b) - cpu0) / n
+		b.Logf("database work per task: %s", dbStats(b, c).perTask(db0, n))
+		rate := float64(n) / elapsed.Seconds()
+		b.ReportMetric(rate, "tasks/s")
+		b.ReportMetric(raw, "raw-bash/s")
+		b.ReportMetric(float64(perTask.Microseconds())/1000, "cpu-ms/task")
+		b.ReportMetric(float64((perTask-rawCPU).Microseconds())/1000, "orchestration-cpu-ms/task")
+		b.Logf("throughput: %d bash true tasks in %s = %.1f tasks/s; raw bash -c true (4 at a time) %.1f/s: %.0f%% of the machine's limit",
+			n, elapsed.Round(time.Millisecond), rate, raw, 100*rate/raw)
+		b.Logf("machine CPU per task %s, of which a bare bash -c true %s: orchestration (gust, PostgreSQL, RabbitMQ, Redis) %s",
+			perTask.Round(10*time.Microsecond), rawCPU.Round(10*time.Microsecond), (perTask - rawCPU).Round(10*time.Microsecond))
 	}
 }
 
@@ -247,16 +268,110 @@ func runAll(b *testing.B, c *testenv.Cluster, dagID, runID string, n int) time.D
 	return elapsed
 }
 
-// waitRun waits for a run to end.
+// waitRun waits for a run to end, watching its row every 10 ms (a CLI
+// command per look would cost the machine more than the look is worth).
 func waitRun(b *testing.B, c *testenv.Cluster, dagID, runID string) {
-	testenv.Eventually(b, 10*time.Minute, dagID+" run", func() (bool, string) {
-		for _, r := range c.Runs(dagID) {
-			if r.RunID == runID {
-				return r.State == "success" || r.State == "failed", r.State
-			}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, c.DB)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	deadline := time.Now().Add(10 * time.Minute)
+	for {
+		var state string
+		err := conn.QueryRow(ctx, `SELECT coalesce(state, '') FROM dag_run WHERE dag_id = $1 AND run_id = $2`, dagID, runID).Scan(&state)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			b.Fatal(err)
 		}
-		return false, "missing"
-	})
+		if state == "success" || state == "failed" {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("%s %s still %q after 10 minutes", dagID, runID, state)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// pgStats are the cluster database's counters (pg_stat_database).
+type pgStats struct{ commits, rollbacks, returned, fetched, inserted, updated, deleted int64 }
+
+func dbStats(b *testing.B, c *testenv.Cluster) pgStats {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, c.DB)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	// The counters reach the view when a backend reports them (at most
+	// every second or so): let the last ones land.
+	if _, err := conn.Exec(ctx, `SELECT pg_stat_force_next_flush()`); err != nil {
+		b.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	var s pgStats
+	err = conn.QueryRow(ctx, `SELECT xact_commit, xact_rollback, tup_returned, tup_fetched, tup_inserted, tup_updated, tup_deleted
+		FROM pg_stat_database WHERE datname = current_database()`).Scan(&s.commits, &s.rollbacks, &s.returned, &s.fetched,
+		&s.inserted, &s.updated, &s.deleted)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
+func (s pgStats) perTask(before pgStats, n int) string {
+	f := func(a, b int64) float64 { return float64(a-b) / float64(n) }
+	return fmt.Sprintf("%.1f commits, %.2f rollbacks, %.0f rows returned, %.0f fetched, %.1f inserted, %.1f updated, %.1f deleted",
+		f(s.commits, before.commits), f(s.rollbacks, before.rollbacks), f(s.returned, before.returned), f(s.fetched, before.fetched),
+		f(s.inserted, before.inserted), f(s.updated, before.updated), f(s.deleted, before.deleted))
+}
+
+// cpuTime is the machine's busy CPU time so far (all processes, from
+// /proc/stat).
+func cpuTime(b *testing.B) time.Duration {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		b.Fatal(err)
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	f := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal ...
+	var busy uint64
+	for i, v := range f[1:] {
+		if i == 3 || i == 4 { // idle, iowait
+			continue
+		}
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			b.Fatal(err)
+		}
+		busy += n
+	}
+	return time.Duration(busy) * time.Second / 100 // USER_HZ
+}
+
+// rawBash runs `bash -c true` n times, par at a time, as fast as the
+// machine can: the rate and the machine's CPU per run.
+func rawBash(b *testing.B, n, par int) (perSec float64, cpu time.Duration) {
+	var wg sync.WaitGroup
+	next := make(chan struct{}, n)
+	for range n {
+		next <- struct{}{}
+	}
+	close(next)
+	start, cpu0 := time.Now(), cpuTime(b)
+	for range par {
+		wg.Go(func() {
+			for range next {
+				if err := exec.Command("bash", "-c", "true").Run(); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return float64(n) / time.Since(start).Seconds(), (cpuTime(b) - cpu0) / time.Duration(n)
 }
 
 func parseISO(b *testing.B, s string) time.Time {

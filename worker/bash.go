@@ -105,12 +105,12 @@ const killGrace = 5 * time.Second
 func runBash(ctx context.Context, tl *taskLog, s bashSpec) outcome {
 	dir := s.cwd
 	if dir == "" {
-		tmp, err := os.MkdirTemp("", "gusttmp")
+		sc, err := takeScratch(ctx)
 		if err != nil {
-			return outcome{state: tistate.Failed, reason: fmt.Sprintf("create working directory: %v", err)}
+			return outcome{state: tistate.Failed, reason: err.Error()}
 		}
-		defer os.RemoveAll(tmp)
-		dir = tmp
+		defer sc.Release()
+		dir = sc.dir
 	}
 	shown := s.command
 	if s.mask != nil {

@@ -218,12 +218,12 @@ func callPython(ctx context.Context, tl *taskLog, store Store, py *PythonRuntime
 			rendered[k] = maskAny(masker, v)
 		}
 	}
-	dir, err := os.MkdirTemp("", "gusttmp")
+	sc, err := takeScratch(ctx)
 	if err != nil {
-		return fail("create working directory: %v", err)
+		return fail("%v", err)
 	}
-	defer os.RemoveAll(dir)
-	job.Cwd = dir
+	defer sc.Release()
+	job.Cwd = sc.dir
 	job.Env = map[string]string{}
 	for _, kv := range append(taskEnv(task, nil, nil, dag, run, ti), "PYTHONDONTWRITEBYTECODE=1", "PYTHONUNBUFFERED=1") {
 		if k, v, ok := strings.Cut(kv, "="); ok {

@@ -203,43 +203,66 @@ func (w *Worker) recordResult(ctx context.Context, try metadb.TryKey, state stri
 		} else {
 			applied, err = metadb.Finish(ctx, tx, try, state, nextRetry, logs...)
 		}
-		if err == nil && applied && !handBack && res.rendered != nil {
-			err = metadb.SaveRenderedFields(ctx, tx, try, res.rendered)
-		}
-		if err == nil && applied && !handBack && res.label != nil {
-			err = metadb.SetRenderedMapIndex(ctx, tx, try, *res.label)
-		}
-		if err == nil && applied && state == tistate.Success {
-			// XComs land with the success, so that downstream tasks,
-			// which start after it, always see them; a try starts clean.
-			// A first try has no earlier XComs to clear.
-			if try.TryNumber > 1 {
-				if err := metadb.ClearXComs(ctx, tx, try.TIKey); err != nil {
-					return err
-				}
-			}
-			for _, k := range sortedKeys(res.xcoms) {
-				if err := metadb.PushXCom(ctx, tx, try.TIKey, k, res.xcoms[k]); err != nil {
-					return err
-				}
-			}
-			if err := metadb.SkipTIs(ctx, tx, try.DagID, try.RunID, res.skip); err != nil {
-				return err
-			}
-			// Asset events land with the success too (Airflow's
-			// register_asset_changes), queued for the DAGs they schedule.
-			if events := outletEvents(res.task, res.events); len(events) > 0 {
-				if err := metadb.RecordAssetEvents(ctx, tx, try.TIKey, events); err != nil {
-					return err
-				}
-			}
-		}
 		if err != nil {
 			return err
 		}
-		return metadb.NotifySchedule(ctx, tx)
+		// What follows the result goes in one round trip.
+		q := metadb.NewDeferred(tx)
+		if applied && !handBack {
+			if err := w.recordOutputs(ctx, q, tx, try, state, res); err != nil {
+				return err
+			}
+		}
+		if err := metadb.NotifySchedule(ctx, q); err != nil {
+			return err
+		}
+		return q.Flush(ctx)
 	})
 	return applied, err
+}
+
+// recordOutputs writes what a try's applied result brings with it: its
+// rendered fields and map index label and, on success, its XComs, skips
+// and asset events.
+func (w *Worker) recordOutputs(ctx context.Context, q *metadb.Deferred, tx pgx.Tx, try metadb.TryKey, state string, res result) error {
+	if res.rendered != nil {
+		if err := metadb.SaveRenderedFields(ctx, q, try, res.rendered); err != nil {
+			return err
+		}
+	}
+	if res.label != nil {
+		if err := metadb.SetRenderedMapIndex(ctx, q, try, *res.label); err != nil {
+			return err
+		}
+	}
+	if state != tistate.Success {
+		return nil
+	}
+	// XComs land with the success, so that downstream tasks, which start
+	// after it, always see them; a try starts clean. A first try has no
+	// earlier XComs to clear.
+	if try.TryNumber > 1 {
+		if err := metadb.ClearXComs(ctx, q, try.TIKey); err != nil {
+			return err
+		}
+	}
+	for _, k := range sortedKeys(res.xcoms) {
+		if err := metadb.PushXCom(ctx, q, try.TIKey, k, res.xcoms[k]); err != nil {
+			return err
+		}
+	}
+	if err := metadb.SkipTIs(ctx, q, try.DagID, try.RunID, res.skip); err != nil {
+		return err
+	}
+	// Asset events land with the success too (Airflow's
+	// register_asset_changes), queued for the DAGs they schedule.
+	if events := outletEvents(res.task, res.events); len(events) > 0 {
+		if err := q.Flush(ctx); err != nil {
+			return err
+		}
+		return metadb.RecordAssetEvents(ctx, tx, try.TIKey, events)
+	}
+	return nil
 }
 
 // shipRestTimeout bounds the last shipment of a try's log.
@@ -455,20 +478,23 @@ func executeBash(ctx context.Context, tl *taskLog, store Store, task *dagspec.Ta
 
 // executePrepared runs a rendered bash task.
 func executePrepared(ctx context.Context, tl *taskLog, task *dagspec.Task, dag *dagspec.DAG, run *metadb.DagRun, ti *metadb.TaskInstance, p *prepared) outcome {
-	xf, err := os.CreateTemp("", "gust-xcom-")
+	sc, err := takeScratch(ctx)
 	if err != nil {
-		return outcome{state: tistate.Failed, reason: fmt.Sprintf("create XCom file: %v", err)}
+		return outcome{state: tistate.Failed, reason: err.Error()}
 	}
-	xf.Close()
-	defer os.Remove(xf.Name())
-	p.extra["GUST_XCOM_FILE"] = xf.Name()
+	defer sc.Release()
+	p.extra["GUST_XCOM_FILE"] = sc.xcom
+	cwd := task.Cwd
+	if cwd == "" {
+		cwd = sc.dir
+	}
 	masked := p.masker.Writer(tl)
 	last := &lastLine{}
 	out := runBash(ctx, tl, bashSpec{
 		command:        p.command,
 		output:         io.MultiWriter(masked, last),
 		env:            taskEnv(task, p.env, p.extra, dag, run, ti),
-		cwd:            task.Cwd,
+		cwd:            cwd,
 		timeout:        secs(task.ExecutionTimeoutSec),
 		skipOnExitCode: task.SkipOnExitCode,
 		mask:           p.masker.Mask,
@@ -477,7 +503,7 @@ func executePrepared(ctx context.Context, tl *taskLog, task *dagspec.Task, dag *
 	if out.state != tistate.Success {
 		return out
 	}
-	xs, err := readXComFile(xf.Name())
+	xs, err := readXComFile(sc.xcom)
 	if err != nil {
 		return outcome{state: tistate.Failed, reason: err.Error()}
 	}

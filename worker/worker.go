@@ -180,6 +180,10 @@ func (w *Worker) Run(ctx context.Context) error {
 	// during a warm shutdown.
 	workCtx, cancelWork := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer cancelWork(nil)
+	// The tries' working directories, kept for the next tries.
+	scratches := &scratchPool{}
+	defer scratches.Close()
+	workCtx = withScratch(workCtx, scratches)
 
 	// A remote shutdown ends consuming as the first signal does.
 	ctx, stopConsuming := context.WithCancel(ctx)

@@ -23,6 +23,8 @@ type Cluster struct {
 	Home, Dags, Logs string
 	// Env is the environment every gust process of the cluster gets.
 	Env []string
+	// DB is the cluster's database (a connection string).
+	DB string
 	// FlowerPort is the monitor's port; APIPort the api-server's.
 	FlowerPort, APIPort int
 	bin                 string
@@ -48,9 +50,10 @@ func NewCluster(t testing.TB, bin string, extraEnv ...string) *Cluster {
 	redisURL, prefix := Redis(t)
 	c.FlowerPort = FreePort(t)
 	c.APIPort = FreePort(t)
+	c.DB = Database(t)
 	c.Env = append(os.Environ(),
 		"GUST_HOME="+home,
-		"GUST__DATABASE__SQL_CONN="+Database(t),
+		"GUST__DATABASE__SQL_CONN="+c.DB,
 		"GUST__CELERY__BROKER_URL="+Vhost(t),
 		"GUST__MONITOR__REDIS_URL="+redisURL,
 		"GUST__MONITOR__KEY_PREFIX="+prefix,
